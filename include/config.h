@@ -1,0 +1,151 @@
+/*
+ * Configuration: command line, AHDNS_* environment, --config JSON file.
+ * Parsed once (ARCHITECTURE habit 3); --check-config runs the same code.
+ * Precedence: command line > environment > config file > defaults.
+ */
+#ifndef AHD_CONFIG_H
+#define AHD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+#define CONFIG_DEFAULT_PORT 53053
+#define CONFIG_DEFAULT_INTERVAL 30
+#define CONFIG_DEFAULT_TIMEOUT 2
+
+enum config_check {
+	CONFIG_CHECK_NONE = 0, /* bare-list form: static, always published */
+	CONFIG_CHECK_TCP,      /* TCP connect to health_port */
+	CONFIG_CHECK_HTTP,     /* HTTP/1.1 GET http_path, 2xx/3xx passes */
+};
+
+enum config_all_down {
+	CONFIG_ALL_DOWN_WITHDRAW = 0, /* the original's: publish nothing */
+	CONFIG_ALL_DOWN_SERVE_ALL,    /* fail open: publish every address */
+};
+
+/* DNSSEC algorithm numbers (IANA). */
+enum config_alg {
+	CONFIG_ALG_RSASHA256 = 8,
+	CONFIG_ALG_RSASHA512 = 10,
+	CONFIG_ALG_ECDSAP256SHA256 = 13,
+	CONFIG_ALG_ECDSAP384SHA384 = 14,
+	CONFIG_ALG_ED25519 = 15,
+	CONFIG_ALG_ED448 = 16,
+};
+
+struct config_addr {
+	int family;       /* AF_INET (A record) or AF_INET6 (AAAA record) */
+	uint8_t addr[16]; /* network byte order; first 4 bytes for AF_INET */
+};
+
+struct config_entry {
+	char *name; /* relative owner name, lower case: "www", "api.v1" */
+	struct config_addr *addrs;
+	size_t n_addrs;
+	/* Index of addrs[0] in the flat list of all addresses of all entries
+	 * (entry order, then address order): the index health state and
+	 * zimg_publish()'s "published" array use. */
+	size_t first_addr;
+	enum config_check check; /* CONFIG_CHECK_NONE for the list form */
+	uint16_t health_port;    /* 0 for the list form */
+	char *http_path;         /* NULL unless check == CONFIG_CHECK_HTTP */
+	unsigned rise;           /* consecutive passes to go up, >= 1 */
+	unsigned fall;           /* consecutive failures to go down, >= 1 */
+	int64_t ttl;             /* -1: derived from the interval */
+	enum config_all_down all_down;
+};
+
+struct config_listen {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	char text[64]; /* as given, for logs */
+};
+
+struct config {
+	/* The original's flags. Zone names are stored lower case, no
+	 * trailing dot. */
+	char *hosted_zone;
+	char **alias_zones;
+	size_t n_alias_zones;
+	char **ns; /* ns[0] is the SOA MNAME; no trailing dot */
+	size_t n_ns;
+	struct config_entry *entries; /* in the order of the JSON object */
+	size_t n_entries;
+	size_t n_addrs_total; /* sum of n_addrs over entries */
+	uint16_t port;
+	enum ahd_log_level log_level;
+	unsigned test_min_interval; /* seconds, >= 1 */
+	unsigned test_timeout;      /* seconds, >= 1 */
+	char *priv_key_path;        /* NULL: no DNSSEC */
+	enum config_alg priv_key_alg;
+
+	/* New flags. */
+	struct config_listen *listen; /* n_listen == 0: all IPv4 and IPv6 */
+	size_t n_listen;
+	unsigned workers; /* >= 1; default: number of online CPUs */
+	char *user;       /* NULL: "a-healthy-dns" if it exists, else "nobody" */
+	char *shm_name;   /* always set after parsing: "/a-healthy-dns.<port>" */
+	char *config_file; /* NULL if none */
+	bool check_config;
+};
+
+enum config_action {
+	CONFIG_RUN = 0,   /* start the server (or --check-config) */
+	CONFIG_EXIT_OK,   /* --help / --version printed: exit 0 */
+};
+
+/* Derived timers, all in seconds, all clamped to 0..2^31-1 (RFC 8767).
+ * interval is the effective check interval the TTLs derive from. */
+struct config_ttls {
+	uint32_t interval;
+	uint32_t a;        /* A/AAAA TTL: 2 x interval */
+	uint32_t ns;       /* 30 x a */
+	uint32_t soa;      /* = ns */
+	uint32_t refresh;  /* = dnskey */
+	uint32_t retry;    /* = a */
+	uint32_t expire;   /* 5 x retry */
+	uint32_t minimum;  /* = a */
+	uint32_t dnskey;   /* 10 x a */
+	uint32_t neg;      /* min(soa, minimum): TTL of SOA in negative answers */
+	uint32_t sig_resign;   /* re-sign after this long: = refresh */
+	uint32_t sig_validity; /* 2 x refresh + expire + retry */
+};
+
+/*
+ * Parse the command line (argv[0] is the program name), the environment
+ * (envp, AHDNS_* variables) and the --config file into *cfg.
+ * On bad input: prints ONE line to stderr naming the flag, the offending
+ * value and the rule it breaks, frees what it allocated, returns -1.
+ * --help / --version print to stdout and return 0 with *action =
+ * CONFIG_EXIT_OK.
+ */
+int config_parse(struct config *cfg, int argc, char **argv, char **envp,
+		 enum config_action *action);
+
+/* Release everything config_parse / config_from_json allocated. */
+void config_free(struct config *cfg);
+
+/* Serialize the complete, validated configuration (every field, defaults
+ * resolved) as one JSON object using the long flag names as keys; the
+ * supervisor hands this to its children, who read it back with
+ * config_from_json. Returns a malloc'd string or NULL. */
+char *config_to_json(const struct config *cfg);
+/* Returns 0 or -1 with one line on stderr (same rules as config_parse). */
+int config_from_json(struct config *cfg, const char *json);
+
+/* Human summary for --check-config (zones, names, addresses, checks,
+ * derived TTLs). */
+void config_print_summary(const struct config *cfg, FILE *out);
+
+/* The effective interval and the timers derived from it. */
+void config_ttls(const struct config *cfg, struct config_ttls *out);
+
+/* Usage text for --help. */
+void config_print_help(FILE *out);
+
+#endif

@@ -1,0 +1,52 @@
+#!/bin/bash
+# Run every test binary that `make tests` built and add up criterion's
+# results. Unit tests are built with ASan+UBSan; system tests run twice,
+# against the plain binary and the sanitized one (AHD_BIN).
+# Ends with "check: N passed, N failed" on a line of its own.
+set -u
+cd "$(dirname "$0")/.."
+B=build
+passed=0 failed=0 suites_failed=""
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+run_one() { # label, command...
+	local label=$1 out rc tested failing crashing
+	shift
+	out=$(mktemp)
+	"$@" --ascii -j2 >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	# [====] Synthesis: Tested: 12 | Passing: 12 | Failing: 0 | Crashing: 0
+	local syn
+	syn=$(grep -a 'Synthesis:' "$out" | tail -n 1)
+	if [ -n "$syn" ]; then
+		tested=$(sed -n 's/.*Tested: \([0-9]*\).*/\1/p' <<<"$syn")
+		failing=$(sed -n 's/.*Failing: \([0-9]*\).*/\1/p' <<<"$syn")
+		crashing=$(sed -n 's/.*Crashing: \([0-9]*\).*/\1/p' <<<"$syn")
+		passed=$((passed + tested - failing - crashing))
+		failed=$((failed + failing + crashing))
+	fi
+	if [ $rc -ne 0 ] || [ -z "$syn" ]; then
+		[ -z "$syn" ] && failed=$((failed + 1))
+		suites_failed="$suites_failed $label"
+	fi
+	rm -f "$out"
+}
+
+for t in "$B"/tests/unit/test_*; do
+	[ -x "$t" ] || continue
+	run_one "$(basename "$t")" "$t"
+done
+
+for bin in "$B/a-healthy-dns" "$B/asan/a-healthy-dns"; do
+	for t in "$B"/tests/system/test_*; do
+		[ -x "$t" ] || continue
+		echo "== $(basename "$t") against $bin"
+		AHD_BIN=$bin AHD_TOOLS=$B/tools run_one "$(basename "$t")[$bin]" "$t"
+	done
+done
+
+[ -n "$suites_failed" ] && echo "failing suites:$suites_failed"
+echo "check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ -z "$suites_failed" ]

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install the Debian packages that building and testing need.
+# As root: apt-get installs what is missing. Otherwise: print the exact
+# command and fail, so `make check` never half-runs.
+#   usage: scripts/deps.sh [build|test|run]
+set -eu
+build="gcc make pkg-config libldns-dev libjson-c-dev libbsd-dev libssl-dev libsystemd-dev libseccomp-dev"
+test="$build libcriterion-dev ldnsutils bind9-dnsutils knot-dnsutils clang libclang-rt-14-dev valgrind mandoc procps iproute2"
+case "${1:-test}" in
+build|run) want=$build ;;
+test) want=$test ;;
+*) echo "usage: $0 [build|test|run]" >&2; exit 2 ;;
+esac
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "missing packages; run as root:  apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# The package lists may be absent on a fresh machine; update once then.
+apt-get install -y -q $missing >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null; }
