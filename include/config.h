@@ -88,7 +88,10 @@ struct config {
 	struct config_listen *listen; /* n_listen == 0: all IPv4 and IPv6 */
 	size_t n_listen;
 	unsigned workers; /* >= 1; default: number of online CPUs */
-	char *user;       /* NULL: "a-healthy-dns" if it exists, else "nobody" */
+	/* config_parse resolves the default ("a-healthy-dns" if that account
+	 * exists, else "nobody"), so it is set after parsing; NULL only in a
+	 * hand-built struct, meaning that default. */
+	char *user;
 	char *shm_name;   /* always set after parsing: "/a-healthy-dns.<port>" */
 	char *config_file; /* NULL if none */
 	bool check_config;
@@ -147,5 +150,8 @@ void config_ttls(const struct config *cfg, struct config_ttls *out);
 
 /* Usage text for --help. */
 void config_print_help(FILE *out);
+
+/* "RSASHA256", ... as --priv-key-alg spells it; "?" if unknown. */
+const char *config_alg_name(enum config_alg alg);
 
 #endif

@@ -1,0 +1,983 @@
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ahd.h"
+#include "config.h"
+
+#define ZONE_ARGS "--hosted-zone", "example.com", "--ns", "[\"ns1.example.com\"]", \
+		  "--zone-resolutions", "{\"www\": [\"192.0.2.1\"]}"
+
+/* What a run of config_parse printed on fd 1 and fd 2. */
+struct run {
+	int rc;
+	enum config_action action;
+	char out[16384];
+	char err[4096];
+};
+
+static void slurp(int fd, char *buf, size_t n)
+{
+	ssize_t r;
+	size_t got = 0;
+
+	lseek(fd, 0, SEEK_SET);
+	while (got + 1 < n && (r = read(fd, buf + got, n - 1 - got)) > 0)
+		got += (size_t)r;
+	buf[got] = '\0';
+}
+
+/* Runs config_parse with fd 1 and fd 2 sent to temp files. */
+static void run_parse(struct config *cfg, const char *const *args, const char *const *envp,
+		      struct run *r)
+{
+	const char *argv[64];
+	size_t argc = 0;
+	char out_path[] = "/tmp/test_config_outXXXXXX";
+	char err_path[] = "/tmp/test_config_errXXXXXX";
+	int out_fd = mkstemp(out_path);
+	int err_fd = mkstemp(err_path);
+	int saved_out = dup(1);
+	int saved_err = dup(2);
+
+	cr_assert(out_fd >= 0 && err_fd >= 0 && saved_out >= 0 && saved_err >= 0);
+	unlink(out_path);
+	unlink(err_path);
+	argv[argc++] = "a-healthy-dns";
+	for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
+		cr_assert(argc < AHD_ARRAY_LEN(argv) - 1);
+		argv[argc++] = args[i];
+	}
+	argv[argc] = NULL;
+
+	fflush(stdout);
+	fflush(stderr);
+	dup2(out_fd, 1);
+	dup2(err_fd, 2);
+	r->action = (enum config_action)-1;
+	r->rc = config_parse(cfg, (int)argc, (char **)argv, (char **)envp, &r->action);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	slurp(out_fd, r->out, sizeof(r->out));
+	slurp(err_fd, r->err, sizeof(r->err));
+	close(out_fd);
+	close(err_fd);
+}
+
+static char *write_temp(const char *content)
+{
+	char path[] = "/tmp/test_config_fileXXXXXX";
+	int fd = mkstemp(path);
+	size_t len = strlen(content);
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, content, len), (ssize_t)len);
+	close(fd);
+	return strdup(path);
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Parses a valid configuration; fails the test on any error output. */
+static void parse_ok(struct config *cfg, const char *const *args, const char *const *envp)
+{
+	struct run r;
+
+	run_parse(cfg, args, envp, &r);
+	cr_assert_eq(r.rc, 0, "config_parse failed: %s", r.err);
+	cr_assert_eq(r.action, CONFIG_RUN);
+	cr_assert_str_empty(r.err);
+}
+
+/*
+ * Invalid inputs. Every case starts with the three required flags (unless
+ * no_base), then args; a flag repeated later wins. file, when set, is
+ * written to a temp file and passed with --config.
+ */
+struct bad_case {
+	const char *args[12];
+	const char *env[6];
+	const char *file;
+	bool no_base;
+	const char *flag;  /* must appear in the message */
+	const char *value; /* must appear in the message */
+};
+
+static const struct bad_case bad_cases[] = {
+	/* Required flags. */
+	{.no_base = true, .args = {"--ns", "[\"ns1.example.com\"]", "--zone-resolutions",
+				   "{\"www\": [\"192.0.2.1\"]}"},
+	 .flag = "--hosted-zone", .value = "is required"},
+	{.no_base = true, .args = {"--hosted-zone", "example.com", "--zone-resolutions",
+				   "{\"www\": [\"192.0.2.1\"]}"},
+	 .flag = "--ns", .value = "is required"},
+	{.no_base = true, .args = {"--hosted-zone", "example.com", "--ns", "[\"ns1.example.com\"]"},
+	 .flag = "--zone-resolutions", .value = "is required"},
+	/* --hosted-zone names. */
+	{.args = {"--hosted-zone", "exa_mple.com"}, .flag = "--hosted-zone", .value = "'exa_mple.com'"},
+	{.args = {"--hosted-zone", "example.com."}, .flag = "--hosted-zone", .value = "'example.com.'"},
+	{.args = {"--hosted-zone="}, .flag = "--hosted-zone", .value = "'' is not a valid zone name"},
+	{.args = {"--hosted-zone", "a..b"}, .flag = "--hosted-zone", .value = "'a..b'"},
+	{.args = {"--hosted-zone",
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com"},
+	 .flag = "--hosted-zone", .value = "longer than 63"},
+	{.args = {"--hosted-zone", "-a.com"}, .flag = "--hosted-zone", .value = "'-a.com'"},
+	{.args = {"--hosted-zone", "a-.com"}, .flag = "--hosted-zone", .value = "'a-.com'"},
+	{.args = {"--hosted-zone",
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+	 .flag = "--hosted-zone", .value = "longer than 253"},
+	{.args = {"--hosted-zone", "ex\nample.com"}, .flag = "--hosted-zone", .value = "'ex\\x0aample.com'"},
+	/* --ns. */
+	{.args = {"--ns", "not json"}, .flag = "--ns", .value = "'not json' is not valid JSON"},
+	{.args = {"--ns", "[]"}, .flag = "--ns", .value = "'[]'"},
+	{.args = {"--ns", "[\"ns1\"]"}, .flag = "--ns", .value = "'ns1'"},
+	{.args = {"--ns", "{\"a\": 1}"}, .flag = "--ns", .value = "is not a JSON array"},
+	{.args = {"--ns", "[\"ns1.example.com\", 5]"}, .flag = "--ns", .value = "'5'"},
+	{.args = {"--ns", "[\"ns1.example.com.\"]"}, .flag = "--ns", .value = "'ns1.example.com.'"},
+	/* --alias-zones. */
+	{.args = {"--alias-zones", "[\"example.com\"]"}, .flag = "--alias-zones", .value = "'example.com'"},
+	{.args = {"--alias-zones", "[\"sub.example.com\"]"}, .flag = "--alias-zones", .value = "'sub.example.com'"},
+	{.args = {"--alias-zones", "[\"com\"]"}, .flag = "--alias-zones", .value = "'com'"},
+	{.args = {"--alias-zones", "[\"example.net\", \"EXAMPLE.net\"]"}, .flag = "--alias-zones", .value = "'example.net' is listed twice"},
+	{.args = {"--alias-zones", "[\"example.net\", \"a.example.net\"]"}, .flag = "--alias-zones", .value = "'a.example.net'"},
+	{.args = {"--alias-zones", "[\"bad name.net\"]"}, .flag = "--alias-zones", .value = "'bad name.net'"},
+	{.args = {"--alias-zones", "\"example.net\""}, .flag = "--alias-zones", .value = "'\"example.net\"'"},
+	/* --zone-resolutions. */
+	{.args = {"--zone-resolutions", "{}"}, .flag = "--zone-resolutions", .value = "'{}'"},
+	{.args = {"--zone-resolutions", "[\"192.0.2.1\"]"}, .flag = "--zone-resolutions", .value = "not a JSON object"},
+	{.args = {"--zone-resolutions", "{\"www\": [\"300.1.1.1\"]}"}, .flag = "--zone-resolutions", .value = "'www': address '300.1.1.1' is not an IPv4 or IPv6 address"},
+	{.args = {"--zone-resolutions", "{\"@\": [\"192.0.2.1\"]}"}, .flag = "--zone-resolutions", .value = "'@'"},
+	{.args = {"--zone-resolutions", "{\"\": [\"192.0.2.1\"]}"}, .flag = "--zone-resolutions", .value = "'': the apex"},
+	{.args = {"--zone-resolutions", "{\"*\": [\"192.0.2.1\"]}"}, .flag = "--zone-resolutions", .value = "'*'"},
+	{.args = {"--zone-resolutions", "{\"www\": []}"}, .flag = "--zone-resolutions", .value = "'www': '[]'"},
+	{.args = {"--zone-resolutions", "{\"www\": [\"192.0.2.1\", \"192.0.2.1\"]}"}, .flag = "--zone-resolutions", .value = "'192.0.2.1' is listed twice"},
+	{.args = {"--zone-resolutions", "{\"www\": [\"2001:db8::1\", \"2001:DB8:0::1\"]}"}, .flag = "--zone-resolutions", .value = "'2001:DB8:0::1' is listed twice"},
+	{.args = {"--zone-resolutions", "{\"www\": \"192.0.2.1\"}"}, .flag = "--zone-resolutions", .value = "'www': '192.0.2.1'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"]}}"}, .flag = "--zone-resolutions", .value = "'www': \"health_port\" is required"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"health_port\": 80}}"}, .flag = "--zone-resolutions", .value = "'www': \"ips\" is required"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 0}}"}, .flag = "--zone-resolutions", .value = "\"health_port\" '0'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 70000}}"}, .flag = "--zone-resolutions", .value = "'70000'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": \"80\"}}"}, .flag = "--zone-resolutions", .value = "\"health_port\" '80'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"helth\": 1}}"}, .flag = "--zone-resolutions", .value = "unknown key 'helth'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"check\": \"udp\"}}"}, .flag = "--zone-resolutions", .value = "'udp'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"http_path\": \"/hz\"}}"}, .flag = "--zone-resolutions", .value = "'/hz' is only valid with"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"check\": \"http\", \"http_path\": \"hz\"}}"}, .flag = "--zone-resolutions", .value = "'hz'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"check\": \"http\", \"http_path\": \"/a b\"}}"}, .flag = "--zone-resolutions", .value = "'/a b'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"rise\": 0}}"}, .flag = "--zone-resolutions", .value = "\"rise\" '0'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"fall\": 101}}"}, .flag = "--zone-resolutions", .value = "\"fall\" '101'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"ttl\": -1}}"}, .flag = "--zone-resolutions", .value = "\"ttl\" '-1'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"all_down\": \"maybe\"}}"}, .flag = "--zone-resolutions", .value = "'maybe'"},
+	{.args = {"--zone-resolutions", "{\"www\": [\"192.0.2.1\"], \"WWW\": [\"192.0.2.2\"]}"}, .flag = "--zone-resolutions", .value = "'www' is given twice"},
+	{.args = {"--zone-resolutions", "{\"w\\u0000x\": [\"192.0.2.1\"]}"}, .flag = "--zone-resolutions", .value = "\\u0000 (a NUL character) is not allowed"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"ttl\": 2147483648}}"}, .flag = "--zone-resolutions", .value = "\"ttl\" '2147483648'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"rise\": true}}"}, .flag = "--zone-resolutions", .value = "\"rise\" 'true'"},
+	{.args = {"--zone-resolutions", "{\"bad_name\": [\"192.0.2.1\"]}"}, .flag = "--zone-resolutions", .value = "'bad_name'"},
+	{.args = {"--zone-resolutions", "{\"www\": ["}, .flag = "--zone-resolutions", .value = "is not valid JSON"},
+	{.args = {"--zone-resolutions", "{\"www\": [\"192.0.2.1\"]} x"}, .flag = "--zone-resolutions", .value = "is not valid JSON"},
+	/* A key whose full name fits the hosted zone but not the (longer)
+	 * alias: 63+1+63+1+63+1+ "example.com" = 202, +alias 52 more. */
+	{.args = {"--alias-zones",
+		  "[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.net\"]",
+		  "--zone-resolutions",
+		  "{\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
+		  "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
+		  "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\": [\"192.0.2.1\"]}"},
+	 .flag = "--zone-resolutions", .value = "longer than 253"},
+	/* Numbers. */
+	{.args = {"--port", "70000"}, .flag = "--port", .value = "'70000' is not a valid port (an integer 1-65535)"},
+	{.args = {"--port", "0"}, .flag = "--port", .value = "'0'"},
+	{.args = {"--port", "+53"}, .flag = "--port", .value = "'+53'"},
+	{.args = {"--port", "53abc"}, .flag = "--port", .value = "'53abc'"},
+	{.args = {"--port", "99999999999999999999999"}, .flag = "--port", .value = "'99999999999999999999999'"},
+	{.args = {"--port", " 53"}, .flag = "--port", .value = "' 53'"},
+	{.args = {"--port="}, .flag = "--port", .value = "''"},
+	{.args = {"--log-level", "verbose"}, .flag = "--log-level", .value = "'verbose'"},
+	{.args = {"--test-min-interval", "0"}, .flag = "--test-min-interval", .value = "'0'"},
+	{.args = {"--test-min-interval", "86401"}, .flag = "--test-min-interval", .value = "'86401'"},
+	{.args = {"--test-timeout", "-1"}, .flag = "--test-timeout", .value = "'-1'"},
+	{.args = {"--test-timeout", "3601"}, .flag = "--test-timeout", .value = "'3601'"},
+	{.args = {"--priv-key-alg", "DSA"}, .flag = "--priv-key-alg", .value = "'DSA'"},
+	{.args = {"--priv-key-path", "/nonexistent/key.pem"}, .flag = "--priv-key-path", .value = "'/nonexistent/key.pem'"},
+	{.args = {"--priv-key-path", "/tmp"}, .flag = "--priv-key-path", .value = "'/tmp' is not a regular file"},
+	{.args = {"--listen", "127.0.0.1:53"}, .flag = "--listen", .value = "'127.0.0.1:53'"},
+	{.args = {"--listen", "127.0.0.1", "--listen", "127.0.0.1"}, .flag = "--listen", .value = "'127.0.0.1' is given twice"},
+	{.args = {"--listen", "localhost"}, .flag = "--listen", .value = "'localhost'"},
+	{.args = {"--workers", "0"}, .flag = "--workers", .value = "'0'"},
+	{.args = {"--workers", "257"}, .flag = "--workers", .value = "'257'"},
+	{.args = {"--user", "no-such-user-ahd"}, .flag = "--user", .value = "'no-such-user-ahd'"},
+	{.args = {"--user", "root"}, .flag = "--user", .value = "'root' has uid 0"},
+	{.args = {"--shm-name", "noslash"}, .flag = "--shm-name", .value = "'noslash'"},
+	{.args = {"--shm-name", "/a/b"}, .flag = "--shm-name", .value = "'/a/b'"},
+	{.args = {"--shm-name", "/"}, .flag = "--shm-name", .value = "'/'"},
+	/* The command line itself. */
+	{.args = {"--foo"}, .flag = "unknown option", .value = "'--foo'"},
+	{.args = {"--foo=bar"}, .flag = "unknown option", .value = "'--foo'"},
+	{.args = {"-x"}, .flag = "unknown option", .value = "'-x'"},
+	{.args = {"--port"}, .flag = "--port", .value = "requires a value"},
+	{.args = {"--port", "--workers", "2"}, .flag = "--port", .value = "requires a value"},
+	{.args = {"extra"}, .flag = "unexpected argument", .value = "'extra'"},
+	{.args = {"--help=yes"}, .flag = "--help", .value = "takes no value"},
+	{.args = {"--check-config=1"}, .flag = "--check-config", .value = "takes no value"},
+	/* Environment. */
+	{.env = {"AHDNS_PORT=70000"}, .flag = "--port (from AHDNS_PORT)", .value = "'70000'"},
+	{.env = {"AHDNS_LISTEN=127.0.0.1, nope"}, .flag = "--listen (from AHDNS_LISTEN)", .value = "'nope'"},
+	{.env = {"AHDNS_CHECK_CONFIG=maybe"}, .flag = "--check-config", .value = "'maybe'"},
+	{.env = {"AHDNS_FOO=1"}, .flag = "unknown environment variable", .value = "'AHDNS_FOO'"},
+	{.env = {"AHDNS_HELP=1"}, .flag = "unknown environment variable", .value = "'AHDNS_HELP'"},
+	{.no_base = true, .env = {"AHDNS_HOSTED_ZONE=bad_zone"},
+	 .args = {"--ns", "[\"ns1.example.com\"]", "--zone-resolutions", "{\"www\": [\"192.0.2.1\"]}"},
+	 .flag = "--hosted-zone (from AHDNS_HOSTED_ZONE)", .value = "'bad_zone'"},
+	{.env = {"AHDNS_CONFIG=/nonexistent/ahd.json"}, .flag = "--config (from AHDNS_CONFIG)", .value = "'/nonexistent/ahd.json'"},
+	{.env = {"AHDNS_ZONE_RESOLUTIONS={\"www\": [\"1.2.3\"]}"}, .no_base = true,
+	 .args = {"--hosted-zone", "example.com", "--ns", "[\"ns1.example.com\"]"},
+	 .flag = "--zone-resolutions (from AHDNS_ZONE_RESOLUTIONS)", .value = "'1.2.3'"},
+	/* Config file. */
+	{.file = "{\"port\": 70000}", .flag = "--port (from /tmp/", .value = "'70000'"},
+	{.file = "{\"port\": true}", .flag = "--port", .value = "'true'"},
+	{.file = "{\"port\": 53.5}", .flag = "--port", .value = "'53.5'"},
+	{.file = "{\"prot\": 1}", .flag = "--config", .value = "unknown key 'prot'"},
+	{.file = "{\"config\": \"/etc/other.json\"}", .flag = "--config", .value = "unknown key 'config'"},
+	{.file = "not json", .flag = "--config", .value = "is not valid JSON"},
+	{.file = "[1]", .flag = "--config", .value = "is not a JSON object"},
+	{.file = "{\"listen\": 5}", .flag = "--listen", .value = "'5'"},
+	{.file = "{\"listen\": [\"::1\", \"::g\"]}", .flag = "--listen", .value = "'::g'"},
+	{.file = "{\"workers\": \"many\"}", .flag = "--workers", .value = "'many'"},
+	{.file = "{\"check-config\": \"maybe\"}", .flag = "--check-config", .value = "'maybe'"},
+	{.file = "{\"hosted-zone\": 5}", .no_base = true,
+	 .args = {"--ns", "[\"ns1.example.com\"]", "--zone-resolutions", "{\"www\": [\"192.0.2.1\"]}"},
+	 .flag = "--hosted-zone", .value = "'5' is not a string"},
+	{.file = "{\"hosted-zone\": \"example.com\", \"ns\": [\"ns1\"], "
+		 "\"zone-resolutions\": {\"www\": [\"192.0.2.1\"]}}",
+	 .no_base = true, .flag = "--ns", .value = "'ns1'"},
+	{.file = "{\"zone-resolutions\": {\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, "
+		 "\"ttl\": 1.5}}}",
+	 .no_base = true, .args = {"--hosted-zone", "example.com", "--ns", "[\"ns1.example.com\"]"},
+	 .flag = "--zone-resolutions", .value = "'1.5'"},
+	{.args = {"--config", "/nonexistent/ahd.json"}, .flag = "--config", .value = "'/nonexistent/ahd.json' cannot be opened"},
+	{.args = {"--config", "/tmp"}, .flag = "--config", .value = "'/tmp' is not a regular file"},
+};
+
+Test(config, invalid_inputs_table)
+{
+	size_t n = AHD_ARRAY_LEN(bad_cases);
+
+	cr_assert_geq(n, 45);
+	for (size_t i = 0; i < n; i++) {
+		const struct bad_case *c = &bad_cases[i];
+		const char *args[32];
+		size_t k = 0;
+		char *path = NULL;
+		struct config cfg;
+		struct run r;
+
+		if (!c->no_base) {
+			const char *base[] = {ZONE_ARGS};
+
+			for (size_t j = 0; j < AHD_ARRAY_LEN(base); j++)
+				args[k++] = base[j];
+		}
+		for (size_t j = 0; c->args[j] != NULL; j++)
+			args[k++] = c->args[j];
+		if (c->file != NULL) {
+			path = write_temp(c->file);
+			args[k++] = "--config";
+			args[k++] = path;
+		}
+		args[k] = NULL;
+		run_parse(&cfg, args, c->env, &r);
+		if (path != NULL) {
+			unlink(path);
+			free(path);
+		}
+		cr_expect_eq(r.rc, -1, "case %zu: rc %d (stderr: %s)", i, r.rc, r.err);
+		cr_expect_eq(count_lines(r.err), 1, "case %zu: want one line, got: %s", i, r.err);
+		cr_expect_eq(strncmp(r.err, "a-healthy-dns: ", 15), 0, "case %zu: %s", i, r.err);
+		cr_expect(strstr(r.err, c->flag) != NULL, "case %zu: no '%s' in: %s", i, c->flag,
+			  r.err);
+		cr_expect(strstr(r.err, c->value) != NULL, "case %zu: no '%s' in: %s", i,
+			  c->value, r.err);
+		cr_expect_str_empty(r.out, "case %zu: stdout: %s", i, r.out);
+		/* Nothing leaks and the struct is left empty. */
+		cr_expect_null(cfg.hosted_zone, "case %zu", i);
+		cr_expect_null(cfg.entries, "case %zu", i);
+		cr_expect_eq(cfg.n_entries, 0, "case %zu", i);
+	}
+}
+
+Test(config, exact_messages)
+{
+	struct config cfg;
+	struct run r;
+	const char *port[] = {ZONE_ARGS, "--port", "70000", NULL};
+	const char *addr[] = {"--hosted-zone", "example.com", "--ns", "[\"ns1.example.com\"]",
+			      "--zone-resolutions", "{\"www\": [\"300.1.1.1\"]}", NULL};
+	const char *missing[] = {"--ns", "[\"ns1.example.com\"]", NULL};
+	const char *unknown[] = {"--foo", NULL};
+
+	run_parse(&cfg, port, NULL, &r);
+	cr_assert_str_eq(r.err,
+			 "a-healthy-dns: --port: '70000' is not a valid port (an integer 1-65535)\n");
+	run_parse(&cfg, addr, NULL, &r);
+	cr_assert_str_eq(r.err, "a-healthy-dns: --zone-resolutions: 'www': address '300.1.1.1' "
+				"is not an IPv4 or IPv6 address\n");
+	run_parse(&cfg, missing, NULL, &r);
+	cr_assert_str_eq(r.err, "a-healthy-dns: --hosted-zone is required (or AHDNS_HOSTED_ZONE, "
+				"or \"hosted-zone\" in the --config file)\n");
+	run_parse(&cfg, unknown, NULL, &r);
+	cr_assert_str_eq(r.err, "a-healthy-dns: unknown option '--foo' (see --help)\n");
+}
+
+Test(config, defaults)
+{
+	struct config cfg;
+	const char *args[] = {ZONE_ARGS, NULL};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *want_user = getpwnam("a-healthy-dns") != NULL ? "a-healthy-dns" : "nobody";
+
+	parse_ok(&cfg, args, NULL);
+	cr_assert_str_eq(cfg.hosted_zone, "example.com");
+	cr_assert_eq(cfg.n_alias_zones, 0);
+	cr_assert_eq(cfg.n_ns, 1);
+	cr_assert_str_eq(cfg.ns[0], "ns1.example.com");
+	cr_assert_eq(cfg.n_entries, 1);
+	cr_assert_str_eq(cfg.entries[0].name, "www");
+	cr_assert_eq(cfg.entries[0].check, CONFIG_CHECK_NONE);
+	cr_assert_eq(cfg.entries[0].health_port, 0);
+	cr_assert_null(cfg.entries[0].http_path);
+	cr_assert_eq(cfg.entries[0].rise, 1);
+	cr_assert_eq(cfg.entries[0].fall, 1);
+	cr_assert_eq(cfg.entries[0].ttl, -1);
+	cr_assert_eq(cfg.entries[0].all_down, CONFIG_ALL_DOWN_WITHDRAW);
+	cr_assert_eq(cfg.n_addrs_total, 1);
+	cr_assert_eq(cfg.port, 53053);
+	cr_assert_eq(cfg.log_level, AHD_LOG_INFO);
+	cr_assert_eq(cfg.test_min_interval, 30);
+	cr_assert_eq(cfg.test_timeout, 2);
+	cr_assert_null(cfg.priv_key_path);
+	cr_assert_eq(cfg.priv_key_alg, CONFIG_ALG_RSASHA256);
+	cr_assert_eq(cfg.n_listen, 0);
+	cr_assert_null(cfg.listen);
+	cr_assert_eq(cfg.workers, (unsigned)(cpus < 1 ? 1 : cpus > 256 ? 256 : cpus));
+	cr_assert_str_eq(cfg.user, want_user);
+	cr_assert_str_eq(cfg.shm_name, "/a-healthy-dns.53053");
+	cr_assert_null(cfg.config_file);
+	cr_assert(!cfg.check_config);
+	config_free(&cfg);
+	cr_assert_null(cfg.hosted_zone);
+	cr_assert_eq(cfg.n_entries, 0);
+}
+
+Test(config, every_flag)
+{
+	struct config cfg;
+	char *key = write_temp("-----BEGIN PRIVATE KEY-----\n");
+	const char *args[] = {
+		"--hosted-zone", "Example.COM",
+		"--zone-resolutions",
+		"{\"www\": [\"192.0.2.1\"], \"Api.V1\": {\"ips\": [\"192.0.2.2\"], "
+		"\"health_port\": 8080, \"check\": \"http\", \"http_path\": \"/healthz?x=1\", "
+		"\"rise\": 3, \"fall\": 2, \"ttl\": 0, \"all_down\": \"serve_all\"}, "
+		"\"db\": {\"ips\": [\"192.0.2.3\"], \"health_port\": 5432, \"check\": \"tcp\"}, "
+		"\"web\": {\"ips\": [\"192.0.2.4\"], \"health_port\": 80, \"check\": \"http\"}}",
+		"--ns", "[\"NS1.example.com\", \"ns2.example.net\", \"ns1.example.com\"]",
+		"--alias-zones", "[\"example.net\", \"Example.org\"]",
+		"--port", "5353",
+		"--log-level", "DEBUG",
+		"--test-min-interval", "10",
+		"--test-timeout", "3",
+		"--priv-key-path", key,
+		"--priv-key-alg", "ecdsap256sha256",
+		"--listen", "127.0.0.1",
+		"--listen", "::1",
+		"--workers", "3",
+		"--user", "nobody",
+		"--shm-name", "/ahd-test",
+		"--check-config",
+		NULL,
+	};
+
+	parse_ok(&cfg, args, NULL);
+	cr_assert_str_eq(cfg.hosted_zone, "example.com");
+	cr_assert_eq(cfg.n_alias_zones, 2);
+	cr_assert_str_eq(cfg.alias_zones[0], "example.net");
+	cr_assert_str_eq(cfg.alias_zones[1], "example.org");
+	/* Repeated name servers collapse, like an RRset. */
+	cr_assert_eq(cfg.n_ns, 2);
+	cr_assert_str_eq(cfg.ns[0], "ns1.example.com");
+	cr_assert_str_eq(cfg.ns[1], "ns2.example.net");
+	cr_assert_eq(cfg.n_entries, 4);
+	cr_assert_str_eq(cfg.entries[1].name, "api.v1");
+	cr_assert_eq(cfg.entries[1].check, CONFIG_CHECK_HTTP);
+	cr_assert_eq(cfg.entries[1].health_port, 8080);
+	cr_assert_str_eq(cfg.entries[1].http_path, "/healthz?x=1");
+	cr_assert_eq(cfg.entries[1].rise, 3);
+	cr_assert_eq(cfg.entries[1].fall, 2);
+	cr_assert_eq(cfg.entries[1].ttl, 0);
+	cr_assert_eq(cfg.entries[1].all_down, CONFIG_ALL_DOWN_SERVE_ALL);
+	cr_assert_eq(cfg.entries[2].check, CONFIG_CHECK_TCP);
+	cr_assert_eq(cfg.entries[2].health_port, 5432);
+	cr_assert_null(cfg.entries[2].http_path);
+	cr_assert_eq(cfg.entries[2].ttl, -1);
+	cr_assert_str_eq(cfg.entries[3].http_path, "/");
+	cr_assert_eq(cfg.port, 5353);
+	cr_assert_eq(cfg.log_level, AHD_LOG_DEBUG);
+	cr_assert_eq(cfg.test_min_interval, 10);
+	cr_assert_eq(cfg.test_timeout, 3);
+	cr_assert_str_eq(cfg.priv_key_path, key);
+	cr_assert_eq(cfg.priv_key_alg, CONFIG_ALG_ECDSAP256SHA256);
+	cr_assert_eq(cfg.n_listen, 2);
+	cr_assert_eq(cfg.listen[0].family, AF_INET);
+	cr_assert_str_eq(cfg.listen[0].text, "127.0.0.1");
+	cr_assert_eq(memcmp(cfg.listen[0].addr, "\x7f\x00\x00\x01", 4), 0);
+	cr_assert_eq(cfg.listen[1].family, AF_INET6);
+	cr_assert_eq(memcmp(cfg.listen[1].addr, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01", 16), 0);
+	cr_assert_eq(cfg.workers, 3);
+	cr_assert_str_eq(cfg.user, "nobody");
+	cr_assert_str_eq(cfg.shm_name, "/ahd-test");
+	cr_assert(cfg.check_config);
+	config_free(&cfg);
+	unlink(key);
+	free(key);
+}
+
+Test(config, flag_equals_value_and_last_wins)
+{
+	struct config cfg;
+	const char *args[] = {"--hosted-zone=example.com",
+			      "--ns=[\"ns1.example.com\"]",
+			      "--zone-resolutions={\"www\": [\"192.0.2.1\"]}",
+			      "--port=1000",
+			      "--port", "2000",
+			      "--workers=7",
+			      "--log-level=error",
+			      "--priv-key-alg=ED25519",
+			      "--listen=127.0.0.2",
+			      "--listen", "127.0.0.3,::2 127.0.0.4",
+			      "--shm-name=/x",
+			      NULL};
+
+	parse_ok(&cfg, args, NULL);
+	cr_assert_str_eq(cfg.hosted_zone, "example.com");
+	cr_assert_eq(cfg.port, 2000);
+	cr_assert_eq(cfg.workers, 7);
+	cr_assert_eq(cfg.log_level, AHD_LOG_ERROR);
+	cr_assert_eq(cfg.priv_key_alg, CONFIG_ALG_ED25519);
+	cr_assert_eq(cfg.n_listen, 4);
+	cr_assert_str_eq(cfg.listen[0].text, "127.0.0.2");
+	cr_assert_str_eq(cfg.listen[1].text, "127.0.0.3");
+	cr_assert_str_eq(cfg.listen[2].text, "::2");
+	cr_assert_eq(cfg.listen[2].family, AF_INET6);
+	cr_assert_str_eq(cfg.listen[3].text, "127.0.0.4");
+	cr_assert_str_eq(cfg.shm_name, "/x");
+	/* The default shm name follows the port that won. */
+	config_free(&cfg);
+	{
+		const char *a2[] = {ZONE_ARGS, "--port", "1", "--port=2", NULL};
+
+		parse_ok(&cfg, a2, NULL);
+		cr_assert_eq(cfg.port, 2);
+		cr_assert_str_eq(cfg.shm_name, "/a-healthy-dns.2");
+		config_free(&cfg);
+	}
+}
+
+Test(config, environment)
+{
+	struct config cfg;
+	const char *none[] = {NULL};
+	const char *env[] = {"PATH=/bin",
+			     "AHDNS_HOSTED_ZONE=env.example",
+			     "AHDNS_NS=[\"ns1.env.example\"]",
+			     "AHDNS_ZONE_RESOLUTIONS={\"a\": [\"192.0.2.9\"]}",
+			     "AHDNS_PORT=1000",
+			     "AHDNS_LISTEN=127.0.0.1, ::1  127.0.0.2",
+			     "AHDNS_CHECK_CONFIG=true",
+			     "AHDNS_PRIV_KEY_PATH=",
+			     NULL};
+	const char *cli[] = {"--port", "2000", NULL};
+
+	parse_ok(&cfg, none, env);
+	cr_assert_str_eq(cfg.hosted_zone, "env.example");
+	cr_assert_str_eq(cfg.ns[0], "ns1.env.example");
+	cr_assert_str_eq(cfg.entries[0].name, "a");
+	cr_assert_eq(cfg.port, 1000);
+	cr_assert_eq(cfg.n_listen, 3);
+	cr_assert_str_eq(cfg.listen[1].text, "::1");
+	cr_assert_str_eq(cfg.listen[2].text, "127.0.0.2");
+	cr_assert(cfg.check_config);
+	/* Empty means unset. */
+	cr_assert_null(cfg.priv_key_path);
+	config_free(&cfg);
+
+	/* The command line beats the environment. */
+	parse_ok(&cfg, cli, env);
+	cr_assert_eq(cfg.port, 2000);
+	cr_assert_str_eq(cfg.hosted_zone, "env.example");
+	config_free(&cfg);
+
+	{
+		const char *env0[] = {"AHDNS_CHECK_CONFIG=0", NULL};
+		const char *args[] = {ZONE_ARGS, NULL};
+
+		parse_ok(&cfg, args, env0);
+		cr_assert(!cfg.check_config);
+		config_free(&cfg);
+	}
+}
+
+Test(config, config_file_precedence_and_native_json)
+{
+	struct config cfg;
+	char *path = write_temp(
+		"{\n"
+		"  \"hosted-zone\": \"file.example\",\n"
+		"  \"ns\": [\"ns1.file.example\", \"ns2.file.example\"],\n"
+		"  \"alias-zones\": [\"alias.example\"],\n"
+		"  \"zone-resolutions\": {\"www\": [\"192.0.2.1\"],\n"
+		"      \"api\": {\"ips\": [\"2001:db8::1\"], \"health_port\": 443, \"rise\": 2}},\n"
+		"  \"port\": 1111,\n"
+		"  \"test-min-interval\": \"15\",\n"
+		"  \"test-timeout\": 4,\n"
+		"  \"listen\": \"127.0.0.1\",\n"
+		"  \"workers\": 2,\n"
+		"  \"log-level\": \"warning\",\n"
+		"  \"priv-key-path\": null,\n"
+		"  \"check-config\": true\n"
+		"}\n");
+	const char *file_only[] = {"--config", path, NULL};
+	const char *env[] = {"AHDNS_PORT=2222", "AHDNS_WORKERS=5", NULL};
+	const char *cli[] = {"--config", path, "--port", "3333", NULL};
+	char *env_cfg = NULL;
+
+	parse_ok(&cfg, file_only, NULL);
+	cr_assert_str_eq(cfg.hosted_zone, "file.example");
+	cr_assert_eq(cfg.n_ns, 2);
+	cr_assert_str_eq(cfg.alias_zones[0], "alias.example");
+	cr_assert_eq(cfg.n_entries, 2);
+	cr_assert_eq(cfg.entries[1].check, CONFIG_CHECK_TCP);
+	cr_assert_eq(cfg.entries[1].health_port, 443);
+	cr_assert_eq(cfg.entries[1].rise, 2);
+	cr_assert_eq(cfg.entries[1].addrs[0].family, AF_INET6);
+	cr_assert_eq(cfg.port, 1111);
+	cr_assert_eq(cfg.test_min_interval, 15);
+	cr_assert_eq(cfg.test_timeout, 4);
+	cr_assert_eq(cfg.n_listen, 1);
+	cr_assert_eq(cfg.workers, 2);
+	cr_assert_eq(cfg.log_level, AHD_LOG_WARNING);
+	cr_assert_null(cfg.priv_key_path);
+	cr_assert(cfg.check_config);
+	cr_assert_str_eq(cfg.config_file, path);
+	config_free(&cfg);
+
+	/* Environment beats the file. */
+	parse_ok(&cfg, file_only, env);
+	cr_assert_eq(cfg.port, 2222);
+	cr_assert_eq(cfg.workers, 5);
+	cr_assert_eq(cfg.test_timeout, 4);
+	config_free(&cfg);
+
+	/* Command line beats both. */
+	parse_ok(&cfg, cli, env);
+	cr_assert_eq(cfg.port, 3333);
+	cr_assert_eq(cfg.workers, 5);
+	config_free(&cfg);
+
+	/* The file may be named by AHDNS_CONFIG, and a JSON-valued flag may
+	 * be a string holding JSON there, as on the command line. */
+	{
+		char *p2 = write_temp("{\"hosted-zone\": \"s.example\", \"ns\": \"[\\\"ns.s.example\\\"]\", "
+				      "\"zone-resolutions\": \"{\\\"x\\\": [\\\"192.0.2.7\\\"]}\", "
+				      "\"listen\": [\"127.0.0.1\", \"::1\"]}");
+		const char *none[] = {NULL};
+		const char *e2[] = {NULL, NULL};
+
+		cr_assert(asprintf(&env_cfg, "AHDNS_CONFIG=%s", p2) > 0);
+		e2[0] = env_cfg;
+		parse_ok(&cfg, none, e2);
+		cr_assert_str_eq(cfg.ns[0], "ns.s.example");
+		cr_assert_str_eq(cfg.entries[0].name, "x");
+		cr_assert_eq(cfg.n_listen, 2);
+		config_free(&cfg);
+		unlink(p2);
+		free(p2);
+		free(env_cfg);
+	}
+	unlink(path);
+	free(path);
+}
+
+Test(config, addresses_and_first_addr)
+{
+	struct config cfg;
+	const char *args[] = {
+		"--hosted-zone", "example.com", "--ns", "[\"ns1.example.com\"]",
+		"--zone-resolutions",
+		"{\"zeta\": [\"192.0.2.1\", \"2001:db8::10\"], "
+		"\"alpha\": {\"ips\": [\"::ffff:192.0.2.5\"], \"health_port\": 80}, "
+		"\"mid.sub\": [\"198.51.100.1\", \"198.51.100.2\", \"fe80::1\"]}",
+		NULL};
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+				       0,    0,    0,    0,    0, 0, 0, 0x10};
+
+	parse_ok(&cfg, args, NULL);
+	cr_assert_eq(cfg.n_entries, 3);
+	/* The order of the JSON text, not sorted. */
+	cr_assert_str_eq(cfg.entries[0].name, "zeta");
+	cr_assert_str_eq(cfg.entries[1].name, "alpha");
+	cr_assert_str_eq(cfg.entries[2].name, "mid.sub");
+	cr_assert_eq(cfg.entries[0].n_addrs, 2);
+	cr_assert_eq(cfg.entries[0].addrs[0].family, AF_INET);
+	cr_assert_eq(memcmp(cfg.entries[0].addrs[0].addr, "\xc0\x00\x02\x01", 4), 0);
+	cr_assert_eq(cfg.entries[0].addrs[1].family, AF_INET6);
+	cr_assert_eq(memcmp(cfg.entries[0].addrs[1].addr, v6, 16), 0);
+	cr_assert_eq(cfg.entries[1].addrs[0].family, AF_INET6);
+	cr_assert_eq(cfg.entries[0].first_addr, 0);
+	cr_assert_eq(cfg.entries[1].first_addr, 2);
+	cr_assert_eq(cfg.entries[2].first_addr, 3);
+	cr_assert_eq(cfg.entries[2].n_addrs, 3);
+	cr_assert_eq(cfg.n_addrs_total, 6);
+	config_free(&cfg);
+}
+
+static void assert_same_config(const struct config *a, const struct config *b)
+{
+	cr_assert_str_eq(a->hosted_zone, b->hosted_zone);
+	cr_assert_eq(a->n_alias_zones, b->n_alias_zones);
+	for (size_t i = 0; i < a->n_alias_zones; i++)
+		cr_assert_str_eq(a->alias_zones[i], b->alias_zones[i]);
+	cr_assert_eq(a->n_ns, b->n_ns);
+	for (size_t i = 0; i < a->n_ns; i++)
+		cr_assert_str_eq(a->ns[i], b->ns[i]);
+	cr_assert_eq(a->n_entries, b->n_entries);
+	cr_assert_eq(a->n_addrs_total, b->n_addrs_total);
+	for (size_t i = 0; i < a->n_entries; i++) {
+		const struct config_entry *x = &a->entries[i], *y = &b->entries[i];
+
+		cr_assert_str_eq(x->name, y->name);
+		cr_assert_eq(x->n_addrs, y->n_addrs);
+		for (size_t j = 0; j < x->n_addrs; j++) {
+			cr_assert_eq(x->addrs[j].family, y->addrs[j].family);
+			cr_assert_eq(memcmp(x->addrs[j].addr, y->addrs[j].addr, 16), 0);
+		}
+		cr_assert_eq(x->first_addr, y->first_addr);
+		cr_assert_eq(x->check, y->check);
+		cr_assert_eq(x->health_port, y->health_port);
+		if (x->http_path == NULL)
+			cr_assert_null(y->http_path);
+		else
+			cr_assert_str_eq(x->http_path, y->http_path);
+		cr_assert_eq(x->rise, y->rise);
+		cr_assert_eq(x->fall, y->fall);
+		cr_assert_eq(x->ttl, y->ttl);
+		cr_assert_eq(x->all_down, y->all_down);
+	}
+	cr_assert_eq(a->port, b->port);
+	cr_assert_eq(a->log_level, b->log_level);
+	cr_assert_eq(a->test_min_interval, b->test_min_interval);
+	cr_assert_eq(a->test_timeout, b->test_timeout);
+	if (a->priv_key_path == NULL)
+		cr_assert_null(b->priv_key_path);
+	else
+		cr_assert_str_eq(a->priv_key_path, b->priv_key_path);
+	cr_assert_eq(a->priv_key_alg, b->priv_key_alg);
+	cr_assert_eq(a->n_listen, b->n_listen);
+	for (size_t i = 0; i < a->n_listen; i++) {
+		cr_assert_eq(a->listen[i].family, b->listen[i].family);
+		cr_assert_eq(memcmp(a->listen[i].addr, b->listen[i].addr, 16), 0);
+		cr_assert_str_eq(a->listen[i].text, b->listen[i].text);
+	}
+	cr_assert_eq(a->workers, b->workers);
+	cr_assert_str_eq(a->user, b->user);
+	cr_assert_str_eq(a->shm_name, b->shm_name);
+	if (a->config_file == NULL)
+		cr_assert_null(b->config_file);
+	else
+		cr_assert_str_eq(a->config_file, b->config_file);
+	cr_assert_eq(a->check_config, b->check_config);
+}
+
+Test(config, json_round_trip)
+{
+	struct config a, b, c;
+	char *key = write_temp("key");
+	char *file = write_temp("{\"log-level\": \"critical\"}");
+	const char *args[] = {
+		"--config", file,
+		"--hosted-zone", "example.com",
+		"--zone-resolutions",
+		"{\"www\": [\"192.0.2.1\", \"2001:db8::1\"], "
+		"\"api\": {\"ips\": [\"192.0.2.2\"], \"health_port\": 8080, \"check\": \"http\", "
+		"\"http_path\": \"/h\", \"rise\": 4, \"fall\": 5, \"ttl\": 77, \"all_down\": \"serve_all\"}, "
+		"\"db\": {\"ips\": [\"192.0.2.3\", \"192.0.2.4\"], \"health_port\": 5432}}",
+		"--ns", "[\"ns1.example.com\", \"ns2.example.com\"]",
+		"--alias-zones", "[\"example.net\"]",
+		"--port", "5300",
+		"--test-min-interval", "9",
+		"--test-timeout", "8",
+		"--priv-key-path", key,
+		"--priv-key-alg", "ED448",
+		"--listen", "::1", "--listen", "127.0.0.1",
+		"--workers", "4",
+		"--user", "nobody",
+		"--shm-name", "/rt",
+		"--check-config",
+		NULL};
+	char *json;
+	char *json2;
+
+	parse_ok(&a, args, NULL);
+	cr_assert_eq(a.log_level, AHD_LOG_CRITICAL);
+	json = config_to_json(&a);
+	cr_assert_not_null(json);
+	cr_assert_eq(config_from_json(&b, json), 0);
+	assert_same_config(&a, &b);
+	/* Serializing again gives the same bytes. */
+	json2 = config_to_json(&b);
+	cr_assert_str_eq(json, json2);
+	free(json2);
+	config_free(&b);
+	free(json);
+	config_free(&a);
+
+	/* Defaults survive the trip too. */
+	{
+		const char *d[] = {ZONE_ARGS, NULL};
+
+		parse_ok(&a, d, NULL);
+		json = config_to_json(&a);
+		cr_assert_not_null(json);
+		cr_assert_eq(config_from_json(&c, json), 0);
+		assert_same_config(&a, &c);
+		config_free(&c);
+		free(json);
+		config_free(&a);
+	}
+	unlink(key);
+	unlink(file);
+	free(key);
+	free(file);
+}
+
+Test(config, from_json_revalidates)
+{
+	struct config cfg;
+	char err_path[] = "/tmp/test_config_fjXXXXXX";
+	int fd = mkstemp(err_path);
+	int saved = dup(2);
+	char err[1024];
+	int rc;
+
+	cr_assert(fd >= 0 && saved >= 0);
+	unlink(err_path);
+	dup2(fd, 2);
+	rc = config_from_json(&cfg, "{\"hosted-zone\": \"example.com\", \"ns\": [\"ns1.example.com\"], "
+				    "\"zone-resolutions\": {\"www\": [\"192.0.2.256\"]}}");
+	dup2(saved, 2);
+	close(saved);
+	slurp(fd, err, sizeof(err));
+	close(fd);
+	cr_assert_eq(rc, -1);
+	cr_assert_eq(count_lines(err), 1, "%s", err);
+	cr_assert(strstr(err, "--zone-resolutions") != NULL, "%s", err);
+	cr_assert(strstr(err, "'192.0.2.256'") != NULL, "%s", err);
+	cr_assert_null(cfg.hosted_zone);
+
+	strcpy(err_path, "/tmp/test_config_fjXXXXXX");
+	fd = mkstemp(err_path);
+	saved = dup(2);
+	cr_assert(fd >= 0 && saved >= 0);
+	unlink(err_path);
+	dup2(fd, 2);
+	rc = config_from_json(&cfg, "{\"hosted-zone\": \"example.com\"");
+	dup2(saved, 2);
+	close(saved);
+	slurp(fd, err, sizeof(err));
+	close(fd);
+	cr_assert_eq(rc, -1);
+	cr_assert_eq(count_lines(err), 1, "%s", err);
+	cr_assert(strstr(err, "not valid JSON") != NULL, "%s", err);
+}
+
+static void ttls_for(unsigned interval, unsigned timeout, struct config_ttls *t)
+{
+	struct config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.test_min_interval = interval;
+	cfg.test_timeout = timeout;
+	config_ttls(&cfg, t);
+}
+
+Test(config, ttls)
+{
+	struct config_ttls t;
+
+	ttls_for(30, 2, &t);
+	cr_assert_eq(t.interval, 30);
+	cr_assert_eq(t.a, 60);
+	cr_assert_eq(t.ns, 1800);
+	cr_assert_eq(t.soa, 1800);
+	cr_assert_eq(t.dnskey, 600);
+	cr_assert_eq(t.refresh, 600);
+	cr_assert_eq(t.retry, 60);
+	cr_assert_eq(t.expire, 300);
+	cr_assert_eq(t.minimum, 60);
+	cr_assert_eq(t.neg, 60);
+	cr_assert_eq(t.sig_resign, 600);
+	cr_assert_eq(t.sig_validity, 1560);
+
+	ttls_for(1, 1, &t);
+	cr_assert_eq(t.interval, 1);
+	cr_assert_eq(t.a, 2);
+	cr_assert_eq(t.ns, 60);
+	cr_assert_eq(t.soa, 60);
+	cr_assert_eq(t.dnskey, 20);
+	cr_assert_eq(t.refresh, 20);
+	cr_assert_eq(t.retry, 2);
+	cr_assert_eq(t.expire, 10);
+	cr_assert_eq(t.minimum, 2);
+	cr_assert_eq(t.neg, 2);
+	cr_assert_eq(t.sig_resign, 20);
+	cr_assert_eq(t.sig_validity, 52);
+
+	/* The timeout is the interval when it is the longer one. */
+	ttls_for(1, 5, &t);
+	cr_assert_eq(t.interval, 5);
+	cr_assert_eq(t.a, 10);
+
+	/* Partly clamped: a fits, the multiples do not. */
+	ttls_for(1000000000u, 1, &t);
+	cr_assert_eq(t.interval, 1000000000u);
+	cr_assert_eq(t.a, 2000000000u);
+	cr_assert_eq(t.retry, 2000000000u);
+	cr_assert_eq(t.minimum, 2000000000u);
+	cr_assert_eq(t.ns, 2147483647u);
+	cr_assert_eq(t.soa, 2147483647u);
+	cr_assert_eq(t.dnskey, 2147483647u);
+	cr_assert_eq(t.expire, 2147483647u);
+	cr_assert_eq(t.neg, 2000000000u);
+	cr_assert_eq(t.sig_validity, 2147483647u);
+
+	/* Everything clamped. */
+	ttls_for(4294967295u, 4294967295u, &t);
+	cr_assert_eq(t.interval, 2147483647u);
+	cr_assert_eq(t.a, 2147483647u);
+	cr_assert_eq(t.ns, 2147483647u);
+	cr_assert_eq(t.neg, 2147483647u);
+	cr_assert_eq(t.sig_resign, 2147483647u);
+	cr_assert_eq(t.sig_validity, 2147483647u);
+}
+
+Test(config, help_and_version)
+{
+	struct config cfg;
+	struct run r;
+	const char *help[] = {"--help", "--port", "bad", NULL};
+	const char *h[] = {"-h", NULL};
+	const char *version[] = {"--version", NULL};
+
+	run_parse(&cfg, help, NULL, &r);
+	cr_assert_eq(r.rc, 0);
+	cr_assert_eq(r.action, CONFIG_EXIT_OK);
+	cr_assert(strstr(r.out, "--zone-resolutions") != NULL);
+	cr_assert(strstr(r.out, "AHDNS_") != NULL);
+	cr_assert_str_empty(r.err);
+	cr_assert_null(cfg.hosted_zone);
+
+	run_parse(&cfg, h, NULL, &r);
+	cr_assert_eq(r.action, CONFIG_EXIT_OK);
+	cr_assert(strstr(r.out, "Usage:") != NULL);
+
+	run_parse(&cfg, version, NULL, &r);
+	cr_assert_eq(r.rc, 0);
+	cr_assert_eq(r.action, CONFIG_EXIT_OK);
+	cr_assert_str_eq(r.out, "a-healthy-dns " AHD_VERSION "\n");
+}
+
+Test(config, summary)
+{
+	struct config cfg;
+	const char *args[] = {
+		"--hosted-zone", "example.com", "--ns", "[\"ns1.example.com\"]",
+		"--alias-zones", "[\"example.net\"]",
+		"--zone-resolutions",
+		"{\"www\": [\"192.0.2.1\"], \"api\": {\"ips\": [\"2001:db8::2\"], \"health_port\": 8080, "
+		"\"check\": \"http\"}}",
+		"--listen", "127.0.0.1", "--workers", "2", "--user", "nobody", NULL};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	parse_ok(&cfg, args, NULL);
+	f = open_memstream(&buf, &len);
+	cr_assert_not_null(f);
+	config_print_summary(&cfg, f);
+	fclose(f);
+	cr_assert(strstr(buf, "zone: example.com") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "example.net") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "ns1.example.com") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "www.example.com: A 192.0.2.1; static") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "api.example.com: AAAA 2001:db8::2; check http GET / on port 8080") !=
+			  NULL,
+		  "%s", buf);
+	cr_assert(strstr(buf, "A/AAAA 60, NS 1800") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "listen: 127.0.0.1, port 53053") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "workers: 2, user: nobody, shm: /a-healthy-dns.53053") != NULL, "%s",
+		  buf);
+	free(buf);
+	config_free(&cfg);
+}
+
+Test(config, alg_names)
+{
+	cr_assert_str_eq(config_alg_name(CONFIG_ALG_RSASHA256), "RSASHA256");
+	cr_assert_str_eq(config_alg_name(CONFIG_ALG_ECDSAP384SHA384), "ECDSAP384SHA384");
+	cr_assert_str_eq(config_alg_name(CONFIG_ALG_ED448), "ED448");
+	cr_assert_str_eq(config_alg_name((enum config_alg)99), "?");
+}
+
+Test(config, ten_thousand_names)
+{
+	struct config cfg;
+	size_t cap = 10000 * 64 + 64;
+	char *zr = malloc(cap);
+	size_t o = 0;
+	const char *args[] = {"--hosted-zone", "example.com", "--ns", "[\"ns1.example.com\"]",
+			      "--zone-resolutions", NULL, NULL};
+
+	cr_assert_not_null(zr);
+	o += (size_t)snprintf(zr + o, cap - o, "{");
+	for (unsigned i = 0; i < 10000; i++)
+		o += (size_t)snprintf(zr + o, cap - o,
+				      "%s\"h%u\": {\"ips\": [\"10.%u.%u.1\"], \"health_port\": 80}",
+				      i ? ", " : "", i, i / 256, i % 256);
+	snprintf(zr + o, cap - o, "}");
+	args[5] = zr;
+	parse_ok(&cfg, args, NULL);
+	cr_assert_eq(cfg.n_entries, 10000);
+	cr_assert_eq(cfg.n_addrs_total, 10000);
+	cr_assert_str_eq(cfg.entries[9999].name, "h9999");
+	cr_assert_eq(cfg.entries[9999].first_addr, 9999);
+	cr_assert_eq(memcmp(cfg.entries[9999].addrs[0].addr, "\x0a\x27\x0f\x01", 4), 0);
+	config_free(&cfg);
+	free(zr);
+}
