@@ -14,7 +14,7 @@ run_one() { # label, command...
 	local label=$1 out rc tested failing crashing
 	shift
 	out=$(mktemp)
-	"$@" --ascii -j2 >"$out" 2>&1
+	LANG=C "$@" --color=never -j2 >"$out" 2>&1
 	rc=$?
 	cat "$out"
 	# [====] Synthesis: Tested: 12 | Passing: 12 | Failing: 0 | Crashing: 0
