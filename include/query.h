@@ -1,0 +1,57 @@
+/*
+ * Parse and classify a query (the header and the one question). Pure and
+ * allocation-free: the hot path of every worker.
+ */
+#ifndef AHD_QUERY_H
+#define AHD_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ahd.h"
+#include "dname.h"
+
+#define QUERY_HEADER_LEN 12
+
+/* RR types and classes the core looks at. */
+#define QUERY_TYPE_A 1
+#define QUERY_TYPE_NS 2
+#define QUERY_TYPE_SOA 6
+#define QUERY_TYPE_HINFO 13
+#define QUERY_TYPE_AAAA 28
+#define QUERY_TYPE_OPT 41
+#define QUERY_TYPE_IXFR 251
+#define QUERY_TYPE_AXFR 252
+#define QUERY_TYPE_MAILB 253
+#define QUERY_TYPE_MAILA 254
+#define QUERY_TYPE_ANY 255
+#define QUERY_CLASS_IN 1
+
+enum query_status {
+	QUERY_OK = 0,   /* one question, parsed */
+	QUERY_DROP,     /* shorter than a header, or QR set: no response */
+	QUERY_NOTIMP,   /* opcode other than QUERY */
+	QUERY_FORMERR,  /* QDCOUNT != 1, or a question that does not parse */
+};
+
+struct query {
+	uint16_t id;
+	uint8_t opcode;
+	bool rd;
+	uint16_t qdcount;
+	/* The rest is set only for QUERY_OK. */
+	uint16_t qtype;
+	uint16_t qclass;
+	size_t qname_len;       /* wire length, root included */
+	size_t question_len;    /* qname_len + 4: bytes 12.. of pkt */
+	unsigned n_labels;      /* root excluded */
+	uint8_t label_off[DNAME_MAX_LABELS]; /* label starts within qname */
+	uint8_t qname[AHD_MAX_NAME_WIRE];    /* lower-cased */
+};
+
+/* Header and question of pkt[0..len). Sections after the question are not
+ * looked at. Fields of q are valid as far as the status says. */
+enum query_status query_parse(const uint8_t *pkt, size_t len, struct query *q);
+
+#endif

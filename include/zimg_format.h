@@ -1,0 +1,134 @@
+/*
+ * The zone image's internal layout, shared by zimg.c (the shm object),
+ * zimg_build.c (the writer) and answer.c (the readers). Nothing here is a
+ * public interface: everyone else uses zimg.h and answer.h.
+ *
+ * shm object:  [struct zimg_header][slot 0][slot 1]
+ * slot:        [struct zimg_slot][struct zimg_zone x n_zones] then, per
+ *              zone, the apex name, its name table (struct zimg_name,
+ *              sorted by key), the keys, the RRset descriptors and the
+ *              pre-rendered RR bodies, in whatever order the builder
+ *              emits them. Every reference is a uint32_t offset from the
+ *              slot start; readers bounds-check each one against the slot
+ *              size taken from the header when it was mapped, never
+ *              against anything read from the slot.
+ *
+ * An RR body is an RR without its owner: TYPE CLASS TTL RDLENGTH RDATA,
+ * names in RDATA uncompressed, so an answer writes a 2-byte compression
+ * pointer as the owner and copies the body. An RRset's bodies lie back to
+ * back (count of them, rrs_len bytes in all).
+ */
+#ifndef AHD_ZIMG_FORMAT_H
+#define AHD_ZIMG_FORMAT_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "seqlock.h"
+
+#define ZIMG_MAGIC 0x5a444841u /* "AHDZ" little-endian */
+#define ZIMG_VERSION 1u
+#define ZIMG_SLOT_MAGIC 0x544f4c53u /* "SLOT" */
+#define ZIMG_HEADER_SIZE 128u
+/* Offsets are uint32_t. */
+#define ZIMG_SLOT_MAX 0xfffff000u
+#define ZIMG_ALIGN 8u
+
+struct zimg_header {
+	uint32_t magic;
+	uint32_t version;
+	uint64_t total_size;
+	uint64_t slot_size;
+	uint64_t slot_off[2];
+	uint32_t header_size;
+	uint32_t reserved0;
+	struct seqlock lock;
+	_Atomic uint64_t generation;
+	uint8_t reserved[48];
+};
+_Static_assert(sizeof(struct zimg_header) == ZIMG_HEADER_SIZE, "shm header size is part of the format");
+_Static_assert(offsetof(struct zimg_header, slot_off) == 24, "shm header layout is part of the format");
+_Static_assert(offsetof(struct zimg_header, lock) == 48, "shm header layout is part of the format");
+_Static_assert(offsetof(struct zimg_header, generation) == 72, "shm header layout is part of the format");
+
+/* Room for RRSIGs lives beside each RRset (sigs_*: zero until DNSSEC). */
+struct zimg_rrset {
+	uint16_t type;
+	uint16_t count;    /* RRs */
+	uint32_t rrs_off;  /* RR bodies */
+	uint32_t rrs_len;
+	uint32_t sigs_off; /* RRSIG bodies, same format */
+	uint32_t sigs_len;
+	uint16_t sig_count;
+	uint16_t reserved;
+};
+_Static_assert(sizeof(struct zimg_rrset) == 24, "slot layout");
+
+#define ZIMG_NAME_APEX 0x0001u
+#define ZIMG_NAME_ENT 0x0002u /* empty non-terminal: exists, no RRsets */
+
+struct zimg_name {
+	uint32_t key_off; /* dname_key() of the name relative to the apex */
+	uint16_t key_len;
+	uint16_t flags;
+	uint32_t rrsets_off; /* struct zimg_rrset[n_rrsets], sorted by type */
+	uint32_t n_rrsets;
+};
+_Static_assert(sizeof(struct zimg_name) == 16, "slot layout");
+
+struct zimg_zone {
+	uint32_t apex_off; /* lower-case wire name */
+	uint16_t apex_len;
+	uint16_t reserved0;
+	uint32_t names_off; /* struct zimg_name[n_names], sorted by key */
+	uint32_t n_names;
+	struct zimg_rrset neg_soa; /* SOA with TTL min(SOA TTL, MINIMUM) */
+	struct zimg_rrset hinfo;   /* RFC 8482 section 4.2 ANY answer */
+	uint32_t reserved[4];      /* DNSKEY, NSEC chain: later */
+};
+_Static_assert(sizeof(struct zimg_zone) == 80, "slot layout");
+
+struct zimg_slot {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t used; /* bytes of the slot in use */
+	uint32_t serial;
+	uint32_t zones_off; /* struct zimg_zone[n_zones] */
+	uint32_t n_zones;
+	uint32_t flags;
+	uint32_t reserved;
+};
+_Static_assert(sizeof(struct zimg_slot) == 32, "slot layout");
+
+/* One mapping. The slot geometry is copied out of the header once it has
+ * been validated, so a later change to the shared header cannot move a
+ * reader's bounds. */
+struct zimg {
+	uint8_t *base;
+	size_t size;
+	bool writable;
+	bool mem; /* zimg_new_mem: heap, not mmap */
+	struct zimg_header *hdr;
+	size_t slot_size;
+	uint8_t *slot[2];
+};
+
+/* zimg_build.c: an upper bound of the slot size cfg can need, or 0 if
+ * cfg cannot fit the format. */
+size_t zimg_build_slot_size(const struct config *cfg);
+/* zimg_build.c: render cfg into slot[0..slot_size). Returns 0 or -1
+ * (logged). */
+int zimg_build(uint8_t *slot, size_t slot_size, const struct config *cfg,
+	       const bool *published, uint32_t serial);
+
+/* zimg.c: max(now, prev + 1) in RFC 1982 serial arithmetic. */
+uint32_t zimg_next_serial(uint32_t prev, uint32_t now);
+/* zimg.c: zimg_publish() with the clock passed in (tests). */
+int zimg_publish_at(struct zimg *z, const struct config *cfg,
+		    const bool *published, uint32_t now, uint32_t *serial_out);
+
+#endif

@@ -1,0 +1,352 @@
+/*
+ * The query core (answer.h). Hot path: parse the question, find the zone
+ * by a suffix compare, binary-search the owner key, then write a 2-byte
+ * owner pointer and memcpy each pre-rendered RR body. Every offset and
+ * count read from the slot is checked against the slot size the mapping
+ * was validated with, so a torn or corrupt slot yields a wrong answer
+ * (discarded by the seqlock re-check) or SERVFAIL, never a read outside
+ * the slot. Fields that bound a read are loaded exactly once (volatile).
+ */
+#include "answer.h"
+
+#include <string.h>
+
+#include "query.h"
+#include "wire.h"
+#include "zimg_format.h"
+
+#define ANSWER_RCODE_NOERROR 0
+#define ANSWER_RCODE_FORMERR 1
+#define ANSWER_RCODE_SERVFAIL 2
+#define ANSWER_RCODE_NXDOMAIN 3
+#define ANSWER_RCODE_NOTIMP 4
+#define ANSWER_RCODE_REFUSED 5
+
+#define ANSWER_FLAG_AA 0x04
+#define ANSWER_FLAG_TC 0x02
+
+/* Bounds of one read of the slot. */
+struct answer_slot {
+	const uint8_t *base;
+	size_t size;
+};
+
+/* true if [off, off + len) lies in the slot and off is aligned to align. */
+static inline bool answer_in(const struct answer_slot *sl, uint64_t off, uint64_t len,
+			     size_t align)
+{
+	return off <= sl->size && len <= sl->size - off && (off % align) == 0;
+}
+
+static void answer_header(uint8_t *out, const struct query *q, uint8_t flags,
+			  uint8_t rcode, uint16_t qdcount)
+{
+	wire_store_u16(out, q->id);
+	out[2] = (uint8_t)(0x80 | (q->opcode << 3) | flags | (q->rd ? 0x01 : 0));
+	out[3] = rcode; /* RA, Z, AD, CD clear */
+	wire_store_u16(out + 4, qdcount);
+	memset(out + 6, 0, 6);
+}
+
+/* Header + the question echoed byte for byte (its case preserved). */
+static size_t answer_head(uint8_t *out, size_t limit, const uint8_t *pkt,
+			  const struct query *q, uint8_t flags, uint8_t rcode)
+{
+	if (limit < QUERY_HEADER_LEN + q->question_len)
+		return 0;
+	answer_header(out, q, flags, rcode, 1);
+	memcpy(out + QUERY_HEADER_LEN, pkt + QUERY_HEADER_LEN, q->question_len);
+	return QUERY_HEADER_LEN + q->question_len;
+}
+
+/*
+ * Append the RRs of rs with owner pointer ptr. Returns false if the slot
+ * data is inconsistent (*bad set) or the RRs do not fit (*bad clear).
+ */
+static bool answer_rrset(const struct answer_slot *sl,
+			 const volatile struct zimg_rrset *rs, uint16_t ptr,
+			 uint8_t *out, size_t limit, size_t *pos, unsigned *count,
+			 bool *bad)
+{
+	uint32_t off = rs->rrs_off;
+	uint32_t len = rs->rrs_len;
+	unsigned n = rs->count;
+	const uint8_t *p;
+	size_t used = 0;
+
+	if (!answer_in(sl, off, len, 1)) {
+		*bad = true;
+		return false;
+	}
+	p = sl->base + off;
+	for (unsigned i = 0; i < n; i++) {
+		size_t body;
+
+		if (len - used < 10) {
+			*bad = true;
+			return false;
+		}
+		body = 10u + wire_load_u16(p + used + 8);
+		if (len - used < body) {
+			*bad = true;
+			return false;
+		}
+		if (limit - *pos < 2 + body)
+			return false;
+		wire_store_u16(out + *pos, ptr);
+		memcpy(out + *pos + 2, p + used, body);
+		*pos += 2 + body;
+		used += body;
+	}
+	*count += n;
+	return true;
+}
+
+/* The zone with the longest apex that is a label-aligned suffix of the
+ * question name (NULL if none); *label_idx: the label where it starts. */
+static const volatile struct zimg_zone *
+answer_find_zone(const struct answer_slot *sl, const struct query *q,
+		 unsigned *label_idx, bool *bad)
+{
+	const volatile struct zimg_slot *h = (const volatile struct zimg_slot *)sl->base;
+	uint32_t zones_off = h->zones_off;
+	uint32_t n_zones = h->n_zones;
+	const volatile struct zimg_zone *best = NULL;
+	size_t best_len = 0;
+
+	if (h->magic != ZIMG_SLOT_MAGIC || h->version != ZIMG_VERSION ||
+	    !answer_in(sl, zones_off, (uint64_t)n_zones * sizeof(struct zimg_zone),
+		       ZIMG_ALIGN)) {
+		*bad = true;
+		return NULL;
+	}
+	for (uint32_t i = 0; i < n_zones; i++) {
+		const volatile struct zimg_zone *z =
+			(const volatile struct zimg_zone *)(sl->base + zones_off) + i;
+		uint32_t apex_off = z->apex_off;
+		size_t apex_len = z->apex_len;
+		size_t start;
+
+		if (!answer_in(sl, apex_off, apex_len, 1) || apex_len == 0) {
+			*bad = true;
+			return NULL;
+		}
+		if (apex_len > q->qname_len || apex_len <= best_len)
+			continue;
+		start = q->qname_len - apex_len;
+		if (memcmp(q->qname + start, sl->base + apex_off, apex_len) != 0)
+			continue;
+		/* Label aligned: "xample.com" must not match "example.com". */
+		if (start == 0) {
+			*label_idx = 0;
+		} else {
+			unsigned k;
+
+			for (k = 1; k < q->n_labels && q->label_off[k] < start; k++)
+				;
+			if (k >= q->n_labels || q->label_off[k] != start) {
+				if (!(k == q->n_labels && start == q->qname_len - 1))
+					continue;
+			}
+			*label_idx = k;
+		}
+		best = z;
+		best_len = apex_len;
+	}
+	return best;
+}
+
+/* Binary search of the owner key; NULL if the name does not exist. */
+static const volatile struct zimg_name *
+answer_find_name(const struct answer_slot *sl, const volatile struct zimg_zone *z,
+		 const uint8_t *key, size_t key_len, bool *bad)
+{
+	uint32_t names_off = z->names_off;
+	uint32_t n = z->n_names;
+	const volatile struct zimg_name *names;
+	size_t lo = 0, hi = n;
+
+	if (!answer_in(sl, names_off, (uint64_t)n * sizeof(struct zimg_name), ZIMG_ALIGN)) {
+		*bad = true;
+		return NULL;
+	}
+	names = (const volatile struct zimg_name *)(sl->base + names_off);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint32_t koff = names[mid].key_off;
+		uint16_t klen = names[mid].key_len;
+		int c;
+
+		if (!answer_in(sl, koff, klen, 1)) {
+			*bad = true;
+			return NULL;
+		}
+		c = dname_key_cmp(key, key_len, sl->base + koff, klen);
+		if (c == 0)
+			return &names[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* The answer from one read of slot s; *kind set. 0 if the slot is bad. */
+static size_t answer_from_slot(const struct answer_slot *sl, const struct query *q,
+			       const uint8_t *pkt, uint8_t *out, size_t limit,
+			       enum answer_kind *kind)
+{
+	const volatile struct zimg_zone *zone;
+	const volatile struct zimg_name *name = NULL;
+	const volatile struct zimg_rrset *rs = NULL;
+	uint8_t key[AHD_MAX_NAME_WIRE];
+	size_t key_len = 0, pos;
+	unsigned label_idx = 0, ancount = 0, nscount = 0;
+	uint16_t soa_ptr;
+	uint8_t rcode = ANSWER_RCODE_NOERROR;
+	bool bad = false, fits = true;
+
+	zone = answer_find_zone(sl, q, &label_idx, &bad);
+	if (bad)
+		return 0;
+	if (!zone || q->qclass != QUERY_CLASS_IN) {
+		*kind = ANSWER_REFUSED;
+		return answer_head(out, limit, pkt, q, 0, ANSWER_RCODE_REFUSED);
+	}
+	switch (q->qtype) {
+	case QUERY_TYPE_IXFR:
+	case QUERY_TYPE_AXFR:
+	case QUERY_TYPE_MAILB:
+	case QUERY_TYPE_MAILA:
+		*kind = ANSWER_NOTIMP;
+		return answer_head(out, limit, pkt, q, 0, ANSWER_RCODE_NOTIMP);
+	default:
+		break;
+	}
+	/* The key of the part left of the apex: labels right to left. */
+	for (unsigned i = label_idx; i-- > 0;) {
+		const uint8_t *l = q->qname + q->label_off[i];
+
+		/* A 0 byte would fake a label boundary; LDH names have none. */
+		if (memchr(l + 1, 0, l[0]))
+			goto nxdomain;
+		memcpy(key + key_len, l + 1, l[0]);
+		key_len += l[0];
+		key[key_len++] = 0;
+	}
+	name = answer_find_name(sl, zone, key, key_len, &bad);
+	if (bad)
+		return 0;
+	if (!name)
+		goto nxdomain;
+	if (q->qtype == QUERY_TYPE_ANY) {
+		rs = &zone->hinfo;
+	} else {
+		uint32_t rs_off = name->rrsets_off;
+		uint32_t n_rs = name->n_rrsets;
+		const volatile struct zimg_rrset *arr;
+
+		if (n_rs && !answer_in(sl, rs_off, (uint64_t)n_rs * sizeof(struct zimg_rrset),
+				       ZIMG_ALIGN))
+			return 0;
+		arr = (const volatile struct zimg_rrset *)(sl->base + rs_off);
+		for (uint32_t i = 0; i < n_rs; i++)
+			if (arr[i].type == q->qtype) {
+				rs = &arr[i];
+				break;
+			}
+	}
+	pos = answer_head(out, limit, pkt, q, ANSWER_FLAG_AA, ANSWER_RCODE_NOERROR);
+	if (!pos)
+		return 0;
+	if (rs) {
+		*kind = ANSWER_NOERROR;
+		fits = answer_rrset(sl, rs, 0xc000 | QUERY_HEADER_LEN, out, limit, &pos,
+				    &ancount, &bad);
+		goto done;
+	}
+	*kind = ANSWER_NODATA;
+	goto negative;
+nxdomain:
+	*kind = ANSWER_NXDOMAIN;
+	rcode = ANSWER_RCODE_NXDOMAIN;
+	pos = answer_head(out, limit, pkt, q, ANSWER_FLAG_AA, rcode);
+	if (!pos)
+		return 0;
+negative:
+	/* The SOA's owner: the apex suffix of the question name. */
+	soa_ptr = (uint16_t)(0xc000 | (QUERY_HEADER_LEN +
+				      (label_idx < q->n_labels ? q->label_off[label_idx]
+							       : q->qname_len - 1)));
+	fits = answer_rrset(sl, &zone->neg_soa, soa_ptr, out, limit, &pos, &nscount, &bad);
+done:
+	if (bad)
+		return 0;
+	if (!fits || ancount > UINT16_MAX) {
+		/* Classic UDP (RFC 1035 4.2.1): header and question only. */
+		pos = answer_head(out, limit, pkt, q, ANSWER_FLAG_AA | ANSWER_FLAG_TC, rcode);
+		return pos;
+	}
+	wire_store_u16(out + 6, (uint16_t)ancount);
+	wire_store_u16(out + 8, (uint16_t)nscount);
+	return pos;
+}
+
+size_t answer_query(const struct zimg *z, const uint8_t *pkt, size_t len,
+		    enum answer_transport transport, uint8_t *out, size_t cap,
+		    enum answer_kind *kind)
+{
+	struct query q;
+	enum answer_kind k = ANSWER_DROP;
+	size_t limit = cap, n = 0;
+
+	if (transport == ANSWER_UDP && limit > AHD_UDP_CLASSIC)
+		limit = AHD_UDP_CLASSIC;
+	if (limit > AHD_MAX_MSG)
+		limit = AHD_MAX_MSG;
+	switch (query_parse(pkt, len, &q)) {
+	case QUERY_DROP:
+		break;
+	case QUERY_NOTIMP:
+	case QUERY_FORMERR:
+		if (limit < QUERY_HEADER_LEN)
+			break;
+		k = q.opcode != 0 ? ANSWER_NOTIMP : ANSWER_FORMERR;
+		answer_header(out, &q, 0,
+			      k == ANSWER_NOTIMP ? ANSWER_RCODE_NOTIMP : ANSWER_RCODE_FORMERR, 0);
+		n = QUERY_HEADER_LEN;
+		break;
+	case QUERY_OK:
+		if (q.qtype == QUERY_TYPE_OPT) {
+			/* OPT is a pseudo-RR (RFC 6891): never a question type. */
+			k = ANSWER_FORMERR;
+			n = answer_head(out, limit, pkt, &q, 0, ANSWER_RCODE_FORMERR);
+			break;
+		}
+		if (!z) {
+			k = ANSWER_SERVFAIL;
+			n = answer_head(out, limit, pkt, &q, 0, ANSWER_RCODE_SERVFAIL);
+			break;
+		}
+		for (;;) {
+			uint64_t seq;
+			unsigned s = seqlock_read_begin(&z->hdr->lock, &seq);
+			struct answer_slot sl = { z->slot[s], z->slot_size };
+
+			n = answer_from_slot(&sl, &q, pkt, out, limit, &k);
+			if (!seqlock_read_retry(&z->hdr->lock, s, seq))
+				break;
+		}
+		if (n == 0) {
+			k = ANSWER_SERVFAIL;
+			n = answer_head(out, limit, pkt, &q, 0, ANSWER_RCODE_SERVFAIL);
+		}
+		break;
+	}
+	if (n == 0)
+		k = ANSWER_DROP;
+	if (kind)
+		*kind = k;
+	return n;
+}

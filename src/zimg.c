@@ -1,0 +1,307 @@
+/*
+ * The shm object of the zone image: create, map, validate, publish. The
+ * slot format is in zimg_format.h, the builder in zimg_build.c, the
+ * readers in answer.c.
+ */
+#include "zimg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "zimg_format.h"
+
+static void zimg_init_header(struct zimg_header *h, size_t slot_size)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = ZIMG_MAGIC;
+	h->version = ZIMG_VERSION;
+	h->header_size = ZIMG_HEADER_SIZE;
+	h->slot_size = slot_size;
+	h->slot_off[0] = ZIMG_HEADER_SIZE;
+	h->slot_off[1] = ZIMG_HEADER_SIZE + slot_size;
+	h->total_size = ZIMG_HEADER_SIZE + 2 * (uint64_t)slot_size;
+	atomic_init(&h->lock.active, 0);
+	atomic_init(&h->lock.seq[0], 0);
+	atomic_init(&h->lock.seq[1], 0);
+	atomic_init(&h->generation, 0);
+}
+
+/* The geometry a header claims, checked against the real size. */
+static int zimg_check_header(const struct zimg_header *h, size_t size)
+{
+	if (size < sizeof(*h))
+		return -1;
+	if (h->magic != ZIMG_MAGIC || h->version != ZIMG_VERSION ||
+	    h->header_size != ZIMG_HEADER_SIZE)
+		return -1;
+	if (h->slot_size < sizeof(struct zimg_slot) || h->slot_size > ZIMG_SLOT_MAX ||
+	    h->slot_size % ZIMG_ALIGN != 0)
+		return -1;
+	if (h->slot_off[0] != ZIMG_HEADER_SIZE ||
+	    h->slot_off[1] != ZIMG_HEADER_SIZE + h->slot_size)
+		return -1;
+	if (h->total_size != ZIMG_HEADER_SIZE + 2 * h->slot_size || h->total_size != size)
+		return -1;
+	return 0;
+}
+
+static struct zimg *zimg_wrap(uint8_t *base, size_t size, bool writable, bool mem)
+{
+	struct zimg *z = calloc(1, sizeof(*z));
+
+	if (!z)
+		return NULL;
+	z->base = base;
+	z->size = size;
+	z->writable = writable;
+	z->mem = mem;
+	z->hdr = (struct zimg_header *)base;
+	/* Copied now: a reader never re-reads the geometry from shared memory. */
+	z->slot_size = (size_t)z->hdr->slot_size;
+	z->slot[0] = base + z->hdr->slot_off[0];
+	z->slot[1] = base + z->hdr->slot_off[1];
+	return z;
+}
+
+static int zimg_clear_cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl < 0 || fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+		return -1;
+	return 0;
+}
+
+struct zimg *zimg_create(const char *shm_name, const struct config *cfg,
+			 int *rw_fd, int *ro_fd)
+{
+	size_t slot_size = zimg_build_slot_size(cfg);
+	size_t total;
+	int fd = -1, rfd = -1;
+	void *base = MAP_FAILED;
+	struct zimg *z = NULL;
+
+	if (slot_size == 0) {
+		log_error("shm %s: the zone is too large for the image format", shm_name);
+		return NULL;
+	}
+	total = ZIMG_HEADER_SIZE + 2 * slot_size;
+	(void)shm_unlink(shm_name); /* a stale object of a crashed run */
+	fd = shm_open(shm_name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_error("shm_open %s: %s", shm_name, strerror(errno));
+		return NULL;
+	}
+	/* The umask must not make the zone unreadable to status. */
+	if (fchmod(fd, 0644) < 0 || ftruncate(fd, (off_t)total) < 0) {
+		log_error("shm %s: sizing to %zu bytes: %s", shm_name, total, strerror(errno));
+		goto fail;
+	}
+	base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		log_error("mmap %s: %s", shm_name, strerror(errno));
+		goto fail;
+	}
+	rfd = shm_open(shm_name, O_RDONLY | O_CLOEXEC, 0);
+	if (rfd < 0 || zimg_clear_cloexec(fd) < 0 || zimg_clear_cloexec(rfd) < 0) {
+		log_error("shm %s: read-only fd: %s", shm_name, strerror(errno));
+		goto fail;
+	}
+	zimg_init_header(base, slot_size);
+	z = zimg_wrap(base, total, true, false);
+	if (!z) {
+		log_error("shm %s: out of memory", shm_name);
+		goto fail;
+	}
+	/* The first image: static records only (nothing is checked yet). */
+	if (zimg_publish(z, cfg, NULL, NULL) < 0)
+		goto fail;
+	*rw_fd = fd;
+	*ro_fd = rfd;
+	return z;
+fail:
+	free(z);
+	if (base != MAP_FAILED)
+		munmap(base, total);
+	if (rfd >= 0)
+		close(rfd);
+	close(fd);
+	shm_unlink(shm_name);
+	return NULL;
+}
+
+struct zimg *zimg_map(int fd, bool writable)
+{
+	struct stat st;
+	void *base;
+	struct zimg *z;
+
+	if (fstat(fd, &st) < 0) {
+		log_error("zone image: fstat: %s", strerror(errno));
+		return NULL;
+	}
+	if (st.st_size < (off_t)ZIMG_HEADER_SIZE || (uint64_t)st.st_size > SIZE_MAX) {
+		log_error("zone image: object of %lld bytes is not an image",
+			  (long long)st.st_size);
+		return NULL;
+	}
+	base = mmap(NULL, (size_t)st.st_size, writable ? PROT_READ | PROT_WRITE : PROT_READ,
+		    MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		log_error("zone image: mmap: %s", strerror(errno));
+		return NULL;
+	}
+	if (zimg_check_header(base, (size_t)st.st_size) < 0) {
+		log_error("zone image: bad header (magic, version or sizes)");
+		munmap(base, (size_t)st.st_size);
+		return NULL;
+	}
+	z = zimg_wrap(base, (size_t)st.st_size, writable, false);
+	if (!z) {
+		munmap(base, (size_t)st.st_size);
+		log_error("zone image: out of memory");
+	}
+	return z;
+}
+
+struct zimg *zimg_open(const char *shm_name)
+{
+	int fd = shm_open(shm_name, O_RDONLY | O_CLOEXEC, 0);
+	struct zimg *z;
+
+	if (fd < 0) {
+		log_error("shm_open %s: %s", shm_name, strerror(errno));
+		return NULL;
+	}
+	z = zimg_map(fd, false);
+	close(fd); /* the mapping stays */
+	return z;
+}
+
+struct zimg *zimg_new_mem(const struct config *cfg)
+{
+	size_t slot_size = zimg_build_slot_size(cfg);
+	size_t total = ZIMG_HEADER_SIZE + 2 * slot_size;
+	uint8_t *base;
+	struct zimg *z;
+
+	if (slot_size == 0)
+		return NULL;
+	base = aligned_alloc(64, total);
+	if (!base)
+		return NULL;
+	memset(base, 0, total);
+	zimg_init_header((struct zimg_header *)base, slot_size);
+	z = zimg_wrap(base, total, true, true);
+	if (!z)
+		free(base);
+	return z;
+}
+
+void zimg_close(struct zimg *z)
+{
+	if (!z)
+		return;
+	if (z->mem)
+		free(z->base);
+	else
+		munmap(z->base, z->size);
+	free(z);
+}
+
+int zimg_unlink(const char *shm_name)
+{
+	if (shm_unlink(shm_name) < 0 && errno != ENOENT) {
+		log_error("shm_unlink %s: %s", shm_name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+uint32_t zimg_next_serial(uint32_t prev, uint32_t now)
+{
+	uint32_t d = now - prev;
+
+	/* RFC 1982 section 3.2: now > prev iff 0 < d < 2^31. */
+	if (d != 0 && d < 0x80000000u)
+		return now;
+	return prev + 1u;
+}
+
+/* Serial of slot s, if it holds a complete image. */
+static bool zimg_slot_serial(const struct zimg *z, unsigned s, uint32_t *serial)
+{
+	const struct zimg_slot *sl = (const struct zimg_slot *)z->slot[s];
+
+	if (sl->magic != ZIMG_SLOT_MAGIC || sl->version != ZIMG_VERSION)
+		return false;
+	*serial = sl->serial;
+	return true;
+}
+
+int zimg_publish_at(struct zimg *z, const struct config *cfg,
+		    const bool *published, uint32_t now, uint32_t *serial_out)
+{
+	struct seqlock *l = &z->hdr->lock;
+	unsigned active = atomic_load_explicit(&l->active, memory_order_relaxed) & 1u;
+	uint32_t prev, serial;
+	unsigned s;
+	int rc;
+
+	if (!z->writable) {
+		log_error("zone image: publish on a read-only mapping");
+		return -1;
+	}
+	/* The only writer reads its own last image: no seqlock needed. A
+	 * restarted prober continues from the serial the image holds. */
+	serial = zimg_slot_serial(z, active, &prev) ? zimg_next_serial(prev, now) : now;
+	s = seqlock_write_begin(l);
+	rc = zimg_build(z->slot[s], z->slot_size, cfg, published, serial);
+	if (rc < 0) {
+		/* Leave the slot unreadable but do not direct readers to it:
+		 * mark it even again without flipping the active index. */
+		uint64_t q = atomic_load_explicit(&l->seq[s], memory_order_relaxed);
+
+		atomic_store_explicit(&l->seq[s], q + 1u, memory_order_release);
+		return -1;
+	}
+	seqlock_write_end(l, s);
+	atomic_fetch_add_explicit(&z->hdr->generation, 1, memory_order_release);
+	if (serial_out)
+		*serial_out = serial;
+	return 0;
+}
+
+int zimg_publish(struct zimg *z, const struct config *cfg,
+		 const bool *published, uint32_t *serial_out)
+{
+	return zimg_publish_at(z, cfg, published, (uint32_t)time(NULL), serial_out);
+}
+
+uint32_t zimg_serial(const struct zimg *z)
+{
+	uint32_t serial;
+	uint64_t seq;
+	unsigned s;
+
+	do {
+		const volatile struct zimg_slot *sl;
+
+		s = seqlock_read_begin(&z->hdr->lock, &seq);
+		sl = (const volatile struct zimg_slot *)z->slot[s];
+		serial = sl->magic == ZIMG_SLOT_MAGIC ? sl->serial : 0;
+	} while (seqlock_read_retry(&z->hdr->lock, s, seq));
+	return serial;
+}
+
+uint64_t zimg_generation(const struct zimg *z)
+{
+	return atomic_load_explicit(&z->hdr->generation, memory_order_acquire);
+}

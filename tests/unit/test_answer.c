@@ -1,0 +1,723 @@
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "ahd.h"
+#include "answer.h"
+#include "zimg.h"
+#include "zimg_format.h"
+
+/*
+ * The fixture zone, example.com plus the alias example.net, check
+ * interval 30 s, so (config.h): A TTL 60, NS = SOA TTL 1800, refresh 600,
+ * retry 60, expire 300, minimum 60, negative TTL 60.
+ */
+struct fx_entry {
+	const char *name;
+	enum config_check check;
+	int64_t ttl;
+	const char *addrs[48];
+	bool up[48]; /* health state of checked addresses */
+};
+
+static struct fx_entry fx_entries[] = {
+	{ "www", CONFIG_CHECK_NONE, -1, { "192.0.2.1", "192.0.2.2", "192.0.2.1", "2001:db8::1" }, { 0 } },
+	{ "api.v1", CONFIG_CHECK_TCP, -1, { "192.0.2.10", "192.0.2.11" }, { 1, 0 } },
+	{ "leaf.parent", CONFIG_CHECK_NONE, -1, { "192.0.2.20" }, { 0 } },
+	{ "down", CONFIG_CHECK_TCP, -1, { "192.0.2.30" }, { 0 } },
+	{ "gone.sub", CONFIG_CHECK_HTTP, -1, { "192.0.2.40" }, { 0 } },
+	{ "many", CONFIG_CHECK_NONE, -1, { 0 }, { 0 } }, /* filled: 10.0.0.1..40 */
+	{ "v6only", CONFIG_CHECK_NONE, -1, { "2001:db8::6" }, { 0 } },
+	{ "ttl", CONFIG_CHECK_TCP, 5, { "192.0.2.50" }, { 1 } },
+	{ "down.kids", CONFIG_CHECK_TCP, -1, { "192.0.2.60" }, { 0 } },
+	{ "x.down.kids", CONFIG_CHECK_NONE, -1, { "192.0.2.61" }, { 0 } },
+};
+
+static char many_text[40][24];
+
+struct fx {
+	struct config cfg;
+	struct config_entry entries[16];
+	struct config_addr addrs[16][48];
+	char *alias[4];
+	char *ns[4];
+	bool published[256];
+};
+
+static struct fx fx;
+static struct zimg *zi;
+static uint32_t fx_serial;
+
+static void fx_config(const char *zone, const char *alias)
+{
+	size_t flat = 0;
+
+	memset(&fx, 0, sizeof(fx));
+	for (unsigned i = 0; i < 40; i++) {
+		snprintf(many_text[i], sizeof(many_text[i]), "10.0.0.%u", i + 1);
+		fx_entries[5].addrs[i] = many_text[i];
+	}
+	fx.cfg.hosted_zone = (char *)zone;
+	fx.alias[0] = (char *)alias;
+	fx.cfg.alias_zones = fx.alias;
+	fx.cfg.n_alias_zones = alias ? 1 : 0;
+	fx.ns[0] = "ns1.example.com";
+	fx.ns[1] = "ns2.example.org";
+	fx.cfg.ns = fx.ns;
+	fx.cfg.n_ns = 2;
+	fx.cfg.test_min_interval = 30;
+	fx.cfg.test_timeout = 2;
+	fx.cfg.port = 53053;
+	fx.cfg.entries = fx.entries;
+	fx.cfg.n_entries = AHD_ARRAY_LEN(fx_entries);
+	for (size_t i = 0; i < AHD_ARRAY_LEN(fx_entries); i++) {
+		struct config_entry *e = &fx.entries[i];
+		const struct fx_entry *f = &fx_entries[i];
+
+		e->name = (char *)f->name;
+		e->check = f->check;
+		e->ttl = f->ttl;
+		e->rise = e->fall = 1;
+		e->health_port = f->check ? 8080 : 0;
+		e->addrs = fx.addrs[i];
+		e->first_addr = flat;
+		for (size_t j = 0; f->addrs[j]; j++) {
+			struct config_addr *a = &fx.addrs[i][j];
+
+			if (inet_pton(AF_INET, f->addrs[j], a->addr) == 1)
+				a->family = AF_INET;
+			else if (inet_pton(AF_INET6, f->addrs[j], a->addr) == 1)
+				a->family = AF_INET6;
+			else
+				cr_assert_fail("fixture address %s", f->addrs[j]);
+			fx.published[flat++] = f->up[j];
+			e->n_addrs++;
+		}
+	}
+	fx.cfg.n_addrs_total = flat;
+}
+
+static void setup(void)
+{
+	fx_config("example.com", "example.net");
+	zi = zimg_new_mem(&fx.cfg);
+	cr_assert_not_null(zi);
+	cr_assert_eq(zimg_publish(zi, &fx.cfg, fx.published, &fx_serial), 0);
+}
+
+static void teardown(void)
+{
+	zimg_close(zi);
+	zi = NULL;
+}
+
+/* A query for text (case kept), ID 0x1234, RD. */
+static size_t mkq(uint8_t *pkt, const char *text, uint16_t type, uint16_t cls)
+{
+	size_t n = 12;
+
+	memset(pkt, 0, 12);
+	pkt[0] = 0x12;
+	pkt[1] = 0x34;
+	pkt[2] = 0x01;
+	pkt[5] = 1;
+	while (*text) {
+		size_t l = strcspn(text, ".");
+
+		pkt[n++] = (uint8_t)l;
+		memcpy(pkt + n, text, l);
+		n += l;
+		text += l;
+		if (*text == '.')
+			text++;
+	}
+	pkt[n++] = 0;
+	pkt[n++] = (uint8_t)(type >> 8);
+	pkt[n++] = (uint8_t)type;
+	pkt[n++] = (uint8_t)(cls >> 8);
+	pkt[n++] = (uint8_t)cls;
+	return n;
+}
+
+struct resp {
+	uint8_t q[512];
+	size_t qlen;
+	uint8_t r[65535];
+	size_t len;
+	enum answer_kind kind;
+};
+
+static struct resp rsp;
+
+static void ask_t(const char *name, uint16_t type, uint16_t cls,
+		  enum answer_transport t, size_t cap)
+{
+	rsp.qlen = mkq(rsp.q, name, type, cls);
+	rsp.kind = ANSWER_KIND_COUNT;
+	rsp.len = answer_query(zi, rsp.q, rsp.qlen, t, rsp.r, cap, &rsp.kind);
+}
+
+static void ask(const char *name, uint16_t type)
+{
+	ask_t(name, type, 1, ANSWER_UDP, 512);
+}
+
+static unsigned u16at(size_t off) { return (unsigned)rsp.r[off] << 8 | rsp.r[off + 1]; }
+
+/* rcode, AA, TC and the four counts, checked by hand-read header fields */
+static void expect_header(unsigned rcode, bool aa, unsigned an, unsigned ns)
+{
+	cr_assert_geq(rsp.len, 12);
+	cr_assert_eq(rsp.r[0], 0x12);
+	cr_assert_eq(rsp.r[1], 0x34);
+	cr_assert_eq(rsp.r[2], 0x80 | (aa ? 0x04 : 0) | 0x01, "flags %02x", rsp.r[2]);
+	cr_assert_eq(rsp.r[3], rcode, "rcode byte %02x", rsp.r[3]);
+	cr_assert_eq(u16at(4), 1);
+	cr_assert_eq(u16at(6), an, "ancount %u", u16at(6));
+	cr_assert_eq(u16at(8), ns, "nscount %u", u16at(8));
+	cr_assert_eq(u16at(10), 0);
+	/* the question, byte for byte */
+	cr_assert_eq(memcmp(rsp.r + 12, rsp.q + 12, rsp.qlen - 12), 0);
+}
+
+/* Cross-check with a third-party parser. */
+static ldns_pkt *parsed(void)
+{
+	ldns_pkt *p = NULL;
+
+	cr_assert_eq(ldns_wire2pkt(&p, rsp.r, rsp.len), LDNS_STATUS_OK);
+	return p;
+}
+
+static char *rr_field(ldns_rr *rr, size_t i)
+{
+	return ldns_rdf2str(ldns_rr_rdf(rr, i));
+}
+
+static void expect_rdf(ldns_rr *rr, size_t i, const char *want)
+{
+	char *s = rr_field(rr, i);
+
+	cr_assert_str_eq(s, want);
+	free(s);
+}
+
+static void expect_owner(ldns_rr *rr, const char *want)
+{
+	char *s = ldns_rdf2str(ldns_rr_owner(rr));
+
+	cr_assert_str_eq(s, want);
+	free(s);
+}
+
+TestSuite(answer, .init = setup, .fini = teardown);
+
+Test(answer, a_answer_exact_bytes)
+{
+	static const uint8_t want[] = {
+		0x12, 0x34, 0x85, 0x00, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00,
+		3, 'W', 'w', 'W', 7, 'E', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'C', 'O', 'M', 0,
+		0x00, 0x01, 0x00, 0x01,
+		0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x04, 192, 0, 2, 1,
+		0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x04, 192, 0, 2, 2,
+	};
+
+	ask("WwW.Example.COM", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	cr_assert_eq(rsp.len, sizeof(want));
+	cr_assert_eq(memcmp(rsp.r, want, sizeof(want)), 0);
+}
+
+Test(answer, case_preserved_per_ldns)
+{
+	ldns_pkt *p;
+	ldns_rr_list *an;
+
+	ask("wWw.eXAMPLE.cOm", 1);
+	p = parsed();
+	cr_assert(ldns_pkt_aa(p));
+	cr_assert(ldns_pkt_rd(p));
+	cr_assert_not(ldns_pkt_ra(p));
+	cr_assert_not(ldns_pkt_ad(p));
+	cr_assert_not(ldns_pkt_cd(p));
+	cr_assert_not(ldns_pkt_tc(p));
+	cr_assert_eq(ldns_pkt_id(p), 0x1234);
+	an = ldns_pkt_answer(p);
+	cr_assert_eq(ldns_rr_list_rr_count(an), 2);
+	expect_owner(ldns_rr_list_rr(an, 0), "wWw.eXAMPLE.cOm.");
+	cr_assert_eq(ldns_rr_get_type(ldns_rr_list_rr(an, 0)), LDNS_RR_TYPE_A);
+	expect_rdf(ldns_rr_list_rr(an, 0), 0, "192.0.2.1");
+	expect_rdf(ldns_rr_list_rr(an, 1), 0, "192.0.2.2");
+	expect_owner(ldns_rr_list_rr(ldns_pkt_question(p), 0), "wWw.eXAMPLE.cOm.");
+	ldns_pkt_free(p);
+}
+
+Test(answer, flags_ra_ad_cd_z_cleared_rd_copied)
+{
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	rsp.q[2] = 0x00;          /* RD clear */
+	rsp.q[3] = 0x80 | 0x70;   /* RA, Z, AD, CD set */
+	rsp.len = answer_query(zi, rsp.q, rsp.qlen, ANSWER_UDP, rsp.r, 512, NULL);
+	cr_assert_eq(rsp.r[2], 0x84);
+	cr_assert_eq(rsp.r[3], 0x00);
+}
+
+Test(answer, aaaa_answer)
+{
+	static const uint8_t rr[] = {
+		0xc0, 0x0c, 0x00, 0x1c, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x10,
+		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+	};
+
+	ask("www.example.com", 28);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	expect_header(0, true, 1, 0);
+	cr_assert_eq(rsp.len, rsp.qlen + sizeof(rr));
+	cr_assert_eq(memcmp(rsp.r + rsp.qlen, rr, sizeof(rr)), 0);
+}
+
+/* The authority SOA of a negative answer in example.com, owner pointer
+ * ptr; the serial is the only field not known in advance. */
+static void expect_neg_soa(size_t at, uint8_t ptr, const char *zone)
+{
+	uint8_t want[128];
+	size_t n = 0;
+	static const uint8_t head[] = { 0x00, 0x06, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c };
+	static const uint8_t mname[] = "\3ns1\7example\3com";
+	static const uint8_t timers[] = { 0, 0, 0x02, 0x58, 0, 0, 0, 0x3c, 0, 0, 0x01, 0x2c, 0, 0, 0, 0x3c };
+	size_t rname_len = 1 + 10 + strlen(zone) + 2;
+
+	want[n++] = 0xc0;
+	want[n++] = ptr;
+	memcpy(want + n, head, sizeof(head));
+	n += sizeof(head);
+	want[n++] = 0;
+	want[n++] = (uint8_t)(sizeof(mname) + rname_len + 20);
+	memcpy(want + n, mname, sizeof(mname));
+	n += sizeof(mname);
+	want[n++] = 10;
+	memcpy(want + n, "hostmaster", 10);
+	n += 10;
+	for (const char *t = zone; *t;) { /* the zone's labels */
+		size_t l = strcspn(t, ".");
+
+		want[n++] = (uint8_t)l;
+		memcpy(want + n, t, l);
+		n += l;
+		t += l + (t[l] == '.');
+	}
+	want[n++] = 0;
+	want[n++] = (uint8_t)(fx_serial >> 24);
+	want[n++] = (uint8_t)(fx_serial >> 16);
+	want[n++] = (uint8_t)(fx_serial >> 8);
+	want[n++] = (uint8_t)fx_serial;
+	memcpy(want + n, timers, sizeof(timers));
+	n += sizeof(timers);
+	cr_assert_eq(rsp.len, at + n, "len %zu want %zu", rsp.len, at + n);
+	cr_assert_eq(memcmp(rsp.r + at, want, n), 0);
+}
+
+Test(answer, nxdomain_with_soa_negative_ttl)
+{
+	ask("nope.Example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	expect_header(3, true, 0, 1);
+	/* "nope" is 5 bytes: the apex starts at 12 + 5 */
+	expect_neg_soa(rsp.qlen, 0x11, "example.com");
+}
+
+Test(answer, nxdomain_soa_per_ldns)
+{
+	ldns_pkt *p;
+	ldns_rr *soa;
+	char serial[16];
+
+	ask("a.b.NOPE.example.COM", 1);
+	p = parsed();
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	cr_assert_eq(ldns_pkt_ancount(p), 0);
+	cr_assert_eq(ldns_pkt_nscount(p), 1);
+	soa = ldns_rr_list_rr(ldns_pkt_authority(p), 0);
+	cr_assert_eq(ldns_rr_get_type(soa), LDNS_RR_TYPE_SOA);
+	expect_owner(soa, "example.COM.");
+	cr_assert_eq(ldns_rr_ttl(soa), 60);
+	expect_rdf(soa, 0, "ns1.example.com.");
+	expect_rdf(soa, 1, "hostmaster.example.com.");
+	snprintf(serial, sizeof(serial), "%u", fx_serial);
+	expect_rdf(soa, 2, serial);
+	expect_rdf(soa, 3, "600");
+	expect_rdf(soa, 4, "60");
+	expect_rdf(soa, 5, "300");
+	expect_rdf(soa, 6, "60");
+	ldns_pkt_free(p);
+}
+
+Test(answer, nodata_for_other_types_and_unknown_types)
+{
+	static const uint16_t types[] = { 15, 16, 2, 6, 65280, 0, 46, 48, 99 };
+
+	for (size_t i = 0; i < AHD_ARRAY_LEN(types); i++) {
+		ask("www.example.com", types[i]);
+		cr_assert_eq(rsp.kind, ANSWER_NODATA, "type %u", types[i]);
+		expect_header(0, true, 0, 1);
+		expect_neg_soa(rsp.qlen, 0x10, "example.com");
+	}
+	ask("nope.example.com", 65280);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	expect_header(3, true, 0, 1);
+}
+
+Test(answer, empty_non_terminal_is_nodata)
+{
+	ask("parent.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NODATA);
+	expect_header(0, true, 0, 1);
+	expect_neg_soa(rsp.qlen, 0x13, "example.com");
+	ask("leaf.parent.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	expect_header(0, true, 1, 0);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 4, "\xc0\x00\x02\x14", 4), 0);
+	ask("v1.example.com", 28);
+	cr_assert_eq(rsp.kind, ANSWER_NODATA);
+	ask("x.leaf.parent.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+}
+
+Test(answer, apex_soa_and_ns)
+{
+	ldns_pkt *p;
+	ldns_rr_list *an;
+
+	ask("Example.com", 6);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	expect_header(0, true, 1, 0);
+	p = parsed();
+	an = ldns_pkt_answer(p);
+	expect_owner(ldns_rr_list_rr(an, 0), "Example.com.");
+	cr_assert_eq(ldns_rr_ttl(ldns_rr_list_rr(an, 0)), 1800);
+	expect_rdf(ldns_rr_list_rr(an, 0), 1, "hostmaster.example.com.");
+	expect_rdf(ldns_rr_list_rr(an, 0), 6, "60");
+	ldns_pkt_free(p);
+
+	ask("example.com", 2);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	expect_header(0, true, 2, 0);
+	p = parsed();
+	an = ldns_pkt_answer(p);
+	cr_assert_eq(ldns_rr_get_type(ldns_rr_list_rr(an, 0)), LDNS_RR_TYPE_NS);
+	cr_assert_eq(ldns_rr_ttl(ldns_rr_list_rr(an, 1)), 1800);
+	expect_rdf(ldns_rr_list_rr(an, 0), 0, "ns1.example.com.");
+	expect_rdf(ldns_rr_list_rr(an, 1), 0, "ns2.example.org.");
+	ldns_pkt_free(p);
+
+	ask("example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NODATA);
+	expect_neg_soa(rsp.qlen, 0x0c, "example.com");
+}
+
+Test(answer, published_and_unpublished_addresses)
+{
+	ask("api.v1.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	expect_header(0, true, 1, 0); /* 192.0.2.11 is down */
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 4, "\xc0\x00\x02\x0a", 4), 0);
+	ask("api.v1.example.com", 28);
+	cr_assert_eq(rsp.kind, ANSWER_NODATA);
+	/* every address down: the name does not exist */
+	ask("down.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	ask("gone.sub.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	ask("sub.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	/* ... unless it has a child that does: NODATA */
+	ask("down.kids.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NODATA);
+	ask("x.down.kids.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	/* AAAA only */
+	ask("v6only.example.com", 28);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	ask("v6only.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NODATA);
+}
+
+Test(answer, republish_changes_answers)
+{
+	/* flat indexes: www 0-3, api.v1 4-5, leaf.parent 6, down 7 */
+	fx.published[5] = true;  /* api.v1 192.0.2.11 up */
+	fx.published[7] = true;  /* down up */
+	fx.published[4] = false; /* api.v1 192.0.2.10 down */
+	cr_assert_eq(zimg_publish(zi, &fx.cfg, fx.published, NULL), 0);
+	ask("api.v1.example.com", 1);
+	expect_header(0, true, 1, 0);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 4, "\xc0\x00\x02\x0b", 4), 0);
+	ask("down.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	/* NULL: static addresses only */
+	cr_assert_eq(zimg_publish(zi, &fx.cfg, NULL, NULL), 0);
+	ask("api.v1.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	ask("v1.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	ask("ttl.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	ask("www.example.com", 1);
+	expect_header(0, true, 2, 0);
+	/* static addresses are published whatever published[] says */
+	memset(fx.published, 0, sizeof(fx.published));
+	cr_assert_eq(zimg_publish(zi, &fx.cfg, fx.published, NULL), 0);
+	ask("www.example.com", 1);
+	expect_header(0, true, 2, 0);
+}
+
+Test(answer, ttl_override)
+{
+	ask("ttl.example.com", 1);
+	expect_header(0, true, 1, 0);
+	cr_assert_eq(memcmp(rsp.r + rsp.qlen, "\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x05\x00\x04\xc0\x00\x02\x32", 16), 0);
+}
+
+Test(answer, any_is_hinfo_rfc8482)
+{
+	static const uint8_t hinfo[] = {
+		0xc0, 0x0c, 0x00, 0x0d, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x09,
+		7, 'R', 'F', 'C', '8', '4', '8', '2', 0,
+	};
+
+	ask("www.example.com", 255);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	expect_header(0, true, 1, 0);
+	cr_assert_eq(rsp.len, rsp.qlen + sizeof(hinfo));
+	cr_assert_eq(memcmp(rsp.r + rsp.qlen, hinfo, sizeof(hinfo)), 0);
+	ask("example.com", 255);
+	expect_header(0, true, 1, 0);
+	ask("parent.example.com", 255);
+	expect_header(0, true, 1, 0);
+	ask("nope.example.com", 255);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	expect_header(3, true, 0, 1);
+}
+
+Test(answer, refused_out_of_zone_or_not_in_aa_clear)
+{
+	static const char *const names[] = {
+		"www.example.org", "com", "", "wexample.com", "xample.com", "example.com.evil",
+	};
+
+	for (size_t i = 0; i < AHD_ARRAY_LEN(names); i++) {
+		ask(names[i], 1);
+		cr_assert_eq(rsp.kind, ANSWER_REFUSED, "%s", names[i]);
+		expect_header(5, false, 0, 0);
+		cr_assert_eq(rsp.len, rsp.qlen);
+	}
+	ask_t("www.example.com", 1, 3, ANSWER_UDP, 512); /* CH */
+	cr_assert_eq(rsp.kind, ANSWER_REFUSED);
+	expect_header(5, false, 0, 0);
+	ask_t("www.example.com", 1, 255, ANSWER_UDP, 512); /* ANY class */
+	cr_assert_eq(rsp.kind, ANSWER_REFUSED);
+}
+
+Test(answer, alias_zone_answers_with_its_own_names)
+{
+	ldns_pkt *p;
+	ldns_rr *soa;
+
+	ask("WWW.example.NET", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	expect_header(0, true, 2, 0);
+	ask("nope.example.net", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	expect_neg_soa(rsp.qlen, 0x11, "example.net");
+	ask("parent.example.net", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NODATA);
+	ask("example.net", 6);
+	p = parsed();
+	soa = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
+	expect_owner(soa, "example.net.");
+	expect_rdf(soa, 0, "ns1.example.com.");
+	expect_rdf(soa, 1, "hostmaster.example.net.");
+	ldns_pkt_free(p);
+}
+
+Test(answer, longest_apex_wins)
+{
+	ldns_pkt *p;
+	ldns_rr *soa;
+
+	teardown();
+	fx_config("example.com", "sub.example.com");
+	zi = zimg_new_mem(&fx.cfg);
+	cr_assert_eq(zimg_publish(zi, &fx.cfg, fx.published, &fx_serial), 0);
+	ask("www.sub.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	ask("nope.sub.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	p = parsed();
+	soa = ldns_rr_list_rr(ldns_pkt_authority(p), 0);
+	expect_owner(soa, "sub.example.com.");
+	expect_rdf(soa, 1, "hostmaster.sub.example.com.");
+	ldns_pkt_free(p);
+	ask("sub.example.com", 6);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+}
+
+Test(answer, notimp_for_other_opcodes)
+{
+	static const uint8_t want[] = { 0x12, 0x34, 0x80 | (4 << 3) | 1, 0x00 | 4, 0, 0, 0, 0, 0, 0, 0, 0 };
+
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	rsp.q[2] = (4 << 3) | 1; /* NOTIFY, RD */
+	rsp.len = answer_query(zi, rsp.q, rsp.qlen, ANSWER_UDP, rsp.r, 512, &rsp.kind);
+	cr_assert_eq(rsp.kind, ANSWER_NOTIMP);
+	cr_assert_eq(rsp.len, sizeof(want));
+	cr_assert_eq(memcmp(rsp.r, want, sizeof(want)), 0);
+}
+
+Test(answer, notimp_for_transfers_and_mail_types)
+{
+	static const uint16_t types[] = { 251, 252, 253, 254 };
+
+	for (size_t i = 0; i < AHD_ARRAY_LEN(types); i++) {
+		ask("example.com", types[i]);
+		cr_assert_eq(rsp.kind, ANSWER_NOTIMP);
+		expect_header(4, false, 0, 0);
+	}
+}
+
+Test(answer, formerr_cases)
+{
+	static const uint8_t want[] = { 0x12, 0x34, 0x81, 0x01, 0, 0, 0, 0, 0, 0, 0, 0 };
+
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	rsp.q[5] = 2;
+	rsp.len = answer_query(zi, rsp.q, rsp.qlen, ANSWER_UDP, rsp.r, 512, &rsp.kind);
+	cr_assert_eq(rsp.kind, ANSWER_FORMERR);
+	cr_assert_eq(rsp.len, 12);
+	cr_assert_eq(memcmp(rsp.r, want, 12), 0);
+	rsp.q[5] = 0;
+	rsp.len = answer_query(zi, rsp.q, rsp.qlen, ANSWER_UDP, rsp.r, 512, &rsp.kind);
+	cr_assert_eq(rsp.kind, ANSWER_FORMERR);
+	/* truncated question, pointer in the question */
+	rsp.q[5] = 1;
+	rsp.len = answer_query(zi, rsp.q, rsp.qlen - 1, ANSWER_UDP, rsp.r, 512, &rsp.kind);
+	cr_assert_eq(rsp.kind, ANSWER_FORMERR);
+	cr_assert_eq(memcmp(rsp.r, want, 12), 0);
+	rsp.q[16] = 0xc0;
+	rsp.len = answer_query(zi, rsp.q, rsp.qlen, ANSWER_UDP, rsp.r, 512, &rsp.kind);
+	cr_assert_eq(rsp.kind, ANSWER_FORMERR);
+	/* QTYPE OPT */
+	ask("www.example.com", 41);
+	cr_assert_eq(rsp.kind, ANSWER_FORMERR);
+	expect_header(1, false, 0, 0);
+}
+
+Test(answer, dropped)
+{
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	rsp.kind = ANSWER_KIND_COUNT;
+	cr_assert_eq(answer_query(zi, rsp.q, 11, ANSWER_UDP, rsp.r, 512, &rsp.kind), 0);
+	cr_assert_eq(rsp.kind, ANSWER_DROP);
+	rsp.q[2] |= 0x80;
+	cr_assert_eq(answer_query(zi, rsp.q, rsp.qlen, ANSWER_UDP, rsp.r, 512, &rsp.kind), 0);
+	cr_assert_eq(rsp.kind, ANSWER_DROP);
+}
+
+Test(answer, tc_over_512_on_udp)
+{
+	ldns_pkt *p;
+
+	/* 40 x 16 bytes of A records + 33 of header and question > 512 */
+	ask_t("many.example.com", 1, 1, ANSWER_UDP, 65535);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	cr_assert_eq(rsp.len, rsp.qlen);
+	cr_assert_eq(rsp.r[2], 0x80 | 0x04 | 0x02 | 0x01);
+	cr_assert_eq(u16at(6), 0);
+	p = parsed();
+	cr_assert(ldns_pkt_tc(p));
+	ldns_pkt_free(p);
+
+	ask_t("many.example.com", 1, 1, ANSWER_TCP, 65535);
+	expect_header(0, true, 40, 0);
+	cr_assert_eq(rsp.len, rsp.qlen + 40 * 16);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 4, "\x0a\x00\x00\x28", 4), 0);
+	p = parsed();
+	cr_assert_eq(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 40);
+	ldns_pkt_free(p);
+
+	/* TCP but a small buffer: TC as well */
+	ask_t("many.example.com", 1, 1, ANSWER_TCP, 600);
+	cr_assert_eq(rsp.len, rsp.qlen);
+	cr_assert_eq(rsp.r[2] & 0x02, 0x02);
+}
+
+Test(answer, label_with_zero_byte_does_not_fake_a_name)
+{
+	/* one label "v1\0api" must not match api.v1 ("v1\0api\0" as a key) */
+	static const uint8_t q[] = {
+		0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0,
+		6, 'v', '1', 0, 'a', 'p', 'i', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
+		0, 1, 0, 1,
+	};
+
+	rsp.len = answer_query(zi, q, sizeof(q), ANSWER_UDP, rsp.r, 512, &rsp.kind);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	cr_assert_eq(rsp.r[3], 3);
+}
+
+Test(answer, servfail_without_an_image)
+{
+	struct zimg *empty = zimg_new_mem(&fx.cfg);
+
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	rsp.len = answer_query(empty, rsp.q, rsp.qlen, ANSWER_UDP, rsp.r, 512, &rsp.kind);
+	cr_assert_eq(rsp.kind, ANSWER_SERVFAIL);
+	expect_header(2, false, 0, 0);
+	rsp.len = answer_query(NULL, rsp.q, rsp.qlen, ANSWER_UDP, rsp.r, 512, &rsp.kind);
+	cr_assert_eq(rsp.kind, ANSWER_SERVFAIL);
+	zimg_close(empty);
+}
+
+/* Garbage in the active slot (a corrupt image whose sequence is stable):
+ * SERVFAIL or some answer, never a read outside the slot (ASan). */
+Test(answer, corrupt_slot_never_reads_out_of_bounds)
+{
+	static const char *const names[] = {
+		"www.example.com", "example.com", "nope.example.com", "a.b.c.example.net",
+		"leaf.parent.example.com", "many.example.com",
+	};
+	unsigned s = atomic_load(&zi->hdr->lock.active);
+	uint8_t *slot = zi->slot[s];
+	uint32_t used = ((struct zimg_slot *)slot)->used;
+	uint32_t rng = 12345;
+
+	for (int round = 0; round < 3000; round++) {
+		/* re-publish now and then, then damage bytes past the header */
+		if (round % 100 == 0) {
+			cr_assert_eq(zimg_publish(zi, &fx.cfg, fx.published, NULL), 0);
+			cr_assert_eq(zimg_publish(zi, &fx.cfg, fx.published, NULL), 0);
+		}
+		for (int k = 0; k < 1 + round % 8; k++) {
+			rng = rng * 1103515245u + 12345u;
+			uint32_t off = 8 + (rng >> 8) % (used - 8);
+			rng = rng * 1103515245u + 12345u;
+			slot[off] = (uint8_t)(rng >> 16);
+		}
+		if (round % 7 == 0) /* a wild offset, too */
+			memset(slot + 8 + (rng >> 4) % (used - 16), 0xff, 4);
+		for (size_t i = 0; i < AHD_ARRAY_LEN(names); i++) {
+			ask_t(names[i], (uint16_t)(i % 2 ? 1 : 255), 1, ANSWER_TCP, 65535);
+			cr_assert_neq(rsp.len, 0);
+			cr_assert_leq(rsp.len, 65535);
+		}
+	}
+	/* the header bytes too: zones_off far away */
+	((struct zimg_slot *)slot)->zones_off = 0xfffffff0u;
+	ask("www.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_SERVFAIL);
+	((struct zimg_slot *)slot)->zones_off = 4; /* misaligned */
+	ask("www.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_SERVFAIL);
+}
