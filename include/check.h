@@ -1,0 +1,67 @@
+/*
+ * Health probes (ARCHITECTURE habit 7: probes do only I/O, health.c
+ * decides). check_tcp.c runs every target of a round concurrently on one
+ * epoll loop with non-blocking connects; check_http.c knows the HTTP/1.1
+ * request and status line the http check exchanges over that loop.
+ */
+#ifndef AHD_CHECK_H
+#define AHD_CHECK_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define CHECK_REASON_MAX 48
+
+struct check_target {
+	/* In. */
+	int family;            /* AF_INET or AF_INET6 */
+	uint8_t addr[16];      /* network byte order */
+	uint16_t port;
+	enum config_check kind; /* CONFIG_CHECK_TCP or CONFIG_CHECK_HTTP */
+	const char *http_path; /* HTTP: request target; NULL: "/" */
+	size_t user;           /* caller's cookie (the flat address index) */
+	/* Out, set by check_run. */
+	bool pass;
+	uint32_t latency_us;
+	char reason[CHECK_REASON_MAX]; /* "connected", "HTTP 200", "refused",
+					* "timeout", "HTTP 503", ... */
+};
+
+/*
+ * Probe every target, all concurrently, each bounded by timeout_ms from
+ * its own connect. At most max_inflight sockets are open at once (0: the
+ * RLIMIT_NOFILE soft limit minus a reserve); the rest start as earlier
+ * ones finish, so a round takes about one timeout per fd budget's worth
+ * of targets. stop (may be NULL) is polled after every wake-up (signals
+ * interrupt the wait): when it becomes non-zero the round is abandoned.
+ * Returns 0 when every target has a result, 1 when stopped, -1 on a
+ * setup error (errno set).
+ */
+int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
+	      size_t max_inflight, const volatile sig_atomic_t *stop);
+
+/* Raise the RLIMIT_NOFILE soft limit to the hard limit; returns the new
+ * soft limit. */
+size_t check_raise_nofile(void);
+
+/* Render the request for t into buf (GET <path> HTTP/1.1, Host,
+ * User-Agent, Connection: close). Returns its length, or 0 if it does
+ * not fit. */
+size_t check_http_request(const struct check_target *t, char *buf, size_t cap);
+
+/*
+ * Look at the first bytes of a response. Returns 1 and sets *status when
+ * buf holds a complete status line "HTTP/1.x NNN ...\r\n" (or at least
+ * its "HTTP/1.x NNN " prefix), 0 when more bytes are needed, -1 when it
+ * is not an HTTP/1.x status line.
+ */
+int check_http_status(const char *buf, size_t len, int *status);
+
+/* Outcome of an HTTP status: 2xx and 3xx pass; reason "HTTP <status>". */
+bool check_http_verdict(int status, char *reason, size_t cap);
+
+#endif

@@ -1,0 +1,399 @@
+#include "check.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "ahd.h"
+
+/* fds kept back from the round for logging, the image, the ready pipe. */
+#define CHECK_FD_RESERVE 64
+#define CHECK_MIN_INFLIGHT 16
+#define CHECK_EVENTS 512
+/* Enough for "HTTP/1.1 NNN"; the rest of the response is not read. */
+#define CHECK_HEAD_MAX 64
+
+enum check_phase {
+	CHECK_IDLE = 0,
+	CHECK_CONNECT,
+	CHECK_SEND,
+	CHECK_RECV,
+	CHECK_DONE,
+};
+
+struct check_conn {
+	int fd;
+	enum check_phase phase;
+	size_t sent;
+	size_t got;
+	int64_t start_ns;
+	char head[CHECK_HEAD_MAX];
+};
+
+struct check_round {
+	struct check_target *t;
+	struct check_conn *c;
+	size_t n;
+	int ep;
+	size_t inflight;
+	size_t done;
+	int64_t timeout_ns;
+};
+
+static int64_t check_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+size_t check_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return 1024;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)SIZE_MAX / 2)
+		return SIZE_MAX / 2;
+	return (size_t)rl.rlim_cur;
+}
+
+static const char *check_errno_reason(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return "refused";
+	case ETIMEDOUT:
+		return "timeout";
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+	case ENETDOWN:
+	case EHOSTDOWN:
+		return "unreachable";
+	case ECONNRESET:
+		return "reset";
+	case EPIPE:
+		return "closed";
+	default:
+		return strerror(err);
+	}
+}
+
+static void check_finish(struct check_round *r, size_t i, bool pass, const char *reason)
+{
+	struct check_conn *c = &r->c[i];
+	struct check_target *t = &r->t[i];
+	int64_t us = (check_now_ns() - c->start_ns) / 1000;
+
+	if (c->fd >= 0) {
+		/* Abortive close (RST): a prober with thousands of targets
+		 * every few seconds would otherwise pile up TIME_WAIT sockets
+		 * and run out of ephemeral ports. */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		if (c->phase != CHECK_CONNECT)
+			(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(c->fd);
+		c->fd = -1;
+		r->inflight--;
+	}
+	c->phase = CHECK_DONE;
+	t->pass = pass;
+	t->latency_us = us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	strlcpy(t->reason, reason, sizeof(t->reason));
+	r->done++;
+}
+
+static void check_fail_errno(struct check_round *r, size_t i, const char *what, int err)
+{
+	char reason[CHECK_REASON_MAX];
+
+	if (what == NULL)
+		check_finish(r, i, false, check_errno_reason(err));
+	else {
+		snprintf(reason, sizeof(reason), "%s: %s", what, check_errno_reason(err));
+		check_finish(r, i, false, reason);
+	}
+}
+
+static int check_watch(struct check_round *r, size_t i, uint32_t events, int op)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = i };
+
+	return epoll_ctl(r->ep, op, r->c[i].fd, &ev);
+}
+
+static void check_send(struct check_round *r, size_t i)
+{
+	struct check_conn *c = &r->c[i];
+	char req[1024];
+	size_t len = check_http_request(&r->t[i], req, sizeof(req));
+	ssize_t k;
+
+	if (len == 0) {
+		check_finish(r, i, false, "request too long");
+		return;
+	}
+	while (c->sent < len) {
+		k = send(c->fd, req + c->sent, len - c->sent, MSG_NOSIGNAL);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (c->phase != CHECK_SEND) {
+					c->phase = CHECK_SEND;
+					if (check_watch(r, i, EPOLLOUT, EPOLL_CTL_MOD) != 0)
+						check_fail_errno(r, i, "epoll", errno);
+				}
+				return;
+			}
+			check_fail_errno(r, i, NULL, errno);
+			return;
+		}
+		c->sent += (size_t)k;
+	}
+	c->phase = CHECK_RECV;
+	if (check_watch(r, i, EPOLLIN | EPOLLRDHUP, EPOLL_CTL_MOD) != 0)
+		check_fail_errno(r, i, "epoll", errno);
+}
+
+static void check_connected(struct check_round *r, size_t i)
+{
+	if (r->t[i].kind != CONFIG_CHECK_HTTP) {
+		check_finish(r, i, true, "connected");
+		return;
+	}
+	check_send(r, i);
+}
+
+static void check_recv(struct check_round *r, size_t i)
+{
+	struct check_conn *c = &r->c[i];
+	char reason[CHECK_REASON_MAX];
+	ssize_t k;
+	int status = 0, st;
+
+	for (;;) {
+		k = recv(c->fd, c->head + c->got, sizeof(c->head) - c->got, 0);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			check_fail_errno(r, i, NULL, errno);
+			return;
+		}
+		if (k == 0) {
+			check_finish(r, i, false, c->got ? "bad response" : "closed without response");
+			return;
+		}
+		c->got += (size_t)k;
+		st = check_http_status(c->head, c->got, &status);
+		if (st > 0) {
+			bool pass = check_http_verdict(status, reason, sizeof(reason));
+
+			check_finish(r, i, pass, reason);
+			return;
+		}
+		if (st < 0 || c->got == sizeof(c->head)) {
+			check_finish(r, i, false, "bad response");
+			return;
+		}
+	}
+}
+
+static void check_start(struct check_round *r, size_t i)
+{
+	struct check_conn *c = &r->c[i];
+	const struct check_target *t = &r->t[i];
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	memset(&ss, 0, sizeof(ss));
+	c->start_ns = check_now_ns();
+	c->phase = CHECK_CONNECT;
+	if (t->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(t->port);
+		memcpy(&s6->sin6_addr, t->addr, 16);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(t->port);
+		memcpy(&s4->sin_addr, t->addr, 4);
+		sl = sizeof(*s4);
+	}
+	c->fd = socket(t->family == AF_INET6 ? AF_INET6 : AF_INET,
+		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		check_fail_errno(r, i, "socket", errno);
+		return;
+	}
+	r->inflight++;
+	if (connect(c->fd, (struct sockaddr *)&ss, sl) == 0) {
+		if (check_watch(r, i, EPOLLOUT, EPOLL_CTL_ADD) != 0) {
+			check_fail_errno(r, i, "epoll", errno);
+			return;
+		}
+		c->phase = CHECK_SEND;
+		check_connected(r, i);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		check_fail_errno(r, i, NULL, errno);
+		return;
+	}
+	if (check_watch(r, i, EPOLLOUT, EPOLL_CTL_ADD) != 0)
+		check_fail_errno(r, i, "epoll", errno);
+}
+
+static void check_event(struct check_round *r, size_t i, uint32_t events)
+{
+	struct check_conn *c = &r->c[i];
+	int err = 0;
+	socklen_t el = sizeof(err);
+
+	switch (c->phase) {
+	case CHECK_CONNECT:
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+			err = errno;
+		if (err != 0) {
+			check_fail_errno(r, i, NULL, err);
+			return;
+		}
+		if (!(events & EPOLLOUT))
+			return;
+		c->phase = CHECK_SEND;
+		check_connected(r, i);
+		return;
+	case CHECK_SEND:
+		check_send(r, i);
+		return;
+	case CHECK_RECV:
+		check_recv(r, i);
+		return;
+	case CHECK_IDLE:
+	case CHECK_DONE:
+		return;
+	}
+}
+
+static void check_abandon(struct check_round *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->c[i].phase != CHECK_DONE) {
+			if (r->c[i].phase == CHECK_IDLE)
+				r->c[i].start_ns = check_now_ns();
+			check_finish(r, i, false, "stopped");
+		}
+	}
+}
+
+int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
+	      size_t max_inflight, const volatile sig_atomic_t *stop)
+{
+	struct check_round r = { .t = t, .n = n, .timeout_ns = (int64_t)timeout_ms * 1000000 };
+	struct epoll_event evs[CHECK_EVENTS];
+	size_t next = 0, oldest = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		t[i].pass = false;
+		t[i].latency_us = 0;
+		t[i].reason[0] = '\0';
+	}
+	if (n == 0)
+		return 0;
+	if (max_inflight == 0) {
+		struct rlimit rl;
+		size_t soft = 1024;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+			soft = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)(SIZE_MAX / 2)
+			       ? SIZE_MAX / 2 : (size_t)rl.rlim_cur;
+		max_inflight = soft > CHECK_FD_RESERVE + CHECK_MIN_INFLIGHT
+			       ? soft - CHECK_FD_RESERVE : CHECK_MIN_INFLIGHT;
+	}
+	r.c = calloc(n, sizeof(*r.c));
+	if (r.c == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		r.c[i].fd = -1;
+	r.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (r.ep < 0) {
+		free(r.c);
+		return -1;
+	}
+	while (r.done < n) {
+		int64_t now, wait_ns;
+		int nev, wait_ms;
+
+		while (next < n && r.inflight < max_inflight)
+			check_start(&r, next++);
+		if (stop != NULL && *stop) {
+			rc = 1;
+			break;
+		}
+		if (r.done == n)
+			break;
+		/* Connects start in index order, so deadlines are sorted:
+		 * the oldest unfinished one is the next to expire. */
+		while (oldest < next && r.c[oldest].phase == CHECK_DONE)
+			oldest++;
+		wait_ms = -1;
+		if (oldest < next) {
+			wait_ns = r.c[oldest].start_ns + r.timeout_ns - check_now_ns();
+			/* Round up so we never wake just before the deadline. */
+			wait_ms = wait_ns <= 0 ? 0 : (int)((wait_ns + 999999) / 1000000);
+		}
+		nev = epoll_wait(r.ep, evs, CHECK_EVENTS, wait_ms);
+		if (nev < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -1;
+			break;
+		}
+		for (int k = 0; k < nev; k++)
+			check_event(&r, (size_t)evs[k].data.u64, evs[k].events);
+		now = check_now_ns();
+		while (oldest < next) {
+			struct check_conn *c = &r.c[oldest];
+
+			if (c->phase != CHECK_DONE) {
+				if (c->start_ns + r.timeout_ns > now)
+					break;
+				check_finish(&r, oldest, false, "timeout");
+			}
+			oldest++;
+		}
+	}
+	if (rc != 0) {
+		int saved = errno;
+
+		check_abandon(&r);
+		errno = saved;
+	}
+	close(r.ep);
+	free(r.c);
+	return rc;
+}

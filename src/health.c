@@ -1,0 +1,181 @@
+#include "health.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "ahd.h"
+
+static const char *const health_state_names[] = {
+	[HEALTH_UNKNOWN] = "unknown",
+	[HEALTH_UP] = "up",
+	[HEALTH_DOWN] = "down",
+};
+
+const char *health_state_name(enum health_state s)
+{
+	if ((size_t)s >= AHD_ARRAY_LEN(health_state_names))
+		return "?";
+	return health_state_names[s];
+}
+
+struct health *health_new(const struct config *cfg, int64_t now)
+{
+	struct health *h = calloc(1, sizeof(*h));
+	size_t n = cfg->n_addrs_total;
+
+	if (h == NULL)
+		return NULL;
+	h->cfg = cfg;
+	h->n_addrs = n;
+	/* calloc(0) may return NULL; one spare element keeps it simple. */
+	h->addrs = calloc(n + 1, sizeof(*h->addrs));
+	h->published = calloc(n + 1, sizeof(*h->published));
+	if (h->addrs == NULL || h->published == NULL) {
+		health_free(h);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		h->addrs[i].since = now;
+		h->addrs[i].last_check = -1;
+	}
+	for (size_t e = 0; e < cfg->n_entries; e++) {
+		const struct config_entry *ent = &cfg->entries[e];
+
+		if (ent->check != CONFIG_CHECK_NONE)
+			continue;
+		for (size_t j = 0; j < ent->n_addrs; j++)
+			h->published[ent->first_addr + j] = true;
+	}
+	return h;
+}
+
+void health_free(struct health *h)
+{
+	if (h == NULL)
+		return;
+	free(h->addrs);
+	free(h->published);
+	free(h);
+}
+
+size_t health_entry_of(const struct health *h, size_t idx)
+{
+	const struct config *cfg = h->cfg;
+	size_t lo = 0, hi = cfg->n_entries;
+
+	/* The last entry whose first_addr <= idx: an entry without addresses
+	 * shares first_addr with its successor, which wins. */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cfg->entries[mid].first_addr <= idx)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+bool health_record(struct health *h, size_t idx, const struct health_result *r,
+		   int64_t now, struct health_transition *tr)
+{
+	struct health_addr *a;
+	const struct config_entry *ent;
+	enum health_state old, next;
+	size_t e;
+
+	if (idx >= h->n_addrs)
+		return false;
+	e = health_entry_of(h, idx);
+	ent = &h->cfg->entries[e];
+	if (ent->check == CONFIG_CHECK_NONE)
+		return false;
+	a = &h->addrs[idx];
+	old = a->state;
+	next = old;
+	a->last_check = now;
+	a->latency_us = r->latency_us;
+	if (r->pass) {
+		a->passes++;
+		a->fails = 0;
+	} else {
+		a->fails++;
+		a->passes = 0;
+		strlcpy(a->last_error, r->reason ? r->reason : "failed",
+			sizeof(a->last_error));
+	}
+	switch (old) {
+	case HEALTH_UNKNOWN:
+		next = r->pass ? HEALTH_UP : HEALTH_DOWN;
+		break;
+	case HEALTH_UP:
+		if (a->fails >= (ent->fall ? ent->fall : 1))
+			next = HEALTH_DOWN;
+		break;
+	case HEALTH_DOWN:
+		if (a->passes >= (ent->rise ? ent->rise : 1))
+			next = HEALTH_UP;
+		break;
+	}
+	if (next == old)
+		return false;
+	a->state = next;
+	a->since = now;
+	/* Count afresh in the new state: the streak that caused it is spent. */
+	a->passes = 0;
+	a->fails = 0;
+	if (tr != NULL) {
+		tr->entry = e;
+		tr->addr = idx;
+		tr->old_state = old;
+		tr->new_state = next;
+		strlcpy(tr->reason, r->reason ? r->reason : (r->pass ? "passed" : "failed"),
+			sizeof(tr->reason));
+	}
+	return true;
+}
+
+bool health_update_published(struct health *h)
+{
+	const struct config *cfg = h->cfg;
+	bool changed = false;
+
+	for (size_t e = 0; e < cfg->n_entries; e++) {
+		const struct config_entry *ent = &cfg->entries[e];
+		size_t up = 0, known = 0;
+		bool all;
+
+		for (size_t j = 0; j < ent->n_addrs; j++) {
+			enum health_state s = h->addrs[ent->first_addr + j].state;
+
+			up += s == HEALTH_UP;
+			known += s != HEALTH_UNKNOWN;
+		}
+		/* Fail open only once the entry's first round is in: before
+		 * that "none up" means "not yet known", not "all down". */
+		all = ent->check == CONFIG_CHECK_NONE ||
+		      (ent->all_down == CONFIG_ALL_DOWN_SERVE_ALL && up == 0 &&
+		       known == ent->n_addrs);
+		for (size_t j = 0; j < ent->n_addrs; j++) {
+			size_t i = ent->first_addr + j;
+			bool p = all || h->addrs[i].state == HEALTH_UP;
+
+			if (p != h->published[i]) {
+				h->published[i] = p;
+				changed = true;
+			}
+		}
+	}
+	return changed;
+}
+
+size_t health_count_published(const struct health *h)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->n_addrs; i++)
+		n += h->published[i];
+	return n;
+}

@@ -1,0 +1,230 @@
+#include "prober.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ahd.h"
+#include "check.h"
+#include "health.h"
+#include "log.h"
+#include "zimg.h"
+
+static volatile sig_atomic_t prober_stop;
+
+static void prober_on_signal(int sig)
+{
+	AHD_UNUSED(sig);
+	prober_stop = 1;
+}
+
+static int prober_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = prober_on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: epoll_wait and the sleep must return EINTR so the
+	 * loop sees the flag at once. */
+	if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+		return -1;
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int64_t prober_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t prober_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* One target per (address, health_port) of every health-checked entry. */
+static struct check_target *prober_targets(const struct config *cfg, size_t *n_out)
+{
+	struct check_target *t;
+	size_t n = 0, k = 0;
+
+	for (size_t e = 0; e < cfg->n_entries; e++) {
+		if (cfg->entries[e].check != CONFIG_CHECK_NONE)
+			n += cfg->entries[e].n_addrs;
+	}
+	t = calloc(n + 1, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	for (size_t e = 0; e < cfg->n_entries; e++) {
+		const struct config_entry *ent = &cfg->entries[e];
+
+		if (ent->check == CONFIG_CHECK_NONE)
+			continue;
+		for (size_t j = 0; j < ent->n_addrs; j++) {
+			struct check_target *x = &t[k++];
+
+			x->family = ent->addrs[j].family;
+			memcpy(x->addr, ent->addrs[j].addr, sizeof(x->addr));
+			x->port = ent->health_port;
+			x->kind = ent->check;
+			x->http_path = ent->http_path;
+			x->user = ent->first_addr + j;
+		}
+	}
+	*n_out = n;
+	return t;
+}
+
+static void prober_log_transition(const struct config *cfg, const struct health_transition *tr,
+				  const struct check_target *t)
+{
+	const struct config_entry *ent = &cfg->entries[tr->entry];
+	char text[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(t->family, t->addr, text, sizeof(text)) == NULL)
+		strcpy(text, "?");
+	log_msg(tr->new_state == HEALTH_DOWN ? AHD_LOG_WARNING : AHD_LOG_INFO,
+		"%s.%s %s port %u (%s): %s -> %s (%s)", ent->name, cfg->hosted_zone, text,
+		(unsigned)t->port, ent->check == CONFIG_CHECK_HTTP ? "http" : "tcp",
+		health_state_name(tr->old_state), health_state_name(tr->new_state), tr->reason);
+}
+
+/* Addresses that answer: static ones and health-checked ones that are UP. */
+static size_t prober_count_up(const struct config *cfg, const struct health *h)
+{
+	size_t up = 0;
+
+	for (size_t e = 0; e < cfg->n_entries; e++) {
+		const struct config_entry *ent = &cfg->entries[e];
+
+		for (size_t j = 0; j < ent->n_addrs; j++) {
+			up += ent->check == CONFIG_CHECK_NONE ||
+			      h->addrs[ent->first_addr + j].state == HEALTH_UP;
+		}
+	}
+	return up;
+}
+
+static void prober_ready(int *ready_fd)
+{
+	char r = 'R';
+
+	if (*ready_fd < 0)
+		return;
+	while (write(*ready_fd, &r, 1) < 0 && errno == EINTR)
+		;
+	close(*ready_fd);
+	*ready_fd = -1;
+}
+
+int prober_main(const struct config *cfg, struct zimg *z, int ready_fd)
+{
+	struct config_ttls ttls;
+	struct check_target *targets;
+	struct health *h;
+	size_t n_targets = 0, nofile;
+	bool need_publish = true;
+	int64_t next_round, last_publish = 0;
+	uint64_t round = 0;
+	unsigned timeout_ms;
+
+	if (prober_signals() != 0) {
+		log_error("prober: sigaction: %s", strerror(errno));
+		return 1;
+	}
+	config_ttls(cfg, &ttls);
+	/* A day is far beyond any sane check; the clamp keeps ms in range. */
+	timeout_ms = (cfg->test_timeout > 86400 ? 86400 : cfg->test_timeout) * 1000u;
+	nofile = check_raise_nofile();
+	targets = prober_targets(cfg, &n_targets);
+	h = health_new(cfg, prober_wall_ms());
+	if (targets == NULL || h == NULL) {
+		log_error("prober: out of memory for %zu addresses", cfg->n_addrs_total);
+		free(targets);
+		health_free(h);
+		return 1;
+	}
+	log_info("prober: %zu targets every %u s, timeout %u s, %zu file descriptors",
+		 n_targets, cfg->test_min_interval, cfg->test_timeout, nofile);
+
+	next_round = prober_mono_ns();
+	while (!prober_stop) {
+		int64_t start = prober_mono_ns(), took;
+		struct timespec until;
+		int rc;
+
+		rc = check_run(targets, n_targets, timeout_ms, 0, &prober_stop);
+		if (rc == 1 || prober_stop)
+			break;
+		if (rc < 0) {
+			log_error("prober: check round failed: %s", strerror(errno));
+		} else {
+			int64_t now = prober_wall_ms();
+
+			for (size_t i = 0; i < n_targets; i++) {
+				struct health_result res = {
+					.pass = targets[i].pass,
+					.latency_us = targets[i].latency_us,
+					.reason = targets[i].reason,
+				};
+				struct health_transition tr;
+
+				if (health_record(h, targets[i].user, &res, now, &tr))
+					prober_log_transition(cfg, &tr, &targets[i]);
+			}
+			if (health_update_published(h))
+				need_publish = true;
+		}
+		took = prober_mono_ns() - start;
+		log_debug("prober: round %llu: %zu checks in %lld ms", (unsigned long long)round,
+			  n_targets, (long long)(took / 1000000));
+		round++;
+
+		/* Signatures must be renewed long before they expire even
+		 * when nothing changes (SPEC 2, DNSSEC). */
+		if (!need_publish && cfg->priv_key_path != NULL && ttls.sig_resign > 0 &&
+		    prober_mono_ns() - last_publish >= (int64_t)ttls.sig_resign * 1000000000) {
+			log_info("prober: re-signing the zone");
+			need_publish = true;
+		}
+		if (need_publish && rc == 0) {
+			uint32_t serial = 0;
+
+			if (zimg_publish(z, cfg, h->published, &serial) == 0) {
+				need_publish = false;
+				last_publish = prober_mono_ns();
+				log_info("published serial %u (%zu of %zu addresses up)", serial,
+					 prober_count_up(cfg, h), cfg->n_addrs_total);
+				prober_ready(&ready_fd);
+			}
+		}
+
+		/* Rounds never overlap: a round longer than the interval
+		 * delays the next one instead of stacking up. */
+		next_round += (int64_t)cfg->test_min_interval * 1000000000;
+		if (next_round < prober_mono_ns())
+			next_round = prober_mono_ns();
+		until.tv_sec = (time_t)(next_round / 1000000000);
+		until.tv_nsec = (long)(next_round % 1000000000);
+		while (!prober_stop &&
+		       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+			;
+	}
+	log_info("prober: stopping");
+	if (ready_fd >= 0)
+		close(ready_fd);
+	free(targets);
+	health_free(h);
+	return 0;
+}
