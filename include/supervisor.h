@@ -1,0 +1,23 @@
+/*
+ * The supervisor role: the privileged parent. Binds every socket, creates
+ * the shared-memory image, starts the prober and the workers (fork + exec,
+ * proc.c), restarts children that die, and stops everything cleanly on
+ * SIGTERM/SIGINT. It never parses a packet and never probes.
+ */
+#ifndef AHD_SUPERVISOR_H
+#define AHD_SUPERVISOR_H
+
+#include "config.h"
+
+/* How long the supervisor waits for the prober's first check round on top
+ * of --test-timeout, and for the workers to come up. */
+#define SUPERVISOR_PROBER_GRACE_MS 3000
+#define SUPERVISOR_WORKER_READY_MS 5000
+/* SIGTERM to the children, then SIGKILL after this long. */
+#define SUPERVISOR_STOP_MS 2000
+
+/* Run the server until SIGTERM/SIGINT. Returns the process exit status:
+ * 0 after a clean stop, 1 when it could not start (one line on stderr). */
+int supervisor_main(const struct config *cfg);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * The worker role: answers UDP queries from the read-only zone image.
+ * Runs unprivileged (proc.c dropped privileges before worker_main), one
+ * process per worker, each with its own SO_REUSEPORT socket per listen
+ * address. Allocates nothing per query.
+ */
+#ifndef AHD_WORKER_H
+#define AHD_WORKER_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+struct zimg;
+
+/*
+ * Serve the UDP sockets fds[0..n_fds) until SIGTERM/SIGINT. After it is
+ * set up, writes 'R' to ready_fd and closes it (ready_fd < 0: no one is
+ * waiting). Returns the process exit status.
+ */
+int worker_main(const struct config *cfg, const struct zimg *z,
+		const int *fds, size_t n_fds, int ready_fd);
+
+#endif

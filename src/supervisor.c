@@ -1,0 +1,589 @@
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <systemd/sd-daemon.h>
+
+#include "ahd.h"
+#include "log.h"
+#include "proc.h"
+#include "udp.h"
+#include "zimg.h"
+
+struct supervisor_child {
+	enum proc_role role;
+	unsigned index;
+	pid_t pid;        /* 0: not running */
+	int64_t due_ms;   /* when to (re)start it while pid == 0 */
+	struct proc_backoff backoff;
+	const int *fds;   /* its sockets (workers) */
+	size_t n_fds;
+	char name[24];    /* "prober", "worker 3": for logs */
+};
+
+struct supervisor_addr {
+	int family;
+	uint8_t addr[16];
+	char text[64];
+	bool is_default; /* not given with --listen: may be missing */
+};
+
+struct supervisor {
+	const struct config *cfg;
+	struct zimg *z;
+	int rw_fd;
+	int ro_fd;
+	int config_fd;
+	int *socks; /* n_workers x n_addrs, worker-major */
+	size_t n_socks;
+	size_t n_addrs; /* addresses actually bound */
+	struct supervisor_child *children; /* [0] prober, [1..] workers */
+	size_t n_children;
+	sigset_t wait_mask; /* the mask while waiting: our signals open */
+	bool stopping;
+};
+
+static volatile sig_atomic_t supervisor_got_chld;
+static volatile sig_atomic_t supervisor_got_term;
+static volatile sig_atomic_t supervisor_got_hup;
+
+static void supervisor_on_signal(int sig)
+{
+	switch (sig) {
+	case SIGCHLD:
+		supervisor_got_chld = 1;
+		break;
+	case SIGTERM:
+	case SIGINT:
+		supervisor_got_term = 1;
+		break;
+	case SIGHUP:
+		supervisor_got_hup = 1;
+		break;
+	}
+}
+
+/* Handlers only set flags; our signals stay blocked except inside
+ * ppoll(), so none is lost between a flag check and the wait. */
+static int supervisor_signals(struct supervisor *s)
+{
+	static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return -1;
+	sigemptyset(&block);
+	for (size_t i = 0; i < AHD_ARRAY_LEN(sigs); i++)
+		sigaddset(&block, sigs[i]);
+	if (sigprocmask(SIG_BLOCK, &block, &s->wait_mask) < 0)
+		return -1;
+	sa.sa_handler = supervisor_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_NOCLDSTOP;
+	for (size_t i = 0; i < AHD_ARRAY_LEN(sigs); i++) {
+		sigdelset(&s->wait_mask, sigs[i]);
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static size_t supervisor_addrs(const struct config *cfg,
+			       struct supervisor_addr *out, size_t cap)
+{
+	size_t n = 0;
+
+	if (cfg->n_listen == 0) {
+		memset(out, 0, 2 * sizeof(*out));
+		out[0].family = AF_INET;
+		strlcpy(out[0].text, "0.0.0.0", sizeof(out[0].text));
+		out[0].is_default = true;
+		out[1].family = AF_INET6;
+		strlcpy(out[1].text, "::", sizeof(out[1].text));
+		out[1].is_default = true;
+		return 2;
+	}
+	for (size_t i = 0; i < cfg->n_listen && n < cap; i++, n++) {
+		out[n].family = cfg->listen[i].family;
+		memcpy(out[n].addr, cfg->listen[i].addr, sizeof(out[n].addr));
+		strlcpy(out[n].text, cfg->listen[i].text, sizeof(out[n].text));
+		out[n].is_default = false;
+	}
+	return n;
+}
+
+/*
+ * Bind everything before any child exists. Each worker gets its own
+ * SO_REUSEPORT socket per address; the supervisor keeps them all open, so
+ * while a worker restarts, queries hashed to its socket wait in the
+ * socket's queue instead of being lost.
+ */
+static int supervisor_bind(struct supervisor *s)
+{
+	const struct config *cfg = s->cfg;
+	struct supervisor_addr addrs[PROC_MAX_FDS];
+	struct supervisor_addr *ok[PROC_MAX_FDS];
+	size_t n_addrs, n_ok = 0;
+
+	if (cfg->n_listen > PROC_MAX_FDS) {
+		log_error("--listen: %zu addresses given, at most %d allowed",
+			  cfg->n_listen, PROC_MAX_FDS);
+		return -1;
+	}
+	n_addrs = supervisor_addrs(cfg, addrs, AHD_ARRAY_LEN(addrs));
+	for (size_t a = 0; a < n_addrs; a++) {
+		/* SO_REUSEPORT would let us share the port with another
+		 * instance of ourselves: an exclusive bind first proves the
+		 * port is free. */
+		int fd = udp_bind(addrs[a].family, addrs[a].addr, cfg->port, false);
+
+		if (fd < 0 && addrs[a].is_default && errno == EAFNOSUPPORT) {
+			log_warning("no %s on this host: not listening on %s",
+				    addrs[a].family == AF_INET6 ? "IPv6" : "IPv4",
+				    addrs[a].text);
+			continue;
+		}
+		if (fd < 0) {
+			log_error("cannot listen on UDP %s port %u: %s",
+				  addrs[a].text, (unsigned)cfg->port, strerror(errno));
+			return -1;
+		}
+		close(fd);
+		ok[n_ok++] = &addrs[a];
+	}
+	if (n_ok == 0) {
+		log_error("no address to listen on");
+		return -1;
+	}
+	s->socks = calloc((size_t)cfg->workers * n_ok, sizeof(*s->socks));
+	if (s->socks == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	s->n_addrs = n_ok;
+	for (unsigned w = 0; w < cfg->workers; w++) {
+		for (size_t a = 0; a < n_ok; a++) {
+			int fd = udp_bind(ok[a]->family, ok[a]->addr, cfg->port, true);
+
+			if (fd < 0) {
+				log_error("cannot listen on UDP %s port %u: %s",
+					  ok[a]->text, (unsigned)cfg->port,
+					  strerror(errno));
+				return -1;
+			}
+			s->socks[s->n_socks++] = fd;
+		}
+	}
+	return 0;
+}
+
+/* The validated configuration for the children, in a sealed memfd: they
+ * parse it back with config_from_json, never the command line. */
+static int supervisor_config_fd(const struct config *cfg)
+{
+	char *json = config_to_json(cfg);
+	size_t len, off = 0;
+	int fd;
+
+	if (json == NULL) {
+		log_error("cannot serialize the configuration");
+		return -1;
+	}
+	len = strlen(json);
+	fd = memfd_create("a-healthy-dns-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		log_error("memfd_create: %s", strerror(errno));
+		free(json);
+		return -1;
+	}
+	while (off < len) {
+		ssize_t w = write(fd, json + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			log_error("writing the configuration: %s", strerror(errno));
+			free(json);
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	free(json);
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+					     F_SEAL_SEAL);
+	return fd;
+}
+
+static void supervisor_describe(int status, char *buf, size_t cap)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, cap, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, cap, "killed by signal %d (%s)%s", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)),
+			 WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		snprintf(buf, cap, "stopped (status 0x%x)", (unsigned)status);
+}
+
+static void supervisor_reap(struct supervisor *s)
+{
+	int status;
+	pid_t pid;
+
+	supervisor_got_chld = 0;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		int64_t now = proc_now_ms();
+		char why[96];
+
+		supervisor_describe(status, why, sizeof(why));
+		for (size_t i = 0; i < s->n_children; i++) {
+			struct supervisor_child *c = &s->children[i];
+
+			if (c->pid != pid)
+				continue;
+			c->pid = 0;
+			if (s->stopping) {
+				log_debug("%s (pid %d) %s", c->name, (int)pid, why);
+				break;
+			}
+			c->due_ms = proc_backoff_died(&c->backoff, now);
+			log_warning("%s (pid %d) %s; restarting in %lld ms", c->name,
+				    (int)pid, why, (long long)(c->due_ms - now));
+			break;
+		}
+	}
+}
+
+static int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
+			    int ready_fd)
+{
+	struct proc_spawn_args a = {
+		.role = c->role,
+		.index = c->index,
+		.config_fd = s->config_fd,
+		.shm_fd = c->role == PROC_ROLE_PROBER ? s->rw_fd : s->ro_fd,
+		.fds = c->fds,
+		.n_fds = c->n_fds,
+		.ready_fd = ready_fd,
+	};
+	int64_t now = proc_now_ms();
+	pid_t pid = proc_spawn(&a);
+
+	if (pid < 0) {
+		c->due_ms = proc_backoff_died(&c->backoff, now);
+		log_error("cannot start %s: %s; retrying in %lld ms", c->name,
+			  strerror(errno), (long long)(c->due_ms - now));
+		return -1;
+	}
+	c->pid = pid;
+	proc_backoff_started(&c->backoff, now);
+	log_debug("started %s (pid %d)", c->name, (int)pid);
+	return 0;
+}
+
+/* Sleep until a signal or the deadline (-1: none) or fd is readable
+ * (fd -1: none). Returns 1 if fd is readable, else 0. */
+static int supervisor_wait(struct supervisor *s, int fd, int64_t deadline)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	struct timespec ts, *tp = NULL;
+	int n;
+
+	if (deadline >= 0) {
+		int64_t left = deadline - proc_now_ms();
+
+		if (left < 0)
+			left = 0;
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = (left % 1000) * 1000000L;
+		tp = &ts;
+	}
+	n = ppoll(fd >= 0 ? &pfd : NULL, fd >= 0 ? 1 : 0, tp, &s->wait_mask);
+	return n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)) ? 1 : 0;
+}
+
+/*
+ * Read 'R' bytes from the read end of a ready pipe until want arrived,
+ * every writer closed it, the deadline passed or we are told to stop.
+ * Returns how many arrived.
+ */
+static size_t supervisor_await_ready(struct supervisor *s, int fd, size_t want,
+				     int64_t deadline)
+{
+	size_t got = 0;
+
+	while (got < want && !supervisor_got_term) {
+		char buf[64];
+		ssize_t n;
+
+		if (supervisor_got_chld)
+			supervisor_reap(s);
+		if (proc_now_ms() >= deadline)
+			break;
+		if (!supervisor_wait(s, fd, deadline))
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0)
+			break; /* every writer is gone */
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			break;
+		}
+		for (ssize_t i = 0; i < n; i++)
+			got += buf[i] == 'R';
+	}
+	return got;
+}
+
+static int supervisor_start_prober(struct supervisor *s)
+{
+	const struct config *cfg = s->cfg;
+	struct supervisor_child *c = &s->children[0];
+	int64_t deadline;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+		log_error("pipe: %s", strerror(errno));
+		return -1;
+	}
+	/* A prober that cannot start is restarted by the main loop. */
+	supervisor_spawn(s, c, p[1]);
+	close(p[1]);
+	/* The first answers must already reflect health (SPEC 3). */
+	deadline = proc_now_ms() + (int64_t)cfg->test_timeout * 1000 +
+		   SUPERVISOR_PROBER_GRACE_MS;
+	if (c->pid > 0 && supervisor_await_ready(s, p[0], 1, deadline) == 1)
+		log_debug("prober published the first check round");
+	else if (!supervisor_got_term)
+		log_warning("the prober did not report its first check round; "
+			    "serving the static records meanwhile");
+	close(p[0]);
+	return 0;
+}
+
+static int supervisor_start_workers(struct supervisor *s)
+{
+	size_t n = s->n_children - 1;
+	size_t got;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+		log_error("pipe: %s", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 1; i < s->n_children; i++)
+		supervisor_spawn(s, &s->children[i], p[1]);
+	close(p[1]);
+	got = supervisor_await_ready(s, p[0], n,
+				     proc_now_ms() + SUPERVISOR_WORKER_READY_MS);
+	close(p[0]);
+	if (got < n && !supervisor_got_term)
+		log_warning("%zu of %zu workers came up", got, n);
+	return 0;
+}
+
+static int supervisor_children(struct supervisor *s)
+{
+	const struct config *cfg = s->cfg;
+
+	s->n_children = 1 + (size_t)cfg->workers;
+	s->children = calloc(s->n_children, sizeof(*s->children));
+	if (s->children == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < s->n_children; i++) {
+		struct supervisor_child *c = &s->children[i];
+
+		proc_backoff_init(&c->backoff);
+		if (i == 0) {
+			c->role = PROC_ROLE_PROBER;
+			strlcpy(c->name, "prober", sizeof(c->name));
+			continue;
+		}
+		c->role = PROC_ROLE_WORKER;
+		c->index = (unsigned)(i - 1);
+		c->fds = s->socks + c->index * s->n_addrs;
+		c->n_fds = s->n_addrs;
+		snprintf(c->name, sizeof(c->name), "worker %u", c->index);
+	}
+	return 0;
+}
+
+static void supervisor_loop(struct supervisor *s)
+{
+	while (!supervisor_got_term) {
+		int64_t now = proc_now_ms();
+		int64_t next = -1;
+
+		if (supervisor_got_chld)
+			supervisor_reap(s);
+		if (supervisor_got_hup) {
+			supervisor_got_hup = 0;
+			log_info("SIGHUP: reloading the configuration is not "
+				 "implemented yet; nothing changed");
+		}
+		for (size_t i = 0; i < s->n_children; i++) {
+			struct supervisor_child *c = &s->children[i];
+
+			if (c->pid == 0 && c->due_ms <= now)
+				supervisor_spawn(s, c, -1);
+			if (c->pid == 0 && (next < 0 || c->due_ms < next))
+				next = c->due_ms;
+		}
+		if (supervisor_got_chld || supervisor_got_hup)
+			continue;
+		supervisor_wait(s, -1, next);
+	}
+}
+
+static bool supervisor_any_alive(const struct supervisor *s)
+{
+	for (size_t i = 0; i < s->n_children; i++) {
+		if (s->children[i].pid > 0)
+			return true;
+	}
+	return false;
+}
+
+static void supervisor_stop_children(struct supervisor *s)
+{
+	int64_t deadline = proc_now_ms() + SUPERVISOR_STOP_MS;
+
+	s->stopping = true;
+	for (size_t i = 0; i < s->n_children; i++) {
+		if (s->children[i].pid > 0)
+			kill(s->children[i].pid, SIGTERM);
+	}
+	for (;;) {
+		supervisor_reap(s);
+		if (!supervisor_any_alive(s) || proc_now_ms() >= deadline)
+			break;
+		supervisor_wait(s, -1, deadline);
+	}
+	for (size_t i = 0; i < s->n_children; i++) {
+		struct supervisor_child *c = &s->children[i];
+
+		if (c->pid <= 0)
+			continue;
+		log_warning("%s (pid %d) ignored SIGTERM for %d ms: killing it",
+			    c->name, (int)c->pid, SUPERVISOR_STOP_MS);
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+		c->pid = 0;
+	}
+}
+
+static void supervisor_cleanup(struct supervisor *s)
+{
+	for (size_t i = 0; i < s->n_socks; i++)
+		close(s->socks[i]);
+	free(s->socks);
+	free(s->children);
+	if (s->config_fd >= 0)
+		close(s->config_fd);
+	if (s->rw_fd >= 0)
+		close(s->rw_fd);
+	if (s->ro_fd >= 0)
+		close(s->ro_fd);
+	if (s->z != NULL) {
+		zimg_close(s->z);
+		zimg_unlink(s->cfg->shm_name);
+	}
+}
+
+/* Children never run as root: make sure the account exists now, while
+ * a bad --user can still be reported before anything starts. */
+static int supervisor_check_user(const struct config *cfg)
+{
+	char name[64];
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0)
+		return 0;
+	if (proc_resolve_user(cfg->user, &uid, &gid, name, sizeof(name)) < 0) {
+		if (cfg->user != NULL)
+			log_error("--user: no such account: %s", cfg->user);
+		else
+			log_error("--user: neither account %s nor nobody exists",
+				  AHD_NAME);
+		return -1;
+	}
+	if (uid == 0 || gid == 0) {
+		log_error("--user: %s has uid or gid 0; workers and the prober "
+			  "never run as root", name);
+		return -1;
+	}
+	return 0;
+}
+
+int supervisor_main(const struct config *cfg)
+{
+	struct supervisor s;
+	uint32_t serial = 0;
+	int status = 1;
+
+	memset(&s, 0, sizeof(s));
+	s.cfg = cfg;
+	s.rw_fd = s.ro_fd = s.config_fd = -1;
+	log_init("supervisor", cfg->log_level);
+	proc_title("supervisor");
+
+	if (supervisor_check_user(cfg) < 0 || supervisor_bind(&s) < 0)
+		goto out;
+	if (geteuid() != 0)
+		log_warning("not started as root: cannot switch to user %s; the "
+			    "workers and the prober keep uid %u",
+			    cfg->user ? cfg->user : AHD_NAME, (unsigned)geteuid());
+	s.z = zimg_create(cfg->shm_name, cfg, &s.rw_fd, &s.ro_fd);
+	if (s.z == NULL)
+		goto out;
+	if (zimg_publish(s.z, cfg, NULL, &serial) < 0)
+		goto out;
+	s.config_fd = supervisor_config_fd(cfg);
+	if (s.config_fd < 0 || supervisor_children(&s) < 0)
+		goto out;
+	if (supervisor_signals(&s) < 0) {
+		log_error("signals: %s", strerror(errno));
+		goto out;
+	}
+	log_info("%s %s: zone %s, UDP port %u, %u workers, serial %u", AHD_NAME,
+		 AHD_VERSION, cfg->hosted_zone, (unsigned)cfg->port, cfg->workers,
+		 serial);
+
+	if (supervisor_start_prober(&s) < 0 || supervisor_start_workers(&s) < 0) {
+		supervisor_stop_children(&s);
+		goto out;
+	}
+	if (!supervisor_got_term) {
+		sd_notify(0, "READY=1\nSTATUS=serving");
+		log_info("ready");
+		supervisor_loop(&s);
+	}
+	sd_notify(0, "STOPPING=1");
+	log_info("stopping");
+	supervisor_stop_children(&s);
+	status = 0;
+out:
+	supervisor_cleanup(&s);
+	return status;
+}

@@ -1,0 +1,596 @@
+#include "sysutil.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int64_t sys_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sys_sleep_ms(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+const char *sys_bin(void)
+{
+	const char *b = getenv("AHD_BIN");
+
+	return b && *b ? b : "build/a-healthy-dns";
+}
+
+const char *sys_tools_dir(void)
+{
+	const char *t = getenv("AHD_TOOLS");
+
+	return t && *t ? t : "build/tools";
+}
+
+static uint32_t sys_random(void)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint32_t)getpid() ^ (uint32_t)sys_now_ms();
+	return r;
+}
+
+static int sys_try_bind(int family, int type, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, rc;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		a->sin6_addr = in6addr_loopback;
+		sl = sizeof(*a);
+	}
+	fd = socket(family, type, 0);
+	if (fd < 0)
+		return family == AF_INET6 ? 0 : -1; /* no IPv6: not a conflict */
+	rc = bind(fd, (struct sockaddr *)&ss, sl);
+	if (rc < 0 && family == AF_INET6 && errno == EADDRNOTAVAIL)
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
+uint16_t sys_free_port(void)
+{
+	for (int tries = 0; tries < 200; tries++) {
+		/* Above the ephemeral range's usual start is crowded by
+		 * clients; 20000-32767 is rarely used by anything. */
+		uint16_t port = (uint16_t)(20000 + sys_random() % 12000);
+
+		if (sys_try_bind(AF_INET, SOCK_DGRAM, port) == 0 &&
+		    sys_try_bind(AF_INET, SOCK_STREAM, port) == 0 &&
+		    sys_try_bind(AF_INET6, SOCK_DGRAM, port) == 0 &&
+		    sys_try_bind(AF_INET6, SOCK_STREAM, port) == 0)
+			return port;
+	}
+	return 0;
+}
+
+static int sys_decode_status(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return -1;
+}
+
+/* waitpid with a timeout; returns the decoded status or -1. */
+static int sys_waitpid(pid_t pid, int timeout_ms)
+{
+	int64_t end = sys_now_ms() + timeout_ms;
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return sys_decode_status(st);
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (sys_now_ms() >= end)
+			return -1;
+		sys_sleep_ms(5);
+	}
+}
+
+static pid_t sys_spawn(const char *path, const char *const *argv, int out_fd,
+		       int err_fd)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	/* A failed test never leaves a server behind. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(127);
+	int null = open("/dev/null", O_RDONLY);
+
+	if (null >= 0) {
+		dup2(null, 0);
+		close(null);
+	}
+	if (out_fd >= 0)
+		dup2(out_fd, 1);
+	if (err_fd >= 0)
+		dup2(err_fd, 2);
+	execvp(path, (char *const *)argv);
+	_exit(127);
+}
+
+static int sys_server_launch(struct sys_server *s, const char *const *args,
+			     uint16_t port)
+{
+	const char *argv[128];
+	size_t n = 0;
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	s->port = port;
+	snprintf(s->shm_name, sizeof(s->shm_name), "/a-healthy-dns.%u", port);
+	snprintf(s->log_path, sizeof(s->log_path), "/tmp/ahd-systest-XXXXXX");
+	fd = mkstemp(s->log_path);
+	if (fd < 0)
+		return -1;
+	argv[n++] = sys_bin();
+	for (size_t i = 0; args[i] != NULL && n < 126; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	s->pid = sys_spawn(sys_bin(), argv, -1, fd);
+	close(fd);
+	return s->pid > 0 ? 0 : -1;
+}
+
+int sys_server_wait_ready(struct sys_server *s, const char *addr, int timeout_ms)
+{
+	/* Any answer at all (REFUSED for the root) means a worker is up. */
+	static const uint8_t q[] = {0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+				    0, 0, 6, 0, 1};
+	int64_t end = sys_now_ms() + timeout_ms;
+	uint8_t resp[512];
+
+	while (sys_now_ms() < end) {
+		int st;
+
+		if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+			s->exit_status = sys_decode_status(st);
+			s->pid = 0;
+			return -1;
+		}
+		if (sys_exchange(addr, s->port, q, sizeof(q), resp, sizeof(resp), 50) > 0)
+			return 0;
+	}
+	return -1;
+}
+
+int sys_server_start_raw(struct sys_server *s, const char *const *args,
+			 uint16_t port, const char *addr)
+{
+	if (sys_server_launch(s, args, port) < 0)
+		return -1;
+	if (addr == NULL)
+		return 0;
+	if (sys_server_wait_ready(s, addr, SYS_START_MS) < 0) {
+		char *log = sys_server_log(s);
+
+		fprintf(stderr, "server on port %u did not come up; its log:\n%s\n",
+			port, log ? log : "");
+		free(log);
+		sys_server_stop(s);
+		return -1;
+	}
+	return 0;
+}
+
+int sys_server_start(struct sys_server *s, const char *const *args)
+{
+	const char *argv[128];
+	char port[8];
+	uint16_t p = sys_free_port();
+	size_t n = 0;
+
+	if (p == 0)
+		return -1;
+	snprintf(port, sizeof(port), "%u", p);
+	for (size_t i = 0; args[i] != NULL && n < 120; i++)
+		argv[n++] = args[i];
+	argv[n++] = "--listen";
+	argv[n++] = "127.0.0.1";
+	argv[n++] = "--port";
+	argv[n++] = port;
+	argv[n] = NULL;
+	return sys_server_start_raw(s, argv, p, "127.0.0.1");
+}
+
+int sys_server_wait(struct sys_server *s, int timeout_ms)
+{
+	int st;
+
+	if (s->pid <= 0)
+		return s->exit_status;
+	st = sys_waitpid(s->pid, timeout_ms);
+	if (st < 0)
+		return -1;
+	s->pid = 0;
+	s->exit_status = st;
+	return st;
+}
+
+int sys_server_stop(struct sys_server *s)
+{
+	int st;
+
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		st = sys_server_wait(s, 5000);
+		if (st < 0) {
+			kill(s->pid, SIGKILL);
+			sys_server_wait(s, 5000);
+			s->exit_status = 128 + SIGKILL;
+		}
+	}
+	if (s->log_path[0] != '\0') {
+		/* Keep the log of a failing server visible in the test output. */
+		if (s->exit_status != 0) {
+			char *log = sys_server_log(s);
+
+			fprintf(stderr, "server on port %u exited %d; its log:\n%s\n",
+				s->port, s->exit_status, log ? log : "");
+			free(log);
+		}
+		unlink(s->log_path);
+		s->log_path[0] = '\0';
+	}
+	return s->exit_status;
+}
+
+static char *sys_read_fd(int fd)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+
+	if (buf == NULL)
+		return NULL;
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 >= cap) {
+			char *nb = realloc(buf, cap * 2);
+
+			if (nb == NULL)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+char *sys_server_log(const struct sys_server *s)
+{
+	int fd = open(s->log_path, O_RDONLY);
+	char *r;
+
+	if (fd < 0)
+		return NULL;
+	r = sys_read_fd(fd);
+	close(fd);
+	return r;
+}
+
+int sys_server_wait_log(const struct sys_server *s, const char *needle,
+			int timeout_ms)
+{
+	int64_t end = sys_now_ms() + timeout_ms;
+
+	for (;;) {
+		char *log = sys_server_log(s);
+		bool found = log != NULL && strstr(log, needle) != NULL;
+
+		free(log);
+		if (found)
+			return 0;
+		if (sys_now_ms() >= end)
+			return -1;
+		sys_sleep_ms(10);
+	}
+}
+
+int sys_run(const char *const *argv, int timeout_ms, char **out, char **err)
+{
+	char opath[] = "/tmp/ahd-run-out-XXXXXX";
+	char epath[] = "/tmp/ahd-run-err-XXXXXX";
+	int ofd = mkstemp(opath);
+	int efd = mkstemp(epath);
+	pid_t pid;
+	int st = -1;
+
+	if (ofd < 0 || efd < 0)
+		goto out;
+	pid = sys_spawn(argv[0], argv, ofd, efd);
+	if (pid < 0)
+		goto out;
+	st = sys_waitpid(pid, timeout_ms);
+	if (st < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	if (out) {
+		lseek(ofd, 0, SEEK_SET);
+		*out = sys_read_fd(ofd);
+	}
+	if (err) {
+		lseek(efd, 0, SEEK_SET);
+		*err = sys_read_fd(efd);
+	}
+out:
+	if (ofd >= 0) {
+		close(ofd);
+		unlink(opath);
+	}
+	if (efd >= 0) {
+		close(efd);
+		unlink(epath);
+	}
+	return st;
+}
+
+size_t sys_count_lines(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (const char *p = s; *p; p++) {
+		if (*p == '\n' || p[1] == '\0')
+			n++;
+	}
+	return n;
+}
+
+ssize_t sys_exchange(const char *addr, uint16_t port, const uint8_t *q,
+		     size_t qlen, uint8_t *resp, size_t cap, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct pollfd pfd;
+	ssize_t n = -1;
+	int fd;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(addr, ':') != NULL) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, addr, &a->sin6_addr) != 1)
+			return -1;
+		sl = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		if (inet_pton(AF_INET, addr, &a->sin_addr) != 1)
+			return -1;
+		sl = sizeof(*a);
+	}
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* Connected: only a reply from exactly addr:port is accepted. */
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    send(fd, q, qlen, 0) != (ssize_t)qlen)
+		goto out;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (int64_t end = sys_now_ms() + timeout_ms;;) {
+		int64_t left = end - sys_now_ms();
+
+		if (left <= 0)
+			goto out;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		n = recv(fd, resp, cap, 0);
+		if (n >= 0)
+			break;
+		/* ECONNREFUSED: nobody listens yet (ICMP port unreachable). */
+		if (errno == ECONNREFUSED) {
+			sys_sleep_ms(left < 10 ? (int)left : 10);
+			n = -1;
+			goto out;
+		}
+	}
+out:
+	close(fd);
+	return n;
+}
+
+ldns_pkt *sys_query(uint16_t port, const char *name, ldns_rr_type type,
+		    ldns_rr_class cls, bool rd)
+{
+	ldns_rdf *dname = ldns_dname_new_frm_str(name);
+	ldns_pkt *q, *r = NULL;
+	uint8_t *wire = NULL;
+	uint8_t resp[65535];
+	size_t wlen;
+	ssize_t n;
+
+	if (dname == NULL)
+		return NULL;
+	q = ldns_pkt_query_new(dname, type, cls, rd ? LDNS_RD : 0);
+	if (q == NULL)
+		return NULL;
+	ldns_pkt_set_id(q, (uint16_t)sys_random());
+	if (ldns_pkt2wire(&wire, q, &wlen) != LDNS_STATUS_OK) {
+		ldns_pkt_free(q);
+		return NULL;
+	}
+	n = sys_exchange("127.0.0.1", port, wire, wlen, resp, sizeof(resp), 2000);
+	if (n > 0 && ldns_wire2pkt(&r, resp, (size_t)n) != LDNS_STATUS_OK)
+		r = NULL;
+	if (r != NULL && ldns_pkt_id(r) != ldns_pkt_id(q)) {
+		ldns_pkt_free(r);
+		r = NULL;
+	}
+	LDNS_FREE(wire);
+	ldns_pkt_free(q);
+	return r;
+}
+
+char *sys_dig(uint16_t port, const char *const *args)
+{
+	const char *argv[64];
+	char at[] = "@127.0.0.1";
+	char p[8];
+	char *out = NULL;
+	size_t n = 0;
+
+	snprintf(p, sizeof(p), "%u", port);
+	argv[n++] = "dig";
+	argv[n++] = at;
+	argv[n++] = "-p";
+	argv[n++] = p;
+	for (size_t i = 0; args[i] != NULL && n < 62; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	if (sys_run(argv, 10000, &out, NULL) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+int sys_proc_status(pid_t pid, const char *field, char *buf, size_t cap)
+{
+	char path[64], line[512];
+	size_t flen = strlen(field);
+	FILE *f;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *v, *e;
+
+		if (strncmp(line, field, flen) != 0 || line[flen] != ':')
+			continue;
+		v = line + flen + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		e = v + strlen(v);
+		while (e > v && (e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		snprintf(buf, cap, "%s", v);
+		rc = 0;
+		break;
+	}
+	fclose(f);
+	return rc;
+}
+
+size_t sys_children(pid_t pid, pid_t *out, size_t cap)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	size_t n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char buf[32];
+		char *end;
+		long p = strtol(e->d_name, &end, 10);
+
+		if (*end != '\0' || p <= 0)
+			continue;
+		if (sys_proc_status((pid_t)p, "PPid", buf, sizeof(buf)) < 0)
+			continue;
+		if (atol(buf) != pid)
+			continue;
+		/* A zombie is not a running child. */
+		if (sys_proc_status((pid_t)p, "State", buf, sizeof(buf)) == 0 &&
+		    buf[0] == 'Z')
+			continue;
+		if (n < cap)
+			out[n] = (pid_t)p;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int sys_cmdline(pid_t pid, char *buf, size_t cap)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || cap == 0)
+		return -1;
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	}
+	buf[n] = '\0';
+	return 0;
+}

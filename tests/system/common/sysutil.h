@@ -1,0 +1,108 @@
+/*
+ * Helpers for system tests: run the real binary (env AHD_BIN, default
+ * build/a-healthy-dns), talk DNS to it over real sockets, run tools.
+ * Only loopback traffic.
+ *
+ * Typical use:
+ *	struct sys_server s;
+ *	const char *args[] = {"--hosted-zone", "example.test", ..., NULL};
+ *	cr_assert_eq(sys_server_start(&s, args), 0);
+ *	ldns_pkt *p = sys_query(s.port, "www.example.test", LDNS_RR_TYPE_A,
+ *				LDNS_RR_CLASS_IN, true);
+ *	...
+ *	cr_assert_eq(sys_server_stop(&s), 0);
+ */
+#ifndef AHD_SYSUTIL_H
+#define AHD_SYSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ldns/ldns.h>
+
+/* How long sys_server_start waits for the first answer (ASan is slow). */
+#define SYS_START_MS 15000
+
+struct sys_server {
+	pid_t pid;          /* 0 once reaped */
+	uint16_t port;
+	char shm_name[64];  /* the default "/a-healthy-dns.<port>" */
+	char log_path[64];  /* the server's stderr */
+	int exit_status;    /* after sys_server_stop / sys_server_wait */
+};
+
+/* The binary under test and the tools directory (env AHD_TOOLS). */
+const char *sys_bin(void);
+const char *sys_tools_dir(void);
+
+/* A random port free for UDP and TCP on 127.0.0.1 (and ::1 when there). */
+uint16_t sys_free_port(void);
+
+/*
+ * Start the binary with args (NULL-terminated) plus "--listen 127.0.0.1
+ * --port <free port>" and wait until it answers a query on that port.
+ * Returns 0, or -1 (it exited or never answered; it is then stopped).
+ * The server gets SIGTERM if the test process dies.
+ */
+int sys_server_start(struct sys_server *s, const char *const *args);
+/* Like sys_server_start with exactly args (the caller gives --port,
+ * which must be port); waits for answers at addr unless addr is NULL. */
+int sys_server_start_raw(struct sys_server *s, const char *const *args,
+			 uint16_t port, const char *addr);
+/* Wait until addr:port answers any query; -1 if the process exited. */
+int sys_server_wait_ready(struct sys_server *s, const char *addr, int timeout_ms);
+/* SIGTERM, wait (SIGKILL after 5 s). Returns the exit status: the exit
+ * code, or 128 + signal. Removes the log file. */
+int sys_server_stop(struct sys_server *s);
+/* Wait for the server to exit by itself; returns its status as above or
+ * -1 on timeout. */
+int sys_server_wait(struct sys_server *s, int timeout_ms);
+/* The server's stderr so far (malloc'd, NUL-terminated). */
+char *sys_server_log(const struct sys_server *s);
+/* Wait until the server's stderr contains needle. 0 or -1 (timeout). */
+int sys_server_wait_log(const struct sys_server *s, const char *needle,
+			int timeout_ms);
+/* The supervisor's log line once every child reported ready. */
+#define SYS_READY_LOG "info: ready"
+
+/* Run argv (argv[0] looked up in PATH) with a timeout; captures stdout
+ * and stderr (malloc'd, may be NULL to discard). Returns the exit status
+ * as above, or -1 on timeout (the process is killed). */
+int sys_run(const char *const *argv, int timeout_ms, char **out, char **err);
+
+/* Count the lines of s (a last line without '\n' counts). */
+size_t sys_count_lines(const char *s);
+
+/*
+ * Send one UDP datagram q[0..qlen) to addr (IPv4 or IPv6 text):port from
+ * a fresh connected socket and wait for one reply. Returns its length, or
+ * -1 when nothing came within timeout_ms.
+ */
+ssize_t sys_exchange(const char *addr, uint16_t port, const uint8_t *q,
+		     size_t qlen, uint8_t *resp, size_t cap, int timeout_ms);
+
+/* Build a query with ldns (random ID, RD as given) and return the parsed
+ * reply from 127.0.0.1:port, or NULL (no reply / unparsable). */
+ldns_pkt *sys_query(uint16_t port, const char *name, ldns_rr_type type,
+		    ldns_rr_class cls, bool rd);
+
+/* Run "dig @127.0.0.1 -p port" plus args (NULL-terminated); returns its
+ * stdout (malloc'd) or NULL if dig failed. */
+char *sys_dig(uint16_t port, const char *const *args);
+
+/* Read /proc/<pid>/status and return the value of field (e.g. "CapEff")
+ * in buf, trimmed. Returns 0 or -1. */
+int sys_proc_status(pid_t pid, const char *field, char *buf, size_t cap);
+/* The children of pid (scanning PPid in /proc); returns how many, up to
+ * cap stored in out. */
+size_t sys_children(pid_t pid, pid_t *out, size_t cap);
+/* /proc/<pid>/cmdline with NULs as spaces, into buf. 0 or -1. */
+int sys_cmdline(pid_t pid, char *buf, size_t cap);
+
+/* Milliseconds on the monotonic clock. */
+int64_t sys_now_ms(void);
+void sys_sleep_ms(int ms);
+
+#endif

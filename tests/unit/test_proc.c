@@ -1,0 +1,66 @@
+/*
+ * proc.c: restart back-off bookkeeping and the account lookup. Spawning
+ * and dropping privileges are exercised by tests/system/test_procs.c.
+ */
+#include <criterion/criterion.h>
+
+#include <string.h>
+
+#include "proc.h"
+
+Test(proc, backoff_doubles_from_100ms_to_10s)
+{
+	static const int64_t want[] = {100, 200, 400, 800, 1600, 3200, 6400,
+				       10000, 10000};
+	struct proc_backoff b;
+	int64_t now = 1000;
+
+	proc_backoff_init(&b);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		proc_backoff_started(&b, now);
+		now += 50; /* crashed right after starting */
+		cr_expect_eq(proc_backoff_died(&b, now) - now, want[i],
+			     "restart %zu", i);
+	}
+}
+
+Test(proc, backoff_resets_after_a_minute_of_life)
+{
+	struct proc_backoff b;
+
+	proc_backoff_init(&b);
+	proc_backoff_started(&b, 0);
+	cr_expect_eq(proc_backoff_died(&b, 10), 110);
+	proc_backoff_started(&b, 110);
+	cr_expect_eq(proc_backoff_died(&b, 120), 320);
+	proc_backoff_started(&b, 320);
+	/* Lived 59.999 s: still backing off. */
+	cr_expect_eq(proc_backoff_died(&b, 320 + 59999), 320 + 59999 + 400);
+	proc_backoff_started(&b, 100000);
+	/* Lived 60 s: starts over at 100 ms. */
+	cr_expect_eq(proc_backoff_died(&b, 160000), 160100);
+}
+
+Test(proc, resolve_user)
+{
+	char name[64];
+	uid_t uid = 0;
+	gid_t gid = 0;
+
+	cr_assert_eq(proc_resolve_user("root", &uid, &gid, name, sizeof(name)), 0);
+	cr_expect_eq(uid, 0);
+	cr_expect_str_eq(name, "root");
+	cr_expect_eq(proc_resolve_user("no-such-user-ahd", &uid, &gid, name,
+				       sizeof(name)), -1);
+	/* The default: the service account, else nobody. */
+	cr_assert_eq(proc_resolve_user(NULL, &uid, &gid, name, sizeof(name)), 0);
+	cr_expect(strcmp(name, "a-healthy-dns") == 0 || strcmp(name, "nobody") == 0,
+		  "%s", name);
+	cr_expect_neq(uid, 0);
+}
+
+Test(proc, role_names)
+{
+	cr_expect_str_eq(proc_role_name(PROC_ROLE_WORKER), "worker");
+	cr_expect_str_eq(proc_role_name(PROC_ROLE_PROBER), "prober");
+}
