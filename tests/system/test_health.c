@@ -1,0 +1,305 @@
+/*
+ * SPEC section 3 with the real binary: health-checked addresses follow
+ * local backends (ahd-health-target from AHD_TOOLS) on loopback, with
+ * --test-min-interval 1 --test-timeout 1, so a change must show within
+ * about 2 s (we allow 6 s for ASan and a loaded machine).
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+
+#include "sysutil.h"
+
+#define ZONE "health.test"
+#define CHANGE_MS 6000
+
+/* Start ahd-health-target on port (HTTP status 0: plain TCP); returns its
+ * pid once it prints "ready". */
+static pid_t target_start(uint16_t port, int http_status)
+{
+	char path[512], port_s[8], status_s[8];
+	int p[2];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/ahd-health-target", sys_tools_dir());
+	snprintf(port_s, sizeof(port_s), "%u", (unsigned)port);
+	snprintf(status_s, sizeof(status_s), "%d", http_status);
+	cr_assert_eq(access(path, X_OK), 0, "%s is missing: make %s", path, path);
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dup2(p[1], STDOUT_FILENO);
+		if (http_status)
+			execl(path, path, "--http", status_s, port_s, (char *)NULL);
+		else
+			execl(path, path, port_s, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	{
+		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+		char buf[16] = "";
+
+		cr_assert_eq(poll(&pfd, 1, 5000), 1, "the health target did not start");
+		cr_assert_gt(read(p[0], buf, sizeof(buf) - 1), 0, "the health target died");
+		cr_assert(strncmp(buf, "ready", 5) == 0);
+	}
+	close(p[0]);
+	return pid;
+}
+
+static void target_stop(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+/* The A addresses of name, sorted, comma-separated ("" when none). */
+static void a_set(uint16_t port, const char *name, char *out, size_t cap)
+{
+	ldns_pkt *p = sys_query(port, name, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, false);
+	ldns_rr_list *an;
+	char *addrs[32];
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (p == NULL) {
+		snprintf(out, cap, "(no reply)");
+		return;
+	}
+	an = ldns_pkt_answer(p);
+	for (size_t i = 0; an != NULL && i < ldns_rr_list_rr_count(an) && n < 32; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A)
+			addrs[n++] = ldns_rdf2str(ldns_rr_rdf(rr, 0));
+	}
+	for (size_t i = 1; i < n; i++) {
+		for (size_t j = i; j > 0 && strcmp(addrs[j - 1], addrs[j]) > 0; j--) {
+			char *t = addrs[j];
+
+			addrs[j] = addrs[j - 1];
+			addrs[j - 1] = t;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		strncat(out, addrs[i], cap - strlen(out) - 1);
+		if (i + 1 < n)
+			strncat(out, ",", cap - strlen(out) - 1);
+		free(addrs[i]);
+	}
+	ldns_pkt_free(p);
+}
+
+/* Poll until name's A set is want; fails the test with what was seen. */
+static void wait_a(uint16_t port, const char *name, const char *want)
+{
+	char got[512] = "";
+	int64_t end = sys_now_ms() + CHANGE_MS;
+
+	do {
+		a_set(port, name, got, sizeof(got));
+		if (strcmp(got, want) == 0)
+			return;
+		sys_sleep_ms(100);
+	} while (sys_now_ms() < end);
+	cr_assert_fail("%s: want A {%s}, still {%s} after %d ms", name, want, got, CHANGE_MS);
+}
+
+static uint32_t soa_serial(uint16_t port)
+{
+	ldns_pkt *p = sys_query(port, ZONE, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, false);
+	uint32_t serial;
+
+	cr_assert_not_null(p, "no SOA reply");
+	cr_assert_eq(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 1);
+	serial = ldns_rdf2native_int32(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 2));
+	ldns_pkt_free(p);
+	return serial;
+}
+
+/* RFC 1982 "s1 < s2" for 32-bit serials. */
+static bool serial_lt(uint32_t s1, uint32_t s2)
+{
+	return s1 != s2 && (uint32_t)(s2 - s1) < 0x80000000u;
+}
+
+static void server_start(struct sys_server *s, const char *resolutions)
+{
+	const char *args[] = {
+		"--hosted-zone", ZONE,
+		"--ns", "[\"ns1." ZONE "\", \"ns2." ZONE "\"]",
+		"--zone-resolutions", resolutions,
+		"--test-min-interval", "1",
+		"--test-timeout", "1",
+		"--workers", "1",
+		NULL,
+	};
+
+	cr_assert_eq(sys_server_start(s, args), 0, "the server did not start");
+}
+
+static pid_t find_prober(pid_t server)
+{
+	pid_t kids[64];
+	size_t n = sys_children(server, kids, 64);
+	char cmd[1024];
+
+	for (size_t i = 0; i < n && i < 64; i++) {
+		if (sys_cmdline(kids[i], cmd, sizeof(cmd)) == 0 && strstr(cmd, "prober") != NULL)
+			return kids[i];
+	}
+	return 0;
+}
+
+TestSuite(health, .timeout = 60);
+
+Test(health, tcp_address_follows_its_listener)
+{
+	struct sys_server s;
+	uint16_t tport = sys_free_port();
+	char res[512], got[256];
+	uint32_t s0, s1, s2;
+	pid_t t = target_start(tport, 0);
+
+	snprintf(res, sizeof(res),
+		 "{\"www\": {\"ips\": [\"127.0.0.1\", \"127.0.0.2\"], \"health_port\": %u},"
+		 " \"static\": [\"192.0.2.1\"]}", (unsigned)tport);
+	server_start(&s, res);
+	/* Start-up gate: the very first answers already reflect health
+	 * (127.0.0.2 has no listener: refused). */
+	a_set(s.port, "www." ZONE, got, sizeof(got));
+	cr_assert_str_eq(got, "127.0.0.1");
+	s0 = soa_serial(s.port);
+
+	target_stop(t);
+	wait_a(s.port, "www." ZONE, "");
+	a_set(s.port, "static." ZONE, got, sizeof(got));
+	cr_assert_str_eq(got, "192.0.2.1", "static addresses are never withdrawn");
+	s1 = soa_serial(s.port);
+	cr_assert(serial_lt(s0, s1), "serial %u -> %u must grow", s0, s1);
+
+	t = target_start(tport, 0);
+	wait_a(s.port, "www." ZONE, "127.0.0.1");
+	s2 = soa_serial(s.port);
+	cr_assert(serial_lt(s1, s2), "serial %u -> %u must grow", s1, s2);
+
+	{
+		char *log = sys_server_log(&s);
+
+		cr_assert_not_null(log);
+		cr_assert_not_null(strstr(log, "www." ZONE " 127.0.0.1 port"), "log:\n%s", log);
+		cr_assert_not_null(strstr(log, "up -> down (refused)"), "log:\n%s", log);
+		cr_assert_not_null(strstr(log, "down -> up (connected)"), "log:\n%s", log);
+		free(log);
+	}
+	target_stop(t);
+	cr_assert_eq(sys_server_stop(&s), 0);
+}
+
+Test(health, http_check_follows_status_code)
+{
+	struct sys_server s;
+	uint16_t tport = sys_free_port();
+	char res[512], got[256];
+	pid_t t = target_start(tport, 200);
+
+	snprintf(res, sizeof(res),
+		 "{\"api\": {\"ips\": [\"127.0.0.1\"], \"health_port\": %u,"
+		 " \"check\": \"http\", \"http_path\": \"/healthz\"}}", (unsigned)tport);
+	server_start(&s, res);
+	a_set(s.port, "api." ZONE, got, sizeof(got));
+	cr_assert_str_eq(got, "127.0.0.1");
+
+	kill(t, SIGUSR1); /* the target answers 503 from now on */
+	wait_a(s.port, "api." ZONE, "");
+	kill(t, SIGUSR2); /* back to 200 */
+	wait_a(s.port, "api." ZONE, "127.0.0.1");
+	{
+		char *log = sys_server_log(&s);
+
+		cr_assert_not_null(strstr(log, "up -> down (HTTP 503)"), "log:\n%s", log);
+		cr_assert_not_null(strstr(log, "down -> up (HTTP 200)"), "log:\n%s", log);
+		free(log);
+	}
+	target_stop(t);
+	cr_assert_eq(sys_server_stop(&s), 0);
+}
+
+Test(health, serve_all_publishes_every_address_when_all_are_down)
+{
+	struct sys_server s;
+	uint16_t dead = sys_free_port(), live = sys_free_port();
+	char res[512], got[256];
+	pid_t t;
+
+	while (live == dead)
+		live = sys_free_port();
+	snprintf(res, sizeof(res),
+		 "{\"open\": {\"ips\": [\"127.0.0.2\", \"127.0.0.3\"], \"health_port\": %u,"
+		 " \"all_down\": \"serve_all\"},"
+		 " \"shut\": {\"ips\": [\"127.0.0.2\", \"127.0.0.3\"], \"health_port\": %u},"
+		 " \"mixed\": {\"ips\": [\"127.0.0.1\", \"127.0.0.2\"], \"health_port\": %u,"
+		 " \"all_down\": \"serve_all\"}}",
+		 (unsigned)dead, (unsigned)dead, (unsigned)live);
+	t = target_start(live, 0);
+	server_start(&s, res);
+	a_set(s.port, "open." ZONE, got, sizeof(got));
+	cr_assert_str_eq(got, "127.0.0.2,127.0.0.3", "serve_all fails open");
+	a_set(s.port, "shut." ZONE, got, sizeof(got));
+	cr_assert_str_eq(got, "", "withdraw (the default) publishes nothing");
+	/* One address up: only it is served, even with serve_all. */
+	a_set(s.port, "mixed." ZONE, got, sizeof(got));
+	cr_assert_str_eq(got, "127.0.0.1");
+	target_stop(t);
+	wait_a(s.port, "mixed." ZONE, "127.0.0.1,127.0.0.2");
+	cr_assert_eq(sys_server_stop(&s), 0);
+}
+
+Test(health, killed_prober_does_not_stop_answers_and_comes_back)
+{
+	struct sys_server s;
+	uint16_t tport = sys_free_port();
+	char res[512], got[256];
+	pid_t t = target_start(tport, 0), prober, again = 0;
+	int64_t end;
+
+	snprintf(res, sizeof(res),
+		 "{\"www\": {\"ips\": [\"127.0.0.1\"], \"health_port\": %u}}", (unsigned)tport);
+	server_start(&s, res);
+	prober = find_prober(s.pid);
+	cr_assert_gt(prober, 0, "no prober child found");
+	cr_assert_eq(kill(prober, SIGKILL), 0);
+
+	/* The image outlives its writer: workers keep answering. */
+	for (int i = 0; i < 10; i++) {
+		a_set(s.port, "www." ZONE, got, sizeof(got));
+		cr_assert_str_eq(got, "127.0.0.1", "answer %d after kill -9", i);
+		sys_sleep_ms(20);
+	}
+	end = sys_now_ms() + 10000;
+	while (sys_now_ms() < end) {
+		again = find_prober(s.pid);
+		if (again > 0 && again != prober)
+			break;
+		sys_sleep_ms(100);
+	}
+	cr_assert(again > 0 && again != prober, "the prober was not restarted");
+	/* And the new one really checks. */
+	target_stop(t);
+	wait_a(s.port, "www." ZONE, "");
+	cr_assert_eq(sys_server_stop(&s), 0);
+}
