@@ -36,20 +36,20 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tools/%)
 all: $(B)/a-healthy-dns
 
 $(B)/a-healthy-dns: $(OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 asan: $(B)/asan/a-healthy-dns
 
 $(B)/asan/a-healthy-dns: $(SAN_OBJS)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/asan/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
 
 # Unit tests run under ASan+UBSan: they link the sanitized objects.
 $(B)/tests/unit/%: tests/unit/%.c $(SAN_LIB_OBJS)
@@ -91,3 +91,6 @@ clean:
 	rm -rf $(B)
 
 -include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)
+
+# Fragments owned by their areas (after `all`, so it stays the default).
+-include packaging/packaging.mk

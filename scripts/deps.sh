@@ -8,8 +8,9 @@ build="gcc make pkg-config libldns-dev libjson-c-dev libbsd-dev libssl-dev libsy
 test="$build libcriterion-dev ldnsutils bind9-dnsutils knot-dnsutils clang libclang-rt-14-dev valgrind mandoc procps iproute2"
 case "${1:-test}" in
 build|run) want=$build ;;
+deb) want="$build build-essential debhelper dpkg-dev lintian" ;;
 test) want=$test ;;
-*) echo "usage: $0 [build|test|run]" >&2; exit 2 ;;
+*) echo "usage: $0 [build|test|run|deb]" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do

@@ -1,0 +1,33 @@
+# `make deb`: the Debian package, built by dpkg-buildpackage in a scratch
+# copy of the tree under build/deb/, so that the package build's clean
+# step and its products never touch the working tree. Included from the
+# top-level Makefile; uses its B and VERSION. The .debs, .changes and
+# .buildinfo land in build/; lintian must report no error.
+
+DEB_SRCDIR := $(B)/deb/a-healthy-dns-$(VERSION)
+# What the package build needs: the tests are not run there.
+DEB_TREE := Makefile README.md include src man packaging
+# Overridable so the recipe can run before scripts/deps.sh knows "deb".
+DEB_DEPS ?= scripts/deps.sh deb
+# Warnings are printed; an error fails the build (SPEC: no lintian error).
+DEB_LINT = lintian --fail-on error --info $(B)/deb/a-healthy-dns_*.changes
+
+.PHONY: deb deb-lint
+
+deb:
+	@$(DEB_DEPS)
+	rm -rf $(B)/deb $(B)/a-healthy-dns*_*.deb $(B)/a-healthy-dns_*.changes \
+		$(B)/a-healthy-dns_*.buildinfo
+	mkdir -p $(DEB_SRCDIR)
+	tar -cf - $(DEB_TREE) | tar -xf - -C $(DEB_SRCDIR)
+	cp -R packaging/debian $(DEB_SRCDIR)/debian
+	# Our MAKEFLAGS (jobserver, command-line variables such as PREFIX or
+	# CFLAGS) must not leak into the package's own make.
+	cd $(DEB_SRCDIR) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -us -uc -b -Jauto
+	cp $(B)/deb/a-healthy-dns*_*.deb $(B)/deb/a-healthy-dns_*.changes \
+		$(B)/deb/a-healthy-dns_*.buildinfo $(B)/
+	$(DEB_LINT)
+
+deb-lint:
+	$(DEB_LINT)
