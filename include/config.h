@@ -16,6 +16,12 @@
 #define CONFIG_DEFAULT_PORT 53053
 #define CONFIG_DEFAULT_INTERVAL 30
 #define CONFIG_DEFAULT_TIMEOUT 2
+/* RFC 7766 section 6.2.3: a few seconds of idle time, a bounded table. */
+#define CONFIG_DEFAULT_TCP_MAX_CONNS 256
+#define CONFIG_DEFAULT_TCP_IDLE_TIMEOUT 10
+#define CONFIG_TCP_MAX_CONNS_MAX 65536
+#define CONFIG_NSID_MAX 128         /* bytes of --nsid (RFC 5001 has no limit) */
+#define CONFIG_COOKIE_SECRET_LEN 16 /* RFC 9018 SipHash-2-4 key */
 
 enum config_check {
 	CONFIG_CHECK_NONE = 0, /* bare-list form: static, always published */
@@ -95,6 +101,20 @@ struct config {
 	char *shm_name;   /* always set after parsing: "/a-healthy-dns.<port>" */
 	char *config_file; /* NULL if none */
 	bool check_config;
+	/* TCP, per worker. 0 (a hand-built struct): the defaults. */
+	unsigned tcp_max_conns;
+	unsigned tcp_idle_timeout; /* seconds */
+	/* EDNS (RFC 6891): our UDP payload size, 512..4096; 0 (a hand-built
+	 * struct): AHD_EDNS_DEFAULT. */
+	unsigned edns_size;
+	/* NSID (RFC 5001) data; nsid_len 0: none. --nsid hostname is
+	 * resolved by config_parse, so children get the same bytes. */
+	uint8_t nsid[CONFIG_NSID_MAX];
+	size_t nsid_len;
+	/* RFC 9018 server cookie secret: random per start unless
+	 * --cookie-secret; always set after parsing and serialized, so every
+	 * worker makes and accepts the same cookies. */
+	uint8_t cookie_secret[CONFIG_COOKIE_SECRET_LEN];
 };
 
 enum config_action {

@@ -1,5 +1,6 @@
 /*
- * Parse and classify a query (the header and the one question). Pure and
+ * Parse and classify a query: the header, the one question, and the
+ * other sections as far as EDNS needs (the OPT record, edns.h). Pure and
  * allocation-free: the hot path of every worker.
  */
 #ifndef AHD_QUERY_H
@@ -11,6 +12,7 @@
 
 #include "ahd.h"
 #include "dname.h"
+#include "edns.h"
 
 #define QUERY_HEADER_LEN 12
 
@@ -32,7 +34,12 @@ enum query_status {
 	QUERY_OK = 0,   /* one question, parsed */
 	QUERY_DROP,     /* shorter than a header, or QR set: no response */
 	QUERY_NOTIMP,   /* opcode other than QUERY */
-	QUERY_FORMERR,  /* QDCOUNT != 1, or a question that does not parse */
+	QUERY_FORMERR,  /* QDCOUNT != 1, or a question or a section that does
+			 * not parse, or a misplaced or second OPT */
+	/* QDCOUNT 0 with an OPT carrying a COOKIE: a client asking for a
+	 * server cookie (RFC 7873 section 5.4). edns is set, the question
+	 * fields are not. */
+	QUERY_NO_QUESTION,
 };
 
 struct query {
@@ -40,6 +47,9 @@ struct query {
 	uint8_t opcode;
 	bool rd;
 	uint16_t qdcount;
+	/* Set for QUERY_OK and QUERY_NO_QUESTION; edns.present false
+	 * otherwise. edns.do_bit is the DO bit (RFC 3225). */
+	struct edns_query edns;
 	/* The rest is set only for QUERY_OK. */
 	uint16_t qtype;
 	uint16_t qclass;
@@ -50,8 +60,15 @@ struct query {
 	uint8_t qname[AHD_MAX_NAME_WIRE];    /* lower-cased */
 };
 
-/* Header and question of pkt[0..len). Sections after the question are not
- * looked at. Fields of q are valid as far as the status says. */
+/*
+ * Header and question of pkt[0..len), then every RR of the answer,
+ * authority and additional sections is walked (names may be compressed
+ * there; they are skipped, not followed): an RR that runs past the end,
+ * an OPT outside the additional section, a second OPT, an OPT whose
+ * owner is not the root or that edns_parse refuses is QUERY_FORMERR.
+ * Bytes after the counted RRs are ignored. Fields of q are valid as far
+ * as the status says.
+ */
 enum query_status query_parse(const uint8_t *pkt, size_t len, struct query *q);
 
 #endif

@@ -6,11 +6,16 @@
  * was validated with, so a torn or corrupt slot yields a wrong answer
  * (discarded by the seqlock re-check) or SERVFAIL, never a read outside
  * the slot. Fields that bound a read are loaded exactly once (volatile).
+ *
+ * EDNS (edns.c) and cookies (cookie.c) wrap this: the OPT of the
+ * response is sized first and its bytes are kept out of the limit the
+ * sections may use, so truncation (whole RRsets, TC) never drops it.
  */
 #include "answer.h"
 
 #include <string.h>
 
+#include "ahd.h"
 #include "query.h"
 #include "wire.h"
 #include "zimg_format.h"
@@ -60,8 +65,9 @@ static size_t answer_head(uint8_t *out, size_t limit, const uint8_t *pkt,
 }
 
 /*
- * Append the RRs of rs with owner pointer ptr. Returns false if the slot
- * data is inconsistent (*bad set) or the RRs do not fit (*bad clear).
+ * Append the RRs of rs with owner pointer ptr, the whole RRset or nothing
+ * (RFC 2181 section 9: never part of an RRset). Returns false if the slot
+ * data is inconsistent (*bad set) or the RRset does not fit (*bad clear).
  */
 static bool answer_rrset(const struct answer_slot *sl,
 			 const volatile struct zimg_rrset *rs, uint16_t ptr,
@@ -72,13 +78,14 @@ static bool answer_rrset(const struct answer_slot *sl,
 	uint32_t len = rs->rrs_len;
 	unsigned n = rs->count;
 	const uint8_t *p;
-	size_t used = 0;
+	size_t used = 0, need = 0;
 
 	if (!answer_in(sl, off, len, 1)) {
 		*bad = true;
 		return false;
 	}
 	p = sl->base + off;
+	/* First the size, so nothing is written when it does not fit. */
 	for (unsigned i = 0; i < n; i++) {
 		size_t body;
 
@@ -91,8 +98,26 @@ static bool answer_rrset(const struct answer_slot *sl,
 			*bad = true;
 			return false;
 		}
-		if (limit - *pos < 2 + body)
+		used += body;
+		need += 2 + body;
+	}
+	if (limit - *pos < need)
+		return false;
+	used = 0;
+	for (unsigned i = 0; i < n; i++) {
+		size_t body;
+
+		/* Checked again: a concurrent publish may have changed the
+		 * bytes since (the seqlock re-check then discards this). */
+		if (len - used < 10) {
+			*bad = true;
 			return false;
+		}
+		body = 10u + wire_load_u16(p + used + 8);
+		if (len - used < body || limit - *pos < 2 + body) {
+			*bad = true;
+			return false;
+		}
 		wire_store_u16(out + *pos, ptr);
 		memcpy(out + *pos + 2, p + used, body);
 		*pos += 2 + body;
@@ -284,7 +309,8 @@ done:
 	if (bad)
 		return 0;
 	if (!fits || ancount > UINT16_MAX) {
-		/* Classic UDP (RFC 1035 4.2.1): header and question only. */
+		/* By whole RRsets: the one RRset did not fit, so header and
+		 * question only (the caller appends the OPT). */
 		pos = answer_head(out, limit, pkt, q, ANSWER_FLAG_AA | ANSWER_FLAG_TC, rcode);
 		return pos;
 	}
@@ -293,19 +319,71 @@ done:
 	return pos;
 }
 
-size_t answer_query(const struct zimg *z, const uint8_t *pkt, size_t len,
-		    enum answer_transport transport, uint8_t *out, size_t cap,
-		    enum answer_kind *kind)
+static void answer_opt_reply(const struct answer_ctx *ctx, const struct query *q,
+			     struct edns_reply *rep, uint8_t cookie[COOKIE_REPLY_LEN],
+			     struct answer_info *inf)
+{
+	memset(rep, 0, sizeof(*rep));
+	rep->payload = ctx->edns_size < EDNS_PAYLOAD_MIN ? EDNS_PAYLOAD_MIN : ctx->edns_size;
+	rep->do_bit = q->edns.do_bit;
+	if (q->edns.version != 0) {
+		/* RFC 6891 section 6.1.3: BADVERS, our version (0), no options. */
+		rep->ext_rcode = EDNS_RCODE_BADVERS >> 4;
+		return;
+	}
+	if (q->edns.nsid && ctx->nsid_len > 0 && ctx->nsid_len <= EDNS_NSID_MAX) {
+		rep->nsid = ctx->nsid;
+		rep->nsid_len = ctx->nsid_len;
+		inf->nsid = true;
+	}
+	if (q->edns.cookie_len > 0 && ctx->cookies) {
+		const uint8_t *ip;
+		size_t ip_len = cookie_client_ip(ctx->client_family, ctx->client_addr, &ip);
+
+		/* Never enforced (no BADCOOKIE): RFC 7873 sections 5.2.3 and
+		 * 5.2.4 let a server answer normally with a fresh cookie. */
+		inf->cookie = cookie_reply(ctx->cookie_secret, q->edns.cookie,
+					   q->edns.cookie_len, ctx->now, ip, ip_len, cookie);
+		inf->cookie_seen = true;
+		rep->cookie = cookie;
+		rep->cookie_len = COOKIE_REPLY_LEN;
+	}
+}
+
+size_t answer_query_ex(const struct answer_ctx *ctx, const uint8_t *pkt, size_t len,
+		       enum answer_transport transport, uint8_t *out, size_t cap,
+		       struct answer_info *info)
 {
 	struct query q;
+	struct answer_info inf;
+	struct edns_reply rep;
+	uint8_t cookie[COOKIE_REPLY_LEN];
+	enum query_status st;
 	enum answer_kind k = ANSWER_DROP;
-	size_t limit = cap, n = 0;
+	size_t limit, n = 0, opt_len = 0;
 
-	if (transport == ANSWER_UDP && limit > AHD_UDP_CLASSIC)
-		limit = AHD_UDP_CLASSIC;
-	if (limit > AHD_MAX_MSG)
-		limit = AHD_MAX_MSG;
-	switch (query_parse(pkt, len, &q)) {
+	memset(&inf, 0, sizeof(inf));
+	if (cap > AHD_MAX_MSG)
+		cap = AHD_MAX_MSG;
+	st = query_parse(pkt, len, &q);
+	if (st == QUERY_DROP)
+		goto out;
+	limit = cap;
+	if (transport == ANSWER_UDP) {
+		size_t udp = edns_udp_limit(&q.edns, ctx->edns_size);
+
+		if (limit > udp)
+			limit = udp;
+	}
+	if (q.edns.present) {
+		answer_opt_reply(ctx, &q, &rep, cookie, &inf);
+		opt_len = edns_reply_len(&rep);
+		/* The OPT is always kept: the sections get what is left. */
+		if (opt_len > limit)
+			goto out;
+		limit -= opt_len;
+	}
+	switch (st) {
 	case QUERY_DROP:
 		break;
 	case QUERY_NOTIMP:
@@ -317,19 +395,35 @@ size_t answer_query(const struct zimg *z, const uint8_t *pkt, size_t len,
 			      k == ANSWER_NOTIMP ? ANSWER_RCODE_NOTIMP : ANSWER_RCODE_FORMERR, 0);
 		n = QUERY_HEADER_LEN;
 		break;
+	case QUERY_NO_QUESTION:
+		/* RFC 7873 section 5.4: just the cookie. */
+		if (limit < QUERY_HEADER_LEN)
+			break;
+		k = ANSWER_NOERROR;
+		answer_header(out, &q, 0, ANSWER_RCODE_NOERROR, 0);
+		n = QUERY_HEADER_LEN;
+		break;
 	case QUERY_OK:
+		if (q.edns.version != 0) {
+			/* The low 4 bits of BADVERS (16) are 0; the rest is in
+			 * the OPT. */
+			k = ANSWER_BADVERS;
+			n = answer_head(out, limit, pkt, &q, 0, EDNS_RCODE_BADVERS & 0x0f);
+			break;
+		}
 		if (q.qtype == QUERY_TYPE_OPT) {
 			/* OPT is a pseudo-RR (RFC 6891): never a question type. */
 			k = ANSWER_FORMERR;
 			n = answer_head(out, limit, pkt, &q, 0, ANSWER_RCODE_FORMERR);
 			break;
 		}
-		if (!z) {
+		if (!ctx->z) {
 			k = ANSWER_SERVFAIL;
 			n = answer_head(out, limit, pkt, &q, 0, ANSWER_RCODE_SERVFAIL);
 			break;
 		}
 		for (;;) {
+			const struct zimg *z = ctx->z;
 			uint64_t seq;
 			unsigned s = seqlock_read_begin(&z->hdr->lock, &seq);
 			struct answer_slot sl = { z->slot[s], z->slot_size };
@@ -344,9 +438,37 @@ size_t answer_query(const struct zimg *z, const uint8_t *pkt, size_t len,
 		}
 		break;
 	}
-	if (n == 0)
+	if (n > 0 && opt_len > 0) {
+		/* limit was reduced by opt_len, so the OPT fits. */
+		n += edns_write(&rep, out + n, opt_len);
+		wire_store_u16(out + 10, 1);
+		inf.edns = true;
+	}
+out:
+	if (n == 0) {
 		k = ANSWER_DROP;
+		inf.edns = inf.nsid = inf.cookie_seen = false;
+	}
+	inf.kind = k;
+	inf.truncated = n > 0 && (out[2] & ANSWER_FLAG_TC);
+	if (info)
+		*info = inf;
+	return n;
+}
+
+size_t answer_query(const struct zimg *z, const uint8_t *pkt, size_t len,
+		    enum answer_transport transport, uint8_t *out, size_t cap,
+		    enum answer_kind *kind)
+{
+	struct answer_ctx ctx;
+	struct answer_info info;
+	size_t n;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.z = z;
+	ctx.edns_size = AHD_EDNS_DEFAULT;
+	n = answer_query_ex(&ctx, pkt, len, transport, out, cap, &info);
 	if (kind)
-		*kind = k;
+		*kind = info.kind;
 	return n;
 }

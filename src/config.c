@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +42,11 @@ enum config_flag_id {
 	FL_WORKERS,
 	FL_USER,
 	FL_SHM_NAME,
+	FL_TCP_MAX_CONNS,
+	FL_TCP_IDLE_TIMEOUT,
+	FL_EDNS_SIZE,
+	FL_NSID,
+	FL_COOKIE_SECRET,
 	FL_CONFIG,
 	FL_CHECK_CONFIG,
 	FL_VERSION,
@@ -76,6 +82,11 @@ static const struct config_flag config_flags[FL_COUNT] = {
 	[FL_WORKERS] = {"workers", CONFIG_KIND_VALUE, true},
 	[FL_USER] = {"user", CONFIG_KIND_VALUE, true},
 	[FL_SHM_NAME] = {"shm-name", CONFIG_KIND_VALUE, true},
+	[FL_TCP_MAX_CONNS] = {"tcp-max-conns", CONFIG_KIND_VALUE, true},
+	[FL_TCP_IDLE_TIMEOUT] = {"tcp-idle-timeout", CONFIG_KIND_VALUE, true},
+	[FL_EDNS_SIZE] = {"edns-size", CONFIG_KIND_VALUE, true},
+	[FL_NSID] = {"nsid", CONFIG_KIND_VALUE, true},
+	[FL_COOKIE_SECRET] = {"cookie-secret", CONFIG_KIND_VALUE, true},
 	/* A config file naming another config file is refused: one level of
 	 * indirection is all an operator can keep in their head. */
 	[FL_CONFIG] = {"config", CONFIG_KIND_VALUE, false},
@@ -1292,6 +1303,113 @@ static int config_check_config(struct config *cfg, const struct config_raw *raw)
 			   lab, config_show(raw->v[FL_CHECK_CONFIG], val, sizeof(val)));
 }
 
+/* Hex digits (even count) to bytes; -1 on anything else or > cap. */
+static int config_unhex(const char *s, uint8_t *out, size_t cap, size_t *len)
+{
+	size_t n = strlen(s);
+
+	if (n % 2 != 0 || n / 2 > cap)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v = 0;
+
+		for (int k = 0; k < 2; k++) {
+			char c = s[2 * i + (size_t)k];
+
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= (unsigned)(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v |= (unsigned)(c - 'a' + 10);
+			else if (c >= 'A' && c <= 'F')
+				v |= (unsigned)(c - 'A' + 10);
+			else
+				return -1;
+		}
+		out[i] = (uint8_t)v;
+	}
+	*len = n / 2;
+	return 0;
+}
+
+static void config_hex(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* --nsid: printable text, "0x" + hex for any bytes, or "hostname". */
+static int config_nsid(struct config *cfg, const struct config_raw *raw)
+{
+	char lab[CONFIG_LABEL_MAX];
+	char val[CONFIG_SHOW_MAX];
+	char host[256];
+	const char *s;
+	size_t len;
+	bool ok;
+
+	cfg->nsid_len = 0;
+	if (raw->v[FL_NSID] == NULL)
+		return 0;
+	if (config_flag_str(raw, FL_NSID, &s) < 0)
+		return -1;
+	config_label(raw, FL_NSID, lab, sizeof(lab));
+	if (strcmp(s, "hostname") == 0) {
+		if (gethostname(host, sizeof(host)) < 0)
+			return config_fail("%s: 'hostname': gethostname: %s", lab, strerror(errno));
+		host[sizeof(host) - 1] = '\0';
+		s = host;
+	} else if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		if (config_unhex(s + 2, cfg->nsid, sizeof(cfg->nsid), &len) < 0 || len == 0)
+			return config_fail("%s: '%s' is not valid hex (0x and 2-256 hex digits, "
+					   "an even count)",
+					   lab, config_quote(s, val, sizeof(val)));
+		cfg->nsid_len = len;
+		return 0;
+	}
+	len = strlen(s);
+	ok = len >= 1 && len <= CONFIG_NSID_MAX;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = s[i] >= 0x20 && s[i] < 0x7f;
+	if (!ok)
+		return config_fail("%s: '%s' is not a valid NSID (1-128 printable ASCII "
+				   "characters, 0x and hex digits, or hostname)",
+				   lab, config_quote(s, val, sizeof(val)));
+	memcpy(cfg->nsid, s, len);
+	cfg->nsid_len = len;
+	return 0;
+}
+
+/* --cookie-secret: 32 hex digits; default random (per start). */
+static int config_cookie_secret(struct config *cfg, const struct config_raw *raw)
+{
+	char lab[CONFIG_LABEL_MAX];
+	const char *s;
+	size_t len = 0;
+
+	if (raw->v[FL_COOKIE_SECRET] == NULL) {
+		if (getrandom(cfg->cookie_secret, sizeof(cfg->cookie_secret), 0) !=
+		    (ssize_t)sizeof(cfg->cookie_secret))
+			return config_fail("--cookie-secret: no random default: getrandom: %s",
+					   strerror(errno));
+		return 0;
+	}
+	if (config_flag_str(raw, FL_COOKIE_SECRET, &s) < 0)
+		return -1;
+	if (config_unhex(s, cfg->cookie_secret, sizeof(cfg->cookie_secret), &len) < 0 ||
+	    len != sizeof(cfg->cookie_secret)) {
+		config_label(raw, FL_COOKIE_SECRET, lab, sizeof(lab));
+		/* The value is a secret: not echoed. */
+		return config_fail("%s: the value is not 32 hex digits (a 16-byte secret)", lab);
+	}
+	return 0;
+}
+
 /* Validates the merged values into cfg, in a fixed order so the first
  * problem reported does not depend on where it came from. */
 static int config_build(struct config *cfg, const struct config_raw *raw)
@@ -1339,6 +1457,26 @@ static int config_build(struct config *cfg, const struct config_raw *raw)
 	}
 	if (config_user(cfg, raw) < 0 || config_shm_name(cfg, raw) < 0 ||
 	    config_check_config(cfg, raw) < 0)
+		return -1;
+	cfg->tcp_max_conns = CONFIG_DEFAULT_TCP_MAX_CONNS;
+	if (raw->v[FL_TCP_MAX_CONNS] != NULL &&
+	    config_flag_uint(raw, FL_TCP_MAX_CONNS, 1, CONFIG_TCP_MAX_CONNS_MAX,
+			     "a valid number of connections (an integer 1-65536)",
+			     &cfg->tcp_max_conns) < 0)
+		return -1;
+	cfg->tcp_idle_timeout = CONFIG_DEFAULT_TCP_IDLE_TIMEOUT;
+	if (raw->v[FL_TCP_IDLE_TIMEOUT] != NULL &&
+	    config_flag_uint(raw, FL_TCP_IDLE_TIMEOUT, 1, 3600,
+			     "a valid timeout (an integer 1-3600, in seconds)",
+			     &cfg->tcp_idle_timeout) < 0)
+		return -1;
+	cfg->edns_size = AHD_EDNS_DEFAULT;
+	if (raw->v[FL_EDNS_SIZE] != NULL &&
+	    config_flag_uint(raw, FL_EDNS_SIZE, 512, 4096,
+			     "a valid EDNS payload size (an integer 512-4096)",
+			     &cfg->edns_size) < 0)
+		return -1;
+	if (config_nsid(cfg, raw) < 0 || config_cookie_secret(cfg, raw) < 0)
 		return -1;
 	if (raw->v[FL_CONFIG] != NULL) {
 		if (config_flag_str(raw, FL_CONFIG, &s) < 0)
@@ -1780,6 +1918,26 @@ char *config_to_json(const struct config *cfg)
 	if (cfg->config_file != NULL)
 		config_jb_add(&jb, o, "config", json_object_new_string(cfg->config_file));
 	config_jb_add(&jb, o, "check-config", json_object_new_boolean(cfg->check_config));
+	if (cfg->tcp_max_conns != 0)
+		config_jb_add(&jb, o, "tcp-max-conns", json_object_new_int64(cfg->tcp_max_conns));
+	if (cfg->tcp_idle_timeout != 0)
+		config_jb_add(&jb, o, "tcp-idle-timeout",
+			      json_object_new_int64(cfg->tcp_idle_timeout));
+	if (cfg->edns_size != 0)
+		config_jb_add(&jb, o, "edns-size", json_object_new_int64(cfg->edns_size));
+	if (cfg->nsid_len > 0 && cfg->nsid_len <= CONFIG_NSID_MAX) {
+		/* Hex, so any bytes come back exactly. */
+		char hex[2 + 2 * CONFIG_NSID_MAX + 1] = "0x";
+
+		config_hex(cfg->nsid, cfg->nsid_len, hex + 2);
+		config_jb_add(&jb, o, "nsid", json_object_new_string(hex));
+	}
+	{
+		char hex[2 * CONFIG_COOKIE_SECRET_LEN + 1];
+
+		config_hex(cfg->cookie_secret, sizeof(cfg->cookie_secret), hex);
+		config_jb_add(&jb, o, "cookie-secret", json_object_new_string(hex));
+	}
 
 	if (!jb.oom)
 		out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
@@ -1890,6 +2048,15 @@ void config_print_summary(const struct config *cfg, FILE *out)
 		cfg->user != NULL ? cfg->user : "(default)",
 		cfg->shm_name != NULL ? cfg->shm_name : "(default)",
 		log_level_name(cfg->log_level));
+	fprintf(out, "tcp: %u connections per worker, idle timeout %u s\n", cfg->tcp_max_conns,
+		cfg->tcp_idle_timeout);
+	{
+		char hex[2 * CONFIG_NSID_MAX + 1];
+
+		config_hex(cfg->nsid, cfg->nsid_len <= CONFIG_NSID_MAX ? cfg->nsid_len : 0, hex);
+		fprintf(out, "edns: payload %u, nsid %s%s, cookies on (RFC 9018)\n",
+			cfg->edns_size, cfg->nsid_len ? "0x" : "none", hex);
+	}
 	if (cfg->config_file != NULL)
 		fprintf(out, "config file: %s\n", cfg->config_file);
 }
@@ -1931,6 +2098,15 @@ void config_print_help(FILE *out)
 	      "                            (default: " AHD_NAME " if it exists, else nobody)\n"
 	      "  --shm-name NAME           shared memory object (default /" AHD_NAME ".PORT)\n"
 	      "  --log-level L             debug, info (default), warning, error, critical\n"
+	      "  --tcp-max-conns N         TCP connections per worker, 1-65536 (default 256);\n"
+	      "                            when full, the longest idle one is closed\n"
+	      "  --tcp-idle-timeout S      seconds before an idle TCP connection is closed,\n"
+	      "                            1-3600 (default 10)\n"
+	      "  --edns-size N             EDNS UDP payload size, 512-4096 (default 1232)\n"
+	      "  --nsid ID                 NSID (RFC 5001) to answer with: text, 0x + hex,\n"
+	      "                            or hostname (default: none)\n"
+	      "  --cookie-secret HEX       DNS cookie secret, 32 hex digits (default: random\n"
+	      "                            at each start)\n"
 	      "\n"
 	      "Other:\n"
 	      "  --config FILE             JSON object of options, keys are the long option\n"

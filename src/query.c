@@ -1,6 +1,70 @@
 #include "query.h"
 
+#include <string.h>
+
 #include "wire.h"
+
+/* Skip a name at pkt[*pos..len) of a non-question section. *root: the
+ * name is the root itself (one 0 byte, no pointer). */
+static int query_skip_name(const uint8_t *pkt, size_t len, size_t *pos, bool *root)
+{
+	size_t p = *pos;
+
+	for (;;) {
+		uint8_t l;
+
+		if (p >= len)
+			return -1;
+		l = pkt[p];
+		if ((l & 0xc0) == 0xc0) {
+			if (len - p < 2)
+				return -1;
+			p += 2;
+			break;
+		}
+		if (l & 0xc0)
+			return -1; /* label types 01 and 10 */
+		p += 1u + l;
+		if (l == 0)
+			break;
+		if (p - *pos > AHD_MAX_NAME_WIRE)
+			return -1;
+	}
+	*root = p - *pos == 1 && pkt[*pos] == 0;
+	*pos = p;
+	return 0;
+}
+
+/* The answer, authority and additional sections from pkt[pos..len). */
+static int query_sections(const uint8_t *pkt, size_t len, size_t pos, struct query *q)
+{
+	const unsigned counts[3] = { wire_load_u16(pkt + 6), wire_load_u16(pkt + 8),
+				     wire_load_u16(pkt + 10) };
+
+	for (unsigned s = 0; s < 3; s++) {
+		for (unsigned i = 0; i < counts[s]; i++) {
+			size_t rdlen;
+			uint16_t type;
+			bool root;
+
+			if (query_skip_name(pkt, len, &pos, &root) < 0 || len - pos < 10)
+				return -1;
+			type = wire_load_u16(pkt + pos);
+			rdlen = wire_load_u16(pkt + pos + 8);
+			if (len - pos - 10 < rdlen)
+				return -1;
+			if (type == QUERY_TYPE_OPT) {
+				/* RFC 6891 section 6.1.1: one OPT, in the additional
+				 * section, owned by the root. */
+				if (s != 2 || q->edns.present || !root ||
+				    edns_parse(pkt + pos, 10 + rdlen, &q->edns) < 0)
+					return -1;
+			}
+			pos += 10 + rdlen;
+		}
+	}
+	return 0;
+}
 
 enum query_status query_parse(const uint8_t *pkt, size_t len, struct query *q)
 {
@@ -12,8 +76,17 @@ enum query_status query_parse(const uint8_t *pkt, size_t len, struct query *q)
 	q->opcode = (pkt[2] >> 3) & 0x0f;
 	q->rd = pkt[2] & 0x01;
 	q->qdcount = wire_load_u16(pkt + 4);
+	memset(&q->edns, 0, sizeof(q->edns));
 	if (q->opcode != 0)
 		return QUERY_NOTIMP;
+	if (q->qdcount == 0) {
+		if (query_sections(pkt, len, QUERY_HEADER_LEN, q) < 0 || !q->edns.present ||
+		    q->edns.version != 0 || q->edns.cookie_len == 0) {
+			memset(&q->edns, 0, sizeof(q->edns));
+			return QUERY_FORMERR;
+		}
+		return QUERY_NO_QUESTION;
+	}
 	if (q->qdcount != 1)
 		return QUERY_FORMERR;
 	n = dname_parse(pkt, len, QUERY_HEADER_LEN, q->qname, q->label_off,
@@ -26,5 +99,10 @@ enum query_status query_parse(const uint8_t *pkt, size_t len, struct query *q)
 	q->qtype = wire_load_u16(pkt + QUERY_HEADER_LEN + q->qname_len);
 	q->qclass = wire_load_u16(pkt + QUERY_HEADER_LEN + q->qname_len + 2);
 	q->question_len = q->qname_len + 4;
+	if (query_sections(pkt, len, QUERY_HEADER_LEN + q->question_len, q) < 0) {
+		/* Not trusted: the FORMERR carries no OPT. */
+		memset(&q->edns, 0, sizeof(q->edns));
+		return QUERY_FORMERR;
+	}
 	return QUERY_OK;
 }

@@ -18,8 +18,8 @@ struct fx_entry {
 	const char *name;
 	enum config_check check;
 	int64_t ttl;
-	const char *addrs[48];
-	bool up[48]; /* health state of checked addresses */
+	const char *addrs[128];
+	bool up[128]; /* health state of checked addresses */
 };
 
 static struct fx_entry fx_entries[] = {
@@ -33,14 +33,16 @@ static struct fx_entry fx_entries[] = {
 	{ "ttl", CONFIG_CHECK_TCP, 5, { "192.0.2.50" }, { 1 } },
 	{ "down.kids", CONFIG_CHECK_TCP, -1, { "192.0.2.60" }, { 0 } },
 	{ "x.down.kids", CONFIG_CHECK_NONE, -1, { "192.0.2.61" }, { 0 } },
+	{ "hundred", CONFIG_CHECK_NONE, -1, { 0 }, { 0 } }, /* filled: 10.1.0.1..100 */
 };
 
 static char many_text[40][24];
+static char hundred_text[100][24];
 
 struct fx {
 	struct config cfg;
 	struct config_entry entries[16];
-	struct config_addr addrs[16][48];
+	struct config_addr addrs[16][128];
 	char *alias[4];
 	char *ns[4];
 	bool published[256];
@@ -58,6 +60,10 @@ static void fx_config(const char *zone, const char *alias)
 	for (unsigned i = 0; i < 40; i++) {
 		snprintf(many_text[i], sizeof(many_text[i]), "10.0.0.%u", i + 1);
 		fx_entries[5].addrs[i] = many_text[i];
+	}
+	for (unsigned i = 0; i < 100; i++) {
+		snprintf(hundred_text[i], sizeof(hundred_text[i]), "10.1.0.%u", i + 1);
+		fx_entries[10].addrs[i] = hundred_text[i];
 	}
 	fx.cfg.hosted_zone = (char *)zone;
 	fx.alias[0] = (char *)alias;
@@ -180,6 +186,17 @@ static void expect_header(unsigned rcode, bool aa, unsigned an, unsigned ns)
 	cr_assert_eq(u16at(10), 0);
 	/* the question, byte for byte */
 	cr_assert_eq(memcmp(rsp.r + 12, rsp.q + 12, rsp.qlen - 12), 0);
+}
+
+/* expect_header with ARCOUNT ar (the OPT). */
+static void expect_header_ar(unsigned rcode, bool aa, unsigned an, unsigned ns, unsigned ar)
+{
+	cr_assert_eq(rsp.r[2], 0x80 | (aa ? 0x04 : 0) | 0x01, "flags %02x", rsp.r[2]);
+	cr_assert_eq(rsp.r[3], rcode, "rcode byte %02x", rsp.r[3]);
+	cr_assert_eq(u16at(4), 1);
+	cr_assert_eq(u16at(6), an, "ancount %u", u16at(6));
+	cr_assert_eq(u16at(8), ns, "nscount %u", u16at(8));
+	cr_assert_eq(u16at(10), ar, "arcount %u", u16at(10));
 }
 
 /* Cross-check with a third-party parser. */
@@ -720,4 +737,514 @@ Test(answer, corrupt_slot_never_reads_out_of_bounds)
 	((struct zimg_slot *)slot)->zones_off = 4; /* misaligned */
 	ask("www.example.com", 1);
 	cr_assert_eq(rsp.kind, ANSWER_SERVFAIL);
+}
+
+/* ---- EDNS(0), truncation, NSID, cookies (answer_query_ex) ---- */
+
+static struct answer_ctx cx;
+static struct answer_info inf;
+
+static void ctx_default(void)
+{
+	memset(&cx, 0, sizeof(cx));
+	cx.z = zi;
+	cx.edns_size = 1232;
+}
+
+/* Append an OPT (payload, version, DO, options) to rsp.q; ARCOUNT + 1. */
+static void add_opt(uint16_t payload, uint8_t version, bool do_bit, const void *opts,
+		    size_t olen)
+{
+	uint8_t *p = rsp.q + rsp.qlen;
+
+	p[0] = 0;
+	p[1] = 0;
+	p[2] = 41;
+	p[3] = (uint8_t)(payload >> 8);
+	p[4] = (uint8_t)payload;
+	p[5] = 0;
+	p[6] = version;
+	p[7] = do_bit ? 0x80 : 0;
+	p[8] = 0;
+	p[9] = (uint8_t)(olen >> 8);
+	p[10] = (uint8_t)olen;
+	if (olen)
+		memcpy(p + 11, opts, olen);
+	rsp.qlen += 11 + olen;
+	rsp.q[11]++;
+}
+
+static void ask_ex(enum answer_transport t, size_t cap)
+{
+	rsp.len = answer_query_ex(&cx, rsp.q, rsp.qlen, t, rsp.r, cap, &inf);
+	rsp.kind = inf.kind;
+}
+
+/* The OPT a plain query gets back: payload 1232, no options. */
+static const uint8_t opt_plain[] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0 };
+
+Test(answer, edns_opt_echoed_exact_bytes)
+{
+	static const uint8_t want[] = {
+		0x12, 0x34, 0x85, 0x00, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01,
+		3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
+		0x00, 0x01, 0x00, 0x01,
+		0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x04, 192, 0, 2, 1,
+		0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x04, 192, 0, 2, 2,
+		0x00, 0x00, 0x29, 0x04, 0xd0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	};
+	ldns_pkt *p;
+
+	ctx_default();
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(4096, 0, false, NULL, 0);
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	cr_assert(inf.edns);
+	cr_assert_not(inf.truncated);
+	cr_assert_eq(rsp.len, sizeof(want));
+	cr_assert_eq(memcmp(rsp.r, want, sizeof(want)), 0);
+	p = parsed();
+	cr_assert_eq(ldns_pkt_edns_udp_size(p), 1232);
+	cr_assert_eq(ldns_pkt_edns_version(p), 0);
+	cr_assert_not(ldns_pkt_edns_do(p));
+	cr_assert_eq(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 2);
+	ldns_pkt_free(p);
+}
+
+Test(answer, edns_do_bit_copied_and_exposed)
+{
+	ldns_pkt *p;
+
+	ctx_default();
+	rsp.qlen = mkq(rsp.q, "nope.example.com", 1, 1);
+	add_opt(1232, 0, true, NULL, 0);
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 11, "\0\0\x29\x04\xd0\0\0\x80\0\0\0", 11), 0);
+	cr_assert_eq(u16at(10), 1);
+	p = parsed();
+	cr_assert(ldns_pkt_edns_do(p));
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	cr_assert_eq(ldns_pkt_nscount(p), 1);
+	ldns_pkt_free(p);
+}
+
+Test(answer, edns_on_refused_notimp_and_servfail)
+{
+	ctx_default();
+	rsp.qlen = mkq(rsp.q, "www.example.org", 1, 1);
+	add_opt(1232, 0, false, NULL, 0);
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_REFUSED);
+	cr_assert_eq(rsp.len, rsp.qlen);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 11, opt_plain, 11), 0);
+	rsp.qlen = mkq(rsp.q, "example.com", 252, 1);
+	add_opt(1232, 0, false, NULL, 0);
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_NOTIMP);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 11, opt_plain, 11), 0);
+	cx.z = NULL;
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(1232, 0, false, NULL, 0);
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_SERVFAIL);
+	cr_assert_eq(rsp.r[3], 2);
+	cr_assert_eq(u16at(10), 1);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 11, opt_plain, 11), 0);
+}
+
+Test(answer, unknown_options_ignored)
+{
+	static const uint8_t opts[] = { 0xfd, 0xe9, 0x00, 0x03, 1, 2, 3, 0x00, 0x08, 0x00, 0x00 };
+
+	ctx_default();
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(1232, 0, false, opts, sizeof(opts));
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	expect_header_ar(0, true, 2, 0, 1);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 11, opt_plain, 11), 0);
+}
+
+/* "hundred": 100 A records of 16 bytes, 1600 bytes in one RRset. */
+Test(answer, truncation_by_whole_rrsets)
+{
+	static const uint16_t payloads[] = { 512, 1232, 4096 };
+	ldns_pkt *p;
+	size_t qlen;
+
+	ctx_default();
+	cx.edns_size = 4096;
+	for (size_t i = 0; i < AHD_ARRAY_LEN(payloads); i++) {
+		bool fits = payloads[i] == 4096;
+
+		rsp.qlen = mkq(rsp.q, "hundred.example.com", 1, 1);
+		qlen = rsp.qlen;
+		add_opt(payloads[i], 0, false, NULL, 0);
+		ask_ex(ANSWER_UDP, 65535);
+		cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+		cr_assert_eq(inf.truncated, !fits, "payload %u", payloads[i]);
+		cr_assert_eq(rsp.r[2], 0x80 | 0x04 | (fits ? 0 : 0x02) | 0x01);
+		cr_assert_eq(u16at(6), fits ? 100 : 0, "payload %u", payloads[i]);
+		cr_assert_eq(u16at(10), 1);
+		cr_assert_eq(rsp.len, qlen + (fits ? 1600 : 0) + 11);
+		cr_assert_leq(rsp.len, payloads[i]);
+		/* the OPT is kept, carrying our payload size */
+		cr_assert_eq(memcmp(rsp.r + rsp.len - 11, "\0\0\x29\x10\x00\0\0\0\0\0\0", 11), 0);
+		p = parsed();
+		cr_assert_eq(ldns_pkt_tc(p), !fits);
+		cr_assert_eq(ldns_rr_list_rr_count(ldns_pkt_answer(p)), fits ? 100 : 0);
+		cr_assert_eq(ldns_pkt_edns_udp_size(p), 4096);
+		ldns_pkt_free(p);
+	}
+	/* the server's maximum caps the requester's payload */
+	cx.edns_size = 1232;
+	rsp.qlen = mkq(rsp.q, "hundred.example.com", 1, 1);
+	add_opt(4096, 0, false, NULL, 0);
+	ask_ex(ANSWER_UDP, 65535);
+	cr_assert(inf.truncated);
+	cr_assert_eq(u16at(6), 0);
+	/* over TCP: never truncated, OPT still there */
+	ask_ex(ANSWER_TCP, 65535);
+	cr_assert_not(inf.truncated);
+	cr_assert_eq(u16at(6), 100);
+	cr_assert_eq(rsp.len, rsp.qlen + 1600);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 11, opt_plain, 11), 0);
+	/* without OPT, 512 */
+	ask_t("hundred.example.com", 1, 1, ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.len, rsp.qlen);
+	cr_assert_eq(rsp.r[2] & 0x02, 0x02);
+	cr_assert_eq(u16at(10), 0);
+}
+
+Test(answer, requester_payload_honoured_and_floored_at_512)
+{
+	ctx_default();
+	/* many: 40 x 16 = 640 bytes of answers */
+	rsp.qlen = mkq(rsp.q, "many.example.com", 1, 1);
+	add_opt(1232, 0, false, NULL, 0);
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_not(inf.truncated);
+	cr_assert_eq(u16at(6), 40);
+	cr_assert_eq(rsp.len, rsp.qlen + 640);
+	rsp.qlen = mkq(rsp.q, "many.example.com", 1, 1);
+	add_opt(600, 0, false, NULL, 0);
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert(inf.truncated);
+	cr_assert_eq(rsp.len, rsp.qlen);
+	/* a payload of 100 counts as 512: small answers still come */
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(100, 0, false, NULL, 0);
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_not(inf.truncated);
+	cr_assert_eq(u16at(6), 2);
+	rsp.qlen = mkq(rsp.q, "many.example.com", 1, 1);
+	add_opt(100, 0, false, NULL, 0);
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert(inf.truncated);
+}
+
+Test(answer, badvers_exact_bytes)
+{
+	static const uint8_t want[] = {
+		0x12, 0x34, 0x81, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+		3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
+		0x00, 0x01, 0x00, 0x01,
+		/* extended RCODE 1 (16 >> 4), version 0, DO copied */
+		0x00, 0x00, 0x29, 0x04, 0xd0, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00,
+	};
+	static const uint8_t nsid_req[] = { 0x00, 0x03, 0x00, 0x00 };
+	ldns_pkt *p;
+
+	ctx_default();
+	memcpy(cx.nsid, "ns1", 3);
+	cx.nsid_len = 3; /* not sent: options of version 1 are not read */
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(4096, 1, true, nsid_req, sizeof(nsid_req));
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_BADVERS);
+	cr_assert_eq(rsp.len, sizeof(want));
+	cr_assert_eq(memcmp(rsp.r, want, sizeof(want)), 0);
+	p = parsed();
+	cr_assert_eq(ldns_pkt_edns_extended_rcode(p), 1);
+	cr_assert_eq(ldns_pkt_edns_version(p), 0);
+	ldns_pkt_free(p);
+}
+
+/* FORMERR, header only: nothing of a bad OPT is echoed. */
+static void expect_formerr(const char *what)
+{
+	static const uint8_t want[] = { 0x12, 0x34, 0x81, 0x01, 0, 0, 0, 0, 0, 0, 0, 0 };
+
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_FORMERR, "%s", what);
+	cr_assert_eq(rsp.len, sizeof(want), "%s", what);
+	cr_assert_eq(memcmp(rsp.r, want, sizeof(want)), 0, "%s", what);
+	cr_assert_not(inf.edns);
+}
+
+Test(answer, formerr_for_bad_opt)
+{
+	static const uint8_t bad_cookie[] = { 0x00, 0x0a, 0x00, 0x09, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	static const uint8_t a_rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2, 3, 4 };
+
+	ctx_default();
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(1232, 0, false, NULL, 0);
+	add_opt(1232, 0, false, NULL, 0);
+	expect_formerr("two OPTs");
+
+	/* OPT in the answer section, then in the authority section */
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(1232, 0, false, NULL, 0);
+	rsp.q[11] = 0;
+	rsp.q[7] = 1;
+	expect_formerr("OPT in answer");
+	rsp.q[7] = 0;
+	rsp.q[9] = 1;
+	expect_formerr("OPT in authority");
+	/* an A record in the answer section is skipped; OPT after it is fine */
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	memcpy(rsp.q + rsp.qlen, a_rr, sizeof(a_rr));
+	rsp.qlen += sizeof(a_rr);
+	rsp.q[7] = 1;
+	add_opt(1232, 0, false, NULL, 0);
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	cr_assert(inf.edns);
+
+	/* truncated OPT: cut inside the fixed part, and inside the RDATA */
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(1232, 0, false, "\x00\x03\x00\x00", 4);
+	rsp.qlen -= 1;
+	expect_formerr("OPT RDATA cut");
+	rsp.qlen -= 8;
+	expect_formerr("OPT header cut");
+	/* option length running past the RDATA */
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(1232, 0, false, "\x00\x03\x00\x05\x00", 5);
+	expect_formerr("option past RDATA");
+
+	/* owner not the root */
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(1232, 0, false, NULL, 0);
+	memmove(rsp.q + rsp.qlen - 10, rsp.q + rsp.qlen - 11, 11);
+	rsp.q[rsp.qlen - 11] = 0xc0; /* a pointer to the question name */
+	rsp.q[rsp.qlen - 10] = 0x0c;
+	rsp.qlen++;
+	expect_formerr("owner www.example.com");
+
+	/* COOKIE of 9 bytes */
+	cx.cookies = true;
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(1232, 0, false, bad_cookie, sizeof(bad_cookie));
+	expect_formerr("cookie of 9");
+}
+
+Test(answer, nsid_echo)
+{
+	static const uint8_t nsid_req[] = { 0x00, 0x03, 0x00, 0x00 };
+	static const uint8_t want_opt[] = {
+		0x00, 0x00, 0x29, 0x04, 0xd0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0c,
+		0x00, 0x03, 0x00, 0x08, 'n', 's', '1', '.', 't', 'e', 's', 't',
+	};
+	ldns_pkt *p;
+
+	ctx_default();
+	memcpy(cx.nsid, "ns1.test", 8);
+	cx.nsid_len = 8;
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(1232, 0, false, nsid_req, sizeof(nsid_req));
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	cr_assert(inf.nsid);
+	cr_assert_eq(rsp.len, rsp.qlen - sizeof(nsid_req) + 32 + sizeof(want_opt) - 11);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - sizeof(want_opt), want_opt, sizeof(want_opt)), 0);
+	p = parsed();
+	cr_assert_eq(ldns_pkt_edns_udp_size(p), 1232);
+	cr_assert_eq(ldns_rdf_size(ldns_pkt_edns_data(p)), 12);
+	ldns_pkt_free(p);
+	/* not asked: not sent */
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(1232, 0, false, NULL, 0);
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_not(inf.nsid);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 11, opt_plain, 11), 0);
+	/* asked, none configured: not sent */
+	cx.nsid_len = 0;
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(1232, 0, false, nsid_req, sizeof(nsid_req));
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_not(inf.nsid);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 11, opt_plain, 11), 0);
+}
+
+/* RFC 9018 A.1: secret, client 198.51.100.100, time 1559731985. */
+static void ctx_cookies(void)
+{
+	static const uint8_t secret[16] = { 0xe5, 0xe9, 0x73, 0xe5, 0xa6, 0xb2, 0xa4, 0x3f,
+					    0x48, 0xe7, 0xdc, 0x84, 0x9e, 0x37, 0xbf, 0xcf };
+
+	ctx_default();
+	cx.cookies = true;
+	memcpy(cx.cookie_secret, secret, 16);
+	cx.now = 1559731985;
+	cx.client_family = AF_INET;
+	memcpy(cx.client_addr, "\xc6\x33\x64\x64", 4);
+}
+
+static const uint8_t cookie_q1[] = { 0x00, 0x0a, 0x00, 0x08, 0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57 };
+static const uint8_t cookie_a1[] = {
+	0x00, 0x00, 0x29, 0x04, 0xd0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1c,
+	0x00, 0x0a, 0x00, 0x18, 0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57,
+	0x01, 0x00, 0x00, 0x00, 0x5c, 0xf7, 0x9f, 0x11,
+	0x1f, 0x81, 0x30, 0xc3, 0xee, 0xe2, 0x94, 0x80,
+};
+
+Test(answer, cookie_client_only_gets_server_cookie)
+{
+	ctx_cookies();
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(4096, 0, false, cookie_q1, sizeof(cookie_q1));
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	cr_assert(inf.cookie_seen);
+	cr_assert_eq(inf.cookie, COOKIE_CLIENT_ONLY);
+	expect_header_ar(0, true, 2, 0, 1);
+	cr_assert_eq(rsp.len, rsp.qlen - sizeof(cookie_q1) + 32 + sizeof(cookie_a1) - 11);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - sizeof(cookie_a1), cookie_a1, sizeof(cookie_a1)), 0);
+	/* cookies off: the option is not answered */
+	cx.cookies = false;
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_not(inf.cookie_seen);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 11, opt_plain, 11), 0);
+}
+
+Test(answer, cookie_valid_echoed_bad_replaced)
+{
+	uint8_t q[4 + 24];
+
+	ctx_cookies();
+	/* the full cookie A.1 returned, 10 minutes later: echoed */
+	memcpy(q, "\x00\x0a\x00\x18", 4);
+	memcpy(q + 4, cookie_a1 + 15, 24);
+	cx.now += 600;
+	rsp.qlen = mkq(rsp.q, "nope.example.com", 1, 1);
+	add_opt(1232, 0, false, q, sizeof(q));
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	cr_assert_eq(inf.cookie, COOKIE_VALID);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 24, cookie_a1 + 15, 24), 0);
+	/* a hash that is not ours: a normal answer with a fresh cookie */
+	cx.now -= 600;
+	q[4 + 23] ^= 0x01;
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(1232, 0, false, q, sizeof(q));
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	cr_assert_eq(rsp.r[3], 0);
+	cr_assert_eq(inf.cookie, COOKIE_BAD);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - sizeof(cookie_a1), cookie_a1, sizeof(cookie_a1)), 0);
+	/* from another address: also replaced */
+	q[4 + 23] ^= 0x01;
+	cx.client_addr[3] = 0x65;
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	cr_assert_eq(inf.cookie, COOKIE_BAD);
+}
+
+Test(answer, cookie_only_query_without_question)
+{
+	uint8_t want[12 + sizeof(cookie_a1)] = { 0x12, 0x34, 0x81, 0x00, 0, 0, 0, 0, 0, 0, 0, 1 };
+	ldns_pkt *p;
+
+	memcpy(want + 12, cookie_a1, sizeof(cookie_a1));
+	ctx_cookies();
+	memset(rsp.q, 0, 12);
+	rsp.q[0] = 0x12;
+	rsp.q[1] = 0x34;
+	rsp.q[2] = 0x01;
+	rsp.qlen = 12;
+	add_opt(4096, 0, false, cookie_q1, sizeof(cookie_q1));
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	cr_assert_eq(rsp.len, sizeof(want));
+	cr_assert_eq(memcmp(rsp.r, want, sizeof(want)), 0);
+	p = parsed();
+	cr_assert_eq(ldns_pkt_qdcount(p), 0);
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	ldns_pkt_free(p);
+	/* QDCOUNT 0 with an OPT but no cookie: FORMERR */
+	rsp.qlen = 12;
+	rsp.q[11] = 0;
+	add_opt(4096, 0, false, NULL, 0);
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_FORMERR);
+	cr_assert_eq(rsp.len, 12);
+}
+
+Test(answer, truncated_keeps_opt_with_nsid_and_cookie)
+{
+	uint8_t opts[4 + sizeof(cookie_q1)];
+
+	memcpy(opts, "\x00\x03\x00\x00", 4);
+	memcpy(opts + 4, cookie_q1, sizeof(cookie_q1));
+	ctx_cookies();
+	memcpy(cx.nsid, "ns1.test", 8);
+	cx.nsid_len = 8;
+	rsp.qlen = mkq(rsp.q, "hundred.example.com", 1, 1);
+	add_opt(512, 0, false, opts, sizeof(opts));
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert(inf.truncated);
+	cr_assert(inf.nsid);
+	cr_assert_eq(u16at(6), 0);
+	cr_assert_eq(u16at(10), 1);
+	/* header + question (37) + OPT (11 + 12 + 28) */
+	cr_assert_eq(rsp.len, 37 + 11 + 12 + 28);
+	cr_assert_eq(memcmp(rsp.r + rsp.len - 24, cookie_a1 + 15, 24), 0);
+}
+
+/* Mutated EDNS queries: never a read or write out of bounds (ASan), the
+ * UDP limit always kept, every response parsable by ldns. */
+Test(answer, mutated_edns_queries_stay_in_bounds)
+{
+	static const uint8_t opts[] = { 0x00, 0x03, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x08,
+					1, 2, 3, 4, 5, 6, 7, 8 };
+	static const char *const names[] = { "hundred.example.com", "www.example.com",
+					     "nope.example.com", "example.com" };
+	uint32_t rng = 99;
+	uint8_t base[512];
+	size_t base_len;
+
+	ctx_cookies();
+	memset(cx.nsid, 'n', EDNS_NSID_MAX);
+	cx.nsid_len = EDNS_NSID_MAX;
+	for (int round = 0; round < 20000; round++) {
+		size_t cap;
+		ldns_pkt *p = NULL;
+
+		rsp.qlen = mkq(rsp.q, names[round % 4], (uint16_t)(round % 3 ? 1 : 28), 1);
+		add_opt((uint16_t)(round * 37), 0, round & 1, opts, sizeof(opts));
+		memcpy(base, rsp.q, rsp.qlen);
+		base_len = rsp.qlen;
+		for (int k = 0; k < 1 + round % 4; k++) {
+			rng = rng * 1103515245u + 12345u;
+			rsp.q[12 + (rng >> 8) % (base_len - 12)] = (uint8_t)(rng >> 20);
+		}
+		rng = rng * 1103515245u + 12345u;
+		if (rng & 0x100)
+			rsp.qlen -= (rng >> 12) % 8; /* sometimes cut */
+		cap = round % 5 ? 4096 : 512;
+		ask_ex(round % 7 ? ANSWER_UDP : ANSWER_TCP, cap);
+		cr_assert_leq(rsp.len, cap);
+		if (rsp.len == 0)
+			continue;
+		if (round % 7 && inf.edns)
+			cr_assert_leq(rsp.len, cx.edns_size);
+		else if (round % 7)
+			cr_assert_leq(rsp.len, 512);
+		cr_assert_eq(ldns_wire2pkt(&p, rsp.r, rsp.len), LDNS_STATUS_OK, "round %d", round);
+		ldns_pkt_free(p);
+	}
 }

@@ -713,6 +713,12 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	else
 		cr_assert_str_eq(a->config_file, b->config_file);
 	cr_assert_eq(a->check_config, b->check_config);
+	cr_assert_eq(a->tcp_max_conns, b->tcp_max_conns);
+	cr_assert_eq(a->tcp_idle_timeout, b->tcp_idle_timeout);
+	cr_assert_eq(a->edns_size, b->edns_size);
+	cr_assert_eq(a->nsid_len, b->nsid_len);
+	cr_assert_eq(memcmp(a->nsid, b->nsid, a->nsid_len), 0);
+	cr_assert_eq(memcmp(a->cookie_secret, b->cookie_secret, sizeof(a->cookie_secret)), 0);
 }
 
 Test(config, json_round_trip)
@@ -980,4 +986,193 @@ Test(config, ten_thousand_names)
 	cr_assert_eq(memcmp(cfg.entries[9999].addrs[0].addr, "\x0a\x27\x0f\x01", 4), 0);
 	config_free(&cfg);
 	free(zr);
+}
+
+Test(config, tcp_flags)
+{
+	struct config cfg, back;
+	const char *dflt[] = {ZONE_ARGS, NULL};
+	const char *cli[] = {ZONE_ARGS, "--tcp-max-conns", "50", "--tcp-idle-timeout=3", NULL};
+	const char *env[] = {"AHDNS_TCP_MAX_CONNS=70", "AHDNS_TCP_IDLE_TIMEOUT=4", NULL};
+	char *file = write_temp("{\"tcp-max-conns\": 80, \"tcp-idle-timeout\": \"5\"}");
+	const char *with_file[] = {ZONE_ARGS, "--config", file, NULL};
+	const char *file_and_cli[] = {ZONE_ARGS, "--config", file, "--tcp-max-conns", "9", NULL};
+	char *json;
+
+	parse_ok(&cfg, dflt, NULL);
+	cr_assert_eq(cfg.tcp_max_conns, 256);
+	cr_assert_eq(cfg.tcp_idle_timeout, 10);
+	config_free(&cfg);
+
+	parse_ok(&cfg, cli, NULL);
+	cr_assert_eq(cfg.tcp_max_conns, 50);
+	cr_assert_eq(cfg.tcp_idle_timeout, 3);
+	json = config_to_json(&cfg);
+	cr_assert_not_null(json);
+	cr_assert(strstr(json, "\"tcp-max-conns\":50") != NULL, "%s", json);
+	cr_assert(strstr(json, "\"tcp-idle-timeout\":3") != NULL, "%s", json);
+	cr_assert_eq(config_from_json(&back, json), 0);
+	cr_assert_eq(back.tcp_max_conns, 50);
+	cr_assert_eq(back.tcp_idle_timeout, 3);
+	config_free(&back);
+	free(json);
+	config_free(&cfg);
+
+	parse_ok(&cfg, dflt, env);
+	cr_assert_eq(cfg.tcp_max_conns, 70);
+	cr_assert_eq(cfg.tcp_idle_timeout, 4);
+	config_free(&cfg);
+
+	/* File below environment below command line. */
+	parse_ok(&cfg, with_file, NULL);
+	cr_assert_eq(cfg.tcp_max_conns, 80);
+	cr_assert_eq(cfg.tcp_idle_timeout, 5);
+	config_free(&cfg);
+	parse_ok(&cfg, with_file, env);
+	cr_assert_eq(cfg.tcp_max_conns, 70);
+	config_free(&cfg);
+	parse_ok(&cfg, file_and_cli, env);
+	cr_assert_eq(cfg.tcp_max_conns, 9);
+	cr_assert_eq(cfg.tcp_idle_timeout, 4);
+	config_free(&cfg);
+	unlink(file);
+	free(file);
+
+	{
+		static const char *const bad[][3] = {
+			{"--tcp-max-conns", "0", "'0'"},
+			{"--tcp-max-conns", "65537", "'65537'"},
+			{"--tcp-idle-timeout", "0", "'0'"},
+			{"--tcp-idle-timeout", "3601", "'3601'"},
+			{"--tcp-idle-timeout", "soon", "'soon'"},
+		};
+
+		for (size_t i = 0; i < AHD_ARRAY_LEN(bad); i++) {
+			const char *args[] = {ZONE_ARGS, bad[i][0], bad[i][1], NULL};
+			struct run r;
+
+			run_parse(&cfg, args, NULL, &r);
+			cr_expect_eq(r.rc, -1, "%s %s accepted", bad[i][0], bad[i][1]);
+			cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+			cr_expect(strstr(r.err, bad[i][0]) != NULL, "%s", r.err);
+			cr_expect(strstr(r.err, bad[i][2]) != NULL, "%s", r.err);
+		}
+	}
+}
+
+Test(config, edns_nsid_cookie_flags)
+{
+	static const uint8_t secret[16] = { 0xe5, 0xe9, 0x73, 0xe5, 0xa6, 0xb2, 0xa4, 0x3f,
+					    0x48, 0xe7, 0xdc, 0x84, 0x9e, 0x37, 0xbf, 0xcf };
+	struct config cfg, back, other;
+	const char *dflt[] = {ZONE_ARGS, NULL};
+	const char *cli[] = {ZONE_ARGS, "--edns-size", "4096", "--nsid", "ns1 east",
+			     "--cookie-secret", "E5E973E5A6B2A43F48E7DC849E37BFCF", NULL};
+	const char *hexid[] = {ZONE_ARGS, "--nsid=0x00ff41", NULL};
+	const char *host[] = {ZONE_ARGS, "--nsid", "hostname", NULL};
+	const char *env[] = {"AHDNS_EDNS_SIZE=1400", "AHDNS_NSID=from-env",
+			     "AHDNS_COOKIE_SECRET=000102030405060708090a0b0c0d0e0f", NULL};
+	char *file = write_temp("{\"edns-size\": 600, \"nsid\": \"from-file\", "
+				"\"cookie-secret\": \"e5e973e5a6b2a43f48e7dc849e37bfcf\"}");
+	const char *with_file[] = {ZONE_ARGS, "--config", file, NULL};
+	char hostname[256] = "";
+	char *json;
+
+	/* Defaults: 1232, no NSID, a random secret that differs per start. */
+	parse_ok(&cfg, dflt, NULL);
+	parse_ok(&other, dflt, NULL);
+	cr_assert_eq(cfg.edns_size, 1232);
+	cr_assert_eq(cfg.nsid_len, 0);
+	cr_assert_neq(memcmp(cfg.cookie_secret, other.cookie_secret, 16), 0);
+	/* ... which survives the trip to the children */
+	json = config_to_json(&cfg);
+	cr_assert_not_null(json);
+	cr_assert_eq(config_from_json(&back, json), 0);
+	cr_assert_eq(memcmp(cfg.cookie_secret, back.cookie_secret, 16), 0);
+	cr_assert_eq(back.edns_size, 1232);
+	cr_assert_eq(back.nsid_len, 0);
+	config_free(&back);
+	free(json);
+	config_free(&other);
+	config_free(&cfg);
+
+	parse_ok(&cfg, cli, NULL);
+	cr_assert_eq(cfg.edns_size, 4096);
+	cr_assert_eq(cfg.nsid_len, 8);
+	cr_assert_eq(memcmp(cfg.nsid, "ns1 east", 8), 0);
+	cr_assert_eq(memcmp(cfg.cookie_secret, secret, 16), 0);
+	json = config_to_json(&cfg);
+	cr_assert(strstr(json, "\"edns-size\":4096") != NULL, "%s", json);
+	cr_assert(strstr(json, "\"nsid\":\"0x6e73312065617374\"") != NULL, "%s", json);
+	cr_assert(strstr(json, "\"cookie-secret\":\"e5e973e5a6b2a43f48e7dc849e37bfcf\"") != NULL,
+		  "%s", json);
+	cr_assert_eq(config_from_json(&back, json), 0);
+	cr_assert_eq(back.edns_size, 4096);
+	cr_assert_eq(back.nsid_len, 8);
+	cr_assert_eq(memcmp(back.nsid, "ns1 east", 8), 0);
+	cr_assert_eq(memcmp(back.cookie_secret, secret, 16), 0);
+	config_free(&back);
+	free(json);
+	config_free(&cfg);
+
+	parse_ok(&cfg, hexid, NULL);
+	cr_assert_eq(cfg.nsid_len, 3);
+	cr_assert_eq(memcmp(cfg.nsid, "\x00\xff\x41", 3), 0);
+	config_free(&cfg);
+
+	cr_assert_eq(gethostname(hostname, sizeof(hostname) - 1), 0);
+	parse_ok(&cfg, host, NULL);
+	cr_assert_eq(cfg.nsid_len, strlen(hostname));
+	cr_assert_eq(memcmp(cfg.nsid, hostname, cfg.nsid_len), 0);
+	config_free(&cfg);
+
+	parse_ok(&cfg, dflt, env);
+	cr_assert_eq(cfg.edns_size, 1400);
+	cr_assert_eq(cfg.nsid_len, 8);
+	cr_assert_eq(memcmp(cfg.nsid, "from-env", 8), 0);
+	cr_assert_eq(cfg.cookie_secret[15], 0x0f);
+	config_free(&cfg);
+
+	parse_ok(&cfg, with_file, NULL);
+	cr_assert_eq(cfg.edns_size, 600);
+	cr_assert_eq(cfg.nsid_len, 9);
+	cr_assert_eq(memcmp(cfg.cookie_secret, secret, 16), 0);
+	config_free(&cfg);
+	parse_ok(&cfg, with_file, env); /* environment above file */
+	cr_assert_eq(cfg.edns_size, 1400);
+	config_free(&cfg);
+	unlink(file);
+	free(file);
+
+	{
+		char long_id[140];
+		static const char *const bad[][3] = {
+			{"--edns-size", "511", "'511'"},
+			{"--edns-size", "4097", "'4097'"},
+			{"--edns-size", "big", "'big'"},
+			{"--nsid", "tab\there", "not a valid NSID"},
+			{"--nsid", "0x0", "not valid hex"},
+			{"--nsid", "0x", "not valid hex"},
+			{"--nsid", "0xzz", "not valid hex"},
+			{"--cookie-secret", "e5e973e5a6b2a43f48e7dc849e37bf", "32 hex digits"},
+			{"--cookie-secret", "e5e973e5a6b2a43f48e7dc849e37bfcf00", "32 hex digits"},
+			{"--cookie-secret", "g5e973e5a6b2a43f48e7dc849e37bfcf", "32 hex digits"},
+			{"--nsid", NULL, "not a valid NSID"},
+		};
+
+		memset(long_id, 'a', 129);
+		long_id[129] = '\0';
+		for (size_t i = 0; i < AHD_ARRAY_LEN(bad); i++) {
+			const char *args[] = {ZONE_ARGS, bad[i][0], bad[i][1] ? bad[i][1] : long_id,
+					      NULL};
+			struct run r;
+
+			run_parse(&cfg, args, NULL, &r);
+			cr_expect_eq(r.rc, -1, "%s %s", bad[i][0], args[7]);
+			cr_expect(strstr(r.err, bad[i][0]) != NULL, "%s", r.err);
+			cr_expect(strstr(r.err, bad[i][2]) != NULL, "%s", r.err);
+			/* the secret is never echoed */
+			cr_expect(strstr(r.err, "e5e973") == NULL, "%s", r.err);
+		}
+	}
 }

@@ -147,3 +147,98 @@ Test(query, root_name_parses)
 	cr_assert_eq(q.qname_len, 1);
 	cr_assert_eq(q.qtype, 2);
 }
+
+/* good + an OPT: payload 4096, version 0, DO, a COOKIE and an NSID. */
+Test(query, edns_fields_exposed)
+{
+	static const uint8_t opt[] = {
+		0, 0x00, 0x29, 0x10, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x10,
+		0x00, 0x03, 0x00, 0x00,
+		0x00, 0x0a, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8,
+	};
+	uint8_t pkt[sizeof(good) + sizeof(opt)];
+	struct query q;
+
+	memcpy(pkt, good, sizeof(good));
+	memcpy(pkt + sizeof(good), opt, sizeof(opt));
+	cr_assert_eq(query_parse(pkt, sizeof(good), &q), QUERY_OK);
+	cr_assert_not(q.edns.present);
+	cr_assert_not(q.edns.do_bit);
+	pkt[11] = 1;
+	cr_assert_eq(query_parse(pkt, sizeof(pkt), &q), QUERY_OK);
+	cr_assert(q.edns.present);
+	cr_assert(q.edns.do_bit);
+	cr_assert_eq(q.edns.payload, 4096);
+	cr_assert_eq(q.edns.version, 0);
+	cr_assert(q.edns.nsid);
+	cr_assert_eq(q.edns.cookie_len, 8);
+	cr_assert_eq(q.edns.cookie[7], 8);
+	/* truncated anywhere inside the OPT: FORMERR, edns cleared */
+	for (size_t cut = sizeof(good); cut < sizeof(pkt); cut++) {
+		cr_assert_eq(query_parse(pkt, cut, &q), QUERY_FORMERR, "cut at %zu", cut);
+		cr_assert_not(q.edns.present);
+	}
+	/* ARCOUNT 2 with one OPT: the second RR is missing */
+	pkt[11] = 2;
+	cr_assert_eq(query_parse(pkt, sizeof(pkt), &q), QUERY_FORMERR);
+}
+
+Test(query, opt_placement_and_owner)
+{
+	uint8_t pkt[sizeof(good) + 40];
+	struct query q;
+	size_t n = sizeof(good);
+
+	memcpy(pkt, good, sizeof(good));
+	/* two OPTs */
+	memcpy(pkt + n, "\0\0\x29\x04\xd0\0\0\0\0\0\0\0\0\x29\x04\xd0\0\0\0\0\0\0", 22);
+	pkt[11] = 2;
+	cr_assert_eq(query_parse(pkt, n + 22, &q), QUERY_FORMERR);
+	/* the OPT counted in the answer or authority section */
+	pkt[11] = 0;
+	pkt[7] = 1;
+	cr_assert_eq(query_parse(pkt, n + 11, &q), QUERY_FORMERR);
+	pkt[7] = 0;
+	pkt[9] = 1;
+	cr_assert_eq(query_parse(pkt, n + 11, &q), QUERY_FORMERR);
+	/* owner "a." */
+	pkt[9] = 0;
+	pkt[11] = 1;
+	memcpy(pkt + n, "\1a\0\0\x29\x04\xd0\0\0\0\0\0\0", 13);
+	cr_assert_eq(query_parse(pkt, n + 13, &q), QUERY_FORMERR);
+	/* a non-OPT additional record with a compressed owner is skipped */
+	memcpy(pkt + n, "\xc0\x0c\0\x01\0\x01\0\0\0\0\0\0", 12);
+	cr_assert_eq(query_parse(pkt, n + 12, &q), QUERY_OK);
+	cr_assert_not(q.edns.present);
+}
+
+Test(query, no_question_with_cookie)
+{
+	static const uint8_t pkt[] = {
+		0xbe, 0xef, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+		0, 0x00, 0x29, 0x04, 0xd0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0c,
+		0x00, 0x0a, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8,
+	};
+	struct query q;
+
+	cr_assert_eq(query_parse(pkt, sizeof(pkt), &q), QUERY_NO_QUESTION);
+	cr_assert_eq(q.id, 0xbeef);
+	cr_assert_eq(q.edns.cookie_len, 8);
+	/* an OPT without the cookie option: FORMERR */
+	{
+		uint8_t bare[23];
+
+		memcpy(bare, pkt, sizeof(bare));
+		bare[22] = 0; /* RDLENGTH 0 */
+		cr_assert_eq(query_parse(bare, sizeof(bare), &q), QUERY_FORMERR);
+		cr_assert_not(q.edns.present);
+	}
+	/* a version 1 OPT: FORMERR too (no question to answer BADVERS for) */
+	{
+		uint8_t v1[sizeof(pkt)];
+
+		memcpy(v1, pkt, sizeof(pkt));
+		v1[18] = 1;
+		cr_assert_eq(query_parse(v1, sizeof(v1), &q), QUERY_FORMERR);
+	}
+}
