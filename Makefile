@@ -31,7 +31,7 @@ SYS_COMMON := $(wildcard tests/system/common/*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tools/%)
 
-.PHONY: all asan tests deps deps-build check run install clean fuzz bench deb image
+.PHONY: all asan tests deps deps-build check run install clean bench
 
 all: $(B)/a-healthy-dns
 
@@ -94,3 +94,7 @@ clean:
 
 # Fragments owned by their areas (after `all`, so it stays the default).
 -include packaging/packaging.mk
+-include tests/bench/bench.mk
+
+# Benchmarks print numbers; nothing here asserts a speed.
+bench: bench-failover bench-scale

@@ -74,6 +74,27 @@ size_t check_raise_nofile(void)
 	return (size_t)rl.rlim_cur;
 }
 
+size_t check_slow_first(struct check_target *t, size_t n, uint32_t slow_us)
+{
+	size_t lo = 0, hi = n;
+
+	/* Two-pointer partition: no allocation in the prober's loop. */
+	for (;;) {
+		while (lo < hi && t[lo].latency_us >= slow_us)
+			lo++;
+		while (lo < hi && t[hi - 1].latency_us < slow_us)
+			hi--;
+		if (lo >= hi)
+			return lo;
+		{
+			struct check_target tmp = t[lo];
+
+			t[lo] = t[hi - 1];
+			t[hi - 1] = tmp;
+		}
+	}
+}
+
 static const char *check_errno_reason(int err)
 {
 	switch (err) {

@@ -138,6 +138,7 @@ int prober_main(const struct config *cfg, struct zimg *z, int ready_fd)
 	int64_t next_round, last_publish = 0;
 	uint64_t round = 0;
 	unsigned timeout_ms;
+	uint32_t slow_us;
 
 	if (prober_signals() != 0) {
 		log_error("prober: sigaction: %s", strerror(errno));
@@ -146,6 +147,8 @@ int prober_main(const struct config *cfg, struct zimg *z, int ready_fd)
 	config_ttls(cfg, &ttls);
 	/* A day is far beyond any sane check; the clamp keeps ms in range. */
 	timeout_ms = (cfg->test_timeout > 86400 ? 86400 : cfg->test_timeout) * 1000u;
+	/* Half the timeout in microseconds (fits: the timeout is clamped). */
+	slow_us = timeout_ms * 500u;
 	nofile = check_raise_nofile();
 	targets = prober_targets(cfg, &n_targets);
 	h = health_new(cfg, prober_wall_ms());
@@ -185,6 +188,9 @@ int prober_main(const struct config *cfg, struct zimg *z, int ready_fd)
 			}
 			if (health_update_published(h))
 				need_publish = true;
+			/* Slow targets (timeouts above all) start first next
+			 * round; see check_slow_first. */
+			check_slow_first(targets, n_targets, slow_us);
 		}
 		took = prober_mono_ns() - start;
 		log_debug("prober: round %llu: %zu checks in %lld ms", (unsigned long long)round,

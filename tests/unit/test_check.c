@@ -361,6 +361,56 @@ Test(check, empty_round)
 	cr_assert_eq(check_run(NULL, 0, 1000, 0, NULL), 0);
 }
 
+Test(check, slow_first_moves_slow_targets_to_the_front)
+{
+	static const uint32_t lat[8] = { 5, 2000000, 7, 1999999, 1000000, 3, 2000000, 0 };
+	struct check_target t[8];
+	size_t seen[8] = { 0 };
+
+	memset(t, 0, sizeof(t));
+	for (size_t i = 0; i < 8; i++) {
+		t[i].latency_us = lat[i];
+		t[i].user = i;
+	}
+	cr_assert_eq(check_slow_first(t, 8, 1000000), 4);
+	for (size_t i = 0; i < 8; i++) {
+		cr_assert_lt(t[i].user, 8);
+		seen[t[i].user]++;
+		cr_assert_eq(t[i].latency_us, lat[t[i].user], "target %zu lost its result", i);
+		if (i < 4)
+			cr_assert_geq(t[i].latency_us, 1000000, "slot %zu", i);
+		else
+			cr_assert_lt(t[i].latency_us, 1000000, "slot %zu", i);
+	}
+	for (size_t i = 0; i < 8; i++)
+		cr_assert_eq(seen[i], 1, "target %zu appears %zu times", i, seen[i]);
+	cr_assert_eq(check_slow_first(t, 8, 4000000), 0, "none that slow");
+	cr_assert_eq(check_slow_first(t, 8, 0), 8, "all at least 0");
+	cr_assert_eq(check_slow_first(NULL, 0, 1), 0);
+}
+
+Test(check, slow_first_after_a_round_puts_the_timeout_first)
+{
+	struct check_target t[4];
+	uint16_t up, full;
+	int lfd = listen_on(16, &up), fillers[1], ffd = full_listener(&full, fillers, 1);
+
+	target_v4(&t[0], up, CONFIG_CHECK_TCP, NULL);
+	target_v4(&t[1], up, CONFIG_CHECK_TCP, NULL);
+	target_v4(&t[2], full, CONFIG_CHECK_TCP, NULL);
+	target_v4(&t[3], closed_port(), CONFIG_CHECK_TCP, NULL);
+	for (size_t i = 0; i < 4; i++)
+		t[i].user = i;
+	cr_assert_eq(check_run(t, 4, 300, 0, NULL), 0);
+	cr_assert_str_eq(t[2].reason, "timeout");
+	cr_assert_eq(check_slow_first(t, 4, 150000), 1);
+	cr_assert_eq(t[0].user, 2, "the timed-out target starts first next round");
+	cr_assert_str_eq(t[0].reason, "timeout");
+	close(lfd);
+	close(ffd);
+	close(fillers[0]);
+}
+
 Test(check_http, status_line_parser)
 {
 	int st = 0;
