@@ -143,26 +143,13 @@ static const struct {
 
 static int config_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* One line, one write(2): the caller's stderr may be shared with other
- * processes, and a test counts the lines. */
 static int config_fail(const char *fmt, ...)
 {
-	char msg[1024];
-	char line[1100];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_startup_verror(fmt, ap);
 	va_end(ap);
-	n = snprintf(line, sizeof(line), "%s: %s\n", AHD_NAME, msg);
-	if (n < 0)
-		return -1;
-	if ((size_t)n >= sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	(void)!write(STDERR_FILENO, line, (size_t)n);
 	return -1;
 }
 

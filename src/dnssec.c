@@ -46,26 +46,13 @@ enum dnssec_kind {
 
 static int dnssec_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* One line, one write(2), like config.c: start-up errors are read (and
- * counted by tests) line by line on a possibly shared stderr. */
 static int dnssec_fail(const char *fmt, ...)
 {
-	char msg[1024];
-	char line[1100];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_startup_verror(fmt, ap);
 	va_end(ap);
-	n = snprintf(line, sizeof(line), "%s: %s\n", AHD_NAME, msg);
-	if (n < 0)
-		return -1;
-	if ((size_t)n >= sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	(void)!write(STDERR_FILENO, line, (size_t)n);
 	/* Leave no stale OpenSSL errors behind for the next caller. */
 	ERR_clear_error();
 	return -1;

@@ -104,3 +104,31 @@ void log_msg(enum ahd_log_level level, const char *fmt, ...)
 	log_vmsg(level, fmt, ap);
 	va_end(ap);
 }
+
+int log_startup_verror(const char *fmt, va_list ap)
+{
+	char msg[1024];
+	char line[1100];
+	int n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = snprintf(line, sizeof(line), "%s: %s\n", AHD_NAME, msg);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+	return -1;
+}
+
+int log_startup_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_startup_verror(fmt, ap);
+	va_end(ap);
+	return -1;
+}
