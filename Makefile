@@ -31,7 +31,7 @@ SYS_COMMON := $(wildcard tests/system/common/*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tools/%)
 
-.PHONY: all asan tests deps deps-build check run install clean bench
+.PHONY: all asan tests deps deps-build check run install clean bench fuzz
 
 all: $(B)/a-healthy-dns
 
@@ -65,7 +65,7 @@ $(B)/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(LDLIBS)
 
-tests: all asan $(UNIT_BINS) $(SYS_BINS) $(TOOL_BINS)
+tests: all asan $(UNIT_BINS) $(SYS_BINS) $(TOOL_BINS) $(FUZZ_CHECK_BINS)
 
 deps:
 	@scripts/deps.sh test
@@ -95,6 +95,7 @@ clean:
 # Fragments owned by their areas (after `all`, so it stays the default).
 -include packaging/packaging.mk
 -include tests/bench/bench.mk
+-include tests/fuzz/fuzz.mk
 
 # Benchmarks print numbers; nothing here asserts a speed.
 bench: bench-failover bench-scale

@@ -27,14 +27,15 @@ const char *log_level_name(enum ahd_log_level level);
 
 void log_msg(enum ahd_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void log_vmsg(enum ahd_log_level level, const char *fmt, va_list ap);
+void log_vmsg(enum ahd_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* Before the daemon is up: "a-healthy-dns: message\n" on stderr in one
  * write(2) (stderr may be shared with other processes, and tests count
  * the lines), whatever the log level. Always returns -1, so a caller
  * can `return log_startup_error(...)`. */
 int log_startup_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int log_startup_verror(const char *fmt, va_list ap);
+int log_startup_verror(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 #define log_debug(...) log_msg(AHD_LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(AHD_LOG_INFO, __VA_ARGS__)

@@ -57,26 +57,36 @@ static inline void seqlock_write_end(struct seqlock *l, unsigned s)
 	atomic_store_explicit(&l->active, s, memory_order_release);
 }
 
-/* Reader: the slot to read and, in *seq, the sequence to re-check. */
+/* A healthy writer keeps the ACTIVE slot odd only for the instant between
+ * a reader's two loads; an active slot that stays odd means a corrupt or
+ * hostile image. Readers must not spin on it forever. */
+#define SEQLOCK_SPIN_MAX 4096u
+
+/* Reader: the slot to read and, in *seq, the sequence to re-check. If the
+ * active slot stays odd for SEQLOCK_SPIN_MAX looks, returns it with the
+ * odd *seq, which seqlock_read_retry() always rejects: callers bound their
+ * retries and give up (SERVFAIL) rather than hang. */
 static inline unsigned seqlock_read_begin(const struct seqlock *l, uint64_t *seq)
 {
-	for (;;) {
-		unsigned s = atomic_load_explicit(&l->active, memory_order_acquire) & 1u;
-		uint64_t q = atomic_load_explicit(&l->seq[s], memory_order_acquire);
+	unsigned s = 0;
+	uint64_t q = 1;
 
-		if (!(q & 1u)) {
-			*seq = q;
-			return s;
-		}
+	for (unsigned spin = 0; spin < SEQLOCK_SPIN_MAX; spin++) {
+		s = atomic_load_explicit(&l->active, memory_order_acquire) & 1u;
+		q = atomic_load_explicit(&l->seq[s], memory_order_acquire);
+		if (!(q & 1u))
+			break;
 		seqlock_cpu_relax();
 	}
+	*seq = q;
+	return s;
 }
 
 /* Reader: true if what was read from slot s may be torn: discard, retry. */
 static inline bool seqlock_read_retry(const struct seqlock *l, unsigned s, uint64_t seq)
 {
 	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&l->seq[s], memory_order_relaxed) != seq;
+	return (seq & 1u) || atomic_load_explicit(&l->seq[s], memory_order_relaxed) != seq;
 }
 
 #endif

@@ -20,6 +20,8 @@
 #include "wire.h"
 #include "zimg_format.h"
 
+#define ANSWER_READ_TRIES 64u
+
 #define ANSWER_RCODE_NOERROR 0
 #define ANSWER_RCODE_FORMERR 1
 #define ANSWER_RCODE_SERVFAIL 2
@@ -422,12 +424,19 @@ size_t answer_query_ex(const struct answer_ctx *ctx, const uint8_t *pkt, size_t 
 			n = answer_head(out, limit, pkt, &q, 0, ANSWER_RCODE_SERVFAIL);
 			break;
 		}
-		for (;;) {
+		/* A read only retries when it overlapped two publishes; one
+		 * that keeps failing means a corrupt image: SERVFAIL, never a
+		 * hang. */
+		for (unsigned tries = 0;; tries++) {
 			const struct zimg *z = ctx->z;
 			uint64_t seq;
 			unsigned s = seqlock_read_begin(&z->hdr->lock, &seq);
 			struct answer_slot sl = { z->slot[s], z->slot_size };
 
+			if (tries == ANSWER_READ_TRIES) {
+				n = 0;
+				break;
+			}
 			n = answer_from_slot(&sl, &q, pkt, out, limit, &k);
 			if (!seqlock_read_retry(&z->hdr->lock, s, seq))
 				break;

@@ -739,6 +739,21 @@ Test(answer, corrupt_slot_never_reads_out_of_bounds)
 	cr_assert_eq(rsp.kind, ANSWER_SERVFAIL);
 }
 
+/* An image whose active slot's sequence stays odd (corrupt, or a hostile
+ * writer) gets SERVFAIL after bounded retries: never a hang (found by
+ * fuzz_zimg). */
+Test(answer, odd_active_sequence_is_servfail_not_a_hang, .init = setup, .fini = teardown, .timeout = 10)
+{
+	unsigned a = atomic_load(&zi->hdr->lock.active) & 1u;
+
+	ask("www.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	atomic_fetch_or(&zi->hdr->lock.seq[a], 1u);
+	ask("www.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_SERVFAIL);
+	expect_header(2, false, 0, 0);
+}
+
 /* ---- EDNS(0), truncation, NSID, cookies (answer_query_ex) ---- */
 
 static struct answer_ctx cx;

@@ -228,3 +228,20 @@ Test(seqlock, layout_is_fixed)
 	cr_assert(seqlock_read_retry(&l, r, seq));
 	seqlock_write_end(&l, s);
 }
+
+/* A corrupt image whose ACTIVE slot stays odd (no healthy writer leaves it
+ * so) must not hang a reader: read_begin gives up after a bounded spin and
+ * read_retry rejects what was read, so callers can answer SERVFAIL. */
+Test(seqlock, odd_active_slot_does_not_hang)
+{
+	struct seqlock l;
+	uint64_t seq;
+
+	memset(&l, 0, sizeof(l));
+	atomic_store(&l.active, 0);
+	atomic_store(&l.seq[0], 7);
+	unsigned r = seqlock_read_begin(&l, &seq);
+	cr_assert_eq(r, 0);
+	cr_assert_eq(seq, 7);
+	cr_assert(seqlock_read_retry(&l, r, seq));
+}

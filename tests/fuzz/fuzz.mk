@@ -1,0 +1,67 @@
+# Fuzzing (included by the top-level Makefile, after its variables).
+#
+#   make fuzz                 build the libFuzzer targets with clang and run
+#                             each for FUZZ_SECONDS; a crash fails
+#   make fuzz-build           only build them: $(B)/fuzz/fuzz_<target>
+#   make fuzz-corpus          regenerate the generated seeds (queries, images)
+#   $(FUZZ_CHECK_BINS)        the corpus replay tests `make check` runs
+#
+# The libFuzzer build has its own objects, compiled with clang and
+# coverage instrumentation in $(B)/fuzz/obj/; the replay tests link gcc's
+# sanitized objects like every unit test.
+
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := query config_json config_argv zimg
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Itests/fuzz
+FUZZ_OBJS := $(filter-out $(B)/fuzz/obj/main.o,$(SRCS:src/%.c=$(B)/fuzz/obj/%.o))
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+FUZZ_CHECK_BINS := $(FUZZ_TARGETS:%=$(B)/tests/unit/test_fuzz_%)
+
+.PHONY: fuzz fuzz-build fuzz-corpus
+# Prerequisites of pattern rules only: not intermediate files to delete.
+.SECONDARY: $(FUZZ_OBJS) $(FUZZ_TARGETS:%=$(B)/fuzz/obj/fuzz_%.o) $(B)/fuzz/obj/fuzz_common.o
+
+# -Werror is gcc's gate (`make all`); clang warns about more, which must
+# not stop a fuzz run, so the project's objects only warn here.
+$(B)/fuzz/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-error -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(B)/fuzz/obj/fuzz_common.o: tests/fuzz/fuzz_common.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_LIBFUZZER -c -o $@ $<
+
+$(B)/fuzz/obj/fuzz_%.o: tests/fuzz/fuzz_%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_LIBFUZZER -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(B)/fuzz/fuzz_%: $(B)/fuzz/obj/fuzz_%.o $(B)/fuzz/obj/fuzz_common.o $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Replay of the checked-in corpus under gcc's ASan+UBSan, as criterion
+# tests, so scripts/check.sh runs and counts them.
+$(B)/tests/unit/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_common.c \
+		tests/fuzz/fuzz.h $(SAN_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(CFLAGS) $(SAN) -Itests/fuzz \
+		-DFUZZ_TARGET='"$*"' -DFUZZ_CORPUS='"$(CURDIR)/tests/fuzz/corpus/$*"' \
+		-o $@ tests/fuzz/replay.c tests/fuzz/fuzz_$*.c tests/fuzz/fuzz_common.c \
+		$(SAN_LIB_OBJS) $(LDLIBS) -lcriterion
+
+$(B)/fuzz/gen_corpus: tests/fuzz/gen_corpus.c tests/fuzz/fuzz_common.c tests/fuzz/fuzz.h \
+		$(SAN_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(CFLAGS) $(SAN) -Itests/fuzz -o $@ \
+		tests/fuzz/gen_corpus.c tests/fuzz/fuzz_common.c $(SAN_LIB_OBJS) $(LDLIBS)
+
+fuzz-corpus: $(B)/fuzz/gen_corpus
+	$(B)/fuzz/gen_corpus tests/fuzz/corpus
+
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_TARGETS:%=$(B)/fuzz/obj/fuzz_%.d) $(B)/fuzz/obj/fuzz_common.d
