@@ -65,6 +65,13 @@ const char *proc_role_name(enum proc_role role);
  */
 pid_t proc_spawn(const struct proc_spawn_args *a);
 
+/*
+ * Make sure this process (and the children it starts, who inherit it)
+ * may hold want descriptors: raises the soft RLIMIT_NOFILE, and the hard
+ * one too when privileged. Returns the soft limit now in force.
+ */
+uint64_t proc_raise_nofile(uint64_t want);
+
 /* Record the supervisor's pid: the first thing a child does. */
 void proc_child_init(void);
 

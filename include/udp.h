@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* Datagrams per system call. */
 #define UDP_BATCH 32
@@ -23,11 +24,12 @@
 struct udp_batch; /* preallocated buffers for one worker */
 
 /*
- * Produce the response to in[0..len) into out (cap bytes); return its
- * length, or 0 to send nothing.
+ * Produce the response to in[0..len), sent by peer, into out (cap
+ * bytes); return its length, or 0 to send nothing.
  */
-typedef size_t (*udp_handler)(void *ctx, const uint8_t *in, size_t len,
-			      uint8_t *out, size_t cap);
+typedef size_t (*udp_handler)(void *ctx, const struct sockaddr *peer,
+			      const uint8_t *in, size_t len, uint8_t *out,
+			      size_t cap);
 
 /*
  * Bind a non-blocking UDP socket to addr:port (family AF_INET or

@@ -1,8 +1,9 @@
 /*
- * The worker role: answers UDP queries from the read-only zone image.
- * Runs unprivileged (proc.c dropped privileges before worker_main), one
- * process per worker, each with its own SO_REUSEPORT socket per listen
- * address. Allocates nothing per query.
+ * The worker role: answers UDP and TCP queries from the read-only zone
+ * image. Runs unprivileged (proc.c dropped privileges before
+ * worker_main), one process per worker, each with its own SO_REUSEPORT
+ * UDP socket and TCP listener per listen address, all on one epoll loop.
+ * Allocates nothing per query or per connection.
  */
 #ifndef AHD_WORKER_H
 #define AHD_WORKER_H
@@ -14,7 +15,8 @@
 struct zimg;
 
 /*
- * Serve the UDP sockets fds[0..n_fds) until SIGTERM/SIGINT. After it is
+ * Serve the sockets fds[0..n_fds) (UDP sockets and TCP listeners, told
+ * apart by their type) until SIGTERM/SIGINT. After it is
  * set up, writes 'R' to ready_fd and closes it (ready_fd < 0: no one is
  * waiting). Returns the process exit status.
  */

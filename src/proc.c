@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -180,6 +181,32 @@ pid_t proc_spawn(const struct proc_spawn_args *a)
 	 * package upgrade replaced the file on disk. */
 	execve("/proc/self/exe", argv, environ);
 	_exit(127);
+}
+
+uint64_t proc_raise_nofile(uint64_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		struct rlimit up = rl;
+
+		up.rlim_cur = want;
+		if (up.rlim_max != RLIM_INFINITY && up.rlim_max < want)
+			up.rlim_max = want;
+		/* Raising the hard limit needs CAP_SYS_RESOURCE; without it,
+		 * go as far as the hard limit allows. */
+		if (setrlimit(RLIMIT_NOFILE, &up) < 0) {
+			up.rlim_max = rl.rlim_max;
+			up.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want
+					      ? rl.rlim_max
+					      : want;
+			(void)setrlimit(RLIMIT_NOFILE, &up);
+		}
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
 }
 
 void proc_child_init(void)

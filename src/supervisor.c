@@ -19,6 +19,7 @@
 #include "ahd.h"
 #include "log.h"
 #include "proc.h"
+#include "tcp.h"
 #include "udp.h"
 #include "zimg.h"
 
@@ -46,7 +47,7 @@ struct supervisor {
 	int rw_fd;
 	int ro_fd;
 	int config_fd;
-	int *socks; /* n_workers x n_addrs, worker-major */
+	int *socks; /* n_workers x n_addrs x (UDP, TCP), worker-major */
 	size_t n_socks;
 	size_t n_addrs; /* addresses actually bound */
 	struct supervisor_child *children; /* [0] prober, [1..] workers */
@@ -127,11 +128,28 @@ static size_t supervisor_addrs(const struct config *cfg,
 	return n;
 }
 
+/* A worker's two sockets per address. */
+#define SUPERVISOR_SOCKS_PER_ADDR 2
+
+/* Probe, or bind one of a worker's sockets; logs the failure. */
+static int supervisor_bind_one(const struct supervisor_addr *a, uint16_t port,
+			       bool tcp, bool reuseport)
+{
+	int fd = tcp ? tcp_listen(a->family, a->addr, port, reuseport)
+		     : udp_bind(a->family, a->addr, port, reuseport);
+
+	if (fd < 0 && !(a->is_default && errno == EAFNOSUPPORT))
+		log_error("cannot listen on %s %s port %u: %s", tcp ? "TCP" : "UDP",
+			  a->text, (unsigned)port, strerror(errno));
+	return fd;
+}
+
 /*
  * Bind everything before any child exists. Each worker gets its own
- * SO_REUSEPORT socket per address; the supervisor keeps them all open, so
- * while a worker restarts, queries hashed to its socket wait in the
- * socket's queue instead of being lost.
+ * SO_REUSEPORT UDP socket and TCP listener per address; the supervisor
+ * keeps them all open, so while a worker restarts, queries and
+ * connections hashed to its sockets wait in their queues instead of
+ * being lost.
  */
 static int supervisor_bind(struct supervisor *s)
 {
@@ -140,9 +158,9 @@ static int supervisor_bind(struct supervisor *s)
 	struct supervisor_addr *ok[PROC_MAX_FDS];
 	size_t n_addrs, n_ok = 0;
 
-	if (cfg->n_listen > PROC_MAX_FDS) {
+	if (cfg->n_listen > PROC_MAX_FDS / SUPERVISOR_SOCKS_PER_ADDR) {
 		log_error("--listen: %zu addresses given, at most %d allowed",
-			  cfg->n_listen, PROC_MAX_FDS);
+			  cfg->n_listen, PROC_MAX_FDS / SUPERVISOR_SOCKS_PER_ADDR);
 		return -1;
 	}
 	n_addrs = supervisor_addrs(cfg, addrs, AHD_ARRAY_LEN(addrs));
@@ -150,7 +168,8 @@ static int supervisor_bind(struct supervisor *s)
 		/* SO_REUSEPORT would let us share the port with another
 		 * instance of ourselves: an exclusive bind first proves the
 		 * port is free. */
-		int fd = udp_bind(addrs[a].family, addrs[a].addr, cfg->port, false);
+		int fd = supervisor_bind_one(&addrs[a], cfg->port, false, false);
+		int tfd;
 
 		if (fd < 0 && addrs[a].is_default && errno == EAFNOSUPPORT) {
 			log_warning("no %s on this host: not listening on %s",
@@ -158,19 +177,21 @@ static int supervisor_bind(struct supervisor *s)
 				    addrs[a].text);
 			continue;
 		}
-		if (fd < 0) {
-			log_error("cannot listen on UDP %s port %u: %s",
-				  addrs[a].text, (unsigned)cfg->port, strerror(errno));
+		if (fd < 0)
 			return -1;
-		}
+		tfd = supervisor_bind_one(&addrs[a], cfg->port, true, false);
 		close(fd);
+		if (tfd < 0)
+			return -1;
+		close(tfd);
 		ok[n_ok++] = &addrs[a];
 	}
 	if (n_ok == 0) {
 		log_error("no address to listen on");
 		return -1;
 	}
-	s->socks = calloc((size_t)cfg->workers * n_ok, sizeof(*s->socks));
+	s->socks = calloc((size_t)cfg->workers * n_ok * SUPERVISOR_SOCKS_PER_ADDR,
+			  sizeof(*s->socks));
 	if (s->socks == NULL) {
 		log_error("out of memory");
 		return -1;
@@ -178,15 +199,13 @@ static int supervisor_bind(struct supervisor *s)
 	s->n_addrs = n_ok;
 	for (unsigned w = 0; w < cfg->workers; w++) {
 		for (size_t a = 0; a < n_ok; a++) {
-			int fd = udp_bind(ok[a]->family, ok[a]->addr, cfg->port, true);
+			for (int tcp = 0; tcp < SUPERVISOR_SOCKS_PER_ADDR; tcp++) {
+				int fd = supervisor_bind_one(ok[a], cfg->port, tcp, true);
 
-			if (fd < 0) {
-				log_error("cannot listen on UDP %s port %u: %s",
-					  ok[a]->text, (unsigned)cfg->port,
-					  strerror(errno));
-				return -1;
+				if (fd < 0)
+					return -1;
+				s->socks[s->n_socks++] = fd;
 			}
-			s->socks[s->n_socks++] = fd;
 		}
 	}
 	return 0;
@@ -421,8 +440,8 @@ static int supervisor_children(struct supervisor *s)
 		}
 		c->role = PROC_ROLE_WORKER;
 		c->index = (unsigned)(i - 1);
-		c->fds = s->socks + c->index * s->n_addrs;
-		c->n_fds = s->n_addrs;
+		c->n_fds = s->n_addrs * SUPERVISOR_SOCKS_PER_ADDR;
+		c->fds = s->socks + c->index * c->n_fds;
 		snprintf(c->name, sizeof(c->name), "worker %u", c->index);
 	}
 	return 0;
@@ -536,6 +555,25 @@ static int supervisor_check_user(const struct config *cfg)
 	return 0;
 }
 
+/* Room for every socket here, and for a worker's whole connection table
+ * (children inherit the limit; they can no longer raise it past the hard
+ * limit once unprivileged). A worker that still lacks room shrinks its
+ * table and says so. */
+static void supervisor_nofile(const struct config *cfg)
+{
+	unsigned conns = cfg->tcp_max_conns ? cfg->tcp_max_conns
+					    : CONFIG_DEFAULT_TCP_MAX_CONNS;
+	uint64_t worker = (uint64_t)conns + PROC_MAX_FDS + 32;
+	uint64_t own = (uint64_t)cfg->workers * PROC_MAX_FDS + 64;
+	uint64_t want = worker > own ? worker : own;
+	uint64_t got = proc_raise_nofile(want);
+
+	if (got < want)
+		log_warning("open file limit %llu is below the %llu wanted; "
+			    "raise LimitNOFILE", (unsigned long long)got,
+			    (unsigned long long)want);
+}
+
 int supervisor_main(const struct config *cfg)
 {
 	struct supervisor s;
@@ -548,6 +586,7 @@ int supervisor_main(const struct config *cfg)
 	log_init("supervisor", cfg->log_level);
 	proc_title("supervisor");
 
+	supervisor_nofile(cfg);
 	if (supervisor_check_user(cfg) < 0 || supervisor_bind(&s) < 0)
 		goto out;
 	if (geteuid() != 0)
@@ -566,9 +605,9 @@ int supervisor_main(const struct config *cfg)
 		log_error("signals: %s", strerror(errno));
 		goto out;
 	}
-	log_info("%s %s: zone %s, UDP port %u, %u workers, serial %u", AHD_NAME,
-		 AHD_VERSION, cfg->hosted_zone, (unsigned)cfg->port, cfg->workers,
-		 serial);
+	log_info("%s %s: zone %s, UDP and TCP port %u, %u workers, serial %u",
+		 AHD_NAME, AHD_VERSION, cfg->hosted_zone, (unsigned)cfg->port,
+		 cfg->workers, serial);
 
 	if (supervisor_start_prober(&s) < 0 || supervisor_start_workers(&s) < 0) {
 		supervisor_stop_children(&s);

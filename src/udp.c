@@ -287,7 +287,8 @@ int udp_serve(struct udp_batch *b, int fd, bool pktinfo, udp_handler handler,
 			(*dropped)++;
 			continue;
 		}
-		len = handler(ctx, b->in[i], b->rx[i].msg_len, b->out[k], UDP_OUT_MAX);
+		len = handler(ctx, (const struct sockaddr *)&b->peer[i], b->in[i],
+			      b->rx[i].msg_len, b->out[k], UDP_OUT_MAX);
 		if (len == 0)
 			continue;
 		memset(th, 0, sizeof(*th));

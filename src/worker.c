@@ -7,12 +7,16 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <netinet/in.h>
 
 #include "ahd.h"
 #include "answer.h"
 #include "log.h"
 #include "proc.h"
+#include "tcp.h"
 #include "udp.h"
 
 #define WORKER_MAX_EVENTS 64
@@ -20,9 +24,16 @@
  * flood on one address cannot starve the rest. */
 #define WORKER_ROUNDS 8
 
+/* Descriptors a worker holds besides its connections. */
+#define WORKER_FIXED_FDS (PROC_MAX_FDS + 16)
+
 struct worker {
-	const struct zimg *z;
+	/* The image, EDNS size, NSID and cookie secret are set once; the
+	 * time per batch of events, the client per query. */
+	struct answer_ctx actx;
+	struct tcp_server *tcp;
 	uint64_t counts[ANSWER_KIND_COUNT];
+	uint64_t truncated;
 	uint64_t dropped;
 	uint64_t errors;
 };
@@ -35,17 +46,84 @@ static void worker_on_signal(int sig)
 	worker_stop = 1;
 }
 
-static size_t worker_handle(void *ctx, const uint8_t *in, size_t len,
-			    uint8_t *out, size_t cap)
+static void worker_init_ctx(struct worker *w, const struct config *cfg,
+			    const struct zimg *z)
 {
-	struct worker *w = ctx;
-	enum answer_kind kind = ANSWER_DROP;
+	struct answer_ctx *a = &w->actx;
+
+	a->z = z;
+	a->edns_size = (uint16_t)(cfg->edns_size ? cfg->edns_size : AHD_EDNS_DEFAULT);
+	a->nsid_len = cfg->nsid_len < sizeof(a->nsid) ? cfg->nsid_len : sizeof(a->nsid);
+	memcpy(a->nsid, cfg->nsid, a->nsid_len);
+	_Static_assert(sizeof(a->cookie_secret) == sizeof(cfg->cookie_secret),
+		       "one cookie secret size");
+	memcpy(a->cookie_secret, cfg->cookie_secret, sizeof(a->cookie_secret));
+	a->cookies = true;
+	a->now = (uint32_t)time(NULL);
+}
+
+static void worker_set_client(struct answer_ctx *a, const struct sockaddr *peer)
+{
+	memset(a->client_addr, 0, sizeof(a->client_addr));
+	a->client_family = 0;
+	if (peer == NULL)
+		return;
+	if (peer->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)peer;
+
+		a->client_family = AF_INET;
+		memcpy(a->client_addr, &sin->sin_addr, 4);
+	} else if (peer->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)peer;
+
+		a->client_family = AF_INET6;
+		memcpy(a->client_addr, &sin6->sin6_addr, 16);
+	}
+}
+
+static size_t worker_answer(struct worker *w, const struct sockaddr *peer,
+			    const uint8_t *in, size_t len,
+			    enum answer_transport transport, uint8_t *out, size_t cap)
+{
+	struct answer_info info = {.kind = ANSWER_DROP};
 	size_t n;
 
-	n = answer_query(w->z, in, len, ANSWER_UDP, out, cap, &kind);
-	if ((size_t)kind < ANSWER_KIND_COUNT)
-		w->counts[kind]++;
+	worker_set_client(&w->actx, peer);
+	n = answer_query_ex(&w->actx, in, len, transport, out, cap, &info);
+	if ((size_t)info.kind < ANSWER_KIND_COUNT)
+		w->counts[info.kind]++;
+	w->truncated += info.truncated;
 	return n;
+}
+
+static size_t worker_handle(void *ctx, const struct sockaddr *peer,
+			    const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+{
+	return worker_answer(ctx, peer, in, len, ANSWER_UDP, out, cap);
+}
+
+/* Over TCP nothing is truncated: up to 65535 bytes (RFC 7766 section 8). */
+static size_t worker_handle_tcp(void *ctx, const struct sockaddr *peer,
+				const uint8_t *in, size_t len, uint8_t *out,
+				size_t cap)
+{
+	return worker_answer(ctx, peer, in, len, ANSWER_TCP, out, cap);
+}
+
+/* The connection table must fit under the open file limit the
+ * supervisor left us; shrink it rather than fail accept4 at random. */
+static unsigned worker_max_conns(const struct config *cfg)
+{
+	unsigned want = cfg->tcp_max_conns ? cfg->tcp_max_conns
+					   : CONFIG_DEFAULT_TCP_MAX_CONNS;
+	uint64_t lim = proc_raise_nofile((uint64_t)want + WORKER_FIXED_FDS);
+
+	if (lim >= (uint64_t)want + WORKER_FIXED_FDS)
+		return want;
+	lim = lim > WORKER_FIXED_FDS + 1 ? lim - WORKER_FIXED_FDS : 1;
+	log_warning("open file limit too low for %u TCP connections: serving %llu",
+		    want, (unsigned long long)lim);
+	return (unsigned)lim;
 }
 
 /* Signals are blocked except while waiting, so the stop flag can never
@@ -75,14 +153,24 @@ static int worker_signals(sigset_t *wait_mask)
 
 static void worker_log_counts(const struct worker *w)
 {
+	if (w->tcp != NULL) {
+		const struct tcp_stats *t = tcp_server_stats(w->tcp);
+
+		log_info("tcp: accepted %" PRIu64 " queries %" PRIu64
+			 " idle-closed %" PRIu64 " evicted %" PRIu64
+			 " refused %" PRIu64 " bad-length %" PRIu64 " errors %" PRIu64,
+			 t->accepted, t->queries, t->closed_idle, t->evicted,
+			 t->refused, t->bad_frames, t->errors);
+	}
 	log_info("stopping: noerror %" PRIu64 " nodata %" PRIu64
 		 " nxdomain %" PRIu64 " refused %" PRIu64 " formerr %" PRIu64
-		 " notimp %" PRIu64 " servfail %" PRIu64 " dropped %" PRIu64,
+		 " notimp %" PRIu64 " servfail %" PRIu64 " badvers %" PRIu64
+		 " truncated %" PRIu64 " dropped %" PRIu64,
 		 w->counts[ANSWER_NOERROR], w->counts[ANSWER_NODATA],
 		 w->counts[ANSWER_NXDOMAIN], w->counts[ANSWER_REFUSED],
 		 w->counts[ANSWER_FORMERR], w->counts[ANSWER_NOTIMP],
-		 w->counts[ANSWER_SERVFAIL],
-		 w->counts[ANSWER_DROP] + w->dropped);
+		 w->counts[ANSWER_SERVFAIL], w->counts[ANSWER_BADVERS],
+		 w->truncated, w->counts[ANSWER_DROP] + w->dropped);
 }
 
 int worker_main(const struct config *cfg, const struct zimg *z,
@@ -93,12 +181,13 @@ int worker_main(const struct config *cfg, const struct zimg *z,
 	struct worker w;
 	struct udp_batch *b = NULL;
 	sigset_t wait_mask;
+	size_t n_udp = 0, n_tcp = 0;
+	unsigned idle_s;
 	int status = 1;
 	int epfd = -1;
 
-	AHD_UNUSED(cfg);
 	memset(&w, 0, sizeof(w));
-	w.z = z;
+	worker_init_ctx(&w, cfg, z);
 	if (n_fds == 0 || n_fds > PROC_MAX_FDS) {
 		log_critical("worker needs 1 to %d sockets, got %zu", PROC_MAX_FDS,
 			     n_fds);
@@ -114,26 +203,45 @@ int worker_main(const struct config *cfg, const struct zimg *z,
 		log_critical("worker setup: %s", strerror(errno));
 		goto out;
 	}
+	idle_s = cfg->tcp_idle_timeout ? cfg->tcp_idle_timeout
+				       : CONFIG_DEFAULT_TCP_IDLE_TIMEOUT;
+	w.tcp = tcp_server_new(epfd, worker_max_conns(cfg), idle_s * 1000u,
+			       worker_handle_tcp, &w);
+	if (w.tcp == NULL) {
+		log_critical("TCP connection table: %s", strerror(errno));
+		goto out;
+	}
 	for (size_t i = 0; i < n_fds; i++) {
 		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = i};
 		int fl = fcntl(fds[i], F_GETFL);
+		int rc;
 
-		if (fl < 0 || fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) < 0 ||
-		    epoll_ctl(epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0) {
+		if (fl < 0 || fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) < 0) {
+			rc = -1;
+		} else if (tcp_is_listener(fds[i])) {
+			rc = tcp_server_listen(w.tcp, fds[i]);
+			n_tcp++;
+		} else {
+			rc = epoll_ctl(epfd, EPOLL_CTL_ADD, fds[i], &ev);
+			pktinfo[i] = udp_is_wildcard(fds[i]);
+			n_udp++;
+		}
+		if (rc < 0) {
 			log_critical("socket fd %d: %s", fds[i], strerror(errno));
 			goto out;
 		}
-		pktinfo[i] = udp_is_wildcard(fds[i]);
 	}
 	if (ready_fd >= 0) {
 		(void)!write(ready_fd, "R", 1);
 		close(ready_fd);
 	}
-	log_debug("serving %zu UDP sockets", n_fds);
+	log_debug("serving %zu UDP sockets and %zu TCP listeners", n_udp, n_tcp);
 
 	status = 0;
 	while (!worker_stop) {
-		int n = epoll_pwait(epfd, evs, WORKER_MAX_EVENTS, -1, &wait_mask);
+		int timeout = tcp_server_tick(w.tcp, proc_now_ms());
+		int n = epoll_pwait(epfd, evs, WORKER_MAX_EVENTS, timeout, &wait_mask);
+		int64_t now;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -142,8 +250,16 @@ int worker_main(const struct config *cfg, const struct zimg *z,
 			status = 1;
 			break;
 		}
+		/* One clock reading per batch of events. */
+		now = proc_now_ms();
+		w.actx.now = (uint32_t)time(NULL);
 		for (int e = 0; e < n && !worker_stop; e++) {
 			size_t i = (size_t)evs[e].data.u64;
+
+			if (evs[e].data.u64 & TCP_EV_TAG) {
+				tcp_server_event(w.tcp, evs[e].data.u64, evs[e].events, now);
+				continue;
+			}
 
 			for (int r = 0; r < WORKER_ROUNDS; r++) {
 				int got = udp_serve(b, fds[i], pktinfo[i],
@@ -162,6 +278,7 @@ int worker_main(const struct config *cfg, const struct zimg *z,
 	}
 	worker_log_counts(&w);
 out:
+	tcp_server_free(w.tcp);
 	if (epfd >= 0)
 		close(epfd);
 	udp_batch_free(b);

@@ -4,6 +4,8 @@
  */
 #include <criterion/criterion.h>
 
+#include <sys/resource.h>
+
 #include <string.h>
 
 #include "proc.h"
@@ -63,4 +65,26 @@ Test(proc, role_names)
 {
 	cr_expect_str_eq(proc_role_name(PROC_ROLE_WORKER), "worker");
 	cr_expect_str_eq(proc_role_name(PROC_ROLE_PROBER), "prober");
+}
+
+Test(proc, raise_nofile_reaches_what_the_hard_limit_allows)
+{
+	struct rlimit rl, now;
+	uint64_t want, got;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	/* Lower the soft limit first, so there is something to raise. */
+	now = rl;
+	now.rlim_cur = 64;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &now), 0);
+	want = 200;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+		want = rl.rlim_max;
+	got = proc_raise_nofile(want);
+	cr_assert_geq(got, want);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &now), 0);
+	cr_assert_eq((uint64_t)now.rlim_cur, got);
+	/* Already enough: nothing is lowered. */
+	cr_assert_eq(proc_raise_nofile(10), got);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 }

@@ -24,10 +24,12 @@ static uint16_t bound_port(int fd)
 }
 
 /* Reverses the bytes; answers nothing for an "x". */
-static size_t reverse(void *ctx, const uint8_t *in, size_t len, uint8_t *out,
-		      size_t cap)
+static size_t reverse(void *ctx, const struct sockaddr *peer, const uint8_t *in,
+		      size_t len, uint8_t *out, size_t cap)
 {
 	(*(int *)ctx)++;
+	cr_assert_not_null(peer);
+	cr_assert(peer->sa_family == AF_INET || peer->sa_family == AF_INET6);
 	if (len == 1 && in[0] == 'x')
 		return 0;
 	cr_assert_leq(len, cap);

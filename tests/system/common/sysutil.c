@@ -512,6 +512,113 @@ char *sys_dig(uint16_t port, const char *const *args)
 	return out;
 }
 
+int sys_tcp_connect(uint16_t port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int sys_tcp_send(int fd, const uint8_t *q, size_t qlen)
+{
+	uint8_t buf[2 + 65535];
+
+	if (qlen > 65535)
+		return -1;
+	buf[0] = (uint8_t)(qlen >> 8);
+	buf[1] = (uint8_t)qlen;
+	memcpy(buf + 2, q, qlen);
+	return send(fd, buf, qlen + 2, MSG_NOSIGNAL) == (ssize_t)(qlen + 2) ? 0 : -1;
+}
+
+/* Read exactly n bytes by the deadline. 0 or -1. */
+static int sys_read_exact(int fd, uint8_t *buf, size_t n, int64_t end)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int64_t left = end - sys_now_ms();
+		ssize_t k;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return -1;
+		k = recv(fd, buf + got, n - got, 0);
+		if (k <= 0)
+			return -1;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+ssize_t sys_tcp_recv(int fd, uint8_t *buf, size_t cap, int timeout_ms)
+{
+	int64_t end = sys_now_ms() + timeout_ms;
+	uint8_t pre[2];
+	size_t n;
+
+	if (sys_read_exact(fd, pre, 2, end) < 0)
+		return -1;
+	n = (size_t)pre[0] << 8 | pre[1];
+	if (n > cap || sys_read_exact(fd, buf, n, end) < 0)
+		return -1;
+	return (ssize_t)n;
+}
+
+bool sys_tcp_closed(int fd, int timeout_ms)
+{
+	int64_t end = sys_now_ms() + timeout_ms;
+
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+		int64_t left = end - sys_now_ms();
+		uint8_t buf[512];
+		ssize_t k;
+
+		if (poll(&p, 1, left > 0 ? (int)left : 0) <= 0)
+			return false;
+		k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+			return true;
+	}
+}
+
+int sys_count_sockets(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		char lp[320], target[64];
+		ssize_t k;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(lp, sizeof(lp), "%s/%s", path, e->d_name);
+		k = readlink(lp, target, sizeof(target) - 1);
+		if (k <= 0)
+			continue;
+		target[k] = '\0';
+		n += strncmp(target, "socket:", 7) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
 int sys_proc_status(pid_t pid, const char *field, char *buf, size_t cap)
 {
 	char path[64], line[512];

@@ -92,6 +92,21 @@ ldns_pkt *sys_query(uint16_t port, const char *name, ldns_rr_type type,
  * stdout (malloc'd) or NULL if dig failed. */
 char *sys_dig(uint16_t port, const char *const *args);
 
+/* A blocking TCP connection to 127.0.0.1:port (SOCK_CLOEXEC); -1 if
+ * refused. */
+int sys_tcp_connect(uint16_t port);
+/* Write q[0..qlen) with its two-byte length prefix. 0 or -1. */
+int sys_tcp_send(int fd, const uint8_t *q, size_t qlen);
+/* Read one length-prefixed message into buf; its length, or -1 (timeout,
+ * EOF, or longer than cap). */
+ssize_t sys_tcp_recv(int fd, uint8_t *buf, size_t cap, int timeout_ms);
+/* Whether the peer closed fd (EOF or reset) within timeout_ms; bytes
+ * still readable before the EOF are discarded. */
+bool sys_tcp_closed(int fd, int timeout_ms);
+/* The sockets pid holds (links "socket:[...]" in /proc/<pid>/fd), or -1
+ * when that cannot be read. */
+int sys_count_sockets(pid_t pid);
+
 /* Read /proc/<pid>/status and return the value of field (e.g. "CapEff")
  * in buf, trimmed. Returns 0 or -1. */
 int sys_proc_status(pid_t pid, const char *field, char *buf, size_t cap);

@@ -1,0 +1,649 @@
+#include "tcp.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* epoll data layout: TCP_EV_TAG | kind bit | 30-bit generation | index.
+ * The generation tells an event of a closed connection from one of the
+ * connection that reused its slot within the same batch of events. */
+#define TCP_EV_LISTENER (UINT64_C(1) << 62)
+#define TCP_GEN_MASK 0x3fffffffu
+#define TCP_NONE UINT32_MAX
+#define TCP_MAX_LISTENERS 64
+
+/* ---- framing ---- */
+
+void tcp_framer_reset(struct tcp_framer *f)
+{
+	f->start = 0;
+	f->len = 0;
+}
+
+uint8_t *tcp_framer_space(struct tcp_framer *f, size_t *room)
+{
+	if (f->start > 0) {
+		memmove(f->buf, f->buf + f->start, f->len - f->start);
+		f->len -= f->start;
+		f->start = 0;
+	}
+	*room = sizeof(f->buf) - f->len;
+	return f->buf + f->len;
+}
+
+void tcp_framer_commit(struct tcp_framer *f, size_t n)
+{
+	f->len += n;
+}
+
+enum tcp_frame tcp_framer_next(struct tcp_framer *f, const uint8_t **msg,
+			       size_t *len)
+{
+	size_t avail = f->len - f->start;
+	size_t mlen;
+
+	if (avail < 2)
+		return TCP_FRAME_MORE;
+	mlen = (size_t)f->buf[f->start] << 8 | f->buf[f->start + 1];
+	/* Shorter than a header is no DNS message: a client that sends
+	 * one is broken or hostile, and resynchronizing is guesswork. */
+	if (mlen < 12 || mlen > TCP_IN_MAX)
+		return TCP_FRAME_BAD;
+	if (avail < 2 + mlen)
+		return TCP_FRAME_MORE;
+	*msg = f->buf + f->start + 2;
+	*len = mlen;
+	f->start += 2 + mlen;
+	return TCP_FRAME_MSG;
+}
+
+bool tcp_framer_partial(const struct tcp_framer *f)
+{
+	return f->len > f->start;
+}
+
+/* ---- output queue ---- */
+
+void tcp_outq_reset(struct tcp_outq *q)
+{
+	q->start = 0;
+	q->len = 0;
+}
+
+uint8_t *tcp_outq_reserve(struct tcp_outq *q, size_t *cap)
+{
+	if (sizeof(q->buf) - q->len < 2 + (size_t)AHD_MAX_MSG)
+		return NULL;
+	*cap = AHD_MAX_MSG;
+	return q->buf + q->len + 2;
+}
+
+void tcp_outq_commit(struct tcp_outq *q, size_t n)
+{
+	q->buf[q->len] = (uint8_t)(n >> 8);
+	q->buf[q->len + 1] = (uint8_t)n;
+	q->len += 2 + n;
+}
+
+const uint8_t *tcp_outq_pending(const struct tcp_outq *q, size_t *n)
+{
+	*n = q->len - q->start;
+	return *n > 0 ? q->buf + q->start : NULL;
+}
+
+void tcp_outq_advance(struct tcp_outq *q, size_t n)
+{
+	q->start += n;
+	if (q->start >= q->len)
+		tcp_outq_reset(q);
+}
+
+bool tcp_outq_empty(const struct tcp_outq *q)
+{
+	return q->len == q->start;
+}
+
+/* ---- listening sockets ---- */
+
+int tcp_listen(int family, const uint8_t addr[16], uint16_t port, bool reuseport)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int one = 1, qlen = TCP_FASTOPEN_QLEN;
+	int fd, err;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, addr, 4);
+		sl = sizeof(*sin);
+	} else if (family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, addr, 16);
+		sl = sizeof(*sin6);
+	} else {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* A restart must not wait for the last instance's TIME_WAITs. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		goto fail;
+	if (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto fail;
+	if (family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto fail;
+	/* Optional: a client's query may ride on its SYN (RFC 7413). */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, TCP_BACKLOG) < 0)
+		goto fail;
+	return fd;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+bool tcp_is_listener(int fd)
+{
+	int type = 0, acc = 0;
+	socklen_t l1 = sizeof(type), l2 = sizeof(acc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l1) < 0 || type != SOCK_STREAM)
+		return false;
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l2) == 0 && acc != 0;
+}
+
+/* ---- connections ---- */
+
+struct tcp_buf {
+	struct tcp_framer in;
+	struct tcp_outq out;
+};
+
+struct tcp_conn {
+	int fd;            /* -1: free slot */
+	uint32_t gen;
+	uint32_t prev;     /* activity list; TCP_NONE at the ends */
+	uint32_t next;     /* activity list, or the free list */
+	uint32_t events;   /* the epoll mask registered now */
+	bool eof;          /* the client shut its side: close when done */
+	int64_t last_ms;   /* last progress in either direction */
+	struct tcp_buf *b;
+	struct sockaddr_storage peer;
+};
+
+struct tcp_listener {
+	int fd;
+};
+
+struct tcp_server {
+	int epfd;
+	uint32_t max_conns;
+	unsigned idle_ms;
+	tcp_handler handler;
+	void *ctx;
+	struct tcp_conn *conns;
+	struct tcp_buf *bufs; /* max_conns of them, mmap'd */
+	size_t bufs_size;
+	uint32_t head; /* least recently active */
+	uint32_t tail;
+	uint32_t free_head;
+	size_t n_conns;
+	struct tcp_listener listeners[TCP_MAX_LISTENERS];
+	size_t n_listeners;
+	int64_t paused_until; /* 0: listeners active */
+	struct tcp_stats st;
+};
+
+struct tcp_server *tcp_server_new(int epfd, unsigned max_conns, unsigned idle_ms,
+				  tcp_handler handler, void *ctx)
+{
+	struct tcp_server *t;
+
+	if (max_conns == 0 || max_conns >= TCP_NONE || idle_ms == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	t->epfd = epfd;
+	t->max_conns = max_conns;
+	t->idle_ms = idle_ms;
+	t->handler = handler;
+	t->ctx = ctx;
+	t->head = t->tail = TCP_NONE;
+	t->conns = calloc(max_conns, sizeof(*t->conns));
+	/* Reserved, not committed: a slot's pages are touched only as far
+	 * as its traffic reaches, so a large table of mostly small answers
+	 * costs little memory. */
+	t->bufs_size = (size_t)max_conns * sizeof(struct tcp_buf);
+	t->bufs = mmap(NULL, t->bufs_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (t->conns == NULL || t->bufs == MAP_FAILED) {
+		int err = errno;
+
+		if (t->bufs != MAP_FAILED)
+			munmap(t->bufs, t->bufs_size);
+		free(t->conns);
+		free(t);
+		errno = err;
+		return NULL;
+	}
+	for (uint32_t i = 0; i < max_conns; i++) {
+		t->conns[i].fd = -1;
+		t->conns[i].b = &t->bufs[i];
+		t->conns[i].next = i + 1 < max_conns ? i + 1 : TCP_NONE;
+	}
+	t->free_head = 0;
+	return t;
+}
+
+void tcp_server_free(struct tcp_server *t)
+{
+	if (t == NULL)
+		return;
+	for (uint32_t i = 0; i < t->max_conns; i++) {
+		if (t->conns[i].fd >= 0)
+			close(t->conns[i].fd);
+	}
+	munmap(t->bufs, t->bufs_size);
+	free(t->conns);
+	free(t);
+}
+
+size_t tcp_server_conns(const struct tcp_server *t)
+{
+	return t->n_conns;
+}
+
+const struct tcp_stats *tcp_server_stats(const struct tcp_server *t)
+{
+	return &t->st;
+}
+
+static uint64_t tcp_conn_data(const struct tcp_server *t, uint32_t i)
+{
+	return TCP_EV_TAG | (uint64_t)(t->conns[i].gen & TCP_GEN_MASK) << 32 | i;
+}
+
+static void tcp_list_unlink(struct tcp_server *t, uint32_t i)
+{
+	struct tcp_conn *c = &t->conns[i];
+
+	if (c->prev != TCP_NONE)
+		t->conns[c->prev].next = c->next;
+	else
+		t->head = c->next;
+	if (c->next != TCP_NONE)
+		t->conns[c->next].prev = c->prev;
+	else
+		t->tail = c->prev;
+	c->prev = c->next = TCP_NONE;
+}
+
+static void tcp_list_append(struct tcp_server *t, uint32_t i)
+{
+	struct tcp_conn *c = &t->conns[i];
+
+	c->prev = t->tail;
+	c->next = TCP_NONE;
+	if (t->tail != TCP_NONE)
+		t->conns[t->tail].next = i;
+	else
+		t->head = i;
+	t->tail = i;
+}
+
+/* Progress was made: the connection goes to the end of the line, so the
+ * list stays sorted by last activity and its head times out first. */
+static void tcp_touch(struct tcp_server *t, uint32_t i, int64_t now_ms)
+{
+	t->conns[i].last_ms = now_ms;
+	if (t->tail != i) {
+		tcp_list_unlink(t, i);
+		tcp_list_append(t, i);
+	}
+}
+
+static void tcp_close(struct tcp_server *t, uint32_t i)
+{
+	struct tcp_conn *c = &t->conns[i];
+
+	/* close() also drops it from the epoll set: no one else holds it. */
+	close(c->fd);
+	c->fd = -1;
+	c->gen = (c->gen + 1) & TCP_GEN_MASK;
+	tcp_list_unlink(t, i);
+	c->next = t->free_head;
+	t->free_head = i;
+	t->n_conns--;
+}
+
+static int tcp_set_events(struct tcp_server *t, uint32_t i, uint32_t events)
+{
+	struct tcp_conn *c = &t->conns[i];
+	struct epoll_event ev = {.events = events, .data.u64 = tcp_conn_data(t, i)};
+
+	if (c->events == events)
+		return 0;
+	if (epoll_ctl(t->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+		return -1;
+	c->events = events;
+	return 0;
+}
+
+/* Write what is queued. 0: all written; 1: the socket is full; -1: the
+ * connection is broken. */
+static int tcp_flush(struct tcp_server *t, uint32_t i, int64_t now_ms)
+{
+	struct tcp_conn *c = &t->conns[i];
+	const uint8_t *p;
+	size_t n;
+
+	while ((p = tcp_outq_pending(&c->b->out, &n)) != NULL) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w > 0) {
+			tcp_outq_advance(&c->b->out, (size_t)w);
+			tcp_touch(t, i, now_ms);
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 1;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Answer every complete query held, in order, writing as the queue
+ * fills; stop reading while the client does not take our writes.
+ */
+static void tcp_serve(struct tcp_server *t, uint32_t i, int64_t now_ms)
+{
+	struct tcp_conn *c = &t->conns[i];
+	bool again = true;
+
+	while (again) {
+		uint8_t *out;
+		size_t cap;
+		int fl;
+
+		again = false;
+		while (!again) {
+			const uint8_t *msg;
+			size_t len, n;
+			enum tcp_frame r;
+
+			out = tcp_outq_reserve(&c->b->out, &cap);
+			if (out == NULL) {
+				again = true; /* full: write, then go on */
+				break;
+			}
+			r = tcp_framer_next(&c->b->in, &msg, &len);
+			if (r == TCP_FRAME_MORE)
+				break;
+			if (r == TCP_FRAME_BAD) {
+				t->st.bad_frames++;
+				(void)tcp_flush(t, i, now_ms);
+				tcp_close(t, i);
+				return;
+			}
+			t->st.queries++;
+			n = t->handler(t->ctx, (const struct sockaddr *)&c->peer, msg,
+				       len, out, cap);
+			if (n > 0)
+				tcp_outq_commit(&c->b->out, n);
+		}
+		fl = tcp_flush(t, i, now_ms);
+		if (fl < 0) {
+			t->st.errors++;
+			tcp_close(t, i);
+			return;
+		}
+		if (fl > 0) {
+			if (tcp_set_events(t, i, EPOLLOUT) < 0) {
+				t->st.errors++;
+				tcp_close(t, i);
+			}
+			return;
+		}
+	}
+	if (c->eof) {
+		tcp_close(t, i);
+		return;
+	}
+	if (tcp_set_events(t, i, EPOLLIN) < 0) {
+		t->st.errors++;
+		tcp_close(t, i);
+	}
+}
+
+static void tcp_read(struct tcp_server *t, uint32_t i, int64_t now_ms)
+{
+	struct tcp_conn *c = &t->conns[i];
+	size_t room;
+	uint8_t *p = tcp_framer_space(&c->b->in, &room);
+	ssize_t n;
+
+	if (room == 0) {
+		t->st.bad_frames++;
+		tcp_close(t, i);
+		return;
+	}
+	n = recv(c->fd, p, room, MSG_DONTWAIT);
+	if (n > 0) {
+		tcp_framer_commit(&c->b->in, (size_t)n);
+		tcp_touch(t, i, now_ms);
+	} else if (n == 0) {
+		/* The client may half-close after its last query and still
+		 * read the answers (RFC 7766 section 6.2.4 allows either). */
+		c->eof = true;
+	} else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		return;
+	} else {
+		t->st.errors++;
+		tcp_close(t, i);
+		return;
+	}
+	tcp_serve(t, i, now_ms);
+}
+
+/* RFC 7766 section 6.2.3: when out of room, close the connection that
+ * has been idle longest; one mid-query or mid-answer is not idle. */
+static bool tcp_evict(struct tcp_server *t)
+{
+	for (uint32_t i = t->head; i != TCP_NONE; i = t->conns[i].next) {
+		struct tcp_conn *c = &t->conns[i];
+
+		if (c->eof || tcp_framer_partial(&c->b->in) || !tcp_outq_empty(&c->b->out))
+			continue;
+		tcp_close(t, i);
+		t->st.evicted++;
+		return true;
+	}
+	return false;
+}
+
+static void tcp_pause(struct tcp_server *t, int64_t now_ms)
+{
+	for (size_t l = 0; l < t->n_listeners; l++) {
+		struct epoll_event ev = {
+			.events = 0,
+			.data.u64 = TCP_EV_TAG | TCP_EV_LISTENER | l,
+		};
+
+		(void)epoll_ctl(t->epfd, EPOLL_CTL_MOD, t->listeners[l].fd, &ev);
+	}
+	t->paused_until = now_ms + TCP_ACCEPT_PAUSE_MS;
+}
+
+static void tcp_resume(struct tcp_server *t)
+{
+	for (size_t l = 0; l < t->n_listeners; l++) {
+		struct epoll_event ev = {
+			.events = EPOLLIN,
+			.data.u64 = TCP_EV_TAG | TCP_EV_LISTENER | l,
+		};
+
+		(void)epoll_ctl(t->epfd, EPOLL_CTL_MOD, t->listeners[l].fd, &ev);
+	}
+	t->paused_until = 0;
+}
+
+static void tcp_accept(struct tcp_server *t, int lfd, int64_t now_ms)
+{
+	for (int k = 0; k < TCP_ACCEPT_BURST; k++) {
+		struct epoll_event ev = {.events = EPOLLIN};
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		struct tcp_conn *c;
+		uint32_t i;
+		int one = 1, fd;
+		bool room = t->free_head != TCP_NONE;
+
+		/* Make room before accepting, so the worker never holds more
+		 * than max_conns connections, even for a moment. Only the
+		 * first accept is known to have a connection waiting (the
+		 * event said so): the listener is level-triggered, so a full
+		 * table ends the burst rather than evict on a guess. */
+		if (!room) {
+			if (k > 0)
+				return;
+			room = tcp_evict(t);
+		}
+		fd = accept4(lfd, (struct sockaddr *)&peer, &pl,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				t->st.errors++;
+				tcp_pause(t, now_ms);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				t->st.errors++;
+			}
+			return;
+		}
+		if (!room) {
+			t->st.refused++;
+			close(fd);
+			continue;
+		}
+		i = t->free_head;
+		c = &t->conns[i];
+		t->free_head = c->next;
+		c->fd = fd;
+		c->peer = peer;
+		c->eof = false;
+		c->events = EPOLLIN;
+		c->last_ms = now_ms;
+		tcp_framer_reset(&c->b->in);
+		tcp_outq_reset(&c->b->out);
+		t->n_conns++;
+		tcp_list_append(t, i);
+		/* Answers go out whole, each in one write: no reason to let
+		 * Nagle hold back the next one behind an unacknowledged one. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		ev.data.u64 = tcp_conn_data(t, i);
+		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			t->st.errors++;
+			tcp_close(t, i);
+			continue;
+		}
+		t->st.accepted++;
+	}
+}
+
+int tcp_server_listen(struct tcp_server *t, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+
+	if (t->n_listeners >= TCP_MAX_LISTENERS) {
+		errno = EMFILE;
+		return -1;
+	}
+	ev.data.u64 = TCP_EV_TAG | TCP_EV_LISTENER | t->n_listeners;
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -1;
+	t->listeners[t->n_listeners++].fd = fd;
+	return 0;
+}
+
+void tcp_server_event(struct tcp_server *t, uint64_t data, uint32_t events,
+		      int64_t now_ms)
+{
+	uint32_t i = (uint32_t)data;
+	struct tcp_conn *c;
+
+	if (data & TCP_EV_LISTENER) {
+		if (i < t->n_listeners && t->paused_until == 0)
+			tcp_accept(t, t->listeners[i].fd, now_ms);
+		return;
+	}
+	if (i >= t->max_conns)
+		return;
+	c = &t->conns[i];
+	if (c->fd < 0 || c->gen != ((data >> 32) & TCP_GEN_MASK))
+		return; /* closed earlier in this batch */
+	if (events & EPOLLERR) {
+		t->st.errors++;
+		tcp_close(t, i);
+		return;
+	}
+	if ((events & EPOLLOUT) && (c->events & EPOLLOUT)) {
+		tcp_serve(t, i, now_ms);
+		return;
+	}
+	if (events & EPOLLIN) {
+		tcp_read(t, i, now_ms);
+		return;
+	}
+	if (events & EPOLLHUP) {
+		t->st.errors++;
+		tcp_close(t, i);
+	}
+}
+
+int tcp_server_tick(struct tcp_server *t, int64_t now_ms)
+{
+	int64_t next = -1;
+
+	if (t->paused_until != 0 && now_ms >= t->paused_until)
+		tcp_resume(t);
+	while (t->head != TCP_NONE &&
+	       t->conns[t->head].last_ms + (int64_t)t->idle_ms <= now_ms) {
+		tcp_close(t, t->head);
+		t->st.closed_idle++;
+	}
+	if (t->head != TCP_NONE)
+		next = t->conns[t->head].last_ms + (int64_t)t->idle_ms - now_ms;
+	if (t->paused_until != 0 && (next < 0 || t->paused_until - now_ms < next))
+		next = t->paused_until - now_ms;
+	if (next > INT32_MAX)
+		next = INT32_MAX;
+	return (int)next;
+}
