@@ -96,6 +96,8 @@ clean:
 -include packaging/packaging.mk
 -include tests/bench/bench.mk
 -include tests/fuzz/fuzz.mk
+-include tests/bench_dnssec/bench_dnssec.mk
+-include tests/soak/soak.mk
 
 # Benchmarks print numbers; nothing here asserts a speed.
-bench: bench-failover bench-scale
+bench: bench-failover bench-scale bench-dnssec

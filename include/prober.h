@@ -14,7 +14,20 @@ struct zimg;
  * Run until SIGTERM/SIGINT. z is mapped read-write. After the first check
  * round is published, writes the byte 'R' to ready_fd and closes it
  * (ready_fd < 0: no one is waiting). Returns the process exit status.
+ *
+ * key_fd: an fd open on the DNSSEC private key (PEM) that the root
+ * supervisor opened, or -1. The prober reads it, closes it and signs
+ * every image with it (cfg->priv_key_alg). With key_fd < 0 and
+ * cfg->priv_key_path set, it loads the key from that path itself (which
+ * an unprivileged prober may not be allowed to read). No key: unsigned.
+ * A key that cannot be read or does not check out: exit status 1.
  */
-int prober_main(const struct config *cfg, struct zimg *z, int ready_fd);
+int prober_main(const struct config *cfg, struct zimg *z, int ready_fd, int key_fd);
+
+/* The key prober_main uses: read from key_fd (closed here, whatever
+ * happens) if >= 0, else from cfg->priv_key_path if set. *key is NULL
+ * when there is no key. Returns 0, or -1 after one line on stderr. */
+struct dnssec_key;
+int prober_load_key(const struct config *cfg, int key_fd, struct dnssec_key **key);
 
 #endif

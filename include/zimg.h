@@ -26,6 +26,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <time.h>
 
 #include "config.h"
 
@@ -59,6 +61,60 @@ int zimg_unlink(const char *shm_name);
  */
 int zimg_publish(struct zimg *z, const struct config *cfg,
 		 const bool *published, uint32_t *serial_out);
+
+/*
+ * DNSSEC signing of published images (prober only: it holds the key).
+ *
+ * A signer keeps, on the heap, the RRSIG of every RRset it signed, keyed
+ * by (zone index, owner, type, the RRset's exact wire form). A publish
+ * reuses a cached signature while the RRset is unchanged and it was made
+ * less than sig_resign seconds ago (config_ttls()); anything else is
+ * signed anew with inception = now - DNSSEC_INCEPTION_SKEW and
+ * expiration = now + sig_validity. So one health change re-signs only
+ * what changed: the name's A/AAAA RRset, each zone's SOA (new serial),
+ * and the NSEC RRsets whose next name or type bitmap changed. Entries
+ * not used by a successful publish are dropped.
+ *
+ * Images are sized for signatures only if cfg->priv_key_path is set
+ * (zimg_create / zimg_new_mem size the slots from cfg, per
+ * cfg->priv_key_alg): keep it set in the config the prober gets.
+ */
+struct dnssec_key;
+struct zimg_signer;
+
+/* Counters of a signer: totals, and those of the last publish. */
+struct zimg_signer_stats {
+	uint64_t sigs_made;     /* RRSIGs computed (private-key operations) */
+	uint64_t sigs_reused;   /* RRSIGs taken from the cache */
+	uint64_t last_made;
+	uint64_t last_reused;
+	size_t cached;          /* cache entries now */
+};
+
+/* A signer for key, which it borrows (free the key after the signer).
+ * NULL on out of memory (logged). */
+struct zimg_signer *zimg_signer_new(struct dnssec_key *key);
+void zimg_signer_free(struct zimg_signer *s);
+void zimg_signer_stats(const struct zimg_signer *s, struct zimg_signer_stats *out);
+
+/*
+ * zimg_publish(), signed by signer at time now (signer NULL: unsigned,
+ * exactly zimg_publish with that clock). The serial is max(now, previous
+ * + 1) as for zimg_publish.
+ */
+int zimg_publish_signed(struct zimg *z, const struct config *cfg, const bool *published,
+			struct zimg_signer *signer, time_t now, uint32_t *serial_out);
+
+/*
+ * Print the active image (one consistent copy, taken under the seqlock)
+ * in master-file format (RFC 1035 section 5), absolute names, every zone
+ * in turn, each introduced by a "; zone <apex> serial <n>" comment line:
+ * what ldns-verify-zone and dnssec-verify read. zimg_dump_zone prints
+ * zone index zone only (0: the hosted zone, i: alias_zones[i - 1]).
+ * Returns 0, or -1 if there is no image or it does not check out.
+ */
+int zimg_dump(const struct zimg *z, FILE *out);
+int zimg_dump_zone(const struct zimg *z, size_t zone, FILE *out);
 
 /* Serial of the active image (seqlock read). */
 uint32_t zimg_serial(const struct zimg *z);

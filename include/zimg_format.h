@@ -17,6 +17,52 @@
  * names in RDATA uncompressed, so an answer writes a 2-byte compression
  * pointer as the owner and copies the body. An RRset's bodies lie back to
  * back (count of them, rrs_len bytes in all).
+ *
+ * Signed images (zimg_slot.flags & ZIMG_SLOT_SIGNED; every zone then has
+ * ZIMG_ZONE_SIGNED), RFC 4033-4035, one key (DNSKEY flags 257):
+ *   - Every RRset of every name, apex included, has its RRSIG bodies in
+ *     sigs_off/sigs_len/sig_count (same body format: TYPE=RRSIG CLASS TTL
+ *     RDLENGTH RDATA, signer name uncompressed, lower case; RRSIG TTL =
+ *     the RRset's TTL). Written as the answer/authority RRs right after
+ *     the RRset, with the same owner pointer.
+ *   - Apex (names[0], key_len 0, ZIMG_NAME_APEX): RRsets NS, SOA, NSEC,
+ *     DNSKEY (sorted by type like every rrsets array).
+ *   - Every other name with RRsets: A and/or AAAA, then its NSEC RRset
+ *     (type 47, one RR: next owner uncompressed lower case, type bitmap
+ *     with its types + RRSIG + NSEC). Empty non-terminals
+ *     (ZIMG_NAME_ENT) have no RRsets and no NSEC (RFC 4035 section 2.3).
+ *     Names with no published address are not in the table at all.
+ *   - zone.neg_soa carries the SOA's RRSIG with the RR TTL lowered to
+ *     the negative TTL (the signature's original TTL field is the SOA
+ *     TTL, so it still validates: RFC 4035 section 5.3.3).
+ *   - zone.nsec_idx_off: uint32_t[n_names]. Entry i is the index of the
+ *     greatest name j <= i that has an NSEC RRset (j == i unless i is an
+ *     empty non-terminal; entry 0 is 0, the apex). The NSEC of names[j]
+ *     therefore covers every name sorting after names[i] and before
+ *     names[i + 1]:
+ *       NXDOMAIN: a failed binary search ends with lo = the insertion
+ *         point; names[nsec_idx[lo - 1]]'s NSEC covers the qname
+ *         (lo >= 1 always: the apex sorts first). The wildcard
+ *         "*.<closest encloser>" sorts right after the closest encloser
+ *         (name ce, found by searching the qname's suffixes), since '*'
+ *         (0x2a) is below every LDH byte: names[nsec_idx[ce]]'s NSEC
+ *         covers it (the apex NSEC when the closest encloser is the apex).
+ *       NODATA at a name with RRsets: its own NSEC (the type is absent
+ *         from its bitmap). NODATA at an empty non-terminal i:
+ *         names[nsec_idx[i]]'s NSEC, whose next name lies below the ENT
+ *         (RFC 4035 section 3.1.3.2; RFC 4035 section 2.3 gives ENTs no
+ *         NSEC of their own).
+ *     Offset 0 in unsigned images.
+ *   - The DNSKEY RRset (flags 257, one key) is found at the apex like
+ *     any RRset: names[0], type 48. Signed and unsigned images share
+ *     ZIMG_VERSION 1: an unsigned reader ignores sigs_* and NSEC/DNSKEY
+ *     RRsets are just RRsets to it.
+ *   - zone.hinfo stays unsigned (RFC 8482 section 4.1: signed zones
+ *     answer ANY with one existing, signed RRset instead).
+ *   - Slot size: zimg_build_slot_size() reserves room for the NSEC and
+ *     RRSIGs of every name when cfg->priv_key_path is set, with the
+ *     signature size of cfg->priv_key_alg (RSA up to 4096 bits: 512
+ *     bytes).
  */
 #ifndef AHD_ZIMG_FORMAT_H
 #define AHD_ZIMG_FORMAT_H
@@ -26,6 +72,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "config.h"
 #include "seqlock.h"
@@ -87,10 +134,15 @@ struct zimg_zone {
 	uint32_t names_off; /* struct zimg_name[n_names], sorted by key */
 	uint32_t n_names;
 	struct zimg_rrset neg_soa; /* SOA with TTL min(SOA TTL, MINIMUM) */
-	struct zimg_rrset hinfo;   /* RFC 8482 section 4.2 ANY answer */
-	uint32_t reserved[4];      /* DNSKEY, NSEC chain: later */
+	struct zimg_rrset hinfo;   /* RFC 8482 section 4.2 ANY answer (unsigned) */
+	uint32_t flags;            /* ZIMG_ZONE_SIGNED */
+	uint32_t nsec_idx_off;     /* uint32_t[n_names], signed images only */
+	uint32_t reserved[2];
 };
 _Static_assert(sizeof(struct zimg_zone) == 80, "slot layout");
+
+#define ZIMG_ZONE_SIGNED 0x0001u
+#define ZIMG_SLOT_SIGNED 0x0001u
 
 struct zimg_slot {
 	uint32_t magic;
@@ -124,6 +176,16 @@ size_t zimg_build_slot_size(const struct config *cfg);
  * (logged). */
 int zimg_build(uint8_t *slot, size_t slot_size, const struct config *cfg,
 	       const bool *published, uint32_t serial);
+/* zimg_build.c: the same, signed with signer (NULL: unsigned, as
+ * zimg_build) at time now. */
+struct zimg_signer;
+int zimg_build_signed(uint8_t *slot, size_t slot_size, const struct config *cfg,
+		      const bool *published, uint32_t serial, struct zimg_signer *signer,
+		      time_t now);
+/* zimg_build.c: the RRSIG TYPE the bodies carry, and the NSEC type. */
+#define ZIMG_TYPE_RRSIG 46u
+#define ZIMG_TYPE_NSEC 47u
+#define ZIMG_TYPE_DNSKEY 48u
 
 /* zimg.c: max(now, prev + 1) in RFC 1982 serial arithmetic. */
 uint32_t zimg_next_serial(uint32_t prev, uint32_t now);

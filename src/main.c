@@ -65,7 +65,7 @@ static int main_worker(const struct main_child *c, const struct config *cfg,
 static int main_prober(const struct main_child *c, const struct config *cfg,
 		       struct zimg *z)
 {
-	return prober_main(cfg, z, c->ready_fd);
+	return prober_main(cfg, z, c->ready_fd, -1);
 }
 
 static int main_not_yet(int argc, char **argv)

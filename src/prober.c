@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 
 #include "ahd.h"
 #include "check.h"
+#include "dnssec.h"
 #include "health.h"
 #include "log.h"
 #include "zimg.h"
@@ -128,8 +130,53 @@ static void prober_ready(int *ready_fd)
 	*ready_fd = -1;
 }
 
-int prober_main(const struct config *cfg, struct zimg *z, int ready_fd)
+int prober_load_key(const struct config *cfg, int key_fd, struct dnssec_key **key)
 {
+	const char *name = cfg->priv_key_path != NULL ? cfg->priv_key_path : "key fd";
+	char *pem;
+	size_t got = 0;
+
+	*key = NULL;
+	if (key_fd < 0) {
+		if (cfg->priv_key_path == NULL)
+			return 0;
+		*key = dnssec_key_load(cfg->priv_key_path, cfg->priv_key_alg);
+		return *key != NULL ? 0 : -1;
+	}
+	/* One byte more than the limit tells a too-large file apart. */
+	pem = malloc(DNSSEC_PEM_MAX + 2);
+	if (pem == NULL) {
+		close(key_fd);
+		log_error("prober: out of memory for the key");
+		return -1;
+	}
+	for (;;) {
+		ssize_t r = read(key_fd, pem + got, DNSSEC_PEM_MAX + 1 - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			log_error("prober: reading the key from fd %d: %s", key_fd, strerror(errno));
+			close(key_fd);
+			dnssec_pem_free(pem, DNSSEC_PEM_MAX + 2);
+			return -1;
+		}
+		if (r == 0 || got + (size_t)r > DNSSEC_PEM_MAX)
+			break;
+		got += (size_t)r;
+	}
+	close(key_fd);
+	pem[got] = '\0';
+	/* dnssec_key_load_mem refuses > DNSSEC_PEM_MAX with its message. */
+	*key = dnssec_key_load_mem(pem, got, name, cfg->priv_key_alg);
+	dnssec_pem_free(pem, DNSSEC_PEM_MAX + 2);
+	return *key != NULL ? 0 : -1;
+}
+
+int prober_main(const struct config *cfg, struct zimg *z, int ready_fd, int key_fd)
+{
+	struct dnssec_key *key = NULL;
+	struct zimg_signer *signer = NULL;
 	struct config_ttls ttls;
 	struct check_target *targets;
 	struct health *h;
@@ -144,6 +191,17 @@ int prober_main(const struct config *cfg, struct zimg *z, int ready_fd)
 		log_error("prober: sigaction: %s", strerror(errno));
 		return 1;
 	}
+	if (prober_load_key(cfg, key_fd, &key) < 0)
+		return 1;
+	if (key != NULL) {
+		signer = zimg_signer_new(key);
+		if (signer == NULL) {
+			dnssec_key_free(key);
+			return 1;
+		}
+		log_info("prober: signing with %s key tag %u", config_alg_name(dnssec_key_alg(key)),
+			 (unsigned)dnssec_key_tag(key));
+	}
 	config_ttls(cfg, &ttls);
 	/* A day is far beyond any sane check; the clamp keeps ms in range. */
 	timeout_ms = (cfg->test_timeout > 86400 ? 86400 : cfg->test_timeout) * 1000u;
@@ -156,6 +214,8 @@ int prober_main(const struct config *cfg, struct zimg *z, int ready_fd)
 		log_error("prober: out of memory for %zu addresses", cfg->n_addrs_total);
 		free(targets);
 		health_free(h);
+		zimg_signer_free(signer);
+		dnssec_key_free(key);
 		return 1;
 	}
 	log_info("prober: %zu targets every %u s, timeout %u s, %zu file descriptors",
@@ -199,19 +259,31 @@ int prober_main(const struct config *cfg, struct zimg *z, int ready_fd)
 
 		/* Signatures must be renewed long before they expire even
 		 * when nothing changes (SPEC 2, DNSSEC). */
-		if (!need_publish && cfg->priv_key_path != NULL && ttls.sig_resign > 0 &&
+		if (!need_publish && signer != NULL && ttls.sig_resign > 0 &&
 		    prober_mono_ns() - last_publish >= (int64_t)ttls.sig_resign * 1000000000) {
 			log_info("prober: re-signing the zone");
 			need_publish = true;
 		}
 		if (need_publish && rc == 0) {
 			uint32_t serial = 0;
+			int64_t t0 = prober_mono_ns();
 
-			if (zimg_publish(z, cfg, h->published, &serial) == 0) {
+			if (zimg_publish_signed(z, cfg, h->published, signer, time(NULL),
+						&serial) == 0) {
+				struct zimg_signer_stats st = { 0 };
+				char sigs[96] = "";
+
 				need_publish = false;
 				last_publish = prober_mono_ns();
-				log_info("published serial %u (%zu of %zu addresses up)", serial,
-					 prober_count_up(cfg, h), cfg->n_addrs_total);
+				if (signer != NULL) {
+					zimg_signer_stats(signer, &st);
+					snprintf(sigs, sizeof(sigs), "; %llu signatures made, %llu reused",
+						 (unsigned long long)st.last_made,
+						 (unsigned long long)st.last_reused);
+				}
+				log_info("published serial %u (%zu of %zu addresses up%s; %lld ms)", serial,
+					 prober_count_up(cfg, h), cfg->n_addrs_total, sigs,
+					 (long long)((last_publish - t0) / 1000000));
 				prober_ready(&ready_fd);
 			}
 		}
@@ -232,5 +304,7 @@ int prober_main(const struct config *cfg, struct zimg *z, int ready_fd)
 		close(ready_fd);
 	free(targets);
 	health_free(h);
+	zimg_signer_free(signer);
+	dnssec_key_free(key);
 	return 0;
 }

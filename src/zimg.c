@@ -14,6 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ldns/ldns.h>
+
+#include "ahd.h"
+#include "dname.h"
 #include "log.h"
 #include "zimg_format.h"
 
@@ -246,8 +250,9 @@ static bool zimg_slot_serial(const struct zimg *z, unsigned s, uint32_t *serial)
 	return true;
 }
 
-int zimg_publish_at(struct zimg *z, const struct config *cfg,
-		    const bool *published, uint32_t now, uint32_t *serial_out)
+static int zimg_publish_common(struct zimg *z, const struct config *cfg,
+			       const bool *published, struct zimg_signer *signer, time_t now,
+			       uint32_t *serial_out)
 {
 	struct seqlock *l = &z->hdr->lock;
 	unsigned active = atomic_load_explicit(&l->active, memory_order_relaxed) & 1u;
@@ -261,9 +266,10 @@ int zimg_publish_at(struct zimg *z, const struct config *cfg,
 	}
 	/* The only writer reads its own last image: no seqlock needed. A
 	 * restarted prober continues from the serial the image holds. */
-	serial = zimg_slot_serial(z, active, &prev) ? zimg_next_serial(prev, now) : now;
+	serial = zimg_slot_serial(z, active, &prev) ? zimg_next_serial(prev, (uint32_t)now)
+						    : (uint32_t)now;
 	s = seqlock_write_begin(l);
-	rc = zimg_build(z->slot[s], z->slot_size, cfg, published, serial);
+	rc = zimg_build_signed(z->slot[s], z->slot_size, cfg, published, serial, signer, now);
 	if (rc < 0) {
 		/* Leave the slot unreadable but do not direct readers to it:
 		 * mark it even again without flipping the active index. */
@@ -279,10 +285,22 @@ int zimg_publish_at(struct zimg *z, const struct config *cfg,
 	return 0;
 }
 
+int zimg_publish_at(struct zimg *z, const struct config *cfg,
+		    const bool *published, uint32_t now, uint32_t *serial_out)
+{
+	return zimg_publish_common(z, cfg, published, NULL, (time_t)now, serial_out);
+}
+
 int zimg_publish(struct zimg *z, const struct config *cfg,
 		 const bool *published, uint32_t *serial_out)
 {
 	return zimg_publish_at(z, cfg, published, (uint32_t)time(NULL), serial_out);
+}
+
+int zimg_publish_signed(struct zimg *z, const struct config *cfg, const bool *published,
+			struct zimg_signer *signer, time_t now, uint32_t *serial_out)
+{
+	return zimg_publish_common(z, cfg, published, signer, now, serial_out);
 }
 
 uint32_t zimg_serial(const struct zimg *z)
@@ -304,4 +322,184 @@ uint32_t zimg_serial(const struct zimg *z)
 uint64_t zimg_generation(const struct zimg *z)
 {
 	return atomic_load_explicit(&z->hdr->generation, memory_order_acquire);
+}
+
+/* One consistent private copy of the active slot (used bytes only), or
+ * NULL if there is none or a writer kept overlapping the copy. */
+static uint8_t *zimg_copy_active(const struct zimg *z, size_t *len)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		const volatile struct zimg_slot *sl;
+		uint64_t seq;
+		unsigned s = seqlock_read_begin(&z->hdr->lock, &seq);
+		uint32_t used;
+		bool ok;
+		uint8_t *buf;
+
+		sl = (const volatile struct zimg_slot *)z->slot[s];
+		used = sl->used;
+		ok = sl->magic == ZIMG_SLOT_MAGIC && sl->version == ZIMG_VERSION &&
+		     used >= sizeof(struct zimg_slot) && used <= z->slot_size;
+		if (!ok) {
+			if (seqlock_read_retry(&z->hdr->lock, s, seq))
+				continue;
+			return NULL;
+		}
+		buf = malloc(used);
+		if (!buf)
+			return NULL;
+		memcpy(buf, z->slot[s], used);
+		if (!seqlock_read_retry(&z->hdr->lock, s, seq)) {
+			*len = used;
+			return buf;
+		}
+		free(buf);
+	}
+	return NULL;
+}
+
+static bool zimg_in(size_t len, uint64_t off, uint64_t n)
+{
+	return off <= len && n <= len - off;
+}
+
+/* Owner wire name of a name-table key under apex (see dname_key()). */
+static size_t zimg_owner(const uint8_t *key, size_t key_len, const uint8_t *apex,
+			 size_t apex_len, uint8_t out[AHD_MAX_NAME_WIRE])
+{
+	size_t o = 0, end = key_len;
+
+	if (key_len + apex_len > AHD_MAX_NAME_WIRE)
+		return 0;
+	while (end > 0) {
+		size_t start = end - 1;
+
+		while (start > 0 && key[start - 1] != 0)
+			start--;
+		if (end - 1 - start == 0 || end - 1 - start > AHD_MAX_LABEL)
+			return 0;
+		out[o++] = (uint8_t)(end - 1 - start);
+		memcpy(out + o, key + start, end - 1 - start);
+		o += end - 1 - start;
+		end = start;
+	}
+	memcpy(out + o, apex, apex_len);
+	return o + apex_len;
+}
+
+/* Print count RR bodies at bodies[0..len) with owner owner. */
+static int zimg_dump_bodies(FILE *out, const uint8_t *owner, size_t owner_len,
+			    const uint8_t *bodies, size_t len, unsigned count)
+{
+	uint8_t rr[AHD_MAX_NAME_WIRE + 10 + 65535];
+	size_t off = 0;
+
+	for (unsigned i = 0; i < count; i++) {
+		size_t body, pos = 0;
+		ldns_rr *one = NULL;
+
+		if (len - off < 10)
+			return -1;
+		body = 10 + (((size_t)bodies[off + 8] << 8) | bodies[off + 9]);
+		if (body > len - off)
+			return -1;
+		memcpy(rr, owner, owner_len);
+		memcpy(rr + owner_len, bodies + off, body);
+		if (ldns_wire2rr(&one, rr, owner_len + body, &pos, LDNS_SECTION_ANSWER) !=
+		    LDNS_STATUS_OK)
+			return -1;
+		ldns_rr_print(out, one);
+		ldns_rr_free(one);
+		off += body;
+	}
+	return 0;
+}
+
+static int zimg_dump_one(FILE *out, const uint8_t *sl, size_t len, const struct zimg_zone *zn,
+			 uint32_t serial)
+{
+	uint8_t apex[AHD_MAX_NAME_WIRE];
+	char text[AHD_MAX_NAME_TEXT + 8];
+	const struct zimg_name *names;
+
+	if (zn->apex_len == 0 || zn->apex_len > AHD_MAX_NAME_WIRE ||
+	    !zimg_in(len, zn->apex_off, zn->apex_len) ||
+	    !zimg_in(len, zn->names_off, (uint64_t)zn->n_names * sizeof(struct zimg_name)) ||
+	    zn->names_off % ZIMG_ALIGN != 0)
+		return -1;
+	memcpy(apex, sl + zn->apex_off, zn->apex_len);
+	if (dname_check(apex, zn->apex_len) < 0 ||
+	    dname_to_text(apex, zn->apex_len, text, sizeof(text)) < 0)
+		return -1;
+	fprintf(out, "; zone %s serial %u\n", text, (unsigned)serial);
+	names = (const struct zimg_name *)(sl + zn->names_off);
+	for (uint32_t i = 0; i < zn->n_names; i++) {
+		const struct zimg_name *nm = &names[i];
+		const struct zimg_rrset *rs;
+		uint8_t owner[AHD_MAX_NAME_WIRE];
+		size_t owner_len;
+
+		if (!zimg_in(len, nm->key_off, nm->key_len) ||
+		    !zimg_in(len, nm->rrsets_off,
+			     (uint64_t)nm->n_rrsets * sizeof(struct zimg_rrset)) ||
+		    (nm->n_rrsets && nm->rrsets_off % ZIMG_ALIGN != 0))
+			return -1;
+		owner_len = nm->key_len == 0
+				    ? zn->apex_len
+				    : zimg_owner(sl + nm->key_off, nm->key_len, apex, zn->apex_len,
+						 owner);
+		if (nm->key_len == 0)
+			memcpy(owner, apex, zn->apex_len);
+		if (owner_len == 0)
+			return -1;
+		rs = (const struct zimg_rrset *)(sl + nm->rrsets_off);
+		for (uint32_t j = 0; j < nm->n_rrsets; j++) {
+			if (!zimg_in(len, rs[j].rrs_off, rs[j].rrs_len) ||
+			    !zimg_in(len, rs[j].sigs_off, rs[j].sigs_len))
+				return -1;
+			if (zimg_dump_bodies(out, owner, owner_len, sl + rs[j].rrs_off,
+					     rs[j].rrs_len, rs[j].count) < 0 ||
+			    zimg_dump_bodies(out, owner, owner_len, sl + rs[j].sigs_off,
+					     rs[j].sigs_len, rs[j].sig_count) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* zone == SIZE_MAX: every zone. */
+static int zimg_dump_zones(const struct zimg *z, size_t zone, FILE *out)
+{
+	size_t len = 0;
+	uint8_t *sl = zimg_copy_active(z, &len);
+	struct zimg_slot hdr;
+	int rc = 0;
+
+	if (!sl)
+		return -1;
+	memcpy(&hdr, sl, sizeof(hdr));
+	if (!zimg_in(len, hdr.zones_off, (uint64_t)hdr.n_zones * sizeof(struct zimg_zone)) ||
+	    hdr.zones_off % ZIMG_ALIGN != 0 || (zone != SIZE_MAX && zone >= hdr.n_zones)) {
+		free(sl);
+		return -1;
+	}
+	for (size_t i = 0; i < hdr.n_zones && rc == 0; i++) {
+		const struct zimg_zone *zn =
+			(const struct zimg_zone *)(sl + hdr.zones_off) + i;
+
+		if (zone == SIZE_MAX || zone == i)
+			rc = zimg_dump_one(out, sl, len, zn, hdr.serial);
+	}
+	free(sl);
+	return rc;
+}
+
+int zimg_dump(const struct zimg *z, FILE *out)
+{
+	return zimg_dump_zones(z, SIZE_MAX, out);
+}
+
+int zimg_dump_zone(const struct zimg *z, size_t zone, FILE *out)
+{
+	return zimg_dump_zones(z, zone, out);
 }

@@ -10,12 +10,15 @@
 #include <string.h>
 
 #include <bsd/stdlib.h>
+#include <ldns/ldns.h>
 
 #include "ahd.h"
 #include "dname.h"
+#include "dnssec.h"
 #include "log.h"
 #include "query.h"
 #include "wire.h"
+#include "zimg.h"
 
 #define ZB_KEY_CAP AHD_MAX_NAME_WIRE
 #define ZB_RR_HDR 10 /* TYPE CLASS TTL RDLENGTH */
@@ -44,11 +47,58 @@ static size_t zb_label_count(const char *name)
 	return n;
 }
 
+/* RRSIG signature field bytes per algorithm (RSA: up to 4096-bit keys,
+ * RFC 3110; ECDSA r||s, RFC 6605; EdDSA, RFC 8080). */
+static size_t zb_sig_max(enum config_alg alg)
+{
+	switch (alg) {
+	case CONFIG_ALG_ECDSAP256SHA256:
+	case CONFIG_ALG_ED25519:
+		return 64;
+	case CONFIG_ALG_ECDSAP384SHA384:
+		return 96;
+	case CONFIG_ALG_ED448:
+		return 114;
+	default:
+		return 512;
+	}
+}
+
+/* DNSKEY RDATA bytes: flags, protocol, algorithm, public key (RSA: a
+ * 3-byte exponent length, an exponent of at most 4096 bits, RFC 3110). */
+static size_t zb_dnskey_max(enum config_alg alg)
+{
+	switch (alg) {
+	case CONFIG_ALG_ECDSAP256SHA256:
+		return 4 + 64;
+	case CONFIG_ALG_ECDSAP384SHA384:
+		return 4 + 96;
+	case CONFIG_ALG_ED25519:
+		return 4 + 32;
+	case CONFIG_ALG_ED448:
+		return 4 + 57;
+	default:
+		return 4 + 3 + 512 + 512;
+	}
+}
+
+/* NSEC type bitmap: window 0 only (every type we serve is below 256),
+ * 2 bytes of header + up to DNSKEY (48): 7 bytes. */
+#define ZB_BITMAP_MAX (2 + 32)
+/* RRSIG RDATA without signer name and signature. */
+#define ZB_RRSIG_FIXED 18
+
 size_t zimg_build_slot_size(const struct config *cfg)
 {
-	uint64_t items = 1, keys = 0, bodies = 0, per_zone, total;
+	uint64_t items = 1, keys = 0, bodies = 0, per_zone, total, longest = 0;
 	uint64_t zones = 1 + (uint64_t)cfg->n_alias_zones;
+	uint64_t apex_max = strlen(cfg->hosted_zone) + 2;
 
+	for (size_t i = 0; i < cfg->n_alias_zones; i++)
+		if (strlen(cfg->alias_zones[i]) + 2 > apex_max)
+			apex_max = strlen(cfg->alias_zones[i]) + 2;
+	if (apex_max > AHD_MAX_NAME_WIRE)
+		apex_max = AHD_MAX_NAME_WIRE;
 	for (size_t i = 0; i < cfg->n_entries; i++) {
 		const struct config_entry *e = &cfg->entries[i];
 		uint64_t labels = zb_label_count(e->name);
@@ -56,6 +106,8 @@ size_t zimg_build_slot_size(const struct config *cfg)
 		items += labels;
 		keys += labels * (strlen(e->name) + 2 + ZIMG_ALIGN);
 		bodies += (uint64_t)e->n_addrs * (ZB_RR_HDR + 16) + 2 * ZIMG_ALIGN;
+		if (strlen(e->name) + 1 > longest)
+			longest = strlen(e->name) + 1;
 	}
 	per_zone = (AHD_MAX_NAME_WIRE + ZIMG_ALIGN)          /* apex */
 		   + items * sizeof(struct zimg_name) + ZIMG_ALIGN /* name table */
@@ -65,9 +117,24 @@ size_t zimg_build_slot_size(const struct config *cfg)
 		   + 2 * (ZB_RR_HDR + 2 * AHD_MAX_NAME_WIRE + 20 + ZIMG_ALIGN) /* SOAs */
 		   + (uint64_t)cfg->n_ns * (ZB_RR_HDR + AHD_MAX_NAME_WIRE) + ZIMG_ALIGN
 		   + (ZB_RR_HDR + 16 + ZIMG_ALIGN); /* HINFO */
+	if (cfg->priv_key_path != NULL) {
+		uint64_t sig = ZB_RR_HDR + ZB_RRSIG_FIXED + apex_max +
+			       zb_sig_max(cfg->priv_key_alg) + ZIMG_ALIGN;
+		uint64_t owner = longest + apex_max;
+
+		if (owner > AHD_MAX_NAME_WIRE)
+			owner = AHD_MAX_NAME_WIRE;
+		/* Per name: an NSEC RRset (descriptor + body) and RRSIGs over
+		 * A, AAAA and NSEC; the apex adds NS, SOA, DNSKEY and their
+		 * RRSIGs, neg_soa its RRSIG copy; the NSEC index. */
+		per_zone += items * (sizeof(struct zimg_rrset) + ZB_RR_HDR + owner +
+				     ZB_BITMAP_MAX + ZIMG_ALIGN + 3 * sig + sizeof(uint32_t))
+			    + 2 * sizeof(struct zimg_rrset) + 4 * sig + ZIMG_ALIGN
+			    + ZB_RR_HDR + zb_dnskey_max(cfg->priv_key_alg) + ZIMG_ALIGN;
+	}
 	total = sizeof(struct zimg_slot) + zones * sizeof(struct zimg_zone) + ZIMG_ALIGN
 		+ zones * per_zone;
-	/* Headroom: a later format (signatures) can grow without a resize. */
+	/* Headroom: a later format can grow without a resize. */
 	total += total / 4 + 65536;
 	total = (total + 4095) & ~(uint64_t)4095;
 	if (total > ZIMG_SLOT_MAX)
@@ -96,6 +163,413 @@ static void zb_rr_hdr(uint8_t *p, uint16_t type, uint32_t ttl, uint16_t rdlen)
 	wire_store_u16(p + 2, QUERY_CLASS_IN);
 	wire_store_u32(p + 4, ttl);
 	wire_store_u16(p + 8, rdlen);
+}
+
+/*
+ * The signature cache (zimg.h). An entry's data[] holds the cache key
+ * (zone index, type, owner, the RRset's bodies) then the RRSIG bodies.
+ */
+struct zb_cache_entry {
+	struct zb_cache_entry *next; /* hash chain */
+	uint64_t hash;
+	uint64_t used;      /* generation of the last publish that used it */
+	int64_t signed_at;  /* the clock the signature was made at */
+	size_t pos;         /* index in the visit order of generation used */
+	uint32_t key_len;
+	uint32_t sig_len;
+	uint16_t sig_count;
+	uint8_t data[];
+};
+
+struct zimg_signer {
+	struct dnssec_key *key;
+	uint8_t *dnskey_rdata; /* owner-independent DNSKEY RDATA */
+	size_t dnskey_len;
+	struct zb_cache_entry **buckets;
+	size_t n_buckets; /* a power of two */
+	size_t n_entries;
+	uint64_t gen;
+	/*
+	 * Builds visit RRsets in the same order every time: the entries in
+	 * the previous build's visit order (old) are checked first, at a
+	 * cursor, which turns the lookups of an unchanged zone into a
+	 * sequential walk instead of two cache misses each (bucket, entry).
+	 * NULL where an entry was replaced. cur is the order being made.
+	 */
+	struct zb_cache_entry **old, **cur;
+	size_t n_old, n_cur, cap_old, cap_cur, cursor;
+	bool full_sweep; /* a build failed: old no longer lists everything */
+	struct zimg_signer_stats stats;
+	uint8_t *scratch; /* the key of the RRset being looked up */
+	size_t scratch_cap;
+};
+
+/* The signing context of one zone of one build. */
+struct zb_sign {
+	struct zimg_signer *signer;
+	int64_t now;
+	uint32_t zone;
+	uint32_t resign;
+	uint32_t inception;
+	uint32_t expiration;
+	ldns_rdf *apex; /* absolute, the RRSIG signer name */
+};
+
+struct zimg_signer *zimg_signer_new(struct dnssec_key *key)
+{
+	struct zimg_signer *s = calloc(1, sizeof(*s));
+	ldns_rdf *root = ldns_dname_new_frm_str(".");
+	ldns_rr *dnskey = NULL;
+	ldns_buffer *buf = ldns_buffer_new(1024);
+
+	if (!s || !root || !buf)
+		goto fail;
+	dnskey = dnssec_dnskey(key, root, 0);
+	if (!dnskey || ldns_rr_rdata2buffer_wire(buf, dnskey) != LDNS_STATUS_OK)
+		goto fail;
+	s->dnskey_len = ldns_buffer_position(buf);
+	s->dnskey_rdata = malloc(s->dnskey_len);
+	s->n_buckets = 1024;
+	s->buckets = calloc(s->n_buckets, sizeof(*s->buckets));
+	if (!s->dnskey_rdata || !s->buckets)
+		goto fail;
+	memcpy(s->dnskey_rdata, ldns_buffer_begin(buf), s->dnskey_len);
+	s->key = key;
+	ldns_rr_free(dnskey);
+	ldns_rdf_deep_free(root);
+	ldns_buffer_free(buf);
+	return s;
+fail:
+	log_error("zone signer: out of memory");
+	ldns_rr_free(dnskey);
+	ldns_rdf_deep_free(root);
+	if (buf)
+		ldns_buffer_free(buf);
+	zimg_signer_free(s);
+	return NULL;
+}
+
+void zimg_signer_free(struct zimg_signer *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; s->buckets && i < s->n_buckets; i++) {
+		for (struct zb_cache_entry *e = s->buckets[i], *nx; e; e = nx) {
+			nx = e->next;
+			free(e);
+		}
+	}
+	free(s->buckets);
+	free(s->old);
+	free(s->cur);
+	free(s->dnskey_rdata);
+	free(s->scratch);
+	free(s);
+}
+
+void zimg_signer_stats(const struct zimg_signer *s, struct zimg_signer_stats *out)
+{
+	*out = s->stats;
+	out->cached = s->n_entries;
+}
+
+/* FNV-1a, 64 bits: the keys are short and the table checks every byte
+ * on a hit, so a plain hash is enough. */
+static uint64_t zb_cache_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3u;
+	return h;
+}
+
+static struct zb_cache_entry **zb_cache_slot(struct zimg_signer *s, uint64_t hash,
+					     const uint8_t *key, size_t key_len)
+{
+	struct zb_cache_entry **pp = &s->buckets[hash & (s->n_buckets - 1)];
+
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->hash == hash && (*pp)->key_len == key_len &&
+		    memcmp((*pp)->data, key, key_len) == 0)
+			break;
+	return pp;
+}
+
+/* Doubling keeps chains short; failing to grow only makes them longer. */
+static void zb_cache_grow(struct zimg_signer *s)
+{
+	size_t n = s->n_buckets * 2;
+	struct zb_cache_entry **b;
+
+	if (s->n_entries < s->n_buckets || n > SIZE_MAX / sizeof(*b))
+		return;
+	b = calloc(n, sizeof(*b));
+	if (!b)
+		return;
+	for (size_t i = 0; i < s->n_buckets; i++) {
+		for (struct zb_cache_entry *e = s->buckets[i], *nx; e; e = nx) {
+			nx = e->next;
+			e->next = b[e->hash & (n - 1)];
+			b[e->hash & (n - 1)] = e;
+		}
+	}
+	free(s->buckets);
+	s->buckets = b;
+	s->n_buckets = n;
+}
+
+static void zb_cache_unlink(struct zimg_signer *s, struct zb_cache_entry *e)
+{
+	struct zb_cache_entry **pp = &s->buckets[e->hash & (s->n_buckets - 1)];
+
+	while (*pp && *pp != e)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = e->next;
+	free(e);
+	s->n_entries--;
+}
+
+/* Drop what the last publish did not use (changed RRsets, gone names):
+ * after a successful build every live entry is in old or cur. */
+static void zb_cache_sweep(struct zimg_signer *s)
+{
+	struct zb_cache_entry **swap = s->old;
+	size_t cap = s->cap_old;
+
+	if (s->full_sweep) {
+		for (size_t i = 0; i < s->n_buckets; i++) {
+			struct zb_cache_entry **pp = &s->buckets[i];
+
+			while (*pp) {
+				struct zb_cache_entry *e = *pp;
+
+				if (e->used != s->gen) {
+					*pp = e->next;
+					free(e);
+					s->n_entries--;
+				} else {
+					pp = &e->next;
+				}
+			}
+		}
+		s->full_sweep = false;
+	} else {
+		for (size_t i = 0; i < s->n_old; i++)
+			if (s->old[i] && s->old[i]->used != s->gen)
+				zb_cache_unlink(s, s->old[i]);
+	}
+	s->old = s->cur;
+	s->cap_old = s->cap_cur;
+	s->n_old = s->n_cur;
+	s->cur = swap;
+	s->cap_cur = cap;
+	s->n_cur = 0;
+}
+
+/* A build is starting (gen already advanced). */
+static void zb_cache_begin(struct zimg_signer *s)
+{
+	s->cursor = 0;
+	s->n_cur = 0;
+	s->stats.last_made = 0;
+	s->stats.last_reused = 0;
+}
+
+/* A build failed: what it used is in no order list any more. */
+static void zb_cache_abort(struct zimg_signer *s)
+{
+	s->n_old = 0;
+	s->n_cur = 0;
+	s->full_sweep = true;
+}
+
+/* e is used by this build: append it to the visit order. */
+static int zb_cache_use(struct zimg_signer *s, struct zb_cache_entry *e)
+{
+	if (s->n_cur == s->cap_cur) {
+		size_t cap = s->cap_cur ? 2 * s->cap_cur : 1024;
+		struct zb_cache_entry **n = reallocarray(s->cur, cap, sizeof(*n));
+
+		if (!n)
+			return -1;
+		s->cur = n;
+		s->cap_cur = cap;
+	}
+	e->used = s->gen;
+	e->pos = s->n_cur;
+	s->cur[s->n_cur++] = e;
+	return 0;
+}
+
+/* A cached signature is reused while it is younger than the re-sign
+ * interval and the clock has not gone back past its inception. */
+static bool zb_cache_fresh(const struct zb_cache_entry *e, const struct zb_sign *sg)
+{
+	return sg->now >= e->signed_at - DNSSEC_INCEPTION_SKEW &&
+	       sg->now - e->signed_at < (int64_t)sg->resign;
+}
+
+/* Sign the RRset (owner + its bodies) into a new entry keyed by key. */
+static struct zb_cache_entry *zb_cache_sign(struct zb_sign *sg, const uint8_t *key,
+					    size_t key_len, uint64_t hash, const uint8_t *owner,
+					    size_t owner_len, const uint8_t *bodies, size_t len,
+					    uint16_t count)
+{
+	uint8_t rr[AHD_MAX_NAME_WIRE + ZB_RR_HDR + 2048];
+	ldns_rr_list *list = ldns_rr_list_new();
+	ldns_buffer *buf = ldns_buffer_new(1024);
+	ldns_rr *sig = NULL;
+	struct zb_cache_entry *e = NULL;
+	size_t off = 0, rdlen;
+
+	if (!list || !buf)
+		goto out;
+	for (uint16_t i = 0; i < count; i++) {
+		size_t body, pos = 0;
+		ldns_rr *one = NULL;
+
+		if (len - off < ZB_RR_HDR)
+			goto out;
+		body = ZB_RR_HDR + wire_load_u16(bodies + off + 8);
+		if (body > len - off || owner_len + body > sizeof(rr))
+			goto out;
+		memcpy(rr, owner, owner_len);
+		memcpy(rr + owner_len, bodies + off, body);
+		if (ldns_wire2rr(&one, rr, owner_len + body, &pos, LDNS_SECTION_ANSWER) !=
+		    LDNS_STATUS_OK)
+			goto out;
+		if (!ldns_rr_list_push_rr(list, one)) {
+			ldns_rr_free(one);
+			goto out;
+		}
+		off += body;
+	}
+	sig = dnssec_sign_rrset(sg->signer->key, list, sg->apex, sg->inception, sg->expiration);
+	if (!sig || ldns_rr_rdata2buffer_wire(buf, sig) != LDNS_STATUS_OK)
+		goto out;
+	rdlen = ldns_buffer_position(buf);
+	if (rdlen > UINT16_MAX)
+		goto out;
+	e = malloc(sizeof(*e) + key_len + ZB_RR_HDR + rdlen);
+	if (!e)
+		goto out;
+	memset(e, 0, sizeof(*e));
+	e->hash = hash;
+	e->signed_at = sg->now;
+	e->key_len = (uint32_t)key_len;
+	e->sig_len = (uint32_t)(ZB_RR_HDR + rdlen);
+	e->sig_count = 1;
+	memcpy(e->data, key, key_len);
+	zb_rr_hdr(e->data + key_len, ZIMG_TYPE_RRSIG, ldns_rr_ttl(sig), (uint16_t)rdlen);
+	memcpy(e->data + key_len + ZB_RR_HDR, ldns_buffer_begin(buf), rdlen);
+	sg->signer->stats.sigs_made++;
+	sg->signer->stats.last_made++;
+out:
+	ldns_rr_free(sig);
+	if (list)
+		ldns_rr_list_deep_free(list);
+	if (buf)
+		ldns_buffer_free(buf);
+	return e;
+}
+
+static bool zb_cache_match(const struct zb_cache_entry *e, uint64_t hash,
+			   const uint8_t *key, size_t key_len)
+{
+	return e && e->hash == hash && e->key_len == key_len &&
+	       memcmp(e->data, key, key_len) == 0;
+}
+
+/* The cached entry for an RRset, signed now if missing or stale. */
+static struct zb_cache_entry *zb_cache_get(struct zb_sign *sg, const struct zb *b,
+					   const struct zimg_rrset *rs, const uint8_t *owner,
+					   size_t owner_len)
+{
+	struct zimg_signer *s = sg->signer;
+	size_t key_len = 8 + owner_len + rs->rrs_len;
+	struct zb_cache_entry **pp, *e = NULL, *old;
+	uint64_t hash;
+	uint8_t *k;
+
+	if (key_len > s->scratch_cap) {
+		k = realloc(s->scratch, key_len);
+		if (!k)
+			return NULL;
+		s->scratch = k;
+		s->scratch_cap = key_len;
+	}
+	k = s->scratch;
+	wire_store_u32(k, sg->zone);
+	wire_store_u16(k + 4, rs->type);
+	wire_store_u16(k + 6, (uint16_t)owner_len);
+	memcpy(k + 8, owner, owner_len);
+	memcpy(k + 8 + owner_len, b->slot + rs->rrs_off, rs->rrs_len);
+	hash = zb_cache_hash(k, key_len);
+	if (s->cursor < s->n_old && zb_cache_match(s->old[s->cursor], hash, k, key_len)) {
+		e = s->old[s->cursor++];
+	} else {
+		e = *zb_cache_slot(s, hash, k, key_len);
+		/* Resynchronise the cursor after an inserted or removed RRset. */
+		if (e && e->used + 1 == s->gen && e->pos < s->n_old && s->old[e->pos] == e)
+			s->cursor = e->pos + 1;
+	}
+	if (e && e->used == s->gen)
+		return e; /* one key per build: cannot happen, but never free it */
+	if (e && zb_cache_fresh(e, sg)) {
+		if (zb_cache_use(s, e) < 0)
+			return NULL;
+		s->stats.sigs_reused++;
+		s->stats.last_reused++;
+		return e;
+	}
+	old = e;
+	e = zb_cache_sign(sg, k, key_len, hash, owner, owner_len, b->slot + rs->rrs_off,
+			  rs->rrs_len, rs->count);
+	if (!e)
+		return NULL;
+	pp = zb_cache_slot(s, hash, k, key_len);
+	if (old) { /* stale: replace it in the chain and in old */
+		if (old->used + 1 == s->gen && old->pos < s->n_old && s->old[old->pos] == old)
+			s->old[old->pos] = NULL;
+		e->next = old->next;
+		*pp = e;
+		free(old);
+	} else {
+		e->next = NULL;
+		*pp = e;
+		s->n_entries++;
+	}
+	if (zb_cache_use(s, e) < 0)
+		return NULL;
+	zb_cache_grow(s);
+	return e;
+}
+
+/* Put the RRSIG of rs (owner owner) beside it in the slot. */
+static int zb_sign_rrset(struct zb *b, struct zimg_rrset *rs, const uint8_t *owner,
+			 size_t owner_len, struct zb_sign *sg)
+{
+	struct zb_cache_entry *e = zb_cache_get(sg, b, rs, owner, owner_len);
+	uint32_t off;
+
+	if (!e) {
+		char text[AHD_MAX_NAME_TEXT + 8];
+
+		if (dname_to_text(owner, owner_len, text, sizeof(text)) < 0)
+			strcpy(text, "?");
+		log_error("zone image: cannot sign %s type %u", text, (unsigned)rs->type);
+		return -1;
+	}
+	off = zb_alloc(b, e->sig_len);
+	if (!off)
+		return -1;
+	memcpy(zb_ptr(b, off), e->data + e->key_len, e->sig_len);
+	rs->sigs_off = off;
+	rs->sigs_len = e->sig_len;
+	rs->sig_count = e->sig_count;
+	return 0;
 }
 
 struct zb_soa {
@@ -262,6 +736,9 @@ struct zb_names {
 	/* Group starts: group g is items[group[g] .. group[g + 1]). */
 	size_t *group;
 	size_t n_groups;
+	/* Signed images only (zb_names_nsec), per group. */
+	uint32_t *nsec_idx;
+	uint32_t *nsec_next;
 };
 
 static void zb_names_free(struct zb_names *nm)
@@ -269,6 +746,8 @@ static void zb_names_free(struct zb_names *nm)
 	free(nm->keys);
 	free(nm->items);
 	free(nm->group);
+	free(nm->nsec_idx);
+	free(nm->nsec_next);
 }
 
 /* The owner names every zone of this image has, sorted and grouped. */
@@ -326,15 +805,142 @@ oom:
 	return -1;
 }
 
+/* A group holds an NSEC (signed images): the apex, or a name with RRsets
+ * (items are sorted real-first within a group). */
+static bool zb_has_nsec(const struct zb_names *nm, size_t g)
+{
+	return g == 0 || nm->items[nm->group[g]].real;
+}
+
+/* For signed images: nsec_idx[g] = the greatest NSEC group <= g (what
+ * zimg_zone.nsec_idx_off holds), nsec_next[g] = the NSEC group after g,
+ * wrapping to the apex (an NSEC's next name, RFC 4034 section 4.1.1). */
+static int zb_names_nsec(struct zb_names *nm)
+{
+	size_t next = 0;
+
+	nm->nsec_idx = reallocarray(NULL, nm->n_groups, sizeof(*nm->nsec_idx));
+	nm->nsec_next = reallocarray(NULL, nm->n_groups, sizeof(*nm->nsec_next));
+	if (!nm->nsec_idx || !nm->nsec_next) {
+		log_error("zone image: out of memory");
+		return -1;
+	}
+	for (size_t g = 0; g < nm->n_groups; g++)
+		nm->nsec_idx[g] = zb_has_nsec(nm, g) ? (uint32_t)g : nm->nsec_idx[g - 1];
+	for (size_t g = nm->n_groups; g-- > 0;) {
+		nm->nsec_next[g] = (uint32_t)next;
+		if (zb_has_nsec(nm, g))
+			next = g;
+	}
+	return 0;
+}
+
+/* The wire form of the name whose key is key, under apex; 0 if it would
+ * exceed 255 bytes. */
+static size_t zb_owner(const uint8_t *key, size_t key_len, const uint8_t *apex,
+		       size_t apex_len, uint8_t out[AHD_MAX_NAME_WIRE])
+{
+	size_t o = 0, end = key_len;
+
+	if (key_len + apex_len > AHD_MAX_NAME_WIRE)
+		return 0;
+	/* Keys hold labels right to left, each followed by a 0 byte. */
+	while (end > 0) {
+		size_t start = end - 1;
+
+		while (start > 0 && key[start - 1] != 0)
+			start--;
+		out[o++] = (uint8_t)(end - 1 - start);
+		memcpy(out + o, key + start, end - 1 - start);
+		o += end - 1 - start;
+		end = start;
+	}
+	memcpy(out + o, apex, apex_len);
+	return o + apex_len;
+}
+
+/* The NSEC RR of a name: next owner, then the type bitmap of its RRsets
+ * plus RRSIG and NSEC (RFC 4034 section 4.1.2; window 0 holds them all). */
+static int zb_nsec(struct zb *b, struct zimg_rrset *rs, const uint8_t *next,
+		   size_t next_len, const uint16_t *types, size_t n_types, uint32_t ttl)
+{
+	uint8_t bits[32] = { 0 };
+	size_t len = ZIMG_TYPE_NSEC / 8 + 1, rdlen;
+	uint32_t off;
+	uint8_t *p;
+
+	bits[ZIMG_TYPE_RRSIG / 8] |= (uint8_t)(0x80 >> (ZIMG_TYPE_RRSIG % 8));
+	bits[ZIMG_TYPE_NSEC / 8] |= (uint8_t)(0x80 >> (ZIMG_TYPE_NSEC % 8));
+	for (size_t i = 0; i < n_types; i++) {
+		if (types[i] == 0 || types[i] > 255)
+			return -1;
+		bits[types[i] / 8] |= (uint8_t)(0x80 >> (types[i] % 8));
+		if ((size_t)types[i] / 8 + 1 > len)
+			len = (size_t)types[i] / 8 + 1;
+	}
+	rdlen = next_len + 2 + len;
+	off = zb_alloc(b, ZB_RR_HDR + rdlen);
+	if (!off)
+		return -1;
+	p = zb_ptr(b, off);
+	zb_rr_hdr(p, ZIMG_TYPE_NSEC, ttl, (uint16_t)rdlen);
+	p += ZB_RR_HDR;
+	memcpy(p, next, next_len);
+	p += next_len;
+	p[0] = 0; /* window 0 */
+	p[1] = (uint8_t)len;
+	memcpy(p + 2, bits, len);
+	*rs = (struct zimg_rrset){ .type = ZIMG_TYPE_NSEC, .count = 1, .rrs_off = off,
+				   .rrs_len = (uint32_t)(ZB_RR_HDR + rdlen) };
+	return 0;
+}
+
+static int zb_dnskey(struct zb *b, struct zimg_rrset *rs, const struct zimg_signer *s,
+		     uint32_t ttl)
+{
+	uint32_t off = zb_alloc(b, ZB_RR_HDR + s->dnskey_len);
+
+	if (!off)
+		return -1;
+	zb_rr_hdr(zb_ptr(b, off), ZIMG_TYPE_DNSKEY, ttl, (uint16_t)s->dnskey_len);
+	memcpy(zb_ptr(b, off) + ZB_RR_HDR, s->dnskey_rdata, s->dnskey_len);
+	*rs = (struct zimg_rrset){ .type = ZIMG_TYPE_DNSKEY, .count = 1, .rrs_off = off,
+				   .rrs_len = (uint32_t)(ZB_RR_HDR + s->dnskey_len) };
+	return 0;
+}
+
+/* neg_soa's RRSIG: the apex SOA's, served with the negative TTL. */
+static int zb_neg_sigs(struct zb *b, struct zimg_rrset *neg, const struct zimg_rrset *soa,
+		       uint32_t ttl)
+{
+	uint32_t off = zb_alloc(b, soa->sigs_len);
+	size_t o = 0;
+	uint8_t *p;
+
+	if (!off)
+		return -1;
+	p = zb_ptr(b, off);
+	memcpy(p, zb_ptr(b, soa->sigs_off), soa->sigs_len);
+	for (uint16_t i = 0; i < soa->sig_count && soa->sigs_len - o >= ZB_RR_HDR; i++) {
+		wire_store_u32(p + o + 4, ttl);
+		o += ZB_RR_HDR + wire_load_u16(p + o + 8);
+	}
+	neg->sigs_off = off;
+	neg->sigs_len = soa->sigs_len;
+	neg->sig_count = soa->sig_count;
+	return 0;
+}
+
 static int zb_zone(struct zb *b, uint32_t zone_off, const char *apex_text,
 		   const struct config *cfg, const bool *published,
-		   const struct zb_names *nm, const struct zb_soa *soa)
+		   const struct zb_names *nm, const struct zb_soa *soa, struct zb_sign *sg)
 {
 	struct zimg_zone zone = { 0 };
 	uint8_t apex[AHD_MAX_NAME_WIRE], rname[AHD_MAX_NAME_WIRE];
 	char rname_text[AHD_MAX_NAME_TEXT + 16];
 	int apex_len, rname_len;
 	uint32_t names_off;
+	struct zimg_rrset apex_soa = { 0 };
 
 	apex_len = dname_from_text(apex_text, apex, sizeof(apex));
 	snprintf(rname_text, sizeof(rname_text), "hostmaster.%s", apex_text);
@@ -354,12 +960,23 @@ static int zb_zone(struct zb *b, uint32_t zone_off, const char *apex_text,
 		goto full;
 	zone.names_off = names_off;
 	zone.n_names = (uint32_t)nm->n_groups;
+	if (sg) {
+		zone.flags = ZIMG_ZONE_SIGNED;
+		zone.nsec_idx_off = zb_alloc(b, nm->n_groups * sizeof(uint32_t));
+		if (!zone.nsec_idx_off)
+			goto full;
+		memcpy(zb_ptr(b, zone.nsec_idx_off), nm->nsec_idx,
+		       nm->n_groups * sizeof(uint32_t));
+		sg->apex = ldns_dname_new_frm_data((uint16_t)apex_len, apex);
+		if (!sg->apex)
+			goto oom;
+	}
 
 	for (size_t g = 0; g < nm->n_groups; g++) {
 		const struct zb_item *it = &nm->items[nm->group[g]];
 		size_t n_real = 0;
 		struct zimg_name name = { 0 };
-		struct zimg_rrset rs[2];
+		struct zimg_rrset rs[4];
 		size_t n_rs = 0;
 
 		while (nm->group[g] + n_real < nm->group[g + 1] && it[n_real].real)
@@ -392,11 +1009,45 @@ static int zb_zone(struct zb *b, uint32_t zone_off, const char *apex_text,
 				goto full;
 			n_rs += rs[n_rs].count > 0;
 		}
+		if (sg && zb_has_nsec(nm, g)) {
+			uint8_t owner[AHD_MAX_NAME_WIRE], next[AHD_MAX_NAME_WIRE];
+			const struct zb_item *nx = &nm->items[nm->group[nm->nsec_next[g]]];
+			size_t owner_len = zb_owner(it->key, it->key_len, apex, (size_t)apex_len,
+						    owner);
+			size_t next_len = zb_owner(nx->key, nx->key_len, apex, (size_t)apex_len,
+						   next);
+
+			if (!owner_len || !next_len) {
+				log_error("zone image: a name under %s is longer than 255 bytes",
+					  apex_text);
+				return -1;
+			}
+			uint16_t types[4];
+			size_t n_types = 0;
+
+			for (size_t i = 0; i < n_rs; i++)
+				types[n_types++] = rs[i].type;
+			/* Sorted by type: NS SOA NSEC DNSKEY / A AAAA NSEC. */
+			if (it->key_len == 0) {
+				if (zb_dnskey(b, &rs[n_rs + 1], sg->signer, soa->ttls.dnskey) < 0)
+					goto full;
+				types[n_types++] = ZIMG_TYPE_DNSKEY;
+			}
+			if (zb_nsec(b, &rs[n_rs], next, next_len, types, n_types,
+				    soa->ttls.neg) < 0)
+				goto full;
+			n_rs += it->key_len == 0 ? 2 : 1;
+			for (size_t i = 0; i < n_rs; i++)
+				if (zb_sign_rrset(b, &rs[i], owner, owner_len, sg) < 0)
+					return -1;
+		}
 		if (n_rs) {
 			name.rrsets_off = zb_alloc(b, n_rs * sizeof(struct zimg_rrset));
 			if (!name.rrsets_off)
 				goto full;
 			memcpy(zb_ptr(b, name.rrsets_off), rs, n_rs * sizeof(struct zimg_rrset));
+			if (it->key_len == 0)
+				apex_soa = rs[1];
 		}
 		name.n_rrsets = (uint32_t)n_rs;
 		memcpy(zb_ptr(b, names_off + g * sizeof(struct zimg_name)), &name,
@@ -404,6 +1055,8 @@ static int zb_zone(struct zb *b, uint32_t zone_off, const char *apex_text,
 	}
 
 	if (zb_soa(b, &zone.neg_soa, soa, rname, (size_t)rname_len, soa->ttls.neg) < 0)
+		goto full;
+	if (sg && zb_neg_sigs(b, &zone.neg_soa, &apex_soa, soa->ttls.neg) < 0)
 		goto full;
 	{
 		/* RFC 8482 section 4.2: HINFO CPU "RFC8482", OS "". */
@@ -422,17 +1075,22 @@ static int zb_zone(struct zb *b, uint32_t zone_off, const char *apex_text,
 full:
 	log_error("zone image: slot of %zu bytes is too small", b->cap);
 	return -1;
+oom:
+	log_error("zone image: out of memory");
+	return -1;
 }
 
-int zimg_build(uint8_t *slot, size_t slot_size, const struct config *cfg,
-	       const bool *published, uint32_t serial)
+int zimg_build_signed(uint8_t *slot, size_t slot_size, const struct config *cfg,
+		      const bool *published, uint32_t serial, struct zimg_signer *signer,
+		      time_t now)
 {
 	struct zb b = { .slot = slot, .cap = slot_size, .pos = sizeof(struct zimg_slot) };
 	struct zimg_slot hdr = { 0 };
 	struct zb_names nm;
 	struct zb_soa soa;
+	struct zb_sign sg = { 0 };
 	size_t n_zones = 1 + cfg->n_alias_zones;
-	int len;
+	int len, rc = -1;
 
 	if (slot_size < sizeof(struct zimg_slot) || slot_size > ZIMG_SLOT_MAX ||
 	    cfg->n_ns == 0 || n_zones > UINT16_MAX) {
@@ -453,27 +1111,51 @@ int zimg_build(uint8_t *slot, size_t slot_size, const struct config *cfg,
 	config_ttls(cfg, &soa.ttls);
 	if (zb_names_make(&nm, cfg, published) < 0)
 		return -1;
+	if (signer) {
+		if (zb_names_nsec(&nm) < 0)
+			goto out;
+		signer->gen++;
+		zb_cache_begin(signer);
+		sg.signer = signer;
+		sg.now = (int64_t)now;
+		sg.resign = soa.ttls.sig_resign;
+		dnssec_sig_window(now, soa.ttls.sig_validity, &sg.inception, &sg.expiration);
+	}
 	hdr.zones_off = zb_alloc(&b, n_zones * sizeof(struct zimg_zone));
 	if (!hdr.zones_off) {
-		zb_names_free(&nm);
 		log_error("zone image: slot of %zu bytes is too small", slot_size);
-		return -1;
+		goto out;
 	}
 	for (size_t z = 0; z < n_zones; z++) {
 		const char *apex = z == 0 ? cfg->hosted_zone : cfg->alias_zones[z - 1];
 
-		if (zb_zone(&b, hdr.zones_off + (uint32_t)(z * sizeof(struct zimg_zone)),
-			    apex, cfg, published, &nm, &soa) < 0) {
-			zb_names_free(&nm);
-			return -1;
-		}
+		sg.zone = (uint32_t)z;
+		rc = zb_zone(&b, hdr.zones_off + (uint32_t)(z * sizeof(struct zimg_zone)),
+			     apex, cfg, published, &nm, &soa, signer ? &sg : NULL);
+		ldns_rdf_deep_free(sg.apex);
+		sg.apex = NULL;
+		if (rc < 0)
+			goto out;
 	}
-	zb_names_free(&nm);
 	hdr.magic = ZIMG_SLOT_MAGIC;
 	hdr.version = ZIMG_VERSION;
 	hdr.used = (uint32_t)b.pos;
 	hdr.serial = serial;
 	hdr.n_zones = (uint32_t)n_zones;
+	hdr.flags = signer ? ZIMG_SLOT_SIGNED : 0;
 	memcpy(slot, &hdr, sizeof(hdr));
-	return 0;
+	if (signer)
+		zb_cache_sweep(signer);
+	rc = 0;
+out:
+	if (rc < 0 && signer)
+		zb_cache_abort(signer);
+	zb_names_free(&nm);
+	return rc;
+}
+
+int zimg_build(uint8_t *slot, size_t slot_size, const struct config *cfg,
+	       const bool *published, uint32_t serial)
+{
+	return zimg_build_signed(slot, slot_size, cfg, published, serial, NULL, 0);
 }

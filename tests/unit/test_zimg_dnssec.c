@@ -1,0 +1,594 @@
+/*
+ * Signed zone images: every algorithm's image, dumped to master-file
+ * text, must pass ldns-verify-zone and dnssec-verify (keys made at test
+ * time with `openssl genpkey`); one health change re-signs only the
+ * RRsets that changed; the layout the DO-bit answers will read.
+ */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ahd.h"
+#include "dnssec.h"
+#include "prober.h"
+#include "wire.h"
+#include "zimg.h"
+#include "zimg_format.h"
+
+static uint32_t load_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * example.com + alias example.net:
+ *   www        static 192.0.2.1
+ *   api        checked 192.0.2.10, 192.0.2.11       (addresses 1, 2)
+ *   deep.b.c   static 192.0.2.30 (b.c and c are empty non-terminals)
+ *   v6         checked 192.0.2.40, 2001:db8::40    (addresses 4, 5)
+ *   gone       checked 192.0.2.50                  (address 6)
+ * (addresses 0 and 3 are static: always published)
+ */
+static struct config cfg;
+static struct config_entry entries[5];
+static struct config_addr addrs[5][2];
+static char *ns[] = {"ns1.example.com", "ns2.example.com"};
+static char *aliases[] = {"example.net"};
+static char tdir[64];
+
+static void addr(struct config_addr *a, const char *text)
+{
+	a->family = strchr(text, ':') ? AF_INET6 : AF_INET;
+	cr_assert_eq(inet_pton(a->family, text, a->addr), 1);
+}
+
+static void setup(void)
+{
+	memset(&cfg, 0, sizeof(cfg));
+	memset(entries, 0, sizeof(entries));
+	memset(addrs, 0, sizeof(addrs));
+	cfg.hosted_zone = "example.com";
+	cfg.alias_zones = aliases;
+	cfg.n_alias_zones = 1;
+	cfg.ns = ns;
+	cfg.n_ns = 2;
+	cfg.test_min_interval = 30;
+	cfg.test_timeout = 2;
+	cfg.entries = entries;
+	cfg.n_entries = 5;
+	cfg.n_addrs_total = 7;
+	cfg.priv_key_path = "unused";
+	cfg.priv_key_alg = CONFIG_ALG_ECDSAP256SHA256;
+	entries[0] = (struct config_entry){.name = "www", .addrs = addrs[0], .n_addrs = 1,
+					   .first_addr = 0, .ttl = -1, .rise = 1, .fall = 1};
+	entries[1] = (struct config_entry){.name = "api", .addrs = addrs[1], .n_addrs = 2,
+					   .first_addr = 1, .check = CONFIG_CHECK_TCP,
+					   .health_port = 80, .ttl = -1, .rise = 1, .fall = 1};
+	entries[2] = (struct config_entry){.name = "deep.b.c", .addrs = addrs[2], .n_addrs = 1,
+					   .first_addr = 3, .ttl = -1, .rise = 1, .fall = 1};
+	entries[3] = (struct config_entry){.name = "v6", .addrs = addrs[3], .n_addrs = 2,
+					   .first_addr = 4, .check = CONFIG_CHECK_TCP,
+					   .health_port = 80, .ttl = -1, .rise = 1, .fall = 1};
+	entries[4] = (struct config_entry){.name = "gone", .addrs = addrs[4], .n_addrs = 1,
+					   .first_addr = 6, .check = CONFIG_CHECK_TCP,
+					   .health_port = 80, .ttl = -1, .rise = 1, .fall = 1};
+	addr(&addrs[0][0], "192.0.2.1");
+	addr(&addrs[1][0], "192.0.2.10");
+	addr(&addrs[1][1], "192.0.2.11");
+	addr(&addrs[2][0], "192.0.2.30");
+	addr(&addrs[3][0], "192.0.2.40");
+	addr(&addrs[3][1], "2001:db8::40");
+	addr(&addrs[4][0], "192.0.2.50");
+	strcpy(tdir, "/tmp/ahd-zimg-dnssec-XXXXXX");
+	cr_assert_not_null(mkdtemp(tdir));
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tdir);
+	(void)!system(cmd);
+}
+
+TestSuite(zimg_dnssec, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Exit status of a shell command; its output is shown when it fails. */
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+	char cmd[1024], full[1200], line[512];
+	va_list ap;
+	FILE *f;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "(%s) >'%s/cmd.log' 2>&1", cmd, tdir);
+	st = system(full);
+	st = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	snprintf(full, sizeof(full), "%s/cmd.log", tdir);
+	if (st != 0 && (f = fopen(full, "r")) != NULL) {
+		fprintf(stderr, "command failed (%d): %s\n", st, cmd);
+		while (fgets(line, sizeof(line), f) != NULL)
+			fprintf(stderr, "  | %s", line);
+		fclose(f);
+	}
+	return st;
+}
+
+static struct dnssec_key *genkey(const char *genpkey, enum config_alg alg, char *path,
+				 size_t size)
+{
+	struct dnssec_key *k;
+
+	snprintf(path, size, "%s/key.pem", tdir);
+	cr_assert_eq(run("openssl genpkey %s -out '%s'", genpkey, path), 0);
+	k = dnssec_key_load(path, alg);
+	cr_assert_not_null(k);
+	return k;
+}
+
+/* Dump zone i of z to tdir/<file>; returns the number of lines. */
+static int dump(const struct zimg *z, size_t zone, const char *file, char *path, size_t size)
+{
+	FILE *f;
+	char line[4096];
+	int n = 0;
+
+	snprintf(path, size, "%s/%s", tdir, file);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(zimg_dump_zone(z, zone, f), 0);
+	fclose(f);
+	f = fopen(path, "r");
+	while (fgets(line, sizeof(line), f) != NULL)
+		n++;
+	fclose(f);
+	return n;
+}
+
+/* Lines of file matching a grep -E pattern. */
+static int count(const char *path, const char *pattern)
+{
+	char cmd[512];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "grep -cE '%s' '%s'", pattern, path);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_eq(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+static bool pub_all[7] = {true, true, true, true, true, true, true};
+
+static void check_alg(const char *genpkey, enum config_alg alg, int sig_b64_min)
+{
+	char key[128], f0[128], f1[128];
+	struct dnssec_key *k;
+	struct zimg_signer *s;
+	struct zimg_signer_stats st;
+	struct zimg *z;
+	/* api: one of two; v6: both; gone: down */
+	bool pub[7] = {false, true, false, false, true, true, false};
+
+	cfg.priv_key_alg = alg;
+	k = genkey(genpkey, alg, key, sizeof(key));
+	s = zimg_signer_new(k);
+	cr_assert_not_null(s);
+	z = zimg_new_mem(&cfg);
+	cr_assert_not_null(z);
+	cr_assert_eq(zimg_publish_signed(z, &cfg, pub, s, time(NULL), NULL), 0);
+	/*
+	 * Per zone, RRsets: apex NS SOA NSEC DNSKEY; www A NSEC; api A NSEC;
+	 * deep.b.c A NSEC; v6 A AAAA NSEC; "gone" and "b.c", "c" have none.
+	 * 4 + 2 + 2 + 2 + 3 = 13, two zones.
+	 */
+	zimg_signer_stats(s, &st);
+	cr_assert_eq(st.sigs_made, 26);
+	cr_assert_eq(st.sigs_reused, 0);
+
+	dump(z, 0, "com.zone", f0, sizeof(f0));
+	dump(z, 1, "net.zone", f1, sizeof(f1));
+	cr_assert_eq(count(f0, "^; zone example\\.com serial"), 1);
+	cr_assert_eq(count(f0, "\tRRSIG\t"), 13);
+	cr_assert_eq(count(f0, "\tNSEC\t"), 5);
+	cr_assert_eq(count(f0, "\tDNSKEY\t257 3 "), 1);
+	cr_assert_eq(count(f1, "\tRRSIG\t"), 13);
+	cr_assert_eq(count(f1, "^www\\.example\\.net\\.\t.*\tNSEC\tapi\\.example\\.net\\."), 0);
+	/* canonical chain: apex api deep.b.c v6 www */
+	cr_assert_eq(count(f0, "^example\\.com\\.\t.*\tNSEC\tapi\\.example\\.com\\. NS SOA "
+			       "RRSIG NSEC DNSKEY"), 1);
+	cr_assert_eq(count(f0, "^api\\.example\\.com\\.\t.*\tNSEC\tdeep\\.b\\.c\\.example\\.com\\. "
+			       "A RRSIG NSEC"), 1);
+	cr_assert_eq(count(f0, "^deep\\.b\\.c\\.example\\.com\\.\t.*\tNSEC\tv6\\.example\\.com\\."), 1);
+	cr_assert_eq(count(f0, "^v6\\.example\\.com\\.\t.*\tNSEC\twww\\.example\\.com\\. A AAAA "
+			       "RRSIG NSEC"), 1);
+	cr_assert_eq(count(f1, "^www\\.example\\.net\\.\t.*\tNSEC\texample\\.net\\. A RRSIG NSEC"),
+		     1);
+	/* no NSEC for empty non-terminals, no record for a name that is down */
+	cr_assert_eq(count(f0, "^(c|b\\.c|gone)\\.example\\.com\\."), 0);
+	/* every RRSIG names the zone it belongs to as signer */
+	cr_assert_eq(count(f1, "\tRRSIG\t.* example\\.net\\. "), 13);
+	if (sig_b64_min > 0) {
+		char pat[64];
+
+		snprintf(pat, sizeof(pat), "\tRRSIG\t.* [A-Za-z0-9+/]{%d,}=*$", sig_b64_min);
+		cr_assert_eq(count(f0, pat), 13);
+	}
+
+	cr_assert_eq(run("ldns-verify-zone '%s'", f0), 0);
+	cr_assert_eq(run("ldns-verify-zone '%s'", f1), 0);
+	cr_assert_eq(run("dnssec-verify -z -o example.com '%s'", f0), 0);
+	cr_assert_eq(run("dnssec-verify -z -o example.net '%s'", f1), 0);
+
+	zimg_close(z);
+	zimg_signer_free(s);
+	dnssec_key_free(k);
+}
+
+/* Signature field lengths in base64 tell the algorithms apart. */
+Test(zimg_dnssec, rsasha256_verifies)
+{
+	check_alg("-algorithm RSA -pkeyopt rsa_keygen_bits:2048", CONFIG_ALG_RSASHA256, 340);
+}
+
+Test(zimg_dnssec, rsasha512_verifies)
+{
+	check_alg("-algorithm RSA -pkeyopt rsa_keygen_bits:1024", CONFIG_ALG_RSASHA512, 170);
+}
+
+Test(zimg_dnssec, ecdsap256_verifies)
+{
+	check_alg("-algorithm EC -pkeyopt ec_paramgen_curve:P-256", CONFIG_ALG_ECDSAP256SHA256,
+		  84);
+}
+
+Test(zimg_dnssec, ecdsap384_verifies)
+{
+	check_alg("-algorithm EC -pkeyopt ec_paramgen_curve:P-384", CONFIG_ALG_ECDSAP384SHA384,
+		  128);
+}
+
+Test(zimg_dnssec, ed25519_verifies)
+{
+	check_alg("-algorithm ED25519", CONFIG_ALG_ED25519, 84);
+}
+
+Test(zimg_dnssec, ed448_verifies)
+{
+	check_alg("-algorithm ED448", CONFIG_ALG_ED448, 152);
+}
+
+/* A 4096-bit RSA key fills the slot bound: 512-byte signatures. */
+Test(zimg_dnssec, rsa4096_fits_the_slot)
+{
+	check_alg("-algorithm RSA -pkeyopt rsa_keygen_bits:4096", CONFIG_ALG_RSASHA256, 680);
+}
+
+struct inc {
+	char key[128];
+	struct dnssec_key *k;
+	struct zimg_signer *s;
+	struct zimg *z;
+	bool pub[7];
+	time_t now;
+};
+
+static void inc_start(struct inc *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->k = genkey("-algorithm EC -pkeyopt ec_paramgen_curve:P-256",
+		      CONFIG_ALG_ECDSAP256SHA256, t->key, sizeof(t->key));
+	t->s = zimg_signer_new(t->k);
+	t->z = zimg_new_mem(&cfg);
+	cr_assert_not_null(t->s);
+	cr_assert_not_null(t->z);
+	memcpy(t->pub, pub_all, sizeof(t->pub));
+	t->now = 1700000000;
+	cr_assert_eq(zimg_publish_signed(t->z, &cfg, t->pub, t->s, t->now, NULL), 0);
+}
+
+static void inc_end(struct inc *t)
+{
+	zimg_close(t->z);
+	zimg_signer_free(t->s);
+	dnssec_key_free(t->k);
+}
+
+/* Publish 10 s later; the signatures made by that publish. */
+static uint64_t inc_step(struct inc *t)
+{
+	struct zimg_signer_stats st;
+
+	t->now += 10;
+	cr_assert_eq(zimg_publish_signed(t->z, &cfg, t->pub, t->s, t->now, NULL), 0);
+	zimg_signer_stats(t->s, &st);
+	return st.last_made;
+}
+
+Test(zimg_dnssec, one_change_resigns_only_what_changed)
+{
+	struct inc t;
+	struct zimg_signer_stats st;
+	char f[128];
+
+	inc_start(&t);
+	/* everything up: 13 + gone's A and NSEC = 15 per zone */
+	zimg_signer_stats(t.s, &st);
+	cr_assert_eq(st.last_made, 30);
+	cr_assert_eq(st.cached, 30);
+
+	/* nothing changed: only the SOA (new serial), per zone */
+	cr_assert_eq(inc_step(&t), 2);
+	zimg_signer_stats(t.s, &st);
+	cr_assert_eq(st.last_reused, 28);
+
+	/* api loses one of two addresses: its A RRset + SOA, per zone */
+	t.pub[1] = false;
+	cr_assert_eq(inc_step(&t), 4);
+	/* v6 loses its AAAA: SOA + its NSEC (type bitmap), per zone */
+	t.pub[5] = false;
+	cr_assert_eq(inc_step(&t), 4);
+	/* "gone" goes away: SOA + the predecessor's NSEC (deep.b.c), per zone */
+	t.pub[6] = false;
+	cr_assert_eq(inc_step(&t), 4);
+	zimg_signer_stats(t.s, &st);
+	cr_assert_eq(st.cached, 24, "entries of vanished RRsets are dropped");
+	/* it comes back: its A, its NSEC, the predecessor's NSEC, SOA */
+	t.pub[6] = true;
+	cr_assert_eq(inc_step(&t), 8);
+	/* the incrementally signed zone still verifies (times: 2023) */
+	dump(t.z, 0, "inc.zone", f, sizeof(f));
+	cr_assert_eq(run("ldns-verify-zone -t 20231114223000 '%s'", f), 0);
+	cr_assert_eq(count(f, "\tRRSIG\t"), 14);
+	inc_end(&t);
+}
+
+/* A build that does not fit the slot fails; the cache stays usable and
+ * drops what only the failed build used. */
+Test(zimg_dnssec, failed_build_keeps_the_cache_consistent)
+{
+	static struct config big;
+	static struct config_entry many[3000];
+	static char names[3000][16];
+	struct inc t;
+	struct zimg_signer_stats st;
+	char f[128];
+
+	inc_start(&t);
+	big = cfg;
+	big.entries = many;
+	big.n_entries = 3000;
+	big.n_addrs_total = 3000;
+	for (size_t i = 0; i < 3000; i++) {
+		snprintf(names[i], sizeof(names[i]), "n%zu", i);
+		many[i] = (struct config_entry){.name = names[i], .addrs = addrs[0], .n_addrs = 1,
+						.first_addr = i, .ttl = -1, .rise = 1, .fall = 1};
+	}
+	cr_assert_eq(zimg_publish_signed(t.z, &big, NULL, t.s, t.now + 5, NULL), -1);
+	zimg_signer_stats(t.s, &st);
+	cr_assert_gt(st.cached, 30, "the failed build signed some of its names");
+
+	cr_assert_eq(inc_step(&t), 2, "the cache survived: only the SOAs are new");
+	zimg_signer_stats(t.s, &st);
+	cr_assert_eq(st.cached, 30, "what only the failed build used is dropped");
+	t.pub[6] = false;
+	cr_assert_eq(inc_step(&t), 4);
+	zimg_signer_stats(t.s, &st);
+	cr_assert_eq(st.cached, 26);
+	dump(t.z, 1, "after.zone", f, sizeof(f));
+	cr_assert_eq(run("ldns-verify-zone -t 20231114223000 '%s'", f), 0);
+	inc_end(&t);
+}
+
+/* RRSIG RDATA fields of the first signature of the apex RRset of type. */
+static void apex_sig(const struct zimg *z, uint16_t type, uint32_t *inception,
+		     uint32_t *expiration, uint32_t *ttl)
+{
+	const uint8_t *sl = z->slot[atomic_load(&z->hdr->lock.active) & 1u];
+	const struct zimg_slot *h = (const struct zimg_slot *)sl;
+	const struct zimg_zone *zn = (const struct zimg_zone *)(sl + h->zones_off);
+	const struct zimg_name *apex = (const struct zimg_name *)(sl + zn->names_off);
+	const struct zimg_rrset *rs = (const struct zimg_rrset *)(sl + apex->rrsets_off);
+
+	for (uint32_t i = 0; i < apex->n_rrsets; i++) {
+		if (rs[i].type != type)
+			continue;
+		cr_assert_eq(rs[i].sig_count, 1);
+		*ttl = load_u32(sl + rs[i].sigs_off + 4);
+		*expiration = load_u32(sl + rs[i].sigs_off + 10 + 8);
+		*inception = load_u32(sl + rs[i].sigs_off + 10 + 12);
+		return;
+	}
+	cr_assert_fail("no RRset of type %u at the apex", type);
+}
+
+/* Interval 30 s: A TTL 60, refresh = re-sign 600 s, validity
+ * 2 x 600 + 300 + 60 = 1560 s; inception an hour back. */
+Test(zimg_dnssec, resign_after_the_interval)
+{
+	struct inc t;
+	struct zimg_signer_stats st;
+	uint32_t inc, exp, ttl;
+	time_t t0;
+
+	inc_start(&t);
+	t0 = t.now;
+	apex_sig(t.z, 48, &inc, &exp, &ttl);
+	cr_assert_eq(inc, (uint32_t)(t0 - 3600));
+	cr_assert_eq(exp, (uint32_t)(t0 + 1560));
+	cr_assert_eq(ttl, 600, "RRSIG TTL = DNSKEY TTL");
+
+	t.now = t0 + 599 - 10;
+	cr_assert_eq(inc_step(&t), 2); /* at t0 + 599: only SOAs */
+	apex_sig(t.z, 48, &inc, &exp, &ttl);
+	cr_assert_eq(inc, (uint32_t)(t0 - 3600), "DNSKEY RRSIG reused");
+	apex_sig(t.z, 6, &inc, &exp, &ttl);
+	cr_assert_eq(inc, (uint32_t)(t0 + 599 - 3600), "SOA RRSIG new");
+	cr_assert_eq(ttl, 1800);
+
+	t.now = t0 + 600 - 10;
+	cr_assert_eq(inc_step(&t), 30); /* at t0 + 600: everything */
+	apex_sig(t.z, 48, &inc, &exp, &ttl);
+	cr_assert_eq(inc, (uint32_t)(t0 + 600 - 3600));
+	cr_assert_eq(exp, (uint32_t)(t0 + 600 + 1560));
+
+	/* a clock set back by more than the skew re-signs too */
+	t.now = t0 + 600 - 7200 - 10;
+	cr_assert_eq(inc_step(&t), 30);
+	zimg_signer_stats(t.s, &st);
+	cr_assert_eq(st.sigs_made, 30 + 2 + 30 + 30);
+	inc_end(&t);
+}
+
+/* What answer.c will read for DO-bit answers (see zimg_format.h). */
+Test(zimg_dnssec, layout_for_answers)
+{
+	struct inc t;
+	const uint8_t *sl;
+	const struct zimg_slot *h;
+	const struct zimg_zone *zn;
+	const struct zimg_name *names;
+	const uint32_t *idx;
+	const struct zimg_rrset *rs;
+	/* sorted: apex api c b.c deep.b.c gone v6 www */
+	static const uint32_t want_idx[] = {0, 1, 1, 1, 4, 5, 6, 7};
+	static const uint16_t want_apex[] = {2, 6, 47, 48};
+
+	inc_start(&t);
+	sl = t.z->slot[atomic_load(&t.z->hdr->lock.active) & 1u];
+	h = (const struct zimg_slot *)sl;
+	cr_assert_eq(h->flags & ZIMG_SLOT_SIGNED, ZIMG_SLOT_SIGNED);
+	cr_assert_eq(h->n_zones, 2);
+	for (uint32_t zi = 0; zi < 2; zi++) {
+		zn = (const struct zimg_zone *)(sl + h->zones_off) + zi;
+		cr_assert_eq(zn->flags, ZIMG_ZONE_SIGNED);
+		cr_assert_eq(zn->n_names, 8);
+		names = (const struct zimg_name *)(sl + zn->names_off);
+		idx = (const uint32_t *)(sl + zn->nsec_idx_off);
+		for (uint32_t i = 0; i < 8; i++)
+			cr_assert_eq(idx[i], want_idx[i], "nsec_idx[%u]", i);
+		cr_assert_eq(names[2].flags, ZIMG_NAME_ENT);
+		cr_assert_eq(names[2].n_rrsets, 0);
+		cr_assert_eq(names[3].n_rrsets, 0);
+		rs = (const struct zimg_rrset *)(sl + names[0].rrsets_off);
+		cr_assert_eq(names[0].n_rrsets, 4);
+		for (int i = 0; i < 4; i++) {
+			cr_assert_eq(rs[i].type, want_apex[i]);
+			cr_assert_eq(rs[i].sig_count, 1);
+			cr_assert_eq(wire_load_u16(sl + rs[i].sigs_off), 46);
+			/* type covered */
+			cr_assert_eq(wire_load_u16(sl + rs[i].sigs_off + 10), want_apex[i]);
+		}
+		/* NSEC TTL = min(SOA TTL, MINIMUM) = 60 */
+		cr_assert_eq(load_u32(sl + rs[2].rrs_off + 4), 60);
+		/* v6: A AAAA NSEC, each signed */
+		rs = (const struct zimg_rrset *)(sl + names[6].rrsets_off);
+		cr_assert_eq(names[6].n_rrsets, 3);
+		cr_assert_eq(rs[0].type, 1);
+		cr_assert_eq(rs[1].type, 28);
+		cr_assert_eq(rs[2].type, 47);
+		cr_assert_eq(rs[2].sig_count, 1);
+		/* negative SOA: its RRSIG served with the negative TTL, same
+		 * signature as the apex SOA's */
+		cr_assert_eq(zn->neg_soa.sig_count, 1);
+		cr_assert_eq(load_u32(sl + zn->neg_soa.sigs_off + 4), 60);
+		rs = (const struct zimg_rrset *)(sl + names[0].rrsets_off);
+		cr_assert_eq(zn->neg_soa.sigs_len, rs[1].sigs_len);
+		cr_assert_eq(memcmp(sl + zn->neg_soa.sigs_off + 8, sl + rs[1].sigs_off + 8,
+				    rs[1].sigs_len - 8), 0);
+	}
+	inc_end(&t);
+}
+
+Test(zimg_dnssec, unsigned_image_has_no_dnssec)
+{
+	struct zimg *z;
+	const uint8_t *sl;
+	const struct zimg_slot *h;
+	const struct zimg_zone *zn;
+	const struct zimg_name *names;
+	const struct zimg_rrset *rs;
+	char f[128];
+
+	cfg.priv_key_path = NULL;
+	z = zimg_new_mem(&cfg);
+	cr_assert_not_null(z);
+	cr_assert_eq(zimg_publish(z, &cfg, pub_all, NULL), 0);
+	sl = z->slot[atomic_load(&z->hdr->lock.active) & 1u];
+	h = (const struct zimg_slot *)sl;
+	zn = (const struct zimg_zone *)(sl + h->zones_off);
+	names = (const struct zimg_name *)(sl + zn->names_off);
+	rs = (const struct zimg_rrset *)(sl + names[0].rrsets_off);
+	cr_assert_eq(h->flags, 0);
+	cr_assert_eq(zn->flags, 0);
+	cr_assert_eq(zn->nsec_idx_off, 0);
+	cr_assert_eq(names[0].n_rrsets, 2);
+	cr_assert_eq(rs[0].sig_count + rs[1].sig_count, 0);
+	cr_assert_eq(zn->neg_soa.sig_count, 0);
+	/* comment, NS x2, SOA, A: www api x2 deep v6 gone, AAAA: v6 */
+	cr_assert_eq(dump(z, 0, "plain.zone", f, sizeof(f)), 1 + 2 + 1 + 6 + 1);
+	cr_assert_eq(count(f, "RRSIG|NSEC|DNSKEY"), 0);
+	cr_assert_eq(zimg_dump_zone(z, 2, stdout), -1);
+	zimg_close(z);
+}
+
+Test(zimg_dnssec, dump_without_image_fails)
+{
+	struct zimg *z = zimg_new_mem(&cfg);
+
+	cr_assert_not_null(z);
+	cr_assert_eq(zimg_dump(z, stdout), -1);
+	zimg_close(z);
+}
+
+/* The prober reads the key from the fd the supervisor opened. */
+Test(zimg_dnssec, prober_key_from_fd)
+{
+	char path[128], bad[128];
+	struct dnssec_key *k = genkey("-algorithm ED25519", CONFIG_ALG_ED25519, path,
+				      sizeof(path));
+	struct dnssec_key *got = NULL;
+	int fd;
+
+	cfg.priv_key_alg = CONFIG_ALG_ED25519;
+	cfg.priv_key_path = "/nonexistent/only-the-fd-is-read";
+	fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(prober_load_key(&cfg, fd, &got), 0);
+	cr_assert_not_null(got);
+	cr_assert_eq(dnssec_key_tag(got), dnssec_key_tag(k));
+	cr_assert_eq(fcntl(fd, F_GETFD), -1, "the fd is closed");
+	dnssec_key_free(got);
+
+	/* no fd: the path */
+	cfg.priv_key_path = path;
+	cr_assert_eq(prober_load_key(&cfg, -1, &got), 0);
+	cr_assert_eq(dnssec_key_tag(got), dnssec_key_tag(k));
+	dnssec_key_free(got);
+
+	/* neither: no key, no error */
+	cfg.priv_key_path = NULL;
+	cr_assert_eq(prober_load_key(&cfg, -1, &got), 0);
+	cr_assert_null(got);
+
+	/* an fd on something that is not a key */
+	snprintf(bad, sizeof(bad), "%s/bad.pem", tdir);
+	cr_assert_eq(run("echo garbage > '%s'", bad), 0);
+	fd = open(bad, O_RDONLY);
+	cr_assert_eq(prober_load_key(&cfg, fd, &got), -1);
+	cr_assert_null(got);
+	dnssec_key_free(k);
+}
