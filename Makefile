@@ -98,6 +98,7 @@ clean:
 -include tests/fuzz/fuzz.mk
 -include tests/bench_dnssec/bench_dnssec.mk
 -include tests/soak/soak.mk
+-include tests/valgrind/valgrind.mk
 
 # Benchmarks print numbers; nothing here asserts a speed.
 bench: bench-failover bench-scale bench-dnssec
