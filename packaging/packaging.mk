@@ -31,3 +31,20 @@ deb:
 
 deb-lint:
 	$(DEB_LINT)
+
+# `make image`: the container image (Dockerfile at the top), tagged
+# IMAGE_TAG. Where no Docker engine runs, shared/tools/build-image.sh
+# builds it with buildah; it sits beside the clone (../shared), in CI too.
+IMAGE_TAG ?= a-healthy-dns:local
+IMAGE_TOOLS ?= $(CURDIR)/../shared/tools
+
+.PHONY: image
+
+image:
+	@if [ ! -f "$(IMAGE_TOOLS)/build-image.sh" ]; then \
+		echo "make image: $(IMAGE_TOOLS)/build-image.sh not found;" \
+			"it builds the image with buildah (set IMAGE_TOOLS to the" \
+			"folder holding it, or run: docker build -t $(IMAGE_TAG) .)" >&2; \
+		exit 1; \
+	fi
+	bash "$(IMAGE_TOOLS)/build-image.sh" "$(CURDIR)" "$(IMAGE_TAG)"
