@@ -42,15 +42,21 @@ struct edns_query {
 	bool nsid;          /* NSID option present (RFC 5001) */
 	uint8_t cookie_len; /* 0: no COOKIE option; else 8 or 16..40 */
 	uint8_t cookie[EDNS_COOKIE_MAX];
+	/* The fixed part is sound but the options are not (RFC 6891
+	 * section 7, RFC 7873 section 5.2.2): FORMERR, yet with an OPT of
+	 * our own, so the requester sees we do speak EDNS. nsid and cookie
+	 * are then clear: nothing of the bad options is echoed. */
+	bool malformed;
 };
 
 /*
  * The OPT RR at rr[0..len), from its TYPE on (the owner was checked by
  * the caller): TYPE CLASS TTL RDLENGTH RDATA, len == 10 + RDLENGTH.
  * Fills e (present set). Returns -1 for a malformed OPT (FORMERR): an
- * RDLENGTH that does not match len, an option running past the RDATA, a
- * COOKIE of a length other than 8 or 16..40. Unknown options are skipped;
- * of two COOKIE options the first counts.
+ * RDLENGTH that does not match len (e untouched), or, with e->present
+ * and e->malformed set and the fixed fields valid, an option running
+ * past the RDATA or a COOKIE of a length other than 8 or 16..40.
+ * Unknown options are skipped; of two COOKIE options the first counts.
  */
 int edns_parse(const uint8_t *rr, size_t len, struct edns_query *e);
 

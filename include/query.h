@@ -35,7 +35,8 @@ enum query_status {
 	QUERY_DROP,     /* shorter than a header, or QR set: no response */
 	QUERY_NOTIMP,   /* opcode other than QUERY */
 	QUERY_FORMERR,  /* QDCOUNT != 1, or a question or a section that does
-			 * not parse, or a misplaced or second OPT */
+			 * not parse, or a misplaced or second OPT, or an
+			 * OPT whose options are malformed */
 	/* QDCOUNT 0 with an OPT carrying a COOKIE: a client asking for a
 	 * server cookie (RFC 7873 section 5.4). edns is set, the question
 	 * fields are not. */
@@ -47,8 +48,13 @@ struct query {
 	uint8_t opcode;
 	bool rd;
 	uint16_t qdcount;
-	/* Set for QUERY_OK and QUERY_NO_QUESTION; edns.present false
-	 * otherwise. edns.do_bit is the DO bit (RFC 3225). */
+	/* edns.present: the message parsed to its last counted RR and
+	 * had one well-placed OPT, which the response must echo (RFC 6891
+	 * section 6.1.1). Always so for QUERY_OK and QUERY_NO_QUESTION; for
+	 * QUERY_NOTIMP and QUERY_FORMERR only when the sections parse (then
+	 * edns.malformed tells options that did not, RFC 6891 section 7),
+	 * never when the question does not. edns.do_bit is the DO bit
+	 * (RFC 3225). */
 	struct edns_query edns;
 	/* The rest is set only for QUERY_OK. */
 	uint16_t qtype;
@@ -63,11 +69,15 @@ struct query {
 /*
  * Header and question of pkt[0..len), then every RR of the answer,
  * authority and additional sections is walked (names may be compressed
- * there; they are skipped, not followed): an RR that runs past the end,
- * an OPT outside the additional section, a second OPT, an OPT whose
- * owner is not the root or that edns_parse refuses is QUERY_FORMERR.
- * Bytes after the counted RRs are ignored. Fields of q are valid as far
- * as the status says.
+ * there; they are skipped, not followed, but a pointer must point
+ * after the header and before the name holding it, RFC 1035 section
+ * 4.1.4): an RR that runs past the end, a bad pointer, an OPT outside
+ * the additional section, a second OPT, an OPT whose owner is not the
+ * root or that edns_parse refuses is QUERY_FORMERR (with edns kept only
+ * for malformed options). For an opcode other than QUERY the sections
+ * (QDCOUNT entries laid out as questions first) are walked the same way
+ * only to find the OPT. Bytes after the counted RRs are ignored. Fields
+ * of q are valid as far as the status says.
  */
 enum query_status query_parse(const uint8_t *pkt, size_t len, struct query *q);
 

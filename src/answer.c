@@ -393,8 +393,15 @@ size_t answer_query_ex(const struct answer_ctx *ctx, const uint8_t *pkt, size_t 
 		if (limit < QUERY_HEADER_LEN)
 			break;
 		k = q.opcode != 0 ? ANSWER_NOTIMP : ANSWER_FORMERR;
+		/* An OPT of a version we lack makes it BADVERS whatever else
+		 * is wrong (RFC 6891 section 6.1.3: MUST); its OPT already
+		 * carries the upper bits. */
+		if (q.edns.present && q.edns.version != 0)
+			k = ANSWER_BADVERS;
 		answer_header(out, &q, 0,
-			      k == ANSWER_NOTIMP ? ANSWER_RCODE_NOTIMP : ANSWER_RCODE_FORMERR, 0);
+			      k == ANSWER_NOTIMP ? ANSWER_RCODE_NOTIMP :
+			      k == ANSWER_FORMERR ? ANSWER_RCODE_FORMERR :
+						    EDNS_RCODE_BADVERS & 0x0f, 0);
 		n = QUERY_HEADER_LEN;
 		break;
 	case QUERY_NO_QUESTION:

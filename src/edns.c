@@ -28,12 +28,12 @@ int edns_parse(const uint8_t *rr, size_t len, struct edns_query *e)
 		uint16_t code, olen;
 
 		if (len - pos < 4)
-			return -1;
+			goto malformed;
 		code = wire_load_u16(rr + pos);
 		olen = wire_load_u16(rr + pos + 2);
 		pos += 4;
 		if (len - pos < olen)
-			return -1;
+			goto malformed;
 		/* A later version may lay its options out differently. */
 		if (e->version != 0) {
 			pos += olen;
@@ -49,7 +49,7 @@ int edns_parse(const uint8_t *rr, size_t len, struct edns_query *e)
 			/* RFC 7873 section 5.2.2: malformed means FORMERR. */
 			if (olen != EDNS_COOKIE_CLIENT_LEN &&
 			    (olen < EDNS_COOKIE_MIN || olen > EDNS_COOKIE_MAX))
-				return -1;
+				goto malformed;
 			if (e->cookie_len == 0) {
 				memcpy(e->cookie, rr + pos, olen);
 				e->cookie_len = (uint8_t)olen;
@@ -61,6 +61,12 @@ int edns_parse(const uint8_t *rr, size_t len, struct edns_query *e)
 		pos += olen;
 	}
 	return 0;
+malformed:
+	/* Options seen before the bad one are dropped with it. */
+	e->nsid = false;
+	e->cookie_len = 0;
+	e->malformed = true;
+	return -1;
 }
 
 size_t edns_udp_limit(const struct edns_query *e, uint16_t server_max)

@@ -4,8 +4,14 @@
 
 #include "wire.h"
 
-/* Skip a name at pkt[*pos..len) of a non-question section. *root: the
- * name is the root itself (one 0 byte, no pointer). */
+/*
+ * Skip a name at pkt[*pos..len) outside the parsed question. *root: the
+ * name is the root itself (one 0 byte, no pointer). A pointer is not
+ * followed, only checked: RFC 1035 section 4.1.4 lets it point to a
+ * prior occurrence of a name, so its target must lie after the header
+ * and before the name it ends. That also rules out loops and forward
+ * references for any reader that does follow it, at one compare.
+ */
 static int query_skip_name(const uint8_t *pkt, size_t len, size_t *pos, bool *root)
 {
 	size_t p = *pos;
@@ -17,7 +23,12 @@ static int query_skip_name(const uint8_t *pkt, size_t len, size_t *pos, bool *ro
 			return -1;
 		l = pkt[p];
 		if ((l & 0xc0) == 0xc0) {
+			size_t target;
+
 			if (len - p < 2)
+				return -1;
+			target = (size_t)(l & 0x3f) << 8 | pkt[p + 1];
+			if (target < QUERY_HEADER_LEN || target >= *pos)
 				return -1;
 			p += 2;
 			break;
@@ -35,12 +46,26 @@ static int query_skip_name(const uint8_t *pkt, size_t len, size_t *pos, bool *ro
 	return 0;
 }
 
-/* The answer, authority and additional sections from pkt[pos..len). */
-static int query_sections(const uint8_t *pkt, size_t len, size_t pos, struct query *q)
+/*
+ * The answer, authority and additional sections from pkt[pos..len),
+ * after n_questions entries of the question section that are skipped
+ * (only for opcodes whose first section is not parsed as a question).
+ * An OPT whose options are malformed does not stop the walk: the rest
+ * must still parse for its FORMERR to carry an OPT.
+ */
+static int query_sections(const uint8_t *pkt, size_t len, size_t pos,
+			  unsigned n_questions, struct query *q)
 {
 	const unsigned counts[3] = { wire_load_u16(pkt + 6), wire_load_u16(pkt + 8),
 				     wire_load_u16(pkt + 10) };
 
+	for (unsigned i = 0; i < n_questions; i++) {
+		bool root;
+
+		if (query_skip_name(pkt, len, &pos, &root) < 0 || len - pos < 4)
+			return -1;
+		pos += 4;
+	}
 	for (unsigned s = 0; s < 3; s++) {
 		for (unsigned i = 0; i < counts[s]; i++) {
 			size_t rdlen;
@@ -56,8 +81,10 @@ static int query_sections(const uint8_t *pkt, size_t len, size_t pos, struct que
 			if (type == QUERY_TYPE_OPT) {
 				/* RFC 6891 section 6.1.1: one OPT, in the additional
 				 * section, owned by the root. */
-				if (s != 2 || q->edns.present || !root ||
-				    edns_parse(pkt + pos, 10 + rdlen, &q->edns) < 0)
+				if (s != 2 || q->edns.present || !root)
+					return -1;
+				if (edns_parse(pkt + pos, 10 + rdlen, &q->edns) < 0 &&
+				    !q->edns.malformed)
 					return -1;
 			}
 			pos += 10 + rdlen;
@@ -77,14 +104,24 @@ enum query_status query_parse(const uint8_t *pkt, size_t len, struct query *q)
 	q->rd = pkt[2] & 0x01;
 	q->qdcount = wire_load_u16(pkt + 4);
 	memset(&q->edns, 0, sizeof(q->edns));
-	if (q->opcode != 0)
+	if (q->opcode != 0) {
+		/* RFC 6891 section 6.1.1: the NOTIMP carries an OPT if the
+		 * request had one; found only if the whole message parses
+		 * (UPDATE's zone section is laid out like a question). */
+		if (query_sections(pkt, len, QUERY_HEADER_LEN, q->qdcount, q) < 0)
+			memset(&q->edns, 0, sizeof(q->edns));
 		return QUERY_NOTIMP;
+	}
 	if (q->qdcount == 0) {
-		if (query_sections(pkt, len, QUERY_HEADER_LEN, q) < 0 || !q->edns.present ||
-		    q->edns.version != 0 || q->edns.cookie_len == 0) {
+		if (query_sections(pkt, len, QUERY_HEADER_LEN, 0, q) < 0) {
 			memset(&q->edns, 0, sizeof(q->edns));
 			return QUERY_FORMERR;
 		}
+		/* RFC 7873 section 5.4: without a COOKIE there is nothing to
+		 * answer; a version the server lacks is BADVERS (edns). */
+		if (!q->edns.present || q->edns.malformed || q->edns.version != 0 ||
+		    q->edns.cookie_len == 0)
+			return QUERY_FORMERR;
 		return QUERY_NO_QUESTION;
 	}
 	if (q->qdcount != 1)
@@ -99,10 +136,12 @@ enum query_status query_parse(const uint8_t *pkt, size_t len, struct query *q)
 	q->qtype = wire_load_u16(pkt + QUERY_HEADER_LEN + q->qname_len);
 	q->qclass = wire_load_u16(pkt + QUERY_HEADER_LEN + q->qname_len + 2);
 	q->question_len = q->qname_len + 4;
-	if (query_sections(pkt, len, QUERY_HEADER_LEN + q->question_len, q) < 0) {
+	if (query_sections(pkt, len, QUERY_HEADER_LEN + q->question_len, 0, q) < 0) {
 		/* Not trusted: the FORMERR carries no OPT. */
 		memset(&q->edns, 0, sizeof(q->edns));
 		return QUERY_FORMERR;
 	}
+	if (q->edns.malformed)
+		return QUERY_FORMERR;
 	return QUERY_OK;
 }

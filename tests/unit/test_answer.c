@@ -999,6 +999,27 @@ static void expect_formerr(const char *what)
 	cr_assert_not(inf.edns);
 }
 
+/* FORMERR, header only, and an OPT of our own: payload 1232, DO as
+ * the query had it, no options (RFC 6891 section 7). */
+static const uint8_t formerr_opt[] = {
+	0x12, 0x34, 0x81, 0x01, 0, 0, 0, 0, 0, 0, 0, 1,
+	0x00, 0x00, 0x29, 0x04, 0xd0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+static const uint8_t formerr_opt_do[] = {
+	0x12, 0x34, 0x81, 0x01, 0, 0, 0, 0, 0, 0, 0, 1,
+	0x00, 0x00, 0x29, 0x04, 0xd0, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00,
+};
+
+static void expect_formerr_opt(const char *what, const uint8_t want[23])
+{
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_FORMERR, "%s", what);
+	cr_assert_eq(rsp.len, 23, "%s", what);
+	cr_assert_eq(memcmp(rsp.r, want, 23), 0, "%s", what);
+	cr_assert(inf.edns, "%s", what);
+	cr_assert_not(inf.nsid, "%s", what);
+}
+
 Test(answer, formerr_for_bad_opt)
 {
 	static const uint8_t bad_cookie[] = { 0x00, 0x0a, 0x00, 0x09, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
@@ -1036,10 +1057,14 @@ Test(answer, formerr_for_bad_opt)
 	expect_formerr("OPT RDATA cut");
 	rsp.qlen -= 8;
 	expect_formerr("OPT header cut");
-	/* option length running past the RDATA */
+	/* option length running past the RDATA: FORMERR with a bare OPT
+	 * (RFC 6891 section 7), even with NSID configured */
 	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
 	add_opt(1232, 0, false, "\x00\x03\x00\x05\x00", 5);
-	expect_formerr("option past RDATA");
+	memcpy(cx.nsid, "ns1", 3);
+	cx.nsid_len = 3;
+	expect_formerr_opt("option past RDATA", formerr_opt);
+	cx.nsid_len = 0;
 
 	/* owner not the root */
 	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
@@ -1050,11 +1075,118 @@ Test(answer, formerr_for_bad_opt)
 	rsp.qlen++;
 	expect_formerr("owner www.example.com");
 
-	/* COOKIE of 9 bytes */
+	/* COOKIE of 9 bytes: FORMERR with an OPT, DO copied, no COOKIE
+	 * (RFC 7873 section 5.2.2) */
 	cx.cookies = true;
 	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
-	add_opt(1232, 0, false, bad_cookie, sizeof(bad_cookie));
-	expect_formerr("cookie of 9");
+	add_opt(1232, 0, true, bad_cookie, sizeof(bad_cookie));
+	expect_formerr_opt("cookie of 9", formerr_opt_do);
+	cr_assert_not(inf.cookie_seen);
+
+	/* ... but bad options with the rest of the message broken (ARCOUNT
+	 * 2, one RR): FORMERR without an OPT */
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	add_opt(1232, 0, true, bad_cookie, sizeof(bad_cookie));
+	rsp.q[11] = 2;
+	expect_formerr("cookie of 9, ARCOUNT 2");
+}
+
+/* RFC 1035 section 4.1.4: pointers point to a prior occurrence; an RR
+ * owner that points at itself or forward is FORMERR, header only. */
+Test(answer, formerr_for_bad_pointers_in_sections)
+{
+	/* owner: a pointer to itself (the RR starts at 33 = 0x21) */
+	static const uint8_t self[] = { 0xc0, 0x21, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2, 3, 4 };
+	/* owner: a pointer to the next RR's owner at 49 = 0x31 */
+	static const uint8_t fwd[] = {
+		0xc0, 0x31, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2, 3, 4,
+		0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2, 3, 4,
+	};
+
+	ctx_default();
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	cr_assert_eq(rsp.qlen, 33);
+	memcpy(rsp.q + rsp.qlen, self, sizeof(self));
+	rsp.qlen += sizeof(self);
+	rsp.q[11] = 1;
+	expect_formerr("additional owner points at itself");
+	rsp.q[11] = 0;
+	rsp.q[7] = 1;
+	expect_formerr("answer owner points at itself");
+	add_opt(1232, 0, false, NULL, 0);
+	expect_formerr("answer owner points at itself, then an OPT");
+
+	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
+	memcpy(rsp.q + rsp.qlen, fwd, sizeof(fwd));
+	rsp.qlen += sizeof(fwd);
+	rsp.q[7] = 2;
+	expect_formerr("answer owner points forward");
+	/* swapped: both point back to the question, fine */
+	rsp.q[33 + 1] = 0x0c;
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+}
+
+/* RFC 6891 section 6.1.1: every response to a request with an OPT has
+ * one, NOTIMP included; section 6.1.3: a version we lack is BADVERS
+ * whatever the opcode. */
+Test(answer, notimp_and_badvers_for_other_opcodes_carry_an_opt)
+{
+	/* UPDATE, RD: zone example.com SOA IN, one update www A, OPT */
+	static const uint8_t update[] = {
+		0x12, 0x34, 0x29, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+		7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0x00, 0x06, 0x00, 0x01,
+		3, 'w', 'w', 'w', 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 9,
+	};
+	static const uint8_t notimp[] = {
+		0x12, 0x34, 0xa9, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+		0x00, 0x00, 0x29, 0x04, 0xd0, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00,
+	};
+	static const uint8_t badvers[] = {
+		0x12, 0x34, 0xa9, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+		0x00, 0x00, 0x29, 0x04, 0xd0, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+	};
+	static const uint8_t bare[] = {
+		0x12, 0x34, 0xa9, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	};
+	ldns_pkt *p;
+
+	ctx_default();
+	memcpy(rsp.q, update, sizeof(update));
+	rsp.qlen = sizeof(update);
+	add_opt(4096, 0, true, NULL, 0);
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_NOTIMP);
+	cr_assert(inf.edns);
+	cr_assert_eq(rsp.len, sizeof(notimp));
+	cr_assert_eq(memcmp(rsp.r, notimp, sizeof(notimp)), 0);
+	p = parsed();
+	cr_assert_eq(ldns_pkt_get_opcode(p), LDNS_PACKET_UPDATE);
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOTIMPL);
+	cr_assert(ldns_pkt_edns_do(p));
+	ldns_pkt_free(p);
+
+	memcpy(rsp.q, update, sizeof(update));
+	rsp.qlen = sizeof(update);
+	add_opt(4096, 1, false, NULL, 0);
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_BADVERS);
+	cr_assert_eq(rsp.len, sizeof(badvers));
+	cr_assert_eq(memcmp(rsp.r, badvers, sizeof(badvers)), 0);
+	p = parsed();
+	cr_assert_eq(ldns_pkt_edns_extended_rcode(p), 1);
+	ldns_pkt_free(p);
+
+	/* the OPT cut short: the message does not parse, header only */
+	memcpy(rsp.q, update, sizeof(update));
+	rsp.qlen = sizeof(update);
+	add_opt(4096, 0, true, NULL, 0);
+	rsp.qlen--;
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_NOTIMP);
+	cr_assert_not(inf.edns);
+	cr_assert_eq(rsp.len, sizeof(bare));
+	cr_assert_eq(memcmp(rsp.r, bare, sizeof(bare)), 0);
 }
 
 Test(answer, nsid_echo)
@@ -1190,13 +1322,25 @@ Test(answer, cookie_only_query_without_question)
 	cr_assert_eq(ldns_pkt_qdcount(p), 0);
 	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	ldns_pkt_free(p);
-	/* QDCOUNT 0 with an OPT but no cookie: FORMERR */
+	/* QDCOUNT 0 with an OPT but no cookie: FORMERR, the OPT answered
+	 * (RFC 6891 section 6.1.1) */
 	rsp.qlen = 12;
 	rsp.q[11] = 0;
 	add_opt(4096, 0, false, NULL, 0);
 	ask_ex(ANSWER_UDP, 4096);
 	cr_assert_eq(rsp.kind, ANSWER_FORMERR);
-	cr_assert_eq(rsp.len, 12);
+	cr_assert_eq(rsp.len, 23);
+	cr_assert_eq(memcmp(rsp.r, "\x12\x34\x81\x01\0\0\0\0\0\0\0\1", 12), 0);
+	cr_assert_eq(memcmp(rsp.r + 12, "\0\0\x29\x04\xd0\0\0\0\0\0\0", 11), 0);
+	/* ... and with version 1: BADVERS */
+	rsp.qlen = 12;
+	rsp.q[11] = 0;
+	add_opt(4096, 1, false, cookie_q1, sizeof(cookie_q1));
+	ask_ex(ANSWER_UDP, 4096);
+	cr_assert_eq(rsp.kind, ANSWER_BADVERS);
+	cr_assert_eq(rsp.len, 23);
+	cr_assert_eq(memcmp(rsp.r, "\x12\x34\x81\x00\0\0\0\0\0\0\0\1", 12), 0);
+	cr_assert_eq(memcmp(rsp.r + 12, "\0\0\x29\x04\xd0\x01\0\0\0\0\0", 11), 0);
 }
 
 Test(answer, truncated_keeps_opt_with_nsid_and_cookie)

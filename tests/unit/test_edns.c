@@ -52,6 +52,68 @@ Test(edns, malformed_is_refused)
 	}
 }
 
+/* RFC 6891 section 7, RFC 7873 section 5.2.2: bad options still leave
+ * the fixed part usable, so the FORMERR can carry an OPT; nothing of the
+ * options (not even a sound NSID before the bad one) is kept. */
+Test(edns, malformed_options_keep_fixed_fields)
+{
+	/* payload 4096, DO; NSID, then an option of 40 bytes in 2 */
+	static const uint8_t past[] = {
+		0x00, 0x29, 0x10, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x0a,
+		0x00, 0x03, 0x00, 0x00,
+		0xfd, 0xe9, 0x00, 0x28, 0x01, 0x02,
+	};
+	/* payload 1232; a COOKIE of 7 bytes after a good one of 8 */
+	static const uint8_t cookie7[] = {
+		0x00, 0x29, 0x04, 0xd0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x17,
+		0x00, 0x0a, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8,
+		0x00, 0x0a, 0x00, 0x07, 1, 2, 3, 4, 5, 6, 7,
+	};
+	/* 3 bytes of an option header */
+	static const uint8_t stub[] = {
+		0x00, 0x29, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,
+		0x00, 0x03, 0x00,
+	};
+	struct edns_query e;
+
+	cr_assert_eq(edns_parse(past, sizeof(past), &e), -1);
+	cr_assert(e.present);
+	cr_assert(e.malformed);
+	cr_assert_eq(e.payload, 4096);
+	cr_assert_eq(e.version, 0);
+	cr_assert(e.do_bit);
+	cr_assert_not(e.nsid);
+	cr_assert_eq(e.cookie_len, 0);
+
+	cr_assert_eq(edns_parse(cookie7, sizeof(cookie7), &e), -1);
+	cr_assert(e.present);
+	cr_assert(e.malformed);
+	cr_assert_eq(e.payload, 1232);
+	cr_assert_not(e.do_bit);
+	cr_assert_eq(e.cookie_len, 0);
+
+	cr_assert_eq(edns_parse(stub, sizeof(stub), &e), -1);
+	cr_assert(e.malformed);
+	cr_assert_eq(e.payload, 512);
+
+	/* an RR that does not parse (RDLENGTH 10, 4 bytes given) is not
+	 * "malformed options": e is left alone */
+	memset(&e, 0, sizeof(e));
+	cr_assert_eq(edns_parse(past, 14, &e), -1);
+	cr_assert_not(e.present);
+	cr_assert_not(e.malformed);
+	/* the good COOKIE alone: sound */
+	{
+		uint8_t ok[22];
+
+		memcpy(ok, cookie7, sizeof(ok));
+		ok[9] = 12;
+		cr_assert_eq(edns_parse(ok, sizeof(ok), &e), 0);
+		cr_assert_not(e.malformed);
+		cr_assert_eq(e.cookie_len, 8);
+	}
+}
+
 Test(edns, later_version_options_not_interpreted)
 {
 	/* version 1 with a cookie of a bad length: BADVERS, not FORMERR */
