@@ -99,6 +99,7 @@ clean:
 -include tests/bench_dnssec/bench_dnssec.mk
 -include tests/soak/soak.mk
 -include tests/valgrind/valgrind.mk
+-include tests/perf/perf.mk
 
 # Benchmarks print numbers; nothing here asserts a speed.
-bench: bench-failover bench-scale bench-dnssec
+bench: bench-peers bench-failover bench-scale bench-dnssec

@@ -1,0 +1,305 @@
+#!/bin/bash
+# `make bench-peers` (SPEC 7): queries per second against NSD and Knot on
+# loopback, same zone, same query mix, generator and server on different
+# cores. Prints numbers; asserts nothing; fails only when it cannot
+# measure.
+#
+# dnsperf saturates its own core (CPU 0), so the fair comparison is
+# queries per second of server CPU: utime+stime of every process of the
+# server's tree (/proc/<pid>/stat) over the run. Rounds are interleaved
+# (each round visits the servers in a rotated order) so that drift of
+# the machine spreads over all of them.
+#
+# Knobs: PERF_ROUNDS PERF_SECONDS PERF_EXTRA_SECONDS PERF_STARTS PERF_PORT
+# (see perf.mk), AHD_BIN (default build/a-healthy-dns).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. tests/perf/lib.sh
+
+B=${B:-build}
+BIN=${AHD_BIN:-$B/a-healthy-dns}
+FA=$B/perf/first_answer
+ROUNDS=${PERF_ROUNDS:-3}
+SECS=${PERF_SECONDS:-10}
+XSECS=${PERF_EXTRA_SECONDS:-5}
+XROUNDS=2
+STARTS=${PERF_STARTS:-5}
+PORT=${PERF_PORT:-25353}
+PROBE_NAME=host001.$PERF_ZONE
+
+[ -x "$BIN" ] && [ -x "$FA" ] || perf_die "build first: make $BIN $FA"
+[ "$(nproc)" -ge 2 ] || perf_die "needs 2 CPUs: generator and server on different cores"
+perf_install dnsperf nsd knot knot-dnsutils ldnsutils openssl util-linux procps time
+
+W=$(mktemp -d /tmp/ahd-bench-peers.XXXXXX)
+declare -A PID ADDR NAME
+ADDR=([ours]=$PERF_OURS_ADDR [nsd]=$PERF_NSD_ADDR [knot]=$PERF_KNOT_ADDR)
+NAME=([ours]=a-healthy-dns
+	[nsd]="NSD $(nsd -v 2>&1 | awk 'NR == 1 { print $3 }')"
+	[knot]="Knot $(knotd -V | awk '{ print $NF }')")
+cleanup() {
+	local k
+	for k in "${!PID[@]}"; do
+		perf_stop "${PID[$k]}"
+	done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+perf_render "$W"
+ZF_PLAIN=$W/$PERF_ZONE.zone
+ZF_SIGNED=$W/$PERF_ZONE.zone.signed
+NOTES=()
+
+# set_cmd SERVER VARIANT PORT: CMD=(the server's command line).
+set_cmd() {
+	local s=$1 v=$2 port=$3 zf=$ZF_PLAIN
+	if [ "$v" = signed ]; then zf=$ZF_SIGNED; fi
+	case $s in
+	ours)
+		CMD=("$BIN" --hosted-zone "$PERF_ZONE" --ns "$(perf_ns_json)"
+			--zone-resolutions "$(cat "$W/resolutions.json")"
+			--listen "$PERF_OURS_ADDR" --port "$port" --workers 1 --log-level warning)
+		if [ "$v" = signed ]; then
+			CMD+=(--priv-key-path "$W/ours.pem" --priv-key-alg ECDSAP256SHA256)
+		fi
+		;;
+	nsd)
+		perf_nsd_conf "$W" "$port" "$zf" "nsd-$v"
+		CMD=(nsd -d -c "$W/nsd-$v/nsd.conf")
+		;;
+	knot)
+		perf_knot_conf "$W" "$port" "$zf" "knot-$v"
+		CMD=(knotd -c "$W/knot-$v/knot.conf")
+		;;
+	esac
+}
+
+# start_bg SERVER VARIANT PORT: run it pinned in the background until it
+# answers; PID[SERVER-VARIANT]. Returns 1 (log kept in $W) if it does not.
+start_bg() {
+	local s=$1 v=$2 port=$3 key=$1-$2
+	set_cmd "$s" "$v" "$port"
+	taskset -c "$PERF_SRV_CPU" "${CMD[@]}" >"$W/$key.log" 2>&1 &
+	PID[$key]=$!
+	if ! taskset -c "$PERF_GEN_CPU" "$FA" wait "${ADDR[$s]}" "$port" "$PROBE_NAME" 10000; then
+		perf_stop "${PID[$key]}"
+		unset "PID[$key]"
+		return 1
+	fi
+}
+
+# user+nice+system ticks of CPU $1 (irq and softirq left out: loopback
+# delivery runs there on behalf of the processes we measure).
+cpu_busy() {
+	awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 }' /proc/stat
+}
+
+# run_dnsperf MODE SERVER KEY PORT SECONDS ROUND [dnsperf flags]: one run,
+# appended to $W/results as
+#   mode server round qps completed lost server_ticks runtime resp_bytes
+#   generator_ticks other_ticks_cpu0 other_ticks_cpu1
+# where "other" is what processes other than dnsperf (CPU 0) and the
+# server (CPU 1) used of those CPUs: a machine busy with something else
+# makes the numbers noise, and the report says so.
+run_dnsperf() {
+	local mode=$1 s=$2 key=$3 port=$4 secs=$5 round=$6 t0 t1 b0 b1 g0 g1
+	shift 6
+	t0=$(perf_tree_ticks "${PID[$key]}")
+	g0=$(cpu_busy "$PERF_GEN_CPU")
+	b0=$(cpu_busy "$PERF_SRV_CPU")
+	/usr/bin/time -f '%U %S' -o "$W/dnsperf.time" \
+		taskset -c "$PERF_GEN_CPU" dnsperf -s "${ADDR[$s]}" -p "$port" -d "$W/queries" \
+		-l "$secs" -t 1 "$@" >"$W/dnsperf.out" 2>&1 ||
+		{ cat "$W/dnsperf.out" >&2; perf_die "dnsperf against $s failed"; }
+	t1=$(perf_tree_ticks "${PID[$key]}")
+	g1=$(cpu_busy "$PERF_GEN_CPU")
+	b1=$(cpu_busy "$PERF_SRV_CPU")
+	awk -v m="$mode" -v s="$s" -v r="$round" -v t=$((t1 - t0)) -v tck="$PERF_CLK_TCK" \
+		-v g=$((g1 - g0)) -v b=$((b1 - b0)) '
+		FILENAME ~ /time$/ { gen = int(($1 + $2) * tck + 0.5); next }
+		/Queries completed:/ { c = $3 }
+		/Queries lost:/ { l = $3 }
+		/Run time \(s\):/ { rt = $4 }
+		/Queries per second:/ { q = $4 }
+		/Average packet size:/ { sz = $NF }
+		END {
+			o0 = g - gen; o1 = b - t
+			print m, s, r, q, c, l, t, rt, sz, gen, (o0 > 0 ? o0 : 0), (o1 > 0 ? o1 : 0)
+		}' "$W/dnsperf.time" "$W/dnsperf.out" >>"$W/results"
+	# Which answers came back, once per mode and server: a server that
+	# answered REFUSED would look fast.
+	if [ "$round" = 1 ]; then
+		sed -n "s/^ *Response codes: *//p" "$W/dnsperf.out" |
+			sed "s/^/$mode ${NAME[$s]}: /" >>"$W/rcodes"
+	fi
+}
+
+# rounds MODE ROUNDS SECONDS VARIANT "SERVER:PORT ..." [dnsperf flags]
+rounds() {
+	local mode=$1 n=$2 secs=$3 v=$4 list r i k
+	read -r -a list <<<"$5"
+	shift 5
+	for r in $(seq 1 "$n"); do
+		for i in $(seq 0 $((${#list[@]} - 1))); do
+			k=${list[$(((i + r) % ${#list[@]}))]}
+			echo "bench: $mode round $r/$n: ${NAME[${k%%:*}]}" >&2
+			run_dnsperf "$mode" "${k%%:*}" "${k%%:*}-$v" "${k##*:}" "$secs" "$r" "$@"
+		done
+	done
+}
+
+# --- start-up: spawn to first answer, CPU 1 otherwise idle ------------
+for s in ours nsd knot; do
+	set_cmd "$s" plain "$PORT"
+	echo "bench: start-up of ${NAME[$s]} x $STARTS" >&2
+	taskset -c "$PERF_GEN_CPU" "$FA" start "${ADDR[$s]}" "$PORT" "$PROBE_NAME" \
+		"$PERF_SRV_CPU" "$STARTS" -- "${CMD[@]}" 2>"$W/startup-$s.log" |
+		awk -v s="$s" '{ print s, $2, $3, $4 }' >>"$W/startup" ||
+		{ cat "$W/startup-$s.log" >&2; perf_die "start-up of $s failed"; }
+done
+
+# --- plain zone: idle memory, then UDP rounds, then TCP ----------------
+i=0
+for s in ours nsd knot; do
+	start_bg "$s" plain $((PORT + i)) || { cat "$W/$s-plain.log" >&2; perf_die "$s did not start"; }
+	i=$((i + 1))
+done
+sleep 1 # let start-up work settle before calling it idle
+for s in ours nsd knot; do
+	echo "$s $(perf_tree_pss "${PID[$s-plain]}") $(perf_tree_count "${PID[$s-plain]}")"
+done >"$W/pss"
+
+rounds udp "$ROUNDS" "$SECS" plain "ours:$PORT nsd:$((PORT + 1)) knot:$((PORT + 2))"
+
+tcp_list="nsd:$((PORT + 1)) knot:$((PORT + 2))"
+if kdig +tcp +retry=0 +timeout=1 @"$PERF_OURS_ADDR" -p "$PORT" "$PROBE_NAME" A 2>/dev/null |
+	grep -q 'status: NOERROR'; then
+	tcp_list="ours:$PORT $tcp_list"
+else
+	NOTES+=("TCP: a-healthy-dns does not answer over TCP yet; its TCP line is skipped.")
+fi
+rounds tcp "$XROUNDS" "$XSECS" plain "$tcp_list" -m tcp
+for s in ours nsd knot; do
+	perf_stop "${PID[$s-plain]}"
+	unset "PID[$s-plain]"
+done
+
+# --- DNSSEC: a signed zone, queries with DO ----------------------------
+key=$(cd "$W" && ldns-keygen -a ECDSAP256SHA256 "$PERF_ZONE")
+ldns-signzone -f "$ZF_SIGNED" "$ZF_PLAIN" "$W/$key" >/dev/null 2>&1 ||
+	perf_die "ldns-signzone failed"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/ours.pem" 2>/dev/null
+sec_list="nsd:$((PORT + 11)) knot:$((PORT + 12))"
+start_bg nsd signed $((PORT + 11)) || { cat "$W/nsd-signed.log" >&2; perf_die "signed NSD did not start"; }
+start_bg knot signed $((PORT + 12)) || { cat "$W/knot-signed.log" >&2; perf_die "signed Knot did not start"; }
+if start_bg ours signed $((PORT + 10)) &&
+	kdig +dnssec +retry=0 +timeout=1 @"$PERF_OURS_ADDR" -p $((PORT + 10)) "$PROBE_NAME" A 2>/dev/null |
+	grep -q 'RRSIG'; then
+	sec_list="ours:$((PORT + 10)) $sec_list"
+else
+	NOTES+=("DNSSEC: a-healthy-dns does not sign yet (no RRSIG with DO); its DNSSEC line is skipped.")
+fi
+rounds dnssec "$XROUNDS" "$XSECS" signed "$sec_list" -D
+
+# A child that died and was restarted during the runs skews them.
+for f in "$W"/ours-*.log; do
+	if grep -q 'killed by signal\|restarting in' "$f"; then
+		NOTES+=("a-healthy-dns restarted a child during the runs ($(basename "$f" .log)): $(grep -m1 'killed by signal\|restarting in' "$f" | sed 's/^.*: warning: //')")
+	fi
+done
+
+# --- report -----------------------------------------------------------
+echo
+echo "a-healthy-dns against its peers on loopback (make bench-peers)"
+echo "zone $PERF_ZONE: $PERF_NAMES names x 2 A; queries: 80% A, 10% NXDOMAIN, 10% SOA/NS at the apex"
+echo "dnsperf (1 client, 100 outstanding) on CPU $PERF_GEN_CPU; each server's whole process tree on CPU $PERF_SRV_CPU"
+echo "us: --workers 1; NSD: server-count 1, RRL off, minimal-responses; Knot: udp/tcp/background-workers 1"
+echo "q/CPU-s: answers per second of server CPU (utime+stime of all its processes); srv, gen: CPU use of the server and of dnsperf"
+echo "$(nproc) CPUs: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+
+NAMES_ARGS=$(for s in ours nsd knot; do printf '%s=%s\n' "$s" "${NAME[$s]}"; done)
+awk -v tck="$PERF_CLK_TCK" -v names="$NAMES_ARGS" -v rounds="$ROUNDS" -v secs="$SECS" \
+	-v xrounds="$XROUNDS" -v xsecs="$XSECS" -v starts="$STARTS" '
+function sort(a, n,   i, j, t) {
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+}
+function ratio(x, y) { return y > 0 ? sprintf("%.2fx", x / y) : "-" }
+BEGIN {
+	split(names, nl, "\n")
+	for (i in nl) { split(nl[i], kv, "="); disp[kv[1]] = kv[2] }
+	order[1] = "ours"; order[2] = "nsd"; order[3] = "knot"
+	title["udp"] = sprintf("UDP, no EDNS (%d rounds x %d s)", rounds, secs)
+	title["tcp"] = sprintf("TCP, dnsperf -m tcp (%d rounds x %d s)", xrounds, xsecs)
+	title["dnssec"] = sprintf("DNSSEC, signed zone, DO bit, dnsperf -D (%d rounds x %d s)", xrounds, xsecs)
+	modes[1] = "udp"; modes[2] = "tcp"; modes[3] = "dnssec"
+}
+FILENAME ~ /results$/ {
+	k = $1 SUBSEP $2
+	n[k]++
+	qps[k, n[k]] = $4
+	qpc[k, n[k]] = $7 > 0 ? $5 / ($7 / tck) : 0
+	busy[k, n[k]] = $8 > 0 ? 100 * ($7 / tck) / $8 : 0
+	lost[k] += $6; sent[k] += $5 + $6
+	resp[k] = $9
+	gbusy[k, n[k]] = $8 > 0 ? 100 * ($10 / tck) / $8 : 0
+	oth0[$1] += $11; oth1[$1] += $12; othrt[$1] += $8
+	next
+}
+FILENAME ~ /pss$/ { pss[$1] = $2; nproc[$1] = $3; next }
+FILENAME ~ /startup$/ { st[$1] = $2; stmin[$1] = $3; stmax[$1] = $4; next }
+END {
+	for (m = 1; m <= 3; m++) {
+		mode = modes[m]
+		printf "\n%s\n", title[mode]
+		printf "  %-14s %9s %19s %12s %6s %6s %12s %6s\n", "server", "QPS med", "(min-max)",
+		       "q/CPU-s med", "srv", "gen", "lost", "resp B"
+		for (o = 1; o <= 3; o++) {
+			s = order[o]; k = mode SUBSEP s
+			if (!(k in n)) continue
+			c = n[k]
+			for (i = 1; i <= c; i++) {
+				a[i] = qps[k, i]; b[i] = qpc[k, i]; d[i] = busy[k, i]; e[i] = gbusy[k, i]
+			}
+			sort(a, c); sort(b, c); sort(d, c); sort(e, c)
+			mid = int((c + 1) / 2)
+			medq[mode, s] = a[mid]; medc[mode, s] = b[mid]
+			printf "  %-14s %9.0f %19s %12.0f %5.0f%% %5.0f%% %5d (%.3f%%) %5s\n", disp[s], a[mid],
+			       sprintf("(%.0f-%.0f)", a[1], a[c]), b[mid], d[mid], e[mid], lost[k],
+			       (sent[k] > 0 ? 100 * lost[k] / sent[k] : 0), resp[k]
+		}
+		if (othrt[mode] > 0) {
+			o0 = 100 * (oth0[mode] / tck) / othrt[mode]
+			o1 = 100 * (oth1[mode] / tck) / othrt[mode]
+			printf "  other processes used %.0f%% of CPU 0 and %.0f%% of CPU 1 during these runs%s\n",
+			       o0, o1, (o0 > 5 || o1 > 5) ? ": the machine was not quiet, QPS is noisy" : ""
+		}
+		for (o = 2; o <= 3; o++) {
+			s = order[o]
+			if ((mode, "ours") in medq && (mode, s) in medq)
+				printf "  us / %-9s QPS %s, q/CPU-s %s\n", disp[s],
+				       ratio(medq[mode, "ours"], medq[mode, s]), ratio(medc[mode, "ours"], medc[mode, s])
+		}
+	}
+	printf "\nIdle memory and start-up (start-up: spawn to first UDP answer, 1 ms polling, %d starts)\n", starts
+	printf "  %-14s %10s %6s %12s %17s\n", "server", "PSS kB", "procs", "start ms med", "(min-max)"
+	for (o = 1; o <= 3; o++) {
+		s = order[o]
+		printf "  %-14s %10d %6d %12.2f %17s\n", disp[s], pss[s], nproc[s], st[s],
+		       sprintf("(%.2f-%.2f)", stmin[s], stmax[s])
+	}
+	for (o = 2; o <= 3; o++) {
+		s = order[o]
+		printf "  us / %-9s PSS %s, start-up %s (lower is better)\n", disp[s],
+		       ratio(pss["ours"], pss[s]), ratio(st["ours"], st[s])
+	}
+}' "$W/results" "$W/pss" "$W/startup"
+
+echo
+echo "Response codes (first round of each mode):"
+sed 's/^/  /' "$W/rcodes"
+for n in "${NOTES[@]}"; do
+	echo "Note: $n"
+done

@@ -1,0 +1,30 @@
+# Speed against the peers (SPEC 7): included from the top-level Makefile
+# after its variables. Prints numbers, asserts nothing.
+#
+#   make bench-peers     dnsperf against NSD, Knot and us on loopback
+#                        (installs dnsperf, nsd, knot if missing; ~3 min)
+#   make perf-profile    where our query path spends its time: callgrind
+#                        on the query core, perf/strace on a loaded worker
+#
+# Knobs (environment): PERF_ROUNDS (3), PERF_SECONDS (10),
+# PERF_EXTRA_SECONDS (5, the TCP and DNSSEC runs), PERF_STARTS (5),
+# PERF_PORT (25353, first of the ports used on 127.0.0.1-3).
+PERF_B := $(B)/perf
+
+.PHONY: bench-peers perf-profile
+
+$(PERF_B)/first_answer: tests/perf/first_answer.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
+# The query core alone, on an image in plain memory: links every object
+# but main.o, like the unit tests, without sanitizers.
+$(PERF_B)/answer_loop: tests/perf/answer_loop.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+bench-peers: $(B)/a-healthy-dns $(PERF_B)/first_answer
+	tests/perf/bench_peers.sh
+
+perf-profile: $(B)/a-healthy-dns $(PERF_B)/first_answer $(PERF_B)/answer_loop
+	tests/perf/profile.sh
