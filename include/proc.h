@@ -6,7 +6,8 @@
  * command line (relayd's way), so they inherit file descriptors but never
  * the supervisor's memory:
  *   a-healthy-dns --role worker|prober --index N --config-fd F --shm-fd F
- *                 [--fds a,b,...] [--ready-fd F]
+ *                 [--fds a,b,...] [--ready-fd F] [--key-fd F]
+ * --key-fd (the DNSSEC private key) is only ever given to the prober.
  */
 #ifndef AHD_PROC_H
 #define AHD_PROC_H
@@ -43,6 +44,9 @@ struct proc_spawn_args {
 	const int *fds; /* extra descriptors (sockets), may be NULL */
 	size_t n_fds;
 	int ready_fd; /* -1: none */
+	/* The DNSSEC key (prober only; proc_spawn refuses it for a worker).
+	 * -1: none. Zero is a valid descriptor, so set it explicitly. */
+	int key_fd;
 };
 
 /* Monotonic clock in milliseconds. */
@@ -61,7 +65,8 @@ const char *proc_role_name(enum proc_role role);
  * fork + exec /proc/self/exe as a child of the given role. The child gets
  * exactly stdin/stdout/stderr plus the descriptors in *a (every other one
  * is closed), an empty signal mask, and SIGTERM as parent-death signal.
- * Returns the pid, or -1 (fork failed, errno set).
+ * Returns the pid, or -1 (fork failed, errno set; EPERM: a key_fd for a
+ * worker).
  */
 pid_t proc_spawn(const struct proc_spawn_args *a);
 
@@ -94,11 +99,24 @@ int proc_resolve_user(const char *name, uid_t *uid, gid_t *gid, char *out,
 int proc_drop(const char *user, enum proc_role role);
 
 /*
- * Restrict the system calls of a dropped child. The seccomp allow-list
- * comes in a later issue; this is its hook, called right after
- * proc_drop(). Returns 0 or -1 (logged).
+ * Restrict the system calls of a dropped child to its role's allow-list
+ * (seccomp, libseccomp); any other system call kills the process
+ * (SIGSYS), and the supervisor restarts it. Called once the role is set
+ * up and before it serves: workers after binding their epoll loop, the
+ * prober before prober_main(). Needs proc_drop() first (no_new_privs).
+ * Returns 0 or -1 (logged).
+ *
+ * Test hook: with AHD_TEST_SECCOMP_PROBE=<system call name> in the
+ * environment, SIGUSR1 makes the process attempt that call (with zero
+ * arguments) after the filter is in place, so a test can show that a
+ * forbidden call kills only that process. It cannot widen the filter.
  */
 int proc_sandbox(enum proc_role role);
+/* The environment variable of the test hook above. */
+#define PROC_TEST_SECCOMP_ENV "AHD_TEST_SECCOMP_PROBE"
+/* 1 if a system call of that name is on role's allow-list, 0 if not, -1
+ * if the name is unknown on this architecture (for tests). */
+int proc_sandbox_allows(enum proc_role role, const char *syscall_name);
 
 /* setproctitle(3): proc_title_init once in main() before anything reads
  * argv or the environment through other pointers (it moves environ). */

@@ -13,6 +13,13 @@
  * of --test-timeout, and for the workers to come up. */
 #define SUPERVISOR_PROBER_GRACE_MS 3000
 #define SUPERVISOR_WORKER_READY_MS 5000
+/* With a key, the first publish signs every RRset of every zone: about
+ * 1 ms per RRSIG with RSA-2048, several times that under ASan. The wait
+ * allows SIGN_BASE plus SIGN_MS_PER_RRSET for each RRset, counting two
+ * per name (address + NSEC) and APEX_RRSETS per zone. */
+#define SUPERVISOR_SIGN_BASE_MS 10000
+#define SUPERVISOR_SIGN_MS_PER_RRSET 4
+#define SUPERVISOR_APEX_RRSETS 5
 /* SIGTERM to the children, then SIGKILL after this long. */
 #define SUPERVISOR_STOP_MS 2000
 

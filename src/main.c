@@ -4,10 +4,11 @@
  *   a-healthy-dns [flags]             the server: the supervisor
  *   a-healthy-dns status|ds|dump ...  administrator subcommands
  *   a-healthy-dns --role worker|prober --index N --config-fd F --shm-fd F
- *                 [--fds a,b,...] [--ready-fd F]
+ *                 [--fds a,b,...] [--ready-fd F] [--key-fd F]
  *                                     a child, exec'd by the supervisor
  *                                     (internal: not in --help)
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -19,6 +20,7 @@
 
 #include "ahd.h"
 #include "config.h"
+#include "dnssec.h"
 #include "log.h"
 #include "prober.h"
 #include "proc.h"
@@ -35,6 +37,7 @@ struct main_child {
 	int config_fd;
 	int shm_fd;
 	int ready_fd;
+	int key_fd; /* prober only */
 	int fds[PROC_MAX_FDS];
 	size_t n_fds;
 	char name[24]; /* "worker 3", "prober" */
@@ -65,7 +68,7 @@ static int main_worker(const struct main_child *c, const struct config *cfg,
 static int main_prober(const struct main_child *c, const struct config *cfg,
 		       struct zimg *z)
 {
-	return prober_main(cfg, z, c->ready_fd, -1);
+	return prober_main(cfg, z, c->ready_fd, c->key_fd);
 }
 
 static int main_not_yet(int argc, char **argv)
@@ -75,12 +78,15 @@ static int main_not_yet(int argc, char **argv)
 	return 2;
 }
 
+static int main_ds(int argc, char **argv);
+static int main_dump(int argc, char **argv);
+
 static const struct main_role main_roles[] = {
 	{"worker", MAIN_CHILD, PROC_ROLE_WORKER, main_worker, NULL},
 	{"prober", MAIN_CHILD, PROC_ROLE_PROBER, main_prober, NULL},
 	{"status", MAIN_COMMAND, 0, NULL, main_not_yet},
-	{"ds", MAIN_COMMAND, 0, NULL, main_not_yet},
-	{"dump", MAIN_COMMAND, 0, NULL, main_not_yet},
+	{"ds", MAIN_COMMAND, 0, NULL, main_ds},
+	{"dump", MAIN_COMMAND, 0, NULL, main_dump},
 };
 
 static const struct main_role *main_find(const char *name, enum main_kind kind)
@@ -127,7 +133,7 @@ static int main_parse_fds(const char *s, struct main_child *c)
 static int main_parse_child(int argc, char **argv, struct main_child *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->config_fd = c->shm_fd = c->ready_fd = -1;
+	c->config_fd = c->shm_fd = c->ready_fd = c->key_fd = -1;
 	for (int i = 1; i < argc; i += 2) {
 		const char *flag = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -154,6 +160,8 @@ static int main_parse_child(int argc, char **argv, struct main_child *c)
 			c->shm_fd = (int)v;
 		} else if (strcmp(flag, "--ready-fd") == 0) {
 			c->ready_fd = (int)v;
+		} else if (strcmp(flag, "--key-fd") == 0) {
+			c->key_fd = (int)v;
 		} else {
 			fprintf(stderr, "%s: %s: unknown internal flag\n", AHD_NAME, flag);
 			return -1;
@@ -166,6 +174,10 @@ bad:
 	if (c->role == NULL || c->config_fd < 0 || c->shm_fd < 0) {
 		fprintf(stderr, "%s: --role, --config-fd and --shm-fd are required\n",
 			AHD_NAME);
+		return -1;
+	}
+	if (c->key_fd >= 0 && c->role->proc_role != PROC_ROLE_PROBER) {
+		fprintf(stderr, "%s: --key-fd is for the prober only\n", AHD_NAME);
 		return -1;
 	}
 	if (c->role->proc_role == PROC_ROLE_WORKER)
@@ -230,8 +242,7 @@ static int main_child(int argc, char **argv)
 	log_init(c.name, cfg.log_level);
 	proc_title("%s", c.name);
 	/* Privileges go before the first packet or the image is touched. */
-	if (proc_drop(cfg.user, c.role->proc_role) < 0 ||
-	    proc_sandbox(c.role->proc_role) < 0) {
+	if (proc_drop(cfg.user, c.role->proc_role) < 0) {
 		config_free(&cfg);
 		return 1;
 	}
@@ -241,10 +252,206 @@ static int main_child(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
+	/* A worker installs its filter itself once its loop is set up
+	 * (worker_main); the prober's covers its start-up too. */
+	if (c.role->proc_role == PROC_ROLE_PROBER && proc_sandbox(PROC_ROLE_PROBER) < 0) {
+		zimg_close(z);
+		config_free(&cfg);
+		return 1;
+	}
 	status = c.role->child(&c, &cfg, z);
 	zimg_close(z);
 	config_free(&cfg);
 	return status;
+}
+
+/* The DS of every zone we serve (the hosted zone, then each alias),
+ * one line each, as the parent zone publishes it. */
+static int main_print_ds(const struct config *cfg, const struct dnssec_key *key, FILE *out)
+{
+	struct config_ttls t;
+	char line[1024];
+
+	config_ttls(cfg, &t);
+	for (size_t i = 0; i <= cfg->n_alias_zones; i++) {
+		const char *apex = i == 0 ? cfg->hosted_zone : cfg->alias_zones[i - 1];
+
+		/* The parent chooses the DS TTL; ours is the DNSKEY's. */
+		if (dnssec_ds_text(key, apex, t.dnskey, line, sizeof(line)) < 0)
+			return log_startup_error("ds: cannot make the DS of %s", apex);
+		fprintf(out, "%s\n", line);
+	}
+	return 0;
+}
+
+/* a-healthy-dns ds [server flags]: the same flags, environment and
+ * config file as the server, which it does not start. */
+static int main_ds(int argc, char **argv)
+{
+	enum config_action action = CONFIG_RUN;
+	struct dnssec_key *key;
+	struct config cfg;
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	/* argv[1] ("ds") plays the program name for config_parse. */
+	if (config_parse(&cfg, argc - 1, argv + 1, environ, &action) < 0)
+		return 1;
+	if (action == CONFIG_EXIT_OK) {
+		config_free(&cfg);
+		return 0;
+	}
+	if (cfg.priv_key_path == NULL) {
+		config_free(&cfg);
+		log_startup_error("ds: --priv-key-path is required (no key, no DS record)");
+		return 1;
+	}
+	key = dnssec_key_load(cfg.priv_key_path, cfg.priv_key_alg);
+	if (key == NULL) {
+		config_free(&cfg);
+		return 1;
+	}
+	rc = main_print_ds(&cfg, key, stdout);
+	dnssec_key_free(key);
+	config_free(&cfg);
+	if (fflush(stdout) != 0)
+		rc = log_startup_error("ds: writing the output: %s", strerror(errno));
+	return rc < 0 ? 1 : 0;
+}
+
+/* The index of the zone whose apex is name in z, or -1. Zones are only
+ * known by their dumps' "; zone <apex>." header lines. */
+static long main_dump_find_zone(const struct zimg *z, const char *name)
+{
+	char want[AHD_MAX_NAME_TEXT + 16];
+	size_t n = strlen(name);
+
+	if (n == 0 || n > AHD_MAX_NAME_TEXT)
+		return -1;
+	/* Compare as "; zone <apex> " (zimg_dump's header: no trailing
+	 * dot), lower case; the user may give the dot. */
+	if (name[n - 1] == '.')
+		n--;
+	snprintf(want, sizeof(want), "; zone %.*s ", (int)n, name);
+	for (char *p = want; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (size_t i = 0; i < 4096; i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		int rc;
+		bool match;
+
+		if (f == NULL)
+			return -1;
+		rc = zimg_dump_zone(z, i, f);
+		fclose(f);
+		match = rc == 0 && buf != NULL && strncmp(buf, want, strlen(want)) == 0;
+		free(buf);
+		if (rc < 0)
+			return -1;
+		if (match)
+			return (long)i;
+	}
+	return -1;
+}
+
+/*
+ * a-healthy-dns dump [--port N | --shm-name NAME] [--zone APEX]: the
+ * live zone image in master-file format, from shared memory, read-only
+ * (the object is mode 0644: no privilege needed). --zone prints one
+ * zone, the form dnssec-verify reads.
+ */
+static int main_dump(int argc, char **argv)
+{
+	const char *shm = getenv("AHDNS_SHM_NAME");
+	const char *port_text = getenv("AHDNS_PORT");
+	const char *zone = NULL;
+	char name[256];
+	struct zimg *z;
+	long port = CONFIG_DEFAULT_PORT;
+	int rc;
+
+	for (int i = 2; i < argc; i += 2) {
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(argv[i], "--help") == 0) {
+			printf("usage: %s dump [--port N | --shm-name NAME] [--zone APEX]\n",
+			       AHD_NAME);
+			return 0;
+		}
+		if (val == NULL) {
+			log_startup_error("dump: %s: missing value", argv[i]);
+			return 1;
+		}
+		if (strcmp(argv[i], "--port") == 0) {
+			port_text = val;
+			shm = NULL;
+		} else if (strcmp(argv[i], "--shm-name") == 0) {
+			shm = val;
+		} else if (strcmp(argv[i], "--zone") == 0) {
+			zone = val;
+		} else {
+			log_startup_error("dump: %s: unknown flag (--port, --shm-name, --zone)",
+					  argv[i]);
+			return 1;
+		}
+	}
+	if (port_text != NULL && shm == NULL &&
+	    (main_parse_int(port_text, 65535, &port) < 0 || port == 0)) {
+		log_startup_error("dump: --port: '%s' is not a port number (1-65535)", port_text);
+		return 1;
+	}
+	if (shm == NULL) {
+		snprintf(name, sizeof(name), "/%s.%ld", AHD_NAME, port);
+		shm = name;
+	}
+	/* zimg_open's own message would be a second line. */
+	log_init("dump", AHD_LOG_CRITICAL);
+	z = zimg_open(shm);
+	if (z == NULL) {
+		log_startup_error("dump: no zone image in shared memory %s (is a server "
+				  "running with that --port or --shm-name?)",
+				  shm);
+		return 1;
+	}
+	if (zone != NULL) {
+		long idx = main_dump_find_zone(z, zone);
+
+		if (idx < 0) {
+			zimg_close(z);
+			log_startup_error("dump: --zone: '%s' is not a zone of the server at %s",
+					  zone, shm);
+			return 1;
+		}
+		rc = zimg_dump_zone(z, (size_t)idx, stdout);
+	} else {
+		rc = zimg_dump(z, stdout);
+	}
+	zimg_close(z);
+	if (rc < 0) {
+		log_startup_error("dump: the image in %s does not check out", shm);
+		return 1;
+	}
+	if (fflush(stdout) != 0) {
+		log_startup_error("dump: writing the output: %s", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* --check-config covers the key's content too, as the server would. */
+static int main_check_key(const struct config *cfg)
+{
+	struct dnssec_key *key;
+
+	if (cfg->priv_key_path == NULL)
+		return 0;
+	key = dnssec_key_load(cfg->priv_key_path, cfg->priv_key_alg);
+	if (key == NULL)
+		return -1;
+	dnssec_key_free(key);
+	return 0;
 }
 
 static int main_server(int argc, char **argv)
@@ -261,6 +468,10 @@ static int main_server(int argc, char **argv)
 		return 0;
 	}
 	if (cfg.check_config) {
+		if (main_check_key(&cfg) < 0) {
+			config_free(&cfg);
+			return 1;
+		}
 		config_print_summary(&cfg, stdout);
 		config_free(&cfg);
 		return 0;

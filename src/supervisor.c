@@ -17,6 +17,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "ahd.h"
+#include "dnssec.h"
 #include "log.h"
 #include "proc.h"
 #include "tcp.h"
@@ -47,6 +48,7 @@ struct supervisor {
 	int rw_fd;
 	int ro_fd;
 	int config_fd;
+	int key_fd; /* sealed memfd with the validated PEM, -1: unsigned */
 	int *socks; /* n_workers x n_addrs x (UDP, TCP), worker-major */
 	size_t n_socks;
 	size_t n_addrs; /* addresses actually bound */
@@ -301,9 +303,19 @@ static int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 		.fds = c->fds,
 		.n_fds = c->n_fds,
 		.ready_fd = ready_fd,
+		.key_fd = c->role == PROC_ROLE_PROBER ? s->key_fd : -1,
 	};
 	int64_t now = proc_now_ms();
-	pid_t pid = proc_spawn(&a);
+	pid_t pid;
+
+	/* The prober read() the key: the offset is shared with us. */
+	if (a.key_fd >= 0 && lseek(a.key_fd, 0, SEEK_SET) != 0) {
+		c->due_ms = proc_backoff_died(&c->backoff, now);
+		log_error("cannot rewind the key for %s: %s; retrying in %lld ms", c->name,
+			  strerror(errno), (long long)(c->due_ms - now));
+		return -1;
+	}
+	pid = proc_spawn(&a);
 
 	if (pid < 0) {
 		c->due_ms = proc_backoff_died(&c->backoff, now);
@@ -376,7 +388,7 @@ static int supervisor_start_prober(struct supervisor *s)
 {
 	const struct config *cfg = s->cfg;
 	struct supervisor_child *c = &s->children[0];
-	int64_t deadline;
+	int64_t deadline, wait_ms;
 	int p[2];
 
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
@@ -386,9 +398,18 @@ static int supervisor_start_prober(struct supervisor *s)
 	/* A prober that cannot start is restarted by the main loop. */
 	supervisor_spawn(s, c, p[1]);
 	close(p[1]);
-	/* The first answers must already reflect health (SPEC 3). */
-	deadline = proc_now_ms() + (int64_t)cfg->test_timeout * 1000 +
-		   SUPERVISOR_PROBER_GRACE_MS;
+	/* The first answers must already reflect health (SPEC 3), and be
+	 * signed: the first publish signs every RRset of every zone. */
+	wait_ms = (int64_t)cfg->test_timeout * 1000 + SUPERVISOR_PROBER_GRACE_MS;
+	if (s->key_fd >= 0) {
+		int64_t rrsets = ((int64_t)cfg->n_entries * 2 + SUPERVISOR_APEX_RRSETS) *
+				 (int64_t)(1 + cfg->n_alias_zones);
+
+		wait_ms += SUPERVISOR_SIGN_BASE_MS + rrsets * SUPERVISOR_SIGN_MS_PER_RRSET;
+	}
+	log_info("waiting up to %lld ms for the prober's first check round%s",
+		 (long long)wait_ms, s->key_fd >= 0 ? " and the signing of every zone" : "");
+	deadline = proc_now_ms() + wait_ms;
 	if (c->pid > 0 && supervisor_await_ready(s, p[0], 1, deadline) == 1)
 		log_debug("prober published the first check round");
 	else if (!supervisor_got_term)
@@ -519,6 +540,8 @@ static void supervisor_cleanup(struct supervisor *s)
 	free(s->children);
 	if (s->config_fd >= 0)
 		close(s->config_fd);
+	if (s->key_fd >= 0)
+		close(s->key_fd);
 	if (s->rw_fd >= 0)
 		close(s->rw_fd);
 	if (s->ro_fd >= 0)
@@ -527,6 +550,83 @@ static void supervisor_cleanup(struct supervisor *s)
 		zimg_close(s->z);
 		zimg_unlink(s->cfg->shm_name);
 	}
+}
+
+/* The validated key bytes in a sealed memfd for the prober. */
+static int supervisor_key_memfd(const char *pem, size_t len)
+{
+	size_t off = 0;
+	int fd = memfd_create("a-healthy-dns-key", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return -1;
+	while (off < len) {
+		ssize_t w = write(fd, pem + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+					     F_SEAL_SEAL);
+	return fd;
+}
+
+/*
+ * Read and check the DNSSEC key as root, before anything is bound, and
+ * keep its bytes for the prober in a sealed memfd (s->key_fd).
+ *
+ * Why a memfd and not the key file's own fd or its path: the prober may
+ * be restarted at any time, and each instance must sign with exactly the
+ * key validated here, whose DS we logged, even if the file is edited,
+ * replaced or made unreadable meanwhile; an unprivileged prober could not
+ * re-open a root-only file anyway. The supervisor rewinds it before each
+ * spawn (the prober's read() moves the shared offset). Only the prober
+ * gets it (proc_spawn refuses it for a worker).
+ */
+static int supervisor_key(struct supervisor *s)
+{
+	const struct config *cfg = s->cfg;
+	struct dnssec_key *key;
+	struct config_ttls t;
+	char *pem = NULL;
+	size_t len = 0;
+	int err;
+
+	if (cfg->priv_key_path == NULL)
+		return 0;
+	if (dnssec_key_read_pem(cfg->priv_key_path, &pem, &len) < 0)
+		return -1;
+	key = dnssec_key_load_mem(pem, len, cfg->priv_key_path, cfg->priv_key_alg);
+	if (key == NULL) {
+		dnssec_pem_free(pem, len);
+		return -1;
+	}
+	s->key_fd = supervisor_key_memfd(pem, len);
+	err = errno;
+	dnssec_pem_free(pem, len);
+	if (s->key_fd < 0) {
+		log_startup_error("--priv-key-path: cannot hand '%s' to the prober: %s",
+				  cfg->priv_key_path, strerror(err));
+		dnssec_key_free(key);
+		return -1;
+	}
+	config_ttls(cfg, &t);
+	log_info("DNSSEC: %s key tag %u from %s", config_alg_name(dnssec_key_alg(key)),
+		 (unsigned)dnssec_key_tag(key), cfg->priv_key_path);
+	for (size_t i = 0; i <= cfg->n_alias_zones; i++) {
+		const char *apex = i == 0 ? cfg->hosted_zone : cfg->alias_zones[i - 1];
+		char line[1024];
+
+		if (dnssec_ds_text(key, apex, t.dnskey, line, sizeof(line)) == 0)
+			log_info("DS for the parent of %s: %s", apex, line);
+	}
+	dnssec_key_free(key);
+	return 0;
 }
 
 /* Children never run as root: make sure the account exists now, while
@@ -582,10 +682,13 @@ int supervisor_main(const struct config *cfg)
 
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
-	s.rw_fd = s.ro_fd = s.config_fd = -1;
+	s.rw_fd = s.ro_fd = s.config_fd = s.key_fd = -1;
 	log_init("supervisor", cfg->log_level);
 	proc_title("supervisor");
 
+	/* A bad key is refused before anything is bound (SPEC 1.2). */
+	if (supervisor_key(&s) < 0)
+		goto out;
 	supervisor_nofile(cfg);
 	if (supervisor_check_user(cfg) < 0 || supervisor_bind(&s) < 0)
 		goto out;

@@ -231,6 +231,9 @@ int worker_main(const struct config *cfg, const struct zimg *z,
 			goto out;
 		}
 	}
+	/* Set up: from here on only the worker's allow-list (proc.c). */
+	if (proc_sandbox(PROC_ROLE_WORKER) < 0)
+		goto out;
 	if (ready_fd >= 0) {
 		(void)!write(ready_fd, "R", 1);
 		close(ready_fd);

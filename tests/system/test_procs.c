@@ -5,7 +5,9 @@
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
@@ -444,4 +446,133 @@ Test(procs, bad_flags_exit_non_zero_with_one_line, .timeout = 30)
 		free(out);
 		free(err);
 	}
+}
+
+/* Whether any descriptor of pid points at the key file or the
+ * supervisor's key memfd. */
+static bool holds_key_fd(pid_t pid, const char *key_path)
+{
+	char dir[64];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	cr_assert_not_null(d, "%s", dir);
+	while ((e = readdir(d)) != NULL) {
+		char link[320], target[512];
+		ssize_t n;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, key_path) == 0 || strstr(target, "a-healthy-dns-key") != NULL)
+			found = true;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Whether needle[0..len) is anywhere in pid's readable memory. */
+static bool memory_holds(pid_t pid, const void *needle, size_t len)
+{
+	char path[64];
+	char line[512];
+	bool found = false;
+	FILE *maps;
+	int mem;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = fopen(path, "r");
+	cr_assert_not_null(maps, "%s", path);
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	mem = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(mem, 0, "%s", path);
+	while (!found && fgets(line, sizeof(line), maps) != NULL) {
+		unsigned long lo, hi;
+		char perms[8];
+		char *buf;
+
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r' ||
+		    hi - lo > (256UL << 20) || strstr(line, "[vvar") != NULL)
+			continue;
+		buf = malloc(hi - lo);
+		cr_assert_not_null(buf);
+		if (pread(mem, buf, hi - lo, (off_t)lo) == (ssize_t)(hi - lo))
+			found = memmem(buf, hi - lo, needle, len) != NULL;
+		free(buf);
+	}
+	close(mem);
+	fclose(maps);
+	return found;
+}
+
+/* SPEC 2: "the workers never hold the private key". Only the prober is
+ * handed it, and no worker has a descriptor on it or its bytes in
+ * memory, PEM text or DER. */
+Test(procs, workers_never_hold_the_key, .timeout = 60)
+{
+	struct sys_server s;
+	struct kids k;
+	char key[256], der_path[270], line[80];
+	char *pem, *der, *b64;
+	size_t der_len = 0;
+
+	cr_assert_eq(sys_make_key("RSA", key, sizeof(key)), 0);
+	snprintf(der_path, sizeof(der_path), "%s.der", key);
+	{
+		const char *argv[] = {"openssl", "pkey", "-in", key, "-outform", "DER",
+				      "-out", der_path, NULL};
+
+		cr_assert_eq(sys_run(argv, 10000, NULL, NULL), 0);
+	}
+	pem = sys_read_file(key, NULL);
+	der = sys_read_file(der_path, &der_len);
+	cr_assert(pem != NULL && der != NULL && der_len > 600);
+	/* The first base64 line of the body. */
+	b64 = strchr(pem, '\n');
+	cr_assert_not_null(b64);
+	snprintf(line, sizeof(line), "%.64s", b64 + 1);
+	cr_assert_eq(strlen(line), 64);
+	/* The scan finds what is there: our own copies. */
+	cr_assert(memory_holds(getpid(), line, strlen(line)));
+	cr_assert(memory_holds(getpid(), der, der_len));
+	{
+		const char *args[] = {"--hosted-zone", ZONE,
+				      "--ns", "[\"ns1." ZONE "\", \"ns2." ZONE "\"]",
+				      "--zone-resolutions", "{\"www\": [\"192.0.2.1\"]}",
+				      "--workers", "2", "--user", "nobody",
+				      "--priv-key-path", key, NULL};
+
+		cr_assert_eq(sys_server_start(&s, args), 0);
+	}
+	cr_assert_eq(sys_server_wait_log(&s, SYS_READY_LOG, 30000), 0);
+	wait_kids(s.pid, &k, 2);
+	/* The supervisor keeps the key for restarts: the fd check sees it. */
+	cr_expect(holds_key_fd(s.pid, key), "supervisor has no key descriptor");
+	for (size_t i = 0; i < k.n_workers; i++) {
+		char cmd[256];
+
+		cr_expect(!holds_key_fd(k.workers[i], key), "worker %d has the key open",
+			  (int)k.workers[i]);
+		cr_assert_eq(sys_cmdline(k.workers[i], cmd, sizeof(cmd)), 0);
+		cr_expect(strstr(cmd, "--key-fd") == NULL, "%s", cmd);
+		/* The scan can read the worker: its zone is there. */
+		cr_expect(memory_holds(k.workers[i], ZONE, strlen(ZONE)), "unreadable worker");
+		cr_expect(!memory_holds(k.workers[i], line, strlen(line)),
+			  "worker %d has the PEM in memory", (int)k.workers[i]);
+		cr_expect(!memory_holds(k.workers[i], der, der_len),
+			  "worker %d has the DER key in memory", (int)k.workers[i]);
+	}
+	/* The prober read the key and closed its descriptor. */
+	cr_expect(!holds_key_fd(k.prober, key), "prober kept the key descriptor");
+	free(pem);
+	free(der);
+	cr_assert_eq(sys_server_stop(&s), 0);
+	sys_remove_key(key);
 }

@@ -88,3 +88,32 @@ Test(proc, raise_nofile_reaches_what_the_hard_limit_allows)
 	cr_assert_eq(proc_raise_nofile(10), got);
 	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 }
+
+/* The allow-lists: what each role needs is there, what it must never do
+ * is not (these hold in sanitizer builds too, which only add what the
+ * LeakSanitizer runtime needs at exit). */
+Test(proc, sandbox_lists)
+{
+	static const char *const worker_yes[] = {"recvmmsg", "sendmmsg", "accept4", "epoll_pwait",
+						 "write", "exit_group", "rt_sigreturn"};
+	static const char *const worker_no[] = {"execve", "socket", "connect", "bind", "listen",
+						"setuid", "socketpair", "fork"};
+	static const char *const prober_yes[] = {"socket", "connect", "getrandom", "clock_nanosleep",
+						 "epoll_wait", "getsockopt", "read"};
+	static const char *const prober_no[] = {"execve", "bind", "listen", "accept4", "setuid",
+						"socketpair", "fork"};
+
+	for (size_t i = 0; i < sizeof(worker_yes) / sizeof(worker_yes[0]); i++)
+		cr_expect_eq(proc_sandbox_allows(PROC_ROLE_WORKER, worker_yes[i]), 1, "%s",
+			     worker_yes[i]);
+	for (size_t i = 0; i < sizeof(worker_no) / sizeof(worker_no[0]); i++)
+		cr_expect_eq(proc_sandbox_allows(PROC_ROLE_WORKER, worker_no[i]), 0, "%s",
+			     worker_no[i]);
+	for (size_t i = 0; i < sizeof(prober_yes) / sizeof(prober_yes[0]); i++)
+		cr_expect_eq(proc_sandbox_allows(PROC_ROLE_PROBER, prober_yes[i]), 1, "%s",
+			     prober_yes[i]);
+	for (size_t i = 0; i < sizeof(prober_no) / sizeof(prober_no[0]); i++)
+		cr_expect_eq(proc_sandbox_allows(PROC_ROLE_PROBER, prober_no[i]), 0, "%s",
+			     prober_no[i]);
+	cr_expect_eq(proc_sandbox_allows(PROC_ROLE_WORKER, "no_such_call"), -1);
+}

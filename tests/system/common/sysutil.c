@@ -701,3 +701,120 @@ int sys_cmdline(pid_t pid, char *buf, size_t cap)
 	buf[n] = '\0';
 	return 0;
 }
+
+int sys_make_key(const char *kind, char *path, size_t cap)
+{
+	char dir[] = "/tmp/ahd-key-XXXXXX";
+	const char *argv[12];
+	size_t n = 0;
+	char *err = NULL;
+	int rc;
+
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, cap, "%s/key.pem", dir);
+	argv[n++] = "openssl";
+	argv[n++] = "genpkey";
+	if (strcmp(kind, "RSA") == 0) {
+		argv[n++] = "-algorithm";
+		argv[n++] = "RSA";
+		argv[n++] = "-pkeyopt";
+		argv[n++] = "rsa_keygen_bits:2048";
+	} else if (strcmp(kind, "P-256") == 0 || strcmp(kind, "P-384") == 0) {
+		argv[n++] = "-algorithm";
+		argv[n++] = "EC";
+		argv[n++] = "-pkeyopt";
+		argv[n++] = strcmp(kind, "P-256") == 0 ? "ec_paramgen_curve:P-256"
+						       : "ec_paramgen_curve:P-384";
+	} else {
+		argv[n++] = "-algorithm";
+		argv[n++] = kind;
+	}
+	argv[n++] = "-out";
+	argv[n++] = path;
+	argv[n] = NULL;
+	rc = sys_run(argv, 30000, NULL, &err);
+	if (rc != 0)
+		fprintf(stderr, "openssl genpkey %s: %s\n", kind, err ? err : "");
+	free(err);
+	if (rc != 0)
+		return -1;
+	return chmod(path, 0600);
+}
+
+void sys_remove_key(const char *path)
+{
+	char dir[256];
+	char *slash;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || strncmp(dir, "/tmp/ahd-key-", 13) != 0)
+		return;
+	*slash = '\0';
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] != '.')
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+	(void)rmdir(dir);
+}
+
+int sys_write_file(const char *path, const char *text)
+{
+	size_t len = strlen(text), off = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return -1;
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+
+		if (w <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return close(fd);
+}
+
+char *sys_read_file(const char *path, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (buf == NULL || fd < 0) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (cap - n < 2) {
+			char *more = realloc(buf, cap * 2);
+
+			if (more == NULL)
+				break;
+			buf = more;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return buf;
+}

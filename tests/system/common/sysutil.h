@@ -116,6 +116,19 @@ size_t sys_children(pid_t pid, pid_t *out, size_t cap);
 /* /proc/<pid>/cmdline with NULs as spaces, into buf. 0 or -1. */
 int sys_cmdline(pid_t pid, char *buf, size_t cap);
 
+/*
+ * A fresh private key made by `openssl genpkey` in a new directory under
+ * /tmp: kind is "P-256", "P-384", "ED25519", "ED448" or "RSA" (2048
+ * bits). Its path goes to path (mode 0600, owned by the caller). 0 or -1.
+ */
+int sys_make_key(const char *kind, char *path, size_t cap);
+/* Remove that key, files beside it and its directory. */
+void sys_remove_key(const char *path);
+/* Write text to path (created or truncated, mode 0644). 0 or -1. */
+int sys_write_file(const char *path, const char *text);
+/* The whole file (malloc'd, NUL-terminated; *len may be NULL), or NULL. */
+char *sys_read_file(const char *path, size_t *len);
+
 /* Milliseconds on the monotonic clock. */
 int64_t sys_now_ms(void);
 void sys_sleep_ms(int ms);
