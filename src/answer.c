@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ahd.h"
+#include "answer_dnssec.h"
 #include "query.h"
 #include "wire.h"
 #include "zimg_format.h"
@@ -251,6 +252,10 @@ static size_t answer_from_slot(const struct answer_slot *sl, const struct query 
 	default:
 		break;
 	}
+	/* DO=1 at a signed zone: RRSIGs and NSEC proofs (answer_dnssec.h). */
+	if (answer_dnssec_wanted(zone, q))
+		return answer_dnssec_from_slot(sl->base, sl->size, zone, q, pkt, label_idx, out,
+					       limit, kind);
 	/* The key of the part left of the apex: labels right to left. */
 	for (unsigned i = label_idx; i-- > 0;) {
 		const uint8_t *l = q->qname + q->label_off[i];
