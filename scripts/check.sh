@@ -47,6 +47,13 @@ for bin in "$B/a-healthy-dns" "$B/asan/a-healthy-dns"; do
 	done
 done
 
+# Memcheck over a running server (every process traced): zero errors, zero
+# leaks. Built by tests/valgrind/valgrind.mk.
+if [ -x "$B/tests/valgrind/test_memcheck" ]; then
+	echo "== test_memcheck (valgrind) against $B/a-healthy-dns"
+	AHD_TOOLS=$B/tools run_one test_memcheck "$B/tests/valgrind/test_memcheck"
+fi
+
 [ -n "$suites_failed" ] && echo "failing suites:$suites_failed"
 echo "check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ -z "$suites_failed" ]
