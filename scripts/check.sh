@@ -54,6 +54,17 @@ if [ -x "$B/tests/valgrind/test_memcheck" ]; then
 	AHD_TOOLS=$B/tools run_one test_memcheck "$B/tests/valgrind/test_memcheck"
 fi
 
+# The man page must be clean under mandoc's style lint.
+echo "== mandoc -Tlint man/a-healthy-dns.8"
+lint=$(mandoc -Tlint -Wstyle man/a-healthy-dns.8 2>&1 | grep -v 'mandoc.db')
+if [ -z "$lint" ]; then
+	passed=$((passed + 1))
+else
+	echo "$lint"
+	failed=$((failed + 1))
+	suites_failed="$suites_failed mandoc-lint"
+fi
+
 [ -n "$suites_failed" ] && echo "failing suites:$suites_failed"
 echo "check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ -z "$suites_failed" ]
