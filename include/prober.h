@@ -8,6 +8,7 @@
 
 #include "config.h"
 
+struct stats;
 struct zimg;
 
 /*
@@ -21,8 +22,12 @@ struct zimg;
  * cfg->priv_key_path set, it loads the key from that path itself (which
  * an unprivileged prober may not be allowed to read). No key: unsigned.
  * A key that cannot be read or does not check out: exit status 1.
+ *
+ * stats (may be NULL): the statistics object; after every check round the
+ * state of every health-checked address goes into its backend table.
  */
-int prober_main(const struct config *cfg, struct zimg *z, int ready_fd, int key_fd);
+int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, int ready_fd,
+		int key_fd);
 
 /* The key prober_main uses: read from key_fd (closed here, whatever
  * happens) if >= 0, else from cfg->priv_key_path if set. *key is NULL

@@ -6,7 +6,7 @@
  * command line (relayd's way), so they inherit file descriptors but never
  * the supervisor's memory:
  *   a-healthy-dns --role worker|prober --index N --config-fd F --shm-fd F
- *                 [--fds a,b,...] [--ready-fd F] [--key-fd F]
+ *                 [--fds a,b,...] [--ready-fd F] [--key-fd F] [--stats-fd F]
  * --key-fd (the DNSSEC private key) is only ever given to the prober.
  */
 #ifndef AHD_PROC_H
@@ -47,6 +47,8 @@ struct proc_spawn_args {
 	/* The DNSSEC key (prober only; proc_spawn refuses it for a worker).
 	 * -1: none. Zero is a valid descriptor, so set it explicitly. */
 	int key_fd;
+	/* The statistics object (stats.h), read-write. -1: none. */
+	int stats_fd;
 };
 
 /* Monotonic clock in milliseconds. */

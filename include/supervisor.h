@@ -23,8 +23,14 @@
 /* SIGTERM to the children, then SIGKILL after this long. */
 #define SUPERVISOR_STOP_MS 2000
 
+/* How often the supervisor looks at the statistics object for a new
+ * check round to show in sd_notify STATUS=. */
+#define SUPERVISOR_STATUS_MS 1000
+
 /* Run the server until SIGTERM/SIGINT. Returns the process exit status:
- * 0 after a clean stop, 1 when it could not start (one line on stderr). */
-int supervisor_main(const struct config *cfg);
+ * 0 after a clean stop, 1 when it could not start (one line on stderr).
+ * argc/argv (copied here) and the environment are parsed again with the
+ * --config file on SIGHUP. */
+int supervisor_main(const struct config *cfg, int argc, char **argv);
 
 #endif

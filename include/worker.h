@@ -12,15 +12,18 @@
 
 #include "config.h"
 
+struct stats_worker;
 struct zimg;
 
 /*
  * Serve the sockets fds[0..n_fds) (UDP sockets and TCP listeners, told
  * apart by their type) until SIGTERM/SIGINT. After it is
  * set up, writes 'R' to ready_fd and closes it (ready_fd < 0: no one is
- * waiting). Returns the process exit status.
+ * waiting). Counts every query into sw, this worker's block of the
+ * statistics object (NULL: a private block). Returns the process exit
+ * status.
  */
-int worker_main(const struct config *cfg, const struct zimg *z,
+int worker_main(const struct config *cfg, const struct zimg *z, struct stats_worker *sw,
 		const int *fds, size_t n_fds, int ready_fd);
 
 #endif

@@ -4,7 +4,7 @@
  *   a-healthy-dns [flags]             the server: the supervisor
  *   a-healthy-dns status|ds|dump ...  administrator subcommands
  *   a-healthy-dns --role worker|prober --index N --config-fd F --shm-fd F
- *                 [--fds a,b,...] [--ready-fd F] [--key-fd F]
+ *                 [--fds a,b,...] [--ready-fd F] [--key-fd F] [--stats-fd F]
  *                                     a child, exec'd by the supervisor
  *                                     (internal: not in --help)
  */
@@ -24,6 +24,7 @@
 #include "log.h"
 #include "prober.h"
 #include "proc.h"
+#include "stats.h"
 #include "supervisor.h"
 #include "worker.h"
 #include "zimg.h"
@@ -38,6 +39,8 @@ struct main_child {
 	int shm_fd;
 	int ready_fd;
 	int key_fd; /* prober only */
+	int stats_fd;
+	struct stats *st; /* the statistics object, NULL: none */
 	int fds[PROC_MAX_FDS];
 	size_t n_fds;
 	char name[24]; /* "worker 3", "prober" */
@@ -62,20 +65,13 @@ struct main_role {
 static int main_worker(const struct main_child *c, const struct config *cfg,
 		       struct zimg *z)
 {
-	return worker_main(cfg, z, c->fds, c->n_fds, c->ready_fd);
+	return worker_main(cfg, z, stats_worker(c->st, c->index), c->fds, c->n_fds, c->ready_fd);
 }
 
 static int main_prober(const struct main_child *c, const struct config *cfg,
 		       struct zimg *z)
 {
-	return prober_main(cfg, z, c->ready_fd, c->key_fd);
-}
-
-static int main_not_yet(int argc, char **argv)
-{
-	AHD_UNUSED(argc);
-	fprintf(stderr, "%s: %s: not implemented yet\n", AHD_NAME, argv[1]);
-	return 2;
+	return prober_main(cfg, z, c->st, c->ready_fd, c->key_fd);
 }
 
 static int main_ds(int argc, char **argv);
@@ -84,7 +80,7 @@ static int main_dump(int argc, char **argv);
 static const struct main_role main_roles[] = {
 	{"worker", MAIN_CHILD, PROC_ROLE_WORKER, main_worker, NULL},
 	{"prober", MAIN_CHILD, PROC_ROLE_PROBER, main_prober, NULL},
-	{"status", MAIN_COMMAND, 0, NULL, main_not_yet},
+	{"status", MAIN_COMMAND, 0, NULL, stats_status_main},
 	{"ds", MAIN_COMMAND, 0, NULL, main_ds},
 	{"dump", MAIN_COMMAND, 0, NULL, main_dump},
 };
@@ -133,7 +129,7 @@ static int main_parse_fds(const char *s, struct main_child *c)
 static int main_parse_child(int argc, char **argv, struct main_child *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->config_fd = c->shm_fd = c->ready_fd = c->key_fd = -1;
+	c->config_fd = c->shm_fd = c->ready_fd = c->key_fd = c->stats_fd = -1;
 	for (int i = 1; i < argc; i += 2) {
 		const char *flag = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -162,6 +158,8 @@ static int main_parse_child(int argc, char **argv, struct main_child *c)
 			c->ready_fd = (int)v;
 		} else if (strcmp(flag, "--key-fd") == 0) {
 			c->key_fd = (int)v;
+		} else if (strcmp(flag, "--stats-fd") == 0) {
+			c->stats_fd = (int)v;
 		} else {
 			fprintf(stderr, "%s: %s: unknown internal flag\n", AHD_NAME, flag);
 			return -1;
@@ -252,14 +250,22 @@ static int main_child(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
+	/* Counters are nice to have: a child that cannot map them still
+	 * serves. */
+	if (c.stats_fd >= 0) {
+		c.st = stats_map(c.stats_fd);
+		close(c.stats_fd);
+	}
 	/* A worker installs its filter itself once its loop is set up
 	 * (worker_main); the prober's covers its start-up too. */
 	if (c.role->proc_role == PROC_ROLE_PROBER && proc_sandbox(PROC_ROLE_PROBER) < 0) {
+		stats_close(c.st);
 		zimg_close(z);
 		config_free(&cfg);
 		return 1;
 	}
 	status = c.role->child(&c, &cfg, z);
+	stats_close(c.st);
 	zimg_close(z);
 	config_free(&cfg);
 	return status;
@@ -476,7 +482,7 @@ static int main_server(int argc, char **argv)
 		config_free(&cfg);
 		return 0;
 	}
-	status = supervisor_main(&cfg);
+	status = supervisor_main(&cfg, argc, argv);
 	config_free(&cfg);
 	return status;
 }

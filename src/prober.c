@@ -14,6 +14,7 @@
 #include "dnssec.h"
 #include "health.h"
 #include "log.h"
+#include "stats.h"
 #include "zimg.h"
 
 static volatile sig_atomic_t prober_stop;
@@ -173,7 +174,8 @@ int prober_load_key(const struct config *cfg, int key_fd, struct dnssec_key **ke
 	return *key != NULL ? 0 : -1;
 }
 
-int prober_main(const struct config *cfg, struct zimg *z, int ready_fd, int key_fd)
+int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, int ready_fd,
+		int key_fd)
 {
 	struct dnssec_key *key = NULL;
 	struct zimg_signer *signer = NULL;
@@ -184,6 +186,7 @@ int prober_main(const struct config *cfg, struct zimg *z, int ready_fd, int key_
 	bool need_publish = true;
 	int64_t next_round, last_publish = 0;
 	uint64_t round = 0;
+	uint32_t serial_now = zimg_serial(z); /* what the workers serve */
 	unsigned timeout_ms;
 	uint32_t slow_us;
 
@@ -284,9 +287,13 @@ int prober_main(const struct config *cfg, struct zimg *z, int ready_fd, int key_
 				log_info("published serial %u (%zu of %zu addresses up%s; %lld ms)", serial,
 					 prober_count_up(cfg, h), cfg->n_addrs_total, sigs,
 					 (long long)((last_publish - t0) / 1000000));
+				serial_now = serial;
 				prober_ready(&ready_fd);
 			}
 		}
+		/* After the publish, so the table shows the serial served. */
+		if (rc == 0 && stats != NULL)
+			stats_publish_backends(stats, cfg, h, serial_now);
 
 		/* Rounds never overlap: a round longer than the interval
 		 * delays the next one instead of stacking up. */

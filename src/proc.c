@@ -112,9 +112,9 @@ static void proc_fmt_fd(char *buf, size_t cap, int fd)
 
 pid_t proc_spawn(const struct proc_spawn_args *a)
 {
-	char idx[16], cfd[16], sfd[16], rfd[16], kfd[16];
+	char idx[16], cfd[16], sfd[16], rfd[16], kfd[16], tfd[16];
 	char fdlist[PROC_MAX_FDS * 12 + 1];
-	int keep[PROC_MAX_FDS + 3];
+	int keep[PROC_MAX_FDS + 5];
 	size_t nkeep = 0;
 	char *argv[20];
 	size_t argc = 0;
@@ -137,6 +137,7 @@ pid_t proc_spawn(const struct proc_spawn_args *a)
 	proc_fmt_fd(sfd, sizeof(sfd), a->shm_fd);
 	proc_fmt_fd(rfd, sizeof(rfd), a->ready_fd);
 	proc_fmt_fd(kfd, sizeof(kfd), a->key_fd);
+	proc_fmt_fd(tfd, sizeof(tfd), a->stats_fd);
 	fdlist[0] = '\0';
 	for (size_t i = 0; i < a->n_fds; i++) {
 		char one[16];
@@ -151,6 +152,8 @@ pid_t proc_spawn(const struct proc_spawn_args *a)
 		keep[nkeep++] = a->ready_fd;
 	if (a->key_fd >= 0)
 		keep[nkeep++] = a->key_fd;
+	if (a->stats_fd >= 0)
+		keep[nkeep++] = a->stats_fd;
 
 	argv[argc++] = (char *)AHD_NAME;
 	argv[argc++] = (char *)"--role";
@@ -172,6 +175,10 @@ pid_t proc_spawn(const struct proc_spawn_args *a)
 	if (a->key_fd >= 0) {
 		argv[argc++] = (char *)"--key-fd";
 		argv[argc++] = kfd;
+	}
+	if (a->stats_fd >= 0) {
+		argv[argc++] = (char *)"--stats-fd";
+		argv[argc++] = tfd;
 	}
 	argv[argc] = NULL;
 

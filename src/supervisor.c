@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
@@ -20,9 +21,11 @@
 #include "dnssec.h"
 #include "log.h"
 #include "proc.h"
+#include "stats.h"
 #include "tcp.h"
 #include "udp.h"
 #include "zimg.h"
+#include "zimg_format.h"
 
 struct supervisor_child {
 	enum proc_role role;
@@ -56,6 +59,20 @@ struct supervisor {
 	size_t n_children;
 	sigset_t wait_mask; /* the mask while waiting: our signals open */
 	bool stopping;
+	/* Statistics (stats.h): every child gets stats_fd read-write. */
+	struct stats *st;
+	int stats_fd;
+	char stats_name[300];
+	uint64_t stats_gen;  /* the check round last told to systemd */
+	int64_t status_due;  /* when to look at it again */
+	/* Reload (SIGHUP). The workers keep boot_cfg's fd (config_fd); the
+	 * prober gets prober_config_fd, the latest valid configuration. */
+	const struct config *boot_cfg;
+	struct config *reloaded; /* owned; s->cfg points to it once set */
+	int prober_config_fd;    /* == config_fd until a reload */
+	bool prober_reloading;   /* the prober was stopped to take it */
+	int argc;
+	char **argv;             /* a copy: setproctitle reuses the original */
 };
 
 static volatile sig_atomic_t supervisor_got_chld;
@@ -284,6 +301,14 @@ static void supervisor_reap(struct supervisor *s)
 				log_debug("%s (pid %d) %s", c->name, (int)pid, why);
 				break;
 			}
+			/* Stopped by a reload: no back-off, start it now. */
+			if (c->role == PROC_ROLE_PROBER && s->prober_reloading) {
+				s->prober_reloading = false;
+				c->due_ms = now;
+				log_info("prober (pid %d) stopped for the reload; starting it "
+					 "with the new configuration", (int)pid);
+				break;
+			}
 			c->due_ms = proc_backoff_died(&c->backoff, now);
 			log_warning("%s (pid %d) %s; restarting in %lld ms", c->name,
 				    (int)pid, why, (long long)(c->due_ms - now));
@@ -298,12 +323,13 @@ static int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 	struct proc_spawn_args a = {
 		.role = c->role,
 		.index = c->index,
-		.config_fd = s->config_fd,
+		.config_fd = c->role == PROC_ROLE_PROBER ? s->prober_config_fd : s->config_fd,
 		.shm_fd = c->role == PROC_ROLE_PROBER ? s->rw_fd : s->ro_fd,
 		.fds = c->fds,
 		.n_fds = c->n_fds,
 		.ready_fd = ready_fd,
 		.key_fd = c->role == PROC_ROLE_PROBER ? s->key_fd : -1,
+		.stats_fd = s->stats_fd,
 	};
 	int64_t now = proc_now_ms();
 	pid_t pid;
@@ -325,6 +351,8 @@ static int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 	}
 	c->pid = pid;
 	proc_backoff_started(&c->backoff, now);
+	if (c->role == PROC_ROLE_WORKER)
+		stats_worker_started(s->st, c->index, pid, (int64_t)time(NULL));
 	log_debug("started %s (pid %d)", c->name, (int)pid);
 	return 0;
 }
@@ -468,25 +496,239 @@ static int supervisor_children(struct supervisor *s)
 	return 0;
 }
 
+/* config_parse reports a bad file with one line on stderr; on reload we
+ * catch that line and log it, so the refusal is one log line. */
+static int supervisor_parse_again(const struct supervisor *s, struct config *next,
+				  char *err, size_t cap)
+{
+	enum config_action action = CONFIG_RUN;
+	int mfd = memfd_create("a-healthy-dns-reload", MFD_CLOEXEC);
+	int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	ssize_t n = 0;
+	int rc;
+
+	err[0] = '\0';
+	if (mfd >= 0 && saved >= 0 && dup2(mfd, STDERR_FILENO) < 0) {
+		close(mfd);
+		mfd = -1;
+	}
+	rc = config_parse(next, s->argc, s->argv, environ, &action);
+	if (mfd >= 0 && saved >= 0) {
+		dup2(saved, STDERR_FILENO);
+		n = pread(mfd, err, cap - 1, 0);
+	}
+	if (saved >= 0)
+		close(saved);
+	if (mfd >= 0)
+		close(mfd);
+	err[n > 0 ? n : 0] = '\0';
+	/* "a-healthy-dns: msg\n" -> "msg"; several lines -> "a; b". */
+	if (strncmp(err, AHD_NAME ": ", strlen(AHD_NAME ": ")) == 0)
+		memmove(err, err + strlen(AHD_NAME ": "), strlen(err) - strlen(AHD_NAME ": ") + 1);
+	for (char *p = err; *p != '\0'; p++) {
+		if (*p == '\n')
+			*p = p[1] != '\0' ? ';' : '\0';
+	}
+	if (rc == 0 && action != CONFIG_RUN) {
+		config_free(next);
+		strlcpy(err, "the command line asks for --help or --version", cap);
+		rc = -1;
+	}
+	if (rc < 0 && err[0] == '\0')
+		strlcpy(err, "the configuration does not check out", cap);
+	return rc;
+}
+
+static bool supervisor_str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+static bool supervisor_listen_differs(const struct config *a, const struct config *b)
+{
+	if (a->n_listen != b->n_listen)
+		return true;
+	for (size_t i = 0; i < a->n_listen; i++) {
+		if (a->listen[i].family != b->listen[i].family ||
+		    memcmp(a->listen[i].addr, b->listen[i].addr, sizeof(a->listen[i].addr)) != 0)
+			return true;
+	}
+	return false;
+}
+
+/* Append name to the comma-separated list in buf. */
+static void supervisor_list_add(char *buf, size_t cap, const char *name)
+{
+	if (buf[0] != '\0')
+		strlcat(buf, ", ", cap);
+	strlcat(buf, name, cap);
+}
+
+/* What the running processes were set up with and cannot take without a
+ * restart: sockets, processes, the account, the shm object, the key the
+ * supervisor validated. Fills buf with the flags that differ. */
+static bool supervisor_needs_restart(const struct config *cur, const struct config *next,
+				     char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	if (cur->port != next->port)
+		supervisor_list_add(buf, cap, "port");
+	if (supervisor_listen_differs(cur, next))
+		supervisor_list_add(buf, cap, "listen");
+	if (cur->workers != next->workers)
+		supervisor_list_add(buf, cap, "workers");
+	if (supervisor_str_differs(cur->user, next->user))
+		supervisor_list_add(buf, cap, "user");
+	if (supervisor_str_differs(cur->shm_name, next->shm_name))
+		supervisor_list_add(buf, cap, "shm-name");
+	if (supervisor_str_differs(cur->priv_key_path, next->priv_key_path) ||
+	    (cur->priv_key_path != NULL && cur->priv_key_alg != next->priv_key_alg))
+		supervisor_list_add(buf, cap, "priv-key-path/priv-key-alg");
+	return buf[0] != '\0';
+}
+
+/* Settings only the workers use: they keep the values they started with
+ * (their configuration fd is not replaced; a restarted worker gets the
+ * same one, so cookies stay valid across workers). */
+static void supervisor_worker_settings(const struct config *boot, const struct config *next,
+				       char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	if (boot->edns_size != next->edns_size)
+		supervisor_list_add(buf, cap, "edns-size");
+	if (boot->nsid_len != next->nsid_len ||
+	    memcmp(boot->nsid, next->nsid, boot->nsid_len) != 0)
+		supervisor_list_add(buf, cap, "nsid");
+	if (boot->tcp_max_conns != next->tcp_max_conns)
+		supervisor_list_add(buf, cap, "tcp-max-conns");
+	if (boot->tcp_idle_timeout != next->tcp_idle_timeout)
+		supervisor_list_add(buf, cap, "tcp-idle-timeout");
+	if (boot->log_level != next->log_level)
+		supervisor_list_add(buf, cap, "log-level (of the workers)");
+}
+
+/*
+ * SIGHUP: read the --config file again (with the command line and the
+ * environment it started with: they still take precedence) and hand a
+ * valid result to a new prober. The workers answer from the current image
+ * until the new prober's first round publishes the next one, so no query
+ * goes unanswered. Anything that cannot change without new sockets,
+ * processes, shm or key refuses the whole reload, as does a file that
+ * does not check out: one log line says why, the old zone keeps serving.
+ */
+static void supervisor_reload(struct supervisor *s)
+{
+	struct supervisor_child *prober = &s->children[0];
+	struct config *next = calloc(1, sizeof(*next));
+	char err[512], what[256];
+	size_t slot, checked;
+	int fd;
+
+	if (s->cfg->config_file == NULL) {
+		log_warning("SIGHUP: no --config file to reload; nothing changed");
+		free(next);
+		return;
+	}
+	if (next == NULL) {
+		log_error("SIGHUP: reload refused: out of memory");
+		return;
+	}
+	sd_notify(0, "RELOADING=1");
+	if (supervisor_parse_again(s, next, err, sizeof(err)) < 0) {
+		log_error("SIGHUP: reload refused: %s; still serving the previous configuration",
+			  err);
+		free(next);
+		goto out;
+	}
+	if (supervisor_needs_restart(s->cfg, next, what, sizeof(what))) {
+		log_error("SIGHUP: reload refused: %s changed, which needs a restart; still "
+			  "serving the previous configuration", what);
+		goto refuse;
+	}
+	slot = zimg_build_slot_size(next);
+	if (slot == 0 || slot > s->z->slot_size) {
+		log_error("SIGHUP: reload refused: the new zone needs %zu bytes per image slot, "
+			  "the shared memory has %zu; needs a restart; still serving the previous "
+			  "configuration", slot, s->z->slot_size);
+		goto refuse;
+	}
+	fd = supervisor_config_fd(next);
+	if (fd < 0) {
+		log_error("SIGHUP: reload refused: cannot hand the configuration to the prober");
+		goto refuse;
+	}
+	supervisor_worker_settings(s->boot_cfg, next, what, sizeof(what));
+	if (what[0] != '\0')
+		log_warning("SIGHUP: %s changed: the workers keep their values until a restart",
+			    what);
+	checked = stats_count_checked(next);
+	if (s->st != NULL && checked > s->st->capacity)
+		log_warning("SIGHUP: status lists the first %llu of %zu health-checked addresses "
+			    "until a restart", (unsigned long long)s->st->capacity, checked);
+	if (s->prober_config_fd != s->config_fd)
+		close(s->prober_config_fd);
+	s->prober_config_fd = fd;
+	if (s->reloaded != NULL) {
+		config_free(s->reloaded);
+		free(s->reloaded);
+	}
+	s->reloaded = next;
+	s->cfg = next;
+	log_set_level(next->log_level);
+	log_info("SIGHUP: reloaded %s (%zu names, %zu addresses); the prober restarts with "
+		 "it, the current zone serves until its first round is published",
+		 next->config_file, next->n_entries, next->n_addrs_total);
+	if (prober->pid > 0) {
+		s->prober_reloading = true;
+		kill(prober->pid, SIGTERM);
+	}
+	goto out;
+refuse:
+	config_free(next);
+	free(next);
+out:
+	sd_notify(0, "READY=1");
+}
+
+/* Tell systemd about every new check round (the prober publishes the
+ * backend table after each one). */
+static void supervisor_notify_status(struct supervisor *s, int64_t now)
+{
+	struct stats_summary sum;
+	char line[160], msg[200];
+
+	s->status_due = now + SUPERVISOR_STATUS_MS;
+	if (s->st == NULL || stats_summary(s->st, &sum) < 0 || sum.generation == s->stats_gen)
+		return;
+	s->stats_gen = sum.generation;
+	stats_status_line(&sum, line, sizeof(line));
+	snprintf(msg, sizeof(msg), "STATUS=%s", line);
+	sd_notify(0, msg);
+}
+
 static void supervisor_loop(struct supervisor *s)
 {
 	while (!supervisor_got_term) {
 		int64_t now = proc_now_ms();
-		int64_t next = -1;
+		int64_t next;
 
 		if (supervisor_got_chld)
 			supervisor_reap(s);
 		if (supervisor_got_hup) {
 			supervisor_got_hup = 0;
-			log_info("SIGHUP: reloading the configuration is not "
-				 "implemented yet; nothing changed");
+			supervisor_reload(s);
 		}
+		if (now >= s->status_due)
+			supervisor_notify_status(s, now);
+		next = s->status_due;
 		for (size_t i = 0; i < s->n_children; i++) {
 			struct supervisor_child *c = &s->children[i];
 
 			if (c->pid == 0 && c->due_ms <= now)
 				supervisor_spawn(s, c, -1);
-			if (c->pid == 0 && (next < 0 || c->due_ms < next))
+			if (c->pid == 0 && c->due_ms < next)
 				next = c->due_ms;
 		}
 		if (supervisor_got_chld || supervisor_got_hup)
@@ -538,8 +780,16 @@ static void supervisor_cleanup(struct supervisor *s)
 		close(s->socks[i]);
 	free(s->socks);
 	free(s->children);
+	if (s->prober_config_fd >= 0 && s->prober_config_fd != s->config_fd)
+		close(s->prober_config_fd);
 	if (s->config_fd >= 0)
 		close(s->config_fd);
+	if (s->stats_fd >= 0)
+		close(s->stats_fd);
+	if (s->st != NULL) {
+		stats_close(s->st);
+		stats_unlink(s->stats_name);
+	}
 	if (s->key_fd >= 0)
 		close(s->key_fd);
 	if (s->rw_fd >= 0)
@@ -550,6 +800,46 @@ static void supervisor_cleanup(struct supervisor *s)
 		zimg_close(s->z);
 		zimg_unlink(s->cfg->shm_name);
 	}
+	if (s->reloaded != NULL) {
+		config_free(s->reloaded);
+		free(s->reloaded);
+	}
+	for (int i = 0; s->argv != NULL && i < s->argc; i++)
+		free(s->argv[i]);
+	free(s->argv);
+}
+
+/* setproctitle() writes the title over the original argv strings. */
+static int supervisor_copy_args(struct supervisor *s, int argc, char **argv)
+{
+	s->argv = calloc((size_t)argc + 1, sizeof(*s->argv));
+	if (s->argv == NULL)
+		return -1;
+	for (int i = 0; i < argc; i++) {
+		s->argv[i] = strdup(argv[i]);
+		if (s->argv[i] == NULL)
+			return -1;
+		s->argc = i + 1;
+	}
+	return 0;
+}
+
+/* The statistics object beside the zone image, sized for every worker
+ * and, with room for reloads that add some, every checked address. */
+static int supervisor_stats(struct supervisor *s)
+{
+	const struct config *cfg = s->cfg;
+	size_t cap = stats_count_checked(cfg);
+
+	cap += cap / 2 + 64;
+	if (cap > STATS_MAX_BACKENDS)
+		cap = STATS_MAX_BACKENDS;
+	if (stats_shm_name(cfg->shm_name, s->stats_name, sizeof(s->stats_name)) < 0) {
+		log_error("--shm-name: '%s' is too long for the statistics object", cfg->shm_name);
+		return -1;
+	}
+	s->st = stats_create(s->stats_name, cfg->workers, cap, &s->stats_fd);
+	return s->st != NULL ? 0 : -1;
 }
 
 /* The validated key bytes in a sealed memfd for the prober. */
@@ -674,7 +964,7 @@ static void supervisor_nofile(const struct config *cfg)
 			    (unsigned long long)want);
 }
 
-int supervisor_main(const struct config *cfg)
+int supervisor_main(const struct config *cfg, int argc, char **argv)
 {
 	struct supervisor s;
 	uint32_t serial = 0;
@@ -682,8 +972,13 @@ int supervisor_main(const struct config *cfg)
 
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
-	s.rw_fd = s.ro_fd = s.config_fd = s.key_fd = -1;
+	s.boot_cfg = cfg;
+	s.rw_fd = s.ro_fd = s.config_fd = s.key_fd = s.stats_fd = s.prober_config_fd = -1;
 	log_init("supervisor", cfg->log_level);
+	if (supervisor_copy_args(&s, argc, argv) < 0) {
+		log_error("out of memory");
+		goto out;
+	}
 	proc_title("supervisor");
 
 	/* A bad key is refused before anything is bound (SPEC 1.2). */
@@ -701,7 +996,10 @@ int supervisor_main(const struct config *cfg)
 		goto out;
 	if (zimg_publish(s.z, cfg, NULL, &serial) < 0)
 		goto out;
+	if (supervisor_stats(&s) < 0)
+		goto out;
 	s.config_fd = supervisor_config_fd(cfg);
+	s.prober_config_fd = s.config_fd;
 	if (s.config_fd < 0 || supervisor_children(&s) < 0)
 		goto out;
 	if (supervisor_signals(&s) < 0) {
@@ -717,8 +1015,9 @@ int supervisor_main(const struct config *cfg)
 		goto out;
 	}
 	if (!supervisor_got_term) {
-		sd_notify(0, "READY=1\nSTATUS=serving");
+		sd_notify(0, "READY=1");
 		log_info("ready");
+		supervisor_notify_status(&s, proc_now_ms());
 		supervisor_loop(&s);
 	}
 	sd_notify(0, "STOPPING=1");

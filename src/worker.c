@@ -16,6 +16,7 @@
 #include "answer.h"
 #include "log.h"
 #include "proc.h"
+#include "stats.h"
 #include "tcp.h"
 #include "udp.h"
 
@@ -32,10 +33,16 @@ struct worker {
 	 * time per batch of events, the client per query. */
 	struct answer_ctx actx;
 	struct tcp_server *tcp;
-	uint64_t counts[ANSWER_KIND_COUNT];
-	uint64_t truncated;
-	uint64_t dropped;
-	uint64_t errors;
+	/* Counters live in shared memory (stats.h) for `status`; only this
+	 * worker writes its block, so counting is a plain add on a line no
+	 * other process dirties. */
+	struct stats_worker *sw;
+	struct stats_worker own; /* when there is no statistics object */
+	/* Counted elsewhere (udp.c, tcp.c) into plain variables; copied to
+	 * the block once per batch of events. */
+	uint64_t dropped, dropped_seen;
+	uint64_t errors, errors_seen;
+	uint64_t accepted_seen;
 };
 
 static volatile sig_atomic_t worker_stop;
@@ -91,8 +98,10 @@ static size_t worker_answer(struct worker *w, const struct sockaddr *peer,
 	worker_set_client(&w->actx, peer);
 	n = answer_query_ex(&w->actx, in, len, transport, out, cap, &info);
 	if ((size_t)info.kind < ANSWER_KIND_COUNT)
-		w->counts[info.kind]++;
-	w->truncated += info.truncated;
+		stats_add(&w->sw->answers[info.kind], 1);
+	stats_add(transport == ANSWER_TCP ? &w->sw->tcp_queries : &w->sw->udp_queries, 1);
+	if (info.truncated)
+		stats_add(&w->sw->truncated, 1);
 	return n;
 }
 
@@ -151,8 +160,36 @@ static int worker_signals(sigset_t *wait_mask)
 	return 0;
 }
 
+/* What udp.c and tcp.c counted since the last call, into the block. */
+static void worker_flush_counts(struct worker *w)
+{
+	uint64_t accepted = w->tcp != NULL ? tcp_server_stats(w->tcp)->accepted : 0;
+
+	if (w->dropped != w->dropped_seen) {
+		stats_add(&w->sw->dropped, w->dropped - w->dropped_seen);
+		w->dropped_seen = w->dropped;
+	}
+	if (w->errors != w->errors_seen) {
+		stats_add(&w->sw->errors, w->errors - w->errors_seen);
+		w->errors_seen = w->errors;
+	}
+	if (accepted != w->accepted_seen) {
+		stats_add(&w->sw->tcp_conns, accepted - w->accepted_seen);
+		w->accepted_seen = accepted;
+	}
+}
+
+static uint64_t worker_count(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* The block's counters: since the server started, across restarts of
+ * this worker. */
 static void worker_log_counts(const struct worker *w)
 {
+	const struct stats_worker *sw = w->sw;
+
 	if (w->tcp != NULL) {
 		const struct tcp_stats *t = tcp_server_stats(w->tcp);
 
@@ -166,14 +203,19 @@ static void worker_log_counts(const struct worker *w)
 		 " nxdomain %" PRIu64 " refused %" PRIu64 " formerr %" PRIu64
 		 " notimp %" PRIu64 " servfail %" PRIu64 " badvers %" PRIu64
 		 " truncated %" PRIu64 " dropped %" PRIu64,
-		 w->counts[ANSWER_NOERROR], w->counts[ANSWER_NODATA],
-		 w->counts[ANSWER_NXDOMAIN], w->counts[ANSWER_REFUSED],
-		 w->counts[ANSWER_FORMERR], w->counts[ANSWER_NOTIMP],
-		 w->counts[ANSWER_SERVFAIL], w->counts[ANSWER_BADVERS],
-		 w->truncated, w->counts[ANSWER_DROP] + w->dropped);
+		 worker_count(&sw->answers[ANSWER_NOERROR]),
+		 worker_count(&sw->answers[ANSWER_NODATA]),
+		 worker_count(&sw->answers[ANSWER_NXDOMAIN]),
+		 worker_count(&sw->answers[ANSWER_REFUSED]),
+		 worker_count(&sw->answers[ANSWER_FORMERR]),
+		 worker_count(&sw->answers[ANSWER_NOTIMP]),
+		 worker_count(&sw->answers[ANSWER_SERVFAIL]),
+		 worker_count(&sw->answers[ANSWER_BADVERS]),
+		 worker_count(&sw->truncated),
+		 worker_count(&sw->answers[ANSWER_DROP]) + worker_count(&sw->dropped));
 }
 
-int worker_main(const struct config *cfg, const struct zimg *z,
+int worker_main(const struct config *cfg, const struct zimg *z, struct stats_worker *sw,
 		const int *fds, size_t n_fds, int ready_fd)
 {
 	struct epoll_event evs[WORKER_MAX_EVENTS];
@@ -187,6 +229,7 @@ int worker_main(const struct config *cfg, const struct zimg *z,
 	int epfd = -1;
 
 	memset(&w, 0, sizeof(w));
+	w.sw = sw != NULL ? sw : &w.own;
 	worker_init_ctx(&w, cfg, z);
 	if (n_fds == 0 || n_fds > PROC_MAX_FDS) {
 		log_critical("worker needs 1 to %d sockets, got %zu", PROC_MAX_FDS,
@@ -278,7 +321,9 @@ int worker_main(const struct config *cfg, const struct zimg *z,
 					break;
 			}
 		}
+		worker_flush_counts(&w);
 	}
+	worker_flush_counts(&w);
 	worker_log_counts(&w);
 out:
 	tcp_server_free(w.tcp);

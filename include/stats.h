@@ -1,0 +1,231 @@
+/*
+ * Live statistics in a second POSIX shm object, "<shm-name>.stats"
+ * (e.g. /a-healthy-dns.53053.stats), beside the zone image.
+ *
+ * Layout (offsets, never pointers; pinned with _Static_assert):
+ *   struct stats_header                  magic, version, sizes, offsets
+ *   struct stats_worker [n_workers]      one block per worker index,
+ *                                        each on its own cache lines
+ *   backend table slot 0, slot 1         struct stats_slot followed by
+ *                                        struct stats_backend [capacity]
+ *
+ * Worker counters: only worker i ever writes block i (its counters), so
+ * an increment is a relaxed load and store, no locked instruction, and
+ * no other process dirties that cache line. Readers load them relaxed:
+ * each counter is exact, two counters may be a few queries apart.
+ * The supervisor writes the pid / start / restart fields of a block,
+ * which sit on their own cache line.
+ *
+ * Backend table: written by the prober after every check round under a
+ * two-slot seqlock (seqlock.h), read by `status` and the supervisor.
+ *
+ * Who does what:
+ *   supervisor: stats_create() (mode 0644: status works unprivileged),
+ *               hands the RW fd to every child, stats_worker_started()
+ *               on every spawn, stats_summary() for sd_notify STATUS=,
+ *               stats_unlink() at exit.
+ *   workers:    stats_map(fd) + stats_worker(st, index) + stats_add().
+ *   prober:     stats_map(fd) + stats_publish_backends().
+ *   status:     stats_status_main() -> stats_open_ro() + print.
+ */
+#ifndef AHD_STATS_H
+#define AHD_STATS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "seqlock.h"
+
+struct health;
+struct json_object;
+
+/* "AHDSTAT1" */
+#define STATS_MAGIC UINT64_C(0x3154415453444841)
+#define STATS_VERSION 1
+/* Room for the answer kinds (answer.h), fixed so the format does not move
+ * when a kind is added. */
+#define STATS_KINDS 16
+/* Two lines: Intel's adjacent-line prefetcher pairs 64-byte lines. */
+#define STATS_LINE 128
+#define STATS_HEADER_SIZE 256
+#define STATS_NAME_MAX 256  /* owner name text + NUL */
+#define STATS_ADDR_MAX 48   /* INET6_ADDRSTRLEN rounded up */
+#define STATS_ERROR_MAX 48  /* = HEALTH_REASON_MAX */
+#define STATS_SUFFIX ".stats"
+/* The most workers and backends a table is made for. */
+#define STATS_MAX_WORKERS 4096
+#define STATS_MAX_BACKENDS (1u << 22)
+
+struct stats_header {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t header_size;   /* STATS_HEADER_SIZE */
+	uint32_t worker_size;   /* sizeof(struct stats_worker) */
+	uint32_t n_workers;
+	uint64_t worker_off;    /* = STATS_HEADER_SIZE */
+	uint32_t slot_head_size; /* sizeof(struct stats_slot) */
+	uint32_t backend_size;  /* sizeof(struct stats_backend) */
+	uint64_t capacity;      /* backends per slot */
+	uint64_t slot_size;     /* slot_head_size + capacity * backend_size */
+	uint64_t slot_off[2];
+	uint64_t total_size;
+	int64_t created;        /* Unix time */
+	int32_t supervisor_pid;
+	uint32_t reserved;
+	struct seqlock lock;    /* over the backend table slots */
+	_Atomic uint64_t generation; /* backend tables published */
+};
+_Static_assert(sizeof(struct stats_header) <= STATS_HEADER_SIZE, "stats header fits");
+_Static_assert(offsetof(struct stats_header, lock) % 8 == 0, "seqlock aligned");
+
+/* One worker's counters. Indexes of answers[]: enum answer_kind. */
+struct stats_worker {
+	_Alignas(STATS_LINE) _Atomic uint64_t answers[STATS_KINDS];
+	_Atomic uint64_t udp_queries;  /* datagrams handed to the query core */
+	_Atomic uint64_t tcp_queries;  /* messages read from TCP connections */
+	_Atomic uint64_t tcp_conns;    /* connections accepted */
+	_Atomic uint64_t truncated;    /* UDP answers with TC set */
+	_Atomic uint64_t dropped;      /* received but not answerable */
+	_Atomic uint64_t errors;       /* socket errors */
+	/* Written by the supervisor at each (re)start of this worker. */
+	_Alignas(STATS_LINE) _Atomic int64_t pid;
+	_Atomic int64_t started;       /* Unix time */
+	_Atomic uint64_t restarts;     /* starts after the first */
+};
+_Static_assert(sizeof(struct stats_worker) == 2 * STATS_LINE + STATS_LINE,
+	       "stats_worker layout is part of the shm format");
+_Static_assert(offsetof(struct stats_worker, pid) % STATS_LINE == 0,
+	       "supervisor fields on their own line");
+
+/* Head of one backend table slot. */
+struct stats_slot {
+	uint32_t serial;        /* zone serial published with this table */
+	uint32_t n_backends;    /* entries that follow, <= capacity */
+	uint64_t n_total;       /* health-checked addresses in the config */
+	uint64_t n_up;          /* of those, state up */
+	int64_t published;      /* Unix time of this table */
+	char zone[STATS_NAME_MAX];
+	uint8_t pad[32];
+};
+_Static_assert(sizeof(struct stats_slot) == 320, "stats_slot layout is part of the shm format");
+
+/* One health-checked address. */
+struct stats_backend {
+	char name[STATS_NAME_MAX];      /* owner name, absolute, no dot */
+	char addr[STATS_ADDR_MAX];      /* text form */
+	char last_error[STATS_ERROR_MAX]; /* last failure's reason, "" */
+	int64_t since;                  /* Unix time of the last change */
+	int64_t last_check;             /* Unix time, -1: not checked yet */
+	uint32_t latency_us;            /* of the last check */
+	uint32_t passes;                /* consecutive */
+	uint32_t fails;                 /* consecutive */
+	uint16_t port;
+	uint8_t check;                  /* enum config_check */
+	uint8_t state;                  /* enum health_state */
+	uint8_t published;              /* in the answers now (serve_all) */
+	uint8_t pad[7];
+};
+_Static_assert(sizeof(struct stats_backend) == 392, "stats_backend layout is part of the shm format");
+
+/* A mapping of the stats object. */
+struct stats {
+	uint8_t *base;
+	size_t size;
+	bool writable;
+	struct stats_header *hdr;
+	/* Geometry copied at map time: never re-read from shared memory. */
+	uint32_t n_workers;
+	uint64_t capacity;
+	size_t slot_size;
+	uint8_t *slot[2];
+	struct stats_worker *workers;
+};
+
+/* What the supervisor shows in sd_notify STATUS=. */
+struct stats_summary {
+	uint64_t generation; /* 0: the prober has not published yet */
+	uint32_t serial;
+	uint64_t n_up;
+	uint64_t n_total;
+	int64_t published;
+};
+
+/* A consistent copy of the backend table (stats_read_backends). */
+struct stats_table {
+	struct stats_slot head;
+	struct stats_backend *backends; /* head.n_backends */
+};
+
+/* "/a-healthy-dns.53053" -> "/a-healthy-dns.53053.stats". Returns 0, or
+ * -1 if it does not fit cap. */
+int stats_shm_name(const char *shm_name, char *out, size_t cap);
+
+/* Health-checked addresses of cfg: the table capacity it needs. */
+size_t stats_count_checked(const struct config *cfg);
+
+/* Create (replacing a stale object of that name, name as given: callers
+ * use stats_shm_name) mode 0644, sized for n_workers blocks and n_addrs
+ * backends, mapped read-write. *rw_fd is open O_RDWR without FD_CLOEXEC,
+ * for children. Returns NULL and logs on error. */
+struct stats *stats_create(const char *name, unsigned n_workers, size_t n_addrs,
+			   int *rw_fd);
+/* Map an inherited fd read-write; the header is validated, never trusted. */
+struct stats *stats_map(int fd);
+/* Open by name read-only (status). NULL with errno set (ENOENT: no
+ * server; EPROTO: not a stats object of this version); does not log. */
+struct stats *stats_open_ro(const char *name);
+void stats_close(struct stats *st);
+int stats_unlink(const char *name);
+
+/* Block of worker i, NULL if i is out of range. */
+struct stats_worker *stats_worker(struct stats *st, unsigned i);
+
+/* The only writer of c: no locked instruction needed (see above). */
+static inline void stats_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+/* Supervisor: worker i was started as pid at Unix time now. */
+void stats_worker_started(struct stats *st, unsigned i, pid_t pid, int64_t now);
+
+/*
+ * Prober: write the state of every health-checked address (h->addrs,
+ * whose clock is milliseconds of CLOCK_REALTIME as the prober keeps it)
+ * and serial into the inactive slot, then make it active. Addresses past
+ * the capacity are left out (n_total still counts them). Returns 0, or
+ * -1 if st is read-only.
+ */
+int stats_publish_backends(struct stats *st, const struct config *cfg,
+			   const struct health *h, uint32_t serial);
+
+/* Seqlock read of the active slot's head. Returns 0, or -1 if no
+ * consistent copy could be had. */
+int stats_summary(const struct stats *st, struct stats_summary *out);
+/* "serial N, k of m backends up" (or "waiting for the first check
+ * round"), for sd_notify STATUS=. */
+void stats_status_line(const struct stats_summary *sum, char *buf, size_t cap);
+
+/* Copy the active backend table. Returns 0 (free with
+ * stats_table_free), or -1. */
+int stats_read_backends(const struct stats *st, struct stats_table *out);
+void stats_table_free(struct stats_table *t);
+
+/* Everything status shows, as JSON (caller puts it). NULL on error. */
+struct json_object *stats_to_json(const struct stats *st);
+/* The status report: a readable table, or JSON. now: Unix time for
+ * "ago" columns. Returns 0 or -1. */
+int stats_print_text(const struct stats *st, FILE *out, int64_t now);
+int stats_print_json(const struct stats *st, FILE *out);
+
+/* `a-healthy-dns status [--json] [--port N | --shm-name NAME]`
+ * (argv[1] == "status"). Exit status: 0, 1 (no server), 2 (usage). */
+int stats_status_main(int argc, char **argv);
+
+#endif
