@@ -2051,9 +2051,14 @@ void config_print_summary(const struct config *cfg, FILE *out)
 void config_print_help(FILE *out)
 {
 	fputs("Usage: " AHD_NAME " --hosted-zone NAME --ns JSON --zone-resolutions JSON [options]\n"
-	      "       " AHD_NAME " status [--json]\n"
+	      "       " AHD_NAME " status [--json] [--port N | --shm-name NAME]\n"
+	      "       " AHD_NAME " dump [--port N | --shm-name NAME] [--zone APEX]\n"
+	      "       " AHD_NAME " ds [server options]\n"
 	      "\n"
 	      "A health-aware authoritative DNS server.\n"
+	      "status: backends, serial and counters of the running server;\n"
+	      "dump: its zone in master-file format; ds: the DS records for the\n"
+	      "parent zone (needs --priv-key-path). See a-healthy-dns(8).\n"
 	      "\n"
 	      "Zone:\n"
 	      "  --hosted-zone NAME        zone apex, without trailing dot (required)\n"
