@@ -768,9 +768,31 @@ static void supervisor_stop_children(struct supervisor *s)
 			continue;
 		log_warning("%s (pid %d) ignored SIGTERM for %d ms: killing it",
 			    c->name, (int)c->pid, SUPERVISOR_STOP_MS);
-		kill(c->pid, SIGKILL);
-		waitpid(c->pid, NULL, 0);
-		c->pid = 0;
+		if (kill(c->pid, SIGKILL) < 0 && errno != ESRCH) {
+			/* EPERM: a sandbox took CAP_KILL away. Waiting would
+			 * hang the stop forever; the children die with us
+			 * anyway (PR_SET_PDEATHSIG). */
+			log_error("cannot kill %s (pid %d): %s", c->name, (int)c->pid,
+				  strerror(errno));
+			c->pid = 0;
+			continue;
+		}
+	}
+	/* SIGKILL cannot be ignored; the bound only guards against a child
+	 * stuck in the kernel (D state), which must not keep us from exiting. */
+	deadline = proc_now_ms() + SUPERVISOR_STOP_MS;
+	for (;;) {
+		supervisor_reap(s);
+		if (!supervisor_any_alive(s) || proc_now_ms() >= deadline)
+			break;
+		supervisor_wait(s, -1, deadline);
+	}
+	for (size_t i = 0; i < s->n_children; i++) {
+		if (s->children[i].pid > 0) {
+			log_error("%s (pid %d) did not die; exiting without it",
+				  s->children[i].name, (int)s->children[i].pid);
+			s->children[i].pid = 0;
+		}
 	}
 }
 
