@@ -47,6 +47,16 @@ bool *fuzz_fixture_published(const struct config *cfg);
  * is slot 0 (see fuzz_zimg.c); NULL on error. */
 struct zimg *fuzz_fixture_image(const struct config *cfg);
 
+/*
+ * The fixture signed with an ECDSAP256SHA256 key made in memory at each
+ * start (no file, no openssl command), published twice at the fixed time
+ * FUZZ_SIGN_NOW like fuzz_fixture_image(). Sets cfg->priv_key_path (only
+ * so the image is sized for signatures) and priv_key_alg. *key_tag
+ * (may be NULL) receives the DNSKEY's key tag. NULL on error.
+ */
+#define FUZZ_SIGN_NOW 1700000000
+struct zimg *fuzz_fixture_signed_image(struct config *cfg, uint16_t *key_tag);
+
 /* Send stderr to /dev/null but keep sanitizer reports and fuzz_fail() on
  * the original stream: the code under test prints one line per rejected
  * input. Only in the replay build: libFuzzer prints its own progress on

@@ -1,7 +1,9 @@
 # Fuzzing (included by the top-level Makefile, after its variables).
 #
 #   make fuzz                 build the libFuzzer targets with clang and run
-#                             each for FUZZ_SECONDS; a crash fails
+#                             each for FUZZ_SECONDS, FUZZ_JOBS at a time;
+#                             prints executions, exec/s, coverage, corpus
+#                             size and crashes per target; a crash fails
 #   make fuzz-build           only build them: $(B)/fuzz/fuzz_<target>
 #   make fuzz-corpus          regenerate the generated seeds (queries, images)
 #   $(FUZZ_CHECK_BINS)        the corpus replay tests `make check` runs
@@ -12,6 +14,8 @@
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
+# One target per core.
+FUZZ_JOBS ?= 2
 FUZZ_TARGETS := query config_json config_argv zimg
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Itests/fuzz
@@ -43,7 +47,7 @@ $(B)/fuzz/fuzz_%: $(B)/fuzz/obj/fuzz_%.o $(B)/fuzz/obj/fuzz_common.o $(FUZZ_OBJS
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: $(FUZZ_BINS)
-	tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Replay of the checked-in corpus under gcc's ASan+UBSan, as criterion
 # tests, so scripts/check.sh runs and counts them.

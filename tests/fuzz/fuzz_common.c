@@ -9,7 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <sanitizer/common_interface_defs.h>
+
+#include "dnssec.h"
 
 
 /* Where fuzz_fail() and sanitizer reports go once stderr is silenced. */
@@ -51,7 +56,8 @@ static const char fuzz_fixture_json[] =
 
 _Noreturn void fuzz_fail(const char *file, int line, const char *what)
 {
-	dprintf(fuzz_report_fd, "%s:%d: fuzz invariant broken: %s\n", file, line, what);
+	/* (dprintf): ldns/util.h defines a macro of that name. */
+	(dprintf)(fuzz_report_fd, "%s:%d: fuzz invariant broken: %s\n", file, line, what);
 	abort();
 }
 
@@ -104,6 +110,49 @@ struct zimg *fuzz_fixture_image(const struct config *cfg)
 		zimg_close(z);
 		z = NULL;
 	}
+	free(up);
+	return z;
+}
+
+/* PEM of a new P-256 key, as the prober gets it from the supervisor. */
+static struct dnssec_key *fuzz_fixture_key(void)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	BIO *bio = BIO_new(BIO_s_mem());
+	struct dnssec_key *key = NULL;
+	char *pem;
+	long len;
+
+	if (pk && bio && PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL) == 1 &&
+	    (len = BIO_get_mem_data(bio, &pem)) > 0)
+		key = dnssec_key_load_mem(pem, (size_t)len, "fuzz-key", CONFIG_ALG_ECDSAP256SHA256);
+	BIO_free(bio);
+	EVP_PKEY_free(pk);
+	return key;
+}
+
+struct zimg *fuzz_fixture_signed_image(struct config *cfg, uint16_t *key_tag)
+{
+	struct dnssec_key *key;
+	struct zimg_signer *signer = NULL;
+	struct zimg *z = NULL;
+	bool *up;
+
+	if (!cfg->priv_key_path && !(cfg->priv_key_path = strdup("fuzz-key")))
+		return NULL;
+	cfg->priv_key_alg = CONFIG_ALG_ECDSAP256SHA256;
+	key = fuzz_fixture_key();
+	up = key ? fuzz_fixture_published(cfg) : NULL;
+	if (up && (signer = zimg_signer_new(key)) != NULL && (z = zimg_new_mem(cfg)) != NULL &&
+	    (zimg_publish_signed(z, cfg, NULL, signer, FUZZ_SIGN_NOW, NULL) < 0 ||
+	     zimg_publish_signed(z, cfg, up, signer, FUZZ_SIGN_NOW, NULL) < 0)) {
+		zimg_close(z);
+		z = NULL;
+	}
+	if (z && key_tag)
+		*key_tag = dnssec_key_tag(key);
+	zimg_signer_free(signer);
+	dnssec_key_free(key);
 	free(up);
 	return z;
 }

@@ -1,9 +1,14 @@
 /*
  * Fuzz target: packet bytes -> answer_query() against the fixture zone
- * (fuzz_common.c), over UDP and TCP, into output buffers of exactly the
- * capacity passed so ASan sees any write past it. Every response must
- * obey what a client relies on: within the limit, ID and opcode echoed,
- * QR set, and a message ldns parses.
+ * (fuzz_common.c), unsigned and signed, over UDP and TCP, into output
+ * buffers of exactly the capacity passed so ASan sees any write past
+ * it. Every response must obey what a client relies on: within the
+ * limit, ID and opcode echoed, QR set, and a message ldns parses. From
+ * the signed image, a DO=1 answer carries an RRSIG by our key with every
+ * RRset of its answer and authority sections (RFC 4035 section 3.1.1),
+ * and a DO=0 one carries none unless asked for. Each input is also
+ * answered from the signed image with an OPT(DO=1) appended, so every
+ * plain query seed reaches the DNSSEC path too.
  */
 #include "fuzz.h"
 
@@ -15,10 +20,18 @@
 #include "ahd.h"
 #include "answer.h"
 
-static struct config fuzz_query_cfg;
+/* RFC 6891 OPT with payload 1232 and DO set (RFC 3225). */
+static const uint8_t fuzz_query_opt_do[11] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0 };
+
+static struct config fuzz_query_cfg, fuzz_query_scfg;
 /* What the default answer_query() uses, and a worker with every option
- * on: a larger EDNS payload, NSID, cookies. */
+ * on: a larger EDNS payload, NSID, cookies. The signed ones answer from
+ * the signed image, with the default payload and with everything on. */
 static struct answer_ctx fuzz_query_plain, fuzz_query_full;
+static struct answer_ctx fuzz_query_splain, fuzz_query_sfull;
+static uint16_t fuzz_query_key_tag;
+/* The apexes that sign: the hosted zone and its alias. */
+static ldns_rdf *fuzz_query_apex[2];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -27,7 +40,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	AHD_UNUSED(argc);
 	AHD_UNUSED(argv);
-	if (fuzz_fixture_config(&fuzz_query_cfg) < 0)
+	if (fuzz_fixture_config(&fuzz_query_cfg) < 0 || fuzz_fixture_config(&fuzz_query_scfg) < 0)
 		fuzz_fail(__FILE__, __LINE__, "the fixture configuration is refused");
 	fuzz_query_plain.z = fuzz_fixture_image(&fuzz_query_cfg);
 	if (!fuzz_query_plain.z)
@@ -42,6 +55,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	f->now = 1700000000u;
 	f->client_family = AF_INET;
 	memcpy(f->client_addr, lo, sizeof(lo));
+	fuzz_query_splain = fuzz_query_plain;
+	fuzz_query_splain.z = fuzz_fixture_signed_image(&fuzz_query_scfg, &fuzz_query_key_tag);
+	if (!fuzz_query_splain.z)
+		fuzz_fail(__FILE__, __LINE__, "the signed fixture image cannot be built");
+	fuzz_query_sfull = fuzz_query_full;
+	fuzz_query_sfull.z = fuzz_query_splain.z;
+	fuzz_query_apex[0] = ldns_dname_new_frm_str("example.com.");
+	fuzz_query_apex[1] = ldns_dname_new_frm_str("example.net.");
+	if (!fuzz_query_apex[0] || !fuzz_query_apex[1])
+		fuzz_fail(__FILE__, __LINE__, "ldns_dname_new_frm_str");
 	return 0;
 }
 
@@ -81,6 +104,87 @@ static size_t fuzz_query_question_len(const uint8_t *msg, size_t n)
 	if (off >= n || n - off < 5)
 		return 0;
 	return off + 5 - 12;
+}
+
+/* Signed by our key for one of the fixture's apexes, at or above the
+ * owner; covered: the type it must cover, 0 for any. */
+static bool fuzz_query_sig_ok(const ldns_rr *sig, const ldns_rdf *owner, ldns_rr_type covered)
+{
+	const ldns_rdf *tc = ldns_rr_rrsig_typecovered(sig);
+	const ldns_rdf *signer = ldns_rr_rrsig_signame(sig);
+	const ldns_rdf *tag = ldns_rr_rrsig_keytag(sig);
+	bool apex = false;
+
+	if (!tc || !signer || !tag || ldns_rdf2native_int16(tag) != fuzz_query_key_tag ||
+	    (covered != 0 && ldns_rdf2rr_type(tc) != covered) ||
+	    ldns_dname_compare(ldns_rr_owner(sig), owner) != 0)
+		return false;
+	for (size_t i = 0; i < AHD_ARRAY_LEN(fuzz_query_apex); i++)
+		apex = apex || ldns_dname_compare(signer, fuzz_query_apex[i]) == 0;
+	return apex && (ldns_dname_compare(signer, owner) == 0 ||
+			ldns_dname_is_subdomain(owner, signer));
+}
+
+/* DO=1 from the signed image: every RRset of the section travels with
+ * its RRSIG and every RRSIG with its RRset, except that a query for type
+ * RRSIG gets the signatures alone. */
+static void fuzz_query_signed_section(const ldns_rr_list *l, bool sigs_alone)
+{
+	size_t n = ldns_rr_list_rr_count(l);
+
+	for (size_t i = 0; i < n; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(l, i);
+		bool sig = ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG;
+		bool found = sig && sigs_alone && fuzz_query_sig_ok(rr, ldns_rr_owner(rr), 0);
+
+		for (size_t j = 0; j < n && !found; j++) {
+			const ldns_rr *o = ldns_rr_list_rr(l, j);
+			bool osig = ldns_rr_get_type(o) == LDNS_RR_TYPE_RRSIG;
+
+			if (sig && !osig)
+				found = fuzz_query_sig_ok(rr, ldns_rr_owner(o), ldns_rr_get_type(o));
+			else if (!sig && osig)
+				found = fuzz_query_sig_ok(o, ldns_rr_owner(rr), ldns_rr_get_type(rr));
+		}
+		FUZZ_CHECK(found);
+	}
+}
+
+static size_t fuzz_query_count_type(const ldns_rr_list *l, ldns_rr_type t)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++)
+		k += ldns_rr_get_type(ldns_rr_list_rr(l, i)) == t;
+	return k;
+}
+
+/* The DNSSEC rules of a parsed response to pkt from c. */
+static void fuzz_query_dnssec(const struct answer_ctx *c, const uint8_t *pkt, const ldns_pkt *p,
+			      enum answer_kind kind)
+{
+	bool sgn = c->z == fuzz_query_splain.z;
+	bool dnssec = sgn && ldns_pkt_edns_do(p);
+	const ldns_rr_list *qd = ldns_pkt_question(p);
+	ldns_rr_type qtype = ldns_rr_list_rr_count(qd) == 1 ?
+				     ldns_rr_get_type(ldns_rr_list_rr(qd, 0)) : 0;
+
+	/* CD is copied into DNSSEC answers only (RFC 4035 section 3.1.6). */
+	if (ldns_pkt_cd(p))
+		FUZZ_CHECK(dnssec && (pkt[3] & 0x10));
+	if (dnssec) {
+		fuzz_query_signed_section(ldns_pkt_answer(p), qtype == LDNS_RR_TYPE_RRSIG);
+		fuzz_query_signed_section(ldns_pkt_authority(p), false);
+	} else {
+		/* Without DO, signatures only when asked for (RFC 4035 3.1.1). */
+		FUZZ_CHECK(fuzz_query_count_type(ldns_pkt_authority(p), LDNS_RR_TYPE_RRSIG) == 0);
+		if (!sgn || qtype != LDNS_RR_TYPE_RRSIG)
+			FUZZ_CHECK(fuzz_query_count_type(ldns_pkt_answer(p), LDNS_RR_TYPE_RRSIG) == 0);
+	}
+	FUZZ_CHECK(fuzz_query_count_type(ldns_pkt_additional(p), LDNS_RR_TYPE_RRSIG) == 0);
+	/* A negative answer names the zone's SOA, unless it was truncated. */
+	if ((kind == ANSWER_NXDOMAIN || kind == ANSWER_NODATA) && !ldns_pkt_tc(p))
+		FUZZ_CHECK(fuzz_query_count_type(ldns_pkt_authority(p), LDNS_RR_TYPE_SOA) == 1);
 }
 
 /* ctx NULL: through answer_query(), the wrapper with the defaults. */
@@ -128,7 +232,7 @@ static void fuzz_query_one(const struct answer_ctx *ctx, const uint8_t *pkt, siz
 	FUZZ_CHECK((out[2] & 0x78) == (pkt[2] & 0x78));             /* opcode */
 	FUZZ_CHECK((out[2] & 0x01) == (pkt[2] & 0x01));             /* RD */
 	FUZZ_CHECK((out[3] & 0x0f) == fuzz_query_rcode(info.kind)); /* RCODE */
-	FUZZ_CHECK((out[3] & 0xf0) == 0);                           /* RA Z AD CD */
+	FUZZ_CHECK((out[3] & 0xe0) == 0);                           /* RA Z AD */
 	/* AA exactly on answers from the zone. */
 	if (info.kind == ANSWER_NODATA || info.kind == ANSWER_NXDOMAIN ||
 	    (info.kind == ANSWER_NOERROR && out[5] == 1))
@@ -145,6 +249,7 @@ static void fuzz_query_one(const struct answer_ctx *ctx, const uint8_t *pkt, siz
 	FUZZ_CHECK(ldns_wire2pkt(&p, out, n) == LDNS_STATUS_OK);
 	if (info.kind == ANSWER_BADVERS)
 		FUZZ_CHECK(ldns_pkt_edns_extended_rcode(p) == EDNS_RCODE_BADVERS >> 4);
+	fuzz_query_dnssec(c, pkt, p, info.kind);
 	ldns_pkt_free(p);
 out:
 	free(out);
@@ -159,5 +264,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_query_one(&fuzz_query_full, data, size, ANSWER_UDP, AHD_UDP_CLASSIC);
 	fuzz_query_one(&fuzz_query_full, data, size, ANSWER_TCP, AHD_MAX_MSG);
 	fuzz_query_one(NULL, data, size, ANSWER_TCP, AHD_UDP_CLASSIC);
+	fuzz_query_one(&fuzz_query_sfull, data, size, ANSWER_UDP, AHD_MAX_MSG);
+	fuzz_query_one(&fuzz_query_splain, data, size, ANSWER_TCP, AHD_UDP_CLASSIC);
+	/* The same with OPT(DO=1) added where the input has no additional
+	 * records: the DNSSEC path for every plain query. */
+	if (size >= 12 && size <= AHD_MAX_MSG - sizeof(fuzz_query_opt_do) &&
+	    data[10] == 0 && data[11] == 0) {
+		size_t n = size + sizeof(fuzz_query_opt_do);
+		uint8_t *q = malloc(n);
+
+		FUZZ_CHECK(q != NULL);
+		memcpy(q, data, size);
+		q[11] = 1;
+		memcpy(q + size, fuzz_query_opt_do, sizeof(fuzz_query_opt_do));
+		fuzz_query_one(&fuzz_query_sfull, q, n, ANSWER_UDP, AHD_MAX_MSG);
+		fuzz_query_one(&fuzz_query_splain, q, n, ANSWER_UDP, AHD_UDP_CLASSIC);
+		fuzz_query_one(&fuzz_query_sfull, q, n, ANSWER_TCP, AHD_MAX_MSG);
+		free(q);
+	}
 	return 0;
 }

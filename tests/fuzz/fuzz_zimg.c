@@ -4,7 +4,8 @@
  * The bytes are written to a memfd and mapped with zimg_map(fd, false),
  * exactly as a worker maps the fd it inherits. An image whose header
  * does not check out must be refused; one that is accepted must let
- * answer_query() stay inside the mapping, whatever the slots hold.
+ * answer_query() stay inside the mapping, whatever the slots hold, with
+ * DO=0 and DO=1 (a signed image's DNSSEC path, answer_dnssec.c).
  *
  * Two liberties, both so the fuzzer spends its time on the slot format:
  * - An image is mostly zeros (slot headroom, the idle slot), so the
@@ -71,8 +72,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static size_t fuzz_zimg_query(uint8_t *pkt, const struct fuzz_zimg_q *fq, uint16_t id)
+/* do_bit: with an OPT (payload 1232, DO=1), so a signed image is read
+ * by the DNSSEC path too. */
+static size_t fuzz_zimg_query(uint8_t *pkt, const struct fuzz_zimg_q *fq, uint16_t id,
+			      bool do_bit)
 {
+	static const uint8_t opt_do[11] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0 };
 	size_t n = 12;
 
 	memset(pkt, 0, 12);
@@ -85,6 +90,11 @@ static size_t fuzz_zimg_query(uint8_t *pkt, const struct fuzz_zimg_q *fq, uint16
 	pkt[n++] = (uint8_t)fq->type;
 	pkt[n++] = 0;
 	pkt[n++] = 1;
+	if (do_bit) {
+		pkt[11] = 1;
+		memcpy(pkt + n, opt_do, sizeof(opt_do));
+		n += sizeof(opt_do);
+	}
 	return n;
 }
 
@@ -92,9 +102,11 @@ static void fuzz_zimg_answer(const struct zimg *z)
 {
 	uint8_t pkt[512];
 
-	for (size_t i = 0; i < AHD_ARRAY_LEN(fuzz_zimg_qs); i++) {
+	for (size_t i = 0; i < 2 * AHD_ARRAY_LEN(fuzz_zimg_qs); i++) {
 		static const size_t caps[] = { AHD_UDP_CLASSIC, AHD_MAX_MSG };
-		size_t len = fuzz_zimg_query(pkt, &fuzz_zimg_qs[i], (uint16_t)(0x4242 + i));
+		bool do_bit = i >= AHD_ARRAY_LEN(fuzz_zimg_qs);
+		size_t len = fuzz_zimg_query(pkt, &fuzz_zimg_qs[i % AHD_ARRAY_LEN(fuzz_zimg_qs)],
+					     (uint16_t)(0x4242 + i), do_bit);
 
 		for (size_t c = 0; c < AHD_ARRAY_LEN(caps); c++) {
 			for (int t = ANSWER_UDP; t <= ANSWER_TCP; t++) {
@@ -106,7 +118,8 @@ static void fuzz_zimg_answer(const struct zimg *z)
 				n = answer_query(z, pkt, len, (enum answer_transport)t, out,
 						 caps[c], &kind);
 				FUZZ_CHECK(n <= caps[c]);
-				FUZZ_CHECK(t == ANSWER_TCP || n <= AHD_UDP_CLASSIC);
+				FUZZ_CHECK(t == ANSWER_TCP ||
+					   n <= (do_bit ? AHD_EDNS_DEFAULT : AHD_UDP_CLASSIC));
 				/* A well-formed query always gets an answer,
 				 * SERVFAIL at worst. */
 				FUZZ_CHECK(n >= 12 && kind != ANSWER_DROP && kind < ANSWER_KIND_COUNT);

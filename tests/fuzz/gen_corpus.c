@@ -72,6 +72,35 @@ static const struct gen_q gen_qs[] = {
 	{ "edns_do_many", "many.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 4096, true },
 	{ "edns_nx", "nx.example.net.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 512, true },
 	{ "edns_small", "www.example.com.", LDNS_RR_TYPE_AAAA, LDNS_RR_CLASS_IN, 100, false },
+	/* DO=1: answered from the signed image with RRSIGs and NSEC proofs. */
+	{ "do_a_www", "www.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_aaaa_www", "www.example.com.", LDNS_RR_TYPE_AAAA, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_soa_apex", "example.com.", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_ns_apex", "example.com.", LDNS_RR_TYPE_NS, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_dnskey_apex", "example.com.", LDNS_RR_TYPE_DNSKEY, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_nsec_apex", "example.com.", LDNS_RR_TYPE_NSEC, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_rrsig_www", "www.example.com.", LDNS_RR_TYPE_RRSIG, LDNS_RR_CLASS_IN, 4096, true },
+	{ "do_any_www", "www.example.com.", LDNS_RR_TYPE_ANY, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_any_apex", "example.com.", LDNS_RR_TYPE_ANY, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_nxdomain", "nx.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_nxdomain_deep", "a.b.nx.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 1232,
+	  true },
+	{ "do_nxdomain_first", "0.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_nxdomain_last", "zzzz.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_nodata", "v6only.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_ent", "v1.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_ent_deep", "deep.parent.example.com.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 1232,
+	  true },
+	{ "do_below_leaf", "x.leaf.deep.parent.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN,
+	  1232, true },
+	{ "do_withdrawn", "down.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_alias_a", "WWW.example.NET.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_alias_dnskey", "example.net.", LDNS_RR_TYPE_DNSKEY, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_alias_nx", "nope.example.net.", LDNS_RR_TYPE_AAAA, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_many_tc", "many.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 512, true },
+	{ "do_out_of_zone", "example.org.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 1232, true },
+	{ "do_class_ch", "www.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_CH, 1232, true },
+	{ "do_axfr", "example.com.", LDNS_RR_TYPE_AXFR, LDNS_RR_CLASS_IN, 1232, true },
 };
 
 static size_t gen_query(const struct gen_q *g, uint8_t *out, size_t cap)
@@ -187,6 +216,23 @@ static void gen_broken(void)
 	memcpy(b, base, n);
 	b[14] = 0;
 	gen_write("query", "nul_in_label", b, n);
+	/* DO=1 with CD (copied back), in a name with a zero byte (no NSEC
+	 * proof can be found), and with version 1 (BADVERS wins). */
+	{
+		static const uint8_t opt_do[] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0 };
+
+		memcpy(b, base, n);
+		b[3] |= 0x10;
+		b[11] = 1;
+		memcpy(b + n, opt_do, sizeof(opt_do));
+		gen_write("query", "do_cd", b, n + sizeof(opt_do));
+		b[3] &= (uint8_t)~0x10;
+		b[14] = 0;
+		gen_write("query", "do_nul_in_label", b, n + sizeof(opt_do));
+		b[14] = base[14];
+		b[n + 6] = 1;
+		gen_write("query", "do_version1", b, n + sizeof(opt_do));
+	}
 }
 
 static void gen_queries(void)
@@ -233,6 +279,18 @@ static void gen_images(void)
 	gen_write("zimg", "header_only_refused", img, ZIMG_HEADER_SIZE);
 	h->version = 2;
 	gen_image("bad_version", img, z->size);
+	zimg_close(z);
+	free(img);
+	config_free(&cfg);
+	/* The same, signed: RRSIG blocks and the NSEC index. */
+	if (fuzz_fixture_config(&cfg) < 0 || !(z = fuzz_fixture_signed_image(&cfg, NULL)) ||
+	    !(img = malloc(z->size))) {
+		fprintf(stderr, "gen_corpus: the signed fixture image\n");
+		exit(1);
+	}
+	memcpy(img, z->base, z->size);
+	memset(z->slot[1] - z->base + img, 0, z->slot_size);
+	gen_image("signed_fixture", img, z->size);
 	zimg_close(z);
 	free(img);
 	config_free(&cfg);
