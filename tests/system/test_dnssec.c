@@ -316,7 +316,7 @@ static void target_stop(pid_t pid)
 static void dt_wait_validated(int zone, const char *name, const char *type, enum dt_want want,
 			      const char *contains)
 {
-	int64_t end = sys_now_ms() + CHANGE_MS;
+	int64_t start = sys_now_ms(), end = start + CHANGE_MS;
 	char *o = NULL;
 
 	do {
@@ -329,6 +329,10 @@ static void dt_wait_validated(int zone, const char *name, const char *type, enum
 		else
 			ok = has_line(o, "; negative response, fully validated");
 		if (ok) {
+			/* Printed for the record (benchmarks quote it); the
+			 * bound above is what the test asserts. */
+			fprintf(stderr, "dnssec: %s %s validated %lld ms after the change\n",
+				name, type, (long long)(sys_now_ms() - start));
 			free(o);
 			return;
 		}
