@@ -468,6 +468,26 @@ static int supervisor_start_workers(struct supervisor *s)
 	return 0;
 }
 
+/*
+ * The start-up gate (SPEC 3) holds the workers until the prober's first
+ * round, so that the first answers reflect health and are signed. A zone
+ * with no health-checked address and no key has nothing to wait for: the
+ * image published before any child exists is already the final one. Its
+ * workers start at once, the prober only after them, off the path to the
+ * first answer (spawned alongside, its exec would compete with theirs for
+ * the CPU). It still runs: it fills the status table and a SIGHUP reload
+ * hands it a configuration that may add health checks. READY=1 still waits
+ * for its first round (one publish, no check), so that once ready every
+ * child is up, as with the gate.
+ */
+static int supervisor_start_children(struct supervisor *s)
+{
+	if (s->key_fd >= 0 || stats_count_checked(s->cfg) > 0)
+		return supervisor_start_prober(s) < 0 || supervisor_start_workers(s) < 0 ? -1 : 0;
+	log_debug("static zone: the workers start without waiting for the prober");
+	return supervisor_start_workers(s) < 0 || supervisor_start_prober(s) < 0 ? -1 : 0;
+}
+
 static int supervisor_children(struct supervisor *s)
 {
 	const struct config *cfg = s->cfg;
@@ -1032,7 +1052,7 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 		 AHD_NAME, AHD_VERSION, cfg->hosted_zone, (unsigned)cfg->port,
 		 cfg->workers, serial);
 
-	if (supervisor_start_prober(&s) < 0 || supervisor_start_workers(&s) < 0) {
+	if (supervisor_start_children(&s) < 0) {
 		supervisor_stop_children(&s);
 		goto out;
 	}
