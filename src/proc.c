@@ -195,7 +195,11 @@ pid_t proc_spawn(const struct proc_spawn_args *a)
 		_exit(1);
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
-	sigaction(SIGPIPE, &dfl, NULL);
+	/* The supervisor's handlers came with fork(): a SIGTERM sent before
+	 * the exec would run its handler here and be lost. Defaults first,
+	 * then unblock. */
+	for (int sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	proc_close_others(keep, nkeep);
