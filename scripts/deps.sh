@@ -4,7 +4,7 @@
 # command and fail, so `make check` never half-runs.
 #   usage: scripts/deps.sh [build|test|run]
 set -eu
-build="gcc make pkg-config libldns-dev libjson-c-dev libbsd-dev libssl-dev libsystemd-dev libseccomp-dev"
+build="gcc make pkg-config libldns-dev libjson-c-dev libbsd-dev libssl-dev libseccomp-dev"
 test="$build libcriterion-dev ldnsutils bind9-dnsutils bind9-utils openssl knot-dnsutils clang libclang-rt-14-dev valgrind mandoc procps iproute2"
 case "${1:-test}" in
 build|run) want=$build ;;

@@ -5,17 +5,18 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
-#include <systemd/sd-daemon.h>
 
 #include "ahd.h"
 #include "dnssec.h"
@@ -26,6 +27,36 @@
 #include "udp.h"
 #include "zimg.h"
 #include "zimg_format.h"
+
+/* The sd_notify(3) protocol is one datagram to $NOTIFY_SOCKET (a path, or
+ * '@' for the abstract namespace), a stable interface systemd documents
+ * for reimplementation. Doing it here instead of linking libsystemd drops
+ * 7 of the 17 shared libraries every process loads: about 1 ms of each
+ * start-up (measured with tests/perf/first_answer). */
+static int supervisor_notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	socklen_t salen;
+	int fd, rc;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@'))
+		return 0;
+	len = strlen(path);
+	if (len >= sizeof(sa.sun_path))
+		return -1;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	rc = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, salen) < 0 ? -1 : 1;
+	close(fd);
+	return rc;
+}
 
 struct supervisor_child {
 	enum proc_role role;
@@ -655,7 +686,7 @@ static void supervisor_reload(struct supervisor *s)
 		log_error("SIGHUP: reload refused: out of memory");
 		return;
 	}
-	sd_notify(0, "RELOADING=1");
+	supervisor_notify("RELOADING=1");
 	if (supervisor_parse_again(s, next, err, sizeof(err)) < 0) {
 		log_error("SIGHUP: reload refused: %s; still serving the previous configuration",
 			  err);
@@ -709,7 +740,7 @@ refuse:
 	config_free(next);
 	free(next);
 out:
-	sd_notify(0, "READY=1");
+	supervisor_notify("READY=1");
 }
 
 /* Tell systemd about every new check round (the prober publishes the
@@ -725,7 +756,7 @@ static void supervisor_notify_status(struct supervisor *s, int64_t now)
 	s->stats_gen = sum.generation;
 	stats_status_line(&sum, line, sizeof(line));
 	snprintf(msg, sizeof(msg), "STATUS=%s", line);
-	sd_notify(0, msg);
+	supervisor_notify(msg);
 }
 
 static void supervisor_loop(struct supervisor *s)
@@ -1057,12 +1088,12 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 		goto out;
 	}
 	if (!supervisor_got_term) {
-		sd_notify(0, "READY=1");
+		supervisor_notify("READY=1");
 		log_info("ready");
 		supervisor_notify_status(&s, proc_now_ms());
 		supervisor_loop(&s);
 	}
-	sd_notify(0, "STOPPING=1");
+	supervisor_notify("STOPPING=1");
 	log_info("stopping");
 	supervisor_stop_children(&s);
 	status = 0;
