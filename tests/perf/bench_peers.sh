@@ -10,8 +10,17 @@
 # (each round visits the servers in a rotated order) so that drift of
 # the machine spreads over all of them.
 #
+# DNSSEC: the three servers sign with one and the same ECDSAP256SHA256
+# key (perf_p256_key), and before the rounds every server must show
+# RRSIGs from that key in sample answers, so all three answer with the
+# same signatures and the comparison is like for like.
+#
+# Under change: our UDP rounds again, interleaved with runs where
+# tests/perf/republish.c publishes a new image into the running server
+# RATE times a second (the seqlock's readers under a busy writer).
+#
 # Knobs: PERF_ROUNDS PERF_SECONDS PERF_EXTRA_SECONDS PERF_STARTS PERF_PORT
-# (see perf.mk), AHD_BIN (default build/a-healthy-dns).
+# PERF_REPUBLISH_RATE (see perf.mk), AHD_BIN (default build/a-healthy-dns).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/perf/lib.sh
@@ -19,6 +28,8 @@ cd "$(dirname "$0")/../.."
 B=${B:-build}
 BIN=${AHD_BIN:-$B/a-healthy-dns}
 FA=$B/perf/first_answer
+RP=$B/perf/republish
+RATE=${PERF_REPUBLISH_RATE:-10}
 ROUNDS=${PERF_ROUNDS:-3}
 SECS=${PERF_SECONDS:-10}
 XSECS=${PERF_EXTRA_SECONDS:-5}
@@ -27,9 +38,11 @@ STARTS=${PERF_STARTS:-5}
 PORT=${PERF_PORT:-25353}
 PROBE_NAME=host001.$PERF_ZONE
 
-[ -x "$BIN" ] && [ -x "$FA" ] || perf_die "build first: make $BIN $FA"
+[ -x "$BIN" ] && [ -x "$FA" ] && [ -x "$RP" ] || perf_die "build first: make $BIN $FA $RP"
+[ "$(id -u)" -eq 0 ] || perf_die "needs root: republish maps the server's image read-write"
 [ "$(nproc)" -ge 2 ] || perf_die "needs 2 CPUs: generator and server on different cores"
-perf_install dnsperf nsd knot knot-dnsutils ldnsutils openssl util-linux procps time
+perf_install dnsperf nsd knot knot-dnsutils ldnsutils openssl util-linux procps time \
+	bind9-dnsutils coreutils
 
 W=$(mktemp -d /tmp/ahd-bench-peers.XXXXXX)
 declare -A PID ADDR NAME
@@ -51,6 +64,7 @@ perf_render "$W"
 ZF_PLAIN=$W/$PERF_ZONE.zone
 ZF_SIGNED=$W/$PERF_ZONE.zone.signed
 NOTES=()
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # set_cmd SERVER VARIANT PORT: CMD=(the server's command line).
 set_cmd() {
@@ -181,25 +195,117 @@ else
 	NOTES+=("TCP: a-healthy-dns does not answer over TCP yet; its TCP line is skipped.")
 fi
 rounds tcp "$XROUNDS" "$XSECS" plain "$tcp_list" -m tcp
+
+# --- under change: our UDP rounds while images are published ------------
+# Pairs of runs, one without and one with publishing, back to back in
+# alternating order: run-to-run noise on a shared machine (several %)
+# is larger than the effect, so the report gives the median of the
+# per-pair ratios next to the medians of each kind. Many short pairs
+# rather than a few long ones, for the same reason.
+CHG_PAIRS=$((2 * ROUNDS))
+# The serial delta is read from the server itself (SOA) just before and
+# just after dnsperf, so it counts the publishes the queries ran into.
+soa_serial() {
+	dig +short +norec +time=1 +tries=1 @"$PERF_OURS_ADDR" -p "$PORT" "$PERF_ZONE" SOA |
+		awk 'NR == 1 { print $3 }'
+}
+
+# change_run still|change ROUND: one UDP run against our plain server;
+# appends to $W/change its results line plus
+#   serial_delta publishes publisher_cpu_ms publish_us_avg publish_us_max
+change_run() {
+	local v=$1 r=$2 s0 s1 rp i=0 out n cpu avg max
+	if [ "$v" = change ]; then
+		s0=$(soa_serial)
+		# On the server's CPU, as its prober would be. In PID so that
+		# the exit trap stops it if a run fails.
+		taskset -c "$PERF_SRV_CPU" "$RP" 0 "$RATE" -- "${OURS_PLAIN[@]}" \
+			>"$W/republish.out" 2>"$W/republish.err" &
+		rp=$!
+		PID[republish]=$rp
+		# It waits for the generation to hold still, then publishes.
+		until [ "$(soa_serial)" != "$s0" ]; do
+			i=$((i + 1))
+			[ "$i" -le 100 ] || { cat "$W/republish.err" >&2; perf_die "republish did not publish"; }
+			sleep 0.05
+		done
+	fi
+	s0=$(soa_serial)
+	run_dnsperf "$v" ours ours-plain "$PORT" "$XSECS" "$r"
+	s1=$(soa_serial)
+	if [ "$v" = change ]; then
+		kill -TERM "$rp"
+		unset "PID[republish]"
+		wait "$rp" || { cat "$W/republish.err" >&2; perf_die "republish failed"; }
+		out=$(awk '{ print $2, $13, $9, $11 }' "$W/republish.out")
+		read -r n cpu avg max <<<"$out"
+		echo "$(tail -n 1 "$W/results") $(((s1 - s0 + 4294967296) % 4294967296)) $n $cpu $avg $max"
+	else
+		echo "$(tail -n 1 "$W/results") $(((s1 - s0 + 4294967296) % 4294967296)) 0 0 0 0"
+	fi >>"$W/change"
+}
+set_cmd ours plain "$PORT"
+OURS_PLAIN=("${CMD[@]}")
+for r in $(seq 1 "$CHG_PAIRS"); do
+	for v in still change; do
+		if [ $((r % 2)) -eq 0 ]; then v=$([ "$v" = still ] && echo change || echo still); fi
+		echo "bench: under change pair $r/$CHG_PAIRS: $v" >&2
+		change_run "$v" "$r"
+	done
+done
 for s in ours nsd knot; do
 	perf_stop "${PID[$s-plain]}"
 	unset "PID[$s-plain]"
 done
 
 # --- DNSSEC: a signed zone, queries with DO ----------------------------
-key=$(cd "$W" && ldns-keygen -a ECDSAP256SHA256 "$PERF_ZONE")
-ldns-signzone -f "$ZF_SIGNED" "$ZF_PLAIN" "$W/$key" >/dev/null 2>&1 ||
+# One key for all three (perf_p256_key): ours loads the PEM, NSD and Knot
+# serve the zone ldns-signzone signed with the same key.
+KEY_TAG=$(perf_p256_key "$W")
+ldns-signzone -f "$ZF_SIGNED" "$ZF_PLAIN" "$W/Kshared" >/dev/null 2>&1 ||
 	perf_die "ldns-signzone failed"
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/ours.pem" 2>/dev/null
+
+# dnssec_check SERVER PORT: sample answers with DO; appends to
+# $W/dnssec-check "server rrsigs_A rrsigs_NXDOMAIN rrsigs_SOA dnskey_tags
+# rrsig_tags". Returns 1 unless every sample is signed by the shared key
+# (tag KEY_TAG) and the served DNSKEY is that key.
+dnssec_check() {
+	local s=$1 port=$2 q out counts="" tags="" dk
+	for q in "$PROBE_NAME A" "nx0000.$PERF_ZONE A" "$PERF_ZONE SOA"; do
+		# shellcheck disable=SC2086 # name and type
+		out=$(dig +dnssec +norec +time=1 +tries=1 +noall +answer +authority \
+			@"${ADDR[$s]}" -p "$port" $q 2>/dev/null) || true
+		counts="$counts $(awk '$4 == "RRSIG" { n++ } END { print n + 0 }' <<<"$out")"
+		tags="$tags $(awk '$4 == "RRSIG" { print $11 }' <<<"$out")"
+	done
+	dk=$(dig +dnssec +norec +multi +time=1 +tries=1 @"${ADDR[$s]}" -p "$port" "$PERF_ZONE" DNSKEY 2>/dev/null |
+		sed -n 's/.*key id = \([0-9]*\).*/\1/p' | sort -u | paste -sd, -)
+	tags=$(tr ' ' '\n' <<<"$tags" | sed '/^$/d' | sort -u | paste -sd, -)
+	echo "$s$counts ${dk:--} ${tags:--}" >>"$W/dnssec-check"
+	# shellcheck disable=SC2086 # three counts
+	set -- $counts
+	[ "$1" -ge 1 ] && [ "$2" -ge 2 ] && [ "$3" -ge 1 ] && [ "$dk" = "$KEY_TAG" ] && [ "$tags" = "$KEY_TAG" ]
+}
+
 sec_list="nsd:$((PORT + 11)) knot:$((PORT + 12))"
 start_bg nsd signed $((PORT + 11)) || { cat "$W/nsd-signed.log" >&2; perf_die "signed NSD did not start"; }
 start_bg knot signed $((PORT + 12)) || { cat "$W/knot-signed.log" >&2; perf_die "signed Knot did not start"; }
-if start_bg ours signed $((PORT + 10)) &&
-	kdig +dnssec +retry=0 +timeout=1 @"$PERF_OURS_ADDR" -p $((PORT + 10)) "$PROBE_NAME" A 2>/dev/null |
-	grep -q 'RRSIG'; then
+dnssec_check nsd $((PORT + 11)) || { cat "$W/dnssec-check" >&2; perf_die "NSD does not answer signed with key $KEY_TAG"; }
+dnssec_check knot $((PORT + 12)) || { cat "$W/dnssec-check" >&2; perf_die "Knot does not answer signed with key $KEY_TAG"; }
+# The prober signs after start-up: give the signed image a moment.
+signed_soon() {
+	local i
+	for i in $(seq 1 50); do
+		dig +dnssec +norec +time=1 +tries=1 @"$PERF_OURS_ADDR" -p $((PORT + 10)) "$PROBE_NAME" A 2>/dev/null |
+			grep -q 'RRSIG' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+if start_bg ours signed $((PORT + 10)) && { signed_soon || true; } && dnssec_check ours $((PORT + 10)); then
 	sec_list="ours:$((PORT + 10)) $sec_list"
 else
-	NOTES+=("DNSSEC: a-healthy-dns does not sign yet (no RRSIG with DO); its DNSSEC line is skipped.")
+	NOTES+=("DNSSEC: a-healthy-dns did not answer signed with key $KEY_TAG (see the check above); its DNSSEC line is skipped.")
 fi
 rounds dnssec "$XROUNDS" "$XSECS" signed "$sec_list" -D
 
@@ -297,6 +403,82 @@ END {
 	}
 }' "$W/results" "$W/pss" "$W/startup"
 
+echo
+echo "DNSSEC answers checked before the rounds (dig +dnssec; RRSIGs in answer + authority):"
+printf '  %-14s %9s %16s %10s %12s %12s\n' server "A host001" "NXDOMAIN nx0000" "SOA apex" "DNSKEY tag" "RRSIG tags"
+while read -r s a nx soa dk tags; do
+	printf '  %-14s %9s %16s %10s %12s %12s\n' "${NAME[$s]}" "$a" "$nx" "$soa" "$dk" "$tags"
+done <"$W/dnssec-check"
+echo "  one ECDSAP256SHA256 key (tag $KEY_TAG) for all three: ours from its PEM, NSD and Knot from ldns-signzone with the same key"
+
+echo
+awk -v tck="$PERF_CLK_TCK" -v rounds="$CHG_PAIRS" -v secs="$XSECS" -v rate="$RATE" '
+function sort(a, n,   i, j, t) {
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+}
+{
+	v = $1; c = ++n[v]
+	pubt = $15 / 1000 * tck
+	qps[v, c] = $4
+	qpc[v, c] = $7 > 0 ? $5 / ($7 / tck) : 0
+	qpp[v, c] = $7 + pubt > 0 ? $5 / (($7 + pubt) / tck) : 0
+	pq[v, $3] = qpc[v, c]; pp[v, $3] = qpp[v, c]; pqps[v, $3] = $4
+	busy[v, c] = $8 > 0 ? 100 * ($7 / tck) / $8 : 0
+	lost[v] += $6; sent[v] += $5 + $6
+	sd[v] += $13; rt[v] += $8; pubs[v] += $14; cpu[v] += $15
+	if ($16 > 0) { avg[v] += $16; navg[v]++ }
+	if ($17 > max[v]) max[v] = $17
+	o1 = $12 - pubt
+	oth0 += $11; oth1 += (o1 > 0 ? o1 : 0); othrt += $8
+}
+END {
+	printf "Under change: our UDP runs while tests/perf/republish publishes a new image %d times a second\n", rate
+	printf "(%d pairs of %d s runs without and with, back to back; + pub: q/CPU-s counting the publisher'"'"'s CPU too)\n", rounds, secs
+	printf "  %-13s %9s %19s %12s %19s %12s %5s %8s %13s %15s\n", "run", "QPS med", "(min-max)",
+	       "q/CPU-s med", "(min-max)", "+ pub med", "srv", "lost", "serial delta", "publish us"
+	lab["still"] = "still"; lab["change"] = "republishing"
+	for (o = 1; o <= 2; o++) {
+		v = o == 1 ? "still" : "change"
+		if (!(v in n)) continue
+		c = n[v]
+		for (i = 1; i <= c; i++) { a[i] = qps[v, i]; b[i] = qpc[v, i]; e[i] = qpp[v, i]; d[i] = busy[v, i] }
+		sort(a, c); sort(b, c); sort(e, c); sort(d, c)
+		mid = int((c + 1) / 2)
+		mq[v] = a[mid]; mc[v] = b[mid]; mp[v] = e[mid]
+		printf "  %-13s %9.0f %19s %12.0f %19s %12.0f %4.0f%% %8s %13s %15s\n", lab[v], a[mid],
+		       sprintf("(%.0f-%.0f)", a[1], a[c]), b[mid], sprintf("(%.0f-%.0f)", b[1], b[c]), e[mid], d[mid],
+		       sprintf("%d", lost[v]), sprintf("%d (%.1f/s)", sd[v], rt[v] > 0 ? sd[v] / rt[v] : 0),
+		       (navg[v] > 0 ? sprintf("%.0f avg, %.0f max", avg[v] / navg[v], max[v]) : "-")
+	}
+	if (("still" in n) && ("change" in n) && mc["still"] > 0 && mq["still"] > 0)
+		printf "  republishing / still, medians: q/CPU-s %.3fx (server only), %.3fx (+ publisher), QPS %.3fx\n",
+		       mc["change"] / mc["still"], mp["change"] / mc["still"], mq["change"] / mq["still"]
+	c = 0
+	for (r = 1; r <= rounds; r++) {
+		if (pq["still", r] > 0 && pqps["still", r] > 0 && ("change", r) in pq) {
+			c++
+			a[c] = pq["change", r] / pq["still", r]; b[c] = pp["change", r] / pq["still", r]
+			e[c] = pqps["change", r] / pqps["still", r]
+		}
+	}
+	if (c > 0) {
+		sort(a, c); sort(b, c); sort(e, c)
+		mid = int((c + 1) / 2)
+		printf "  republishing / still, median of %d pairs: q/CPU-s %.3fx (%.3f-%.3f), %.3fx + publisher, QPS %.3fx (%.3f-%.3f)\n",
+		       c, a[mid], a[1], a[c], b[mid], e[mid], e[1], e[c]
+	}
+	printf "  publishes: %d by the tool (%.0f ms of its CPU), the serial moved %d during the runs with it and %d without\n",
+	       pubs["change"], cpu["change"], sd["change"], sd["still"]
+	if (othrt > 0) {
+		o0 = 100 * (oth0 / tck) / othrt; o1 = 100 * (oth1 / tck) / othrt
+		printf "  other processes used %.0f%% of CPU 0 and %.0f%% of CPU 1 during these runs%s\n",
+		       o0, o1, (o0 > 5 || o1 > 5) ? ": the machine was not quiet, QPS is noisy" : ""
+	}
+}' "$W/change"
+
+echo
+echo "Load average (1 5 15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo
 echo "Response codes (first round of each mode):"
 sed 's/^/  /' "$W/rcodes"

@@ -154,6 +154,33 @@ zone:
 EOT
 }
 
+# perf_p256_key DIR: one ECDSAP256SHA256 key for all three servers, so
+# the DNSSEC run compares answers signed by the very same key (same
+# DNSKEY, same key tag, same signature size). DIR/ours.pem is what we
+# load (--priv-key-path); DIR/Kshared.{private,key} is the same key in
+# the BIND format ldns-signzone reads, flags 257 like ours (one combined
+# key signs everything). Prints the key tag.
+perf_p256_key() {
+	local d=$1 hdr
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/ours.pem" 2>/dev/null ||
+		perf_die "openssl genpkey failed"
+	# SEC1 ECPrivateKey DER for a named P-256 curve, 121 bytes: the
+	# 32-byte scalar at offset 7, the uncompressed point 04|X|Y in the
+	# last 65 bytes (RFC 5915, RFC 6605: the DNSKEY holds X|Y).
+	openssl ec -in "$d/ours.pem" -outform DER -out "$d/ours.der" 2>/dev/null ||
+		perf_die "openssl ec failed"
+	hdr=$(od -An -tx1 -N7 "$d/ours.der" | tr -d ' \n')
+	[ "$(stat -c %s "$d/ours.der")" -eq 121 ] && [ "$hdr" = 30770201010420 ] &&
+		[ "$(od -An -tx1 -j55 -N2 "$d/ours.der" | tr -d ' \n')" = 0004 ] ||
+		perf_die "unexpected DER layout of the P-256 key"
+	printf 'Private-key-format: v1.2\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: %s\n' \
+		"$(head -c 39 "$d/ours.der" | tail -c 32 | base64 -w0)" >"$d/Kshared.private"
+	printf '%s. 3600 IN DNSKEY 257 3 13 %s\n' "$PERF_ZONE" \
+		"$(tail -c 64 "$d/ours.der" | base64 -w0)" >"$d/Kshared.key"
+	rm -f "$d/ours.der"
+	ldns-key2ds -n -2 "$d/Kshared.key" | awk '{ print $5 }'
+}
+
 # Every process of the tree rooted at $1 (itself included).
 perf_tree() {
 	ps -e -o pid=,ppid= | awk -v r="$1" '{ pp[$1] = $2 }
