@@ -73,6 +73,13 @@ int dname_canonical_cmp(const uint8_t *a, size_t alen, const uint8_t *b,
  * to the wire length minus 1) or -1.
  */
 int dname_key(const uint8_t *wire, size_t len, uint8_t *key, size_t cap);
+/* The inverse of dname_key() below an apex: the wire form of the name
+ * whose key is key[0..key_len) under apex[0..apex_len) (a wire name with
+ * its root label). Returns its length, or 0 if a label is empty or over
+ * 63 bytes or the name would exceed 255 bytes (a key read from a slot is
+ * outside input). */
+size_t dname_from_key(const uint8_t *key, size_t key_len, const uint8_t *apex,
+		      size_t apex_len, uint8_t out[AHD_MAX_NAME_WIRE]);
 
 /* memcmp order of two keys, a proper prefix first. */
 static inline int dname_key_cmp(const uint8_t *a, size_t alen,

@@ -228,3 +228,27 @@ int dname_key(const uint8_t *wire, size_t len, uint8_t *key, size_t cap)
 	}
 	return (int)pos;
 }
+
+size_t dname_from_key(const uint8_t *key, size_t key_len, const uint8_t *apex,
+		      size_t apex_len, uint8_t out[AHD_MAX_NAME_WIRE])
+{
+	size_t o = 0, end = key_len;
+
+	if (key_len + apex_len > AHD_MAX_NAME_WIRE)
+		return 0;
+	/* Keys hold labels right to left, each followed by a 0 byte. */
+	while (end > 0) {
+		size_t start = end - 1;
+
+		while (start > 0 && key[start - 1] != 0)
+			start--;
+		if (end - 1 - start == 0 || end - 1 - start > AHD_MAX_LABEL)
+			return 0;
+		out[o++] = (uint8_t)(end - 1 - start);
+		memcpy(out + o, key + start, end - 1 - start);
+		o += end - 1 - start;
+		end = start;
+	}
+	memcpy(out + o, apex, apex_len);
+	return o + apex_len;
+}

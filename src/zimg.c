@@ -363,30 +363,6 @@ static bool zimg_in(size_t len, uint64_t off, uint64_t n)
 	return off <= len && n <= len - off;
 }
 
-/* Owner wire name of a name-table key under apex (see dname_key()). */
-static size_t zimg_owner(const uint8_t *key, size_t key_len, const uint8_t *apex,
-			 size_t apex_len, uint8_t out[AHD_MAX_NAME_WIRE])
-{
-	size_t o = 0, end = key_len;
-
-	if (key_len + apex_len > AHD_MAX_NAME_WIRE)
-		return 0;
-	while (end > 0) {
-		size_t start = end - 1;
-
-		while (start > 0 && key[start - 1] != 0)
-			start--;
-		if (end - 1 - start == 0 || end - 1 - start > AHD_MAX_LABEL)
-			return 0;
-		out[o++] = (uint8_t)(end - 1 - start);
-		memcpy(out + o, key + start, end - 1 - start);
-		o += end - 1 - start;
-		end = start;
-	}
-	memcpy(out + o, apex, apex_len);
-	return o + apex_len;
-}
-
 /* Print count RR bodies at bodies[0..len) with owner owner. */
 static int zimg_dump_bodies(FILE *out, const uint8_t *owner, size_t owner_len,
 			    const uint8_t *bodies, size_t len, unsigned count)
@@ -446,7 +422,7 @@ static int zimg_dump_one(FILE *out, const uint8_t *sl, size_t len, const struct 
 			return -1;
 		owner_len = nm->key_len == 0
 				    ? zn->apex_len
-				    : zimg_owner(sl + nm->key_off, nm->key_len, apex, zn->apex_len,
+				    : dname_from_key(sl + nm->key_off, nm->key_len, apex, zn->apex_len,
 						 owner);
 		if (nm->key_len == 0)
 			memcpy(owner, apex, zn->apex_len);

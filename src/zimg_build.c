@@ -835,30 +835,6 @@ static int zb_names_nsec(struct zb_names *nm)
 	return 0;
 }
 
-/* The wire form of the name whose key is key, under apex; 0 if it would
- * exceed 255 bytes. */
-static size_t zb_owner(const uint8_t *key, size_t key_len, const uint8_t *apex,
-		       size_t apex_len, uint8_t out[AHD_MAX_NAME_WIRE])
-{
-	size_t o = 0, end = key_len;
-
-	if (key_len + apex_len > AHD_MAX_NAME_WIRE)
-		return 0;
-	/* Keys hold labels right to left, each followed by a 0 byte. */
-	while (end > 0) {
-		size_t start = end - 1;
-
-		while (start > 0 && key[start - 1] != 0)
-			start--;
-		out[o++] = (uint8_t)(end - 1 - start);
-		memcpy(out + o, key + start, end - 1 - start);
-		o += end - 1 - start;
-		end = start;
-	}
-	memcpy(out + o, apex, apex_len);
-	return o + apex_len;
-}
-
 /* The NSEC RR of a name: next owner, then the type bitmap of its RRsets
  * plus RRSIG and NSEC (RFC 4034 section 4.1.2; window 0 holds them all). */
 static int zb_nsec(struct zb *b, struct zimg_rrset *rs, const uint8_t *next,
@@ -1012,9 +988,9 @@ static int zb_zone(struct zb *b, uint32_t zone_off, const char *apex_text,
 		if (sg && zb_has_nsec(nm, g)) {
 			uint8_t owner[AHD_MAX_NAME_WIRE], next[AHD_MAX_NAME_WIRE];
 			const struct zb_item *nx = &nm->items[nm->group[nm->nsec_next[g]]];
-			size_t owner_len = zb_owner(it->key, it->key_len, apex, (size_t)apex_len,
+			size_t owner_len = dname_from_key(it->key, it->key_len, apex, (size_t)apex_len,
 						    owner);
-			size_t next_len = zb_owner(nx->key, nx->key_len, apex, (size_t)apex_len,
+			size_t next_len = dname_from_key(nx->key, nx->key_len, apex, (size_t)apex_len,
 						   next);
 
 			if (!owner_len || !next_len) {

@@ -200,3 +200,25 @@ Test(dname, key_order_is_canonical_order_for_ldh)
 	cr_assert_lt(dname_key_cmp((const uint8_t *)"a\0", 2, (const uint8_t *)"a\0z\0", 4), 0);
 	cr_assert_lt(dname_key_cmp((const uint8_t *)"a\0z\0", 4, (const uint8_t *)"a-b\0", 4), 0);
 }
+
+/* dname_from_key inverts dname_key below an apex, and refuses keys that no
+ * valid name has (they may come from a corrupt slot). */
+Test(dname, from_key_inverts_key)
+{
+	static const uint8_t apex[] = "\7example\3com";      /* + root 0 */
+	static const uint8_t key[] = { 'v', '1', 0, 'a', 'p', 'i', 0 }; /* api.v1 */
+	static const uint8_t want[] = "\3api\2v1\7example\3com";
+	uint8_t out[AHD_MAX_NAME_WIRE], bad[70];
+
+	cr_assert_eq(dname_from_key(key, sizeof(key), apex, sizeof(apex), out), sizeof(want));
+	cr_assert_arr_eq(out, want, sizeof(want));
+	/* the apex itself: empty key */
+	cr_assert_eq(dname_from_key(key, 0, apex, sizeof(apex), out), sizeof(apex));
+	/* an empty label ("\0" alone) and a 64-byte label are refused */
+	cr_assert_eq(dname_from_key((const uint8_t *)"\0", 1, apex, sizeof(apex), out), 0);
+	memset(bad, 'a', sizeof(bad));
+	bad[64] = 0;
+	cr_assert_eq(dname_from_key(bad, 65, apex, sizeof(apex), out), 0);
+	/* longer than 255 in all */
+	cr_assert_eq(dname_from_key(bad, 250, apex, sizeof(apex), out), 0);
+}
