@@ -116,6 +116,12 @@ int zimg_publish_signed(struct zimg *z, const struct config *cfg, const bool *pu
 int zimg_dump(const struct zimg *z, FILE *out);
 int zimg_dump_zone(const struct zimg *z, size_t zone, FILE *out);
 
+/* Bytes per slot that cfg needs (0: cfg cannot fit the format at all)
+ * and bytes per slot this mapping has: a reload whose zone needs more
+ * than the shm object was created with needs a restart. */
+size_t zimg_slot_need(const struct config *cfg);
+size_t zimg_slot_have(const struct zimg *z);
+
 /* Serial of the active image (seqlock read). */
 uint32_t zimg_serial(const struct zimg *z);
 /* How many images were published since the object was created. */

@@ -26,7 +26,6 @@
 #include "tcp.h"
 #include "udp.h"
 #include "zimg.h"
-#include "zimg_format.h"
 
 /* The sd_notify(3) protocol is one datagram to $NOTIFY_SOCKET (a path, or
  * '@' for the abstract namespace), a stable interface systemd documents
@@ -698,11 +697,11 @@ static void supervisor_reload(struct supervisor *s)
 			  "serving the previous configuration", what);
 		goto refuse;
 	}
-	slot = zimg_build_slot_size(next);
-	if (slot == 0 || slot > s->z->slot_size) {
+	slot = zimg_slot_need(next);
+	if (slot == 0 || slot > zimg_slot_have(s->z)) {
 		log_error("SIGHUP: reload refused: the new zone needs %zu bytes per image slot, "
 			  "the shared memory has %zu; needs a restart; still serving the previous "
-			  "configuration", slot, s->z->slot_size);
+			  "configuration", slot, zimg_slot_have(s->z));
 		goto refuse;
 	}
 	fd = supervisor_config_fd(next);

@@ -305,18 +305,21 @@ int zimg_publish_signed(struct zimg *z, const struct config *cfg, const bool *pu
 
 uint32_t zimg_serial(const struct zimg *z)
 {
-	uint32_t serial;
-	uint64_t seq;
-	unsigned s;
-
-	do {
+	/* Bounded like every reader: a corrupt image whose active slot stays
+	 * odd must not hang the prober or `status`. 0: no serial to be had. */
+	for (int tries = 0; tries < 1000; tries++) {
 		const volatile struct zimg_slot *sl;
+		uint32_t serial;
+		uint64_t seq;
+		unsigned s;
 
 		s = seqlock_read_begin(&z->hdr->lock, &seq);
 		sl = (const volatile struct zimg_slot *)z->slot[s];
 		serial = sl->magic == ZIMG_SLOT_MAGIC ? sl->serial : 0;
-	} while (seqlock_read_retry(&z->hdr->lock, s, seq));
-	return serial;
+		if (!seqlock_read_retry(&z->hdr->lock, s, seq))
+			return serial;
+	}
+	return 0;
 }
 
 uint64_t zimg_generation(const struct zimg *z)
@@ -478,4 +481,14 @@ int zimg_dump(const struct zimg *z, FILE *out)
 int zimg_dump_zone(const struct zimg *z, size_t zone, FILE *out)
 {
 	return zimg_dump_zones(z, zone, out);
+}
+
+size_t zimg_slot_need(const struct config *cfg)
+{
+	return zimg_build_slot_size(cfg);
+}
+
+size_t zimg_slot_have(const struct zimg *z)
+{
+	return z->slot_size;
 }
