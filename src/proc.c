@@ -382,6 +382,7 @@ static const char *const proc_sys_worker[] = {
 	"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "recvmmsg",
 	"sendmmsg", "recvfrom", "sendto", "recvmsg", "sendmsg", "accept4", "accept",
 	"shutdown", "setsockopt", "getsockopt", "getsockname", "getpeername", "fcntl",
+	"clock_nanosleep", /* the UDP pause under load (worker.c) */
 };
 
 /*
