@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "log.h"
 
@@ -98,6 +99,14 @@ struct config {
 	 * exists, else "nobody"), so it is set after parsing; NULL only in a
 	 * hand-built struct, meaning that default. */
 	char *user;
+	/* The account as numbers, looked up once by config_parse (the only
+	 * user-database lookup: the supervisor checks and the children
+	 * switch with these) and carried in the serialization, so no child
+	 * reads /etc/passwd or loads an NSS module. false: not looked up (a
+	 * hand-built struct); a root child then refuses to start. */
+	bool user_ids;
+	uid_t user_uid;
+	gid_t user_gid;
 	char *shm_name;   /* always set after parsing: "/a-healthy-dns.<port>" */
 	char *config_file; /* NULL if none */
 	bool check_config;

@@ -2,12 +2,16 @@
  * Process management: the ONLY module that forks, execs, changes
  * credentials or restricts a process (ARCHITECTURE habit 2).
  *
- * Children are started by fork + exec of /proc/self/exe with an internal
+ * Workers are started by fork + exec of /proc/self/exe with an internal
  * command line (relayd's way), so they inherit file descriptors but never
- * the supervisor's memory:
- *   a-healthy-dns --role worker|prober --index N --config-fd F --shm-fd F
- *                 [--fds a,b,...] [--ready-fd F] [--key-fd F] [--stats-fd F]
- * --key-fd (the DNSSEC private key) is only ever given to the prober.
+ * the supervisor's memory, and each gets a fresh address-space layout:
+ *   a-healthy-dns --role worker --index N --config-fd F --shm-fd F
+ *                 [--fds a,b,...] [--ready-fd F] [--stats-fd F]
+ * The prober is forked without exec: it runs a function of the caller in
+ * a copy of its memory (the configuration, the image and statistics
+ * mappings it would be handed anyway) and is the only child given the
+ * DNSSEC key (key_fd). Both drop privileges the same way (proc_drop,
+ * proc_sandbox).
  */
 #ifndef AHD_PROC_H
 #define AHD_PROC_H
@@ -49,6 +53,20 @@ struct proc_spawn_args {
 	int key_fd;
 	/* The statistics object (stats.h), read-write. -1: none. */
 	int stats_fd;
+	/* The prober (and only the prober: required for it, refused for a
+	 * worker): no exec; the child runs run(run_arg) and exits with its
+	 * return value. config_fd and shm_fd may then be -1: it has the
+	 * caller's memory. */
+	int (*run)(void *run_arg);
+	void *run_arg;
+};
+
+/* The account a child switches to, as the supervisor resolved it. */
+struct proc_account {
+	const char *name; /* for logs */
+	bool have_ids;    /* false: not resolved; a root child refuses */
+	uid_t uid;
+	gid_t gid;
 };
 
 /* Monotonic clock in milliseconds. */
@@ -64,11 +82,12 @@ int64_t proc_backoff_died(struct proc_backoff *b, int64_t now_ms);
 const char *proc_role_name(enum proc_role role);
 
 /*
- * fork + exec /proc/self/exe as a child of the given role. The child gets
- * exactly stdin/stdout/stderr plus the descriptors in *a (every other one
- * is closed), an empty signal mask, and SIGTERM as parent-death signal.
- * Returns the pid, or -1 (fork failed, errno set; EPERM: a key_fd for a
- * worker).
+ * Start a child of the given role: a worker by fork + exec of
+ * /proc/self/exe, the prober by fork + a->run. The child gets exactly
+ * stdin/stdout/stderr plus the descriptors in *a (every other one is
+ * closed), default signal handlers, an empty signal mask, and SIGTERM as
+ * parent-death signal. Returns the pid, or -1 (fork failed, errno set;
+ * EPERM: a key_fd or run for a worker; EINVAL: a prober without run).
  */
 pid_t proc_spawn(const struct proc_spawn_args *a);
 
@@ -79,26 +98,20 @@ pid_t proc_spawn(const struct proc_spawn_args *a);
  */
 uint64_t proc_raise_nofile(uint64_t want);
 
-/* Record the supervisor's pid: the first thing a child does. */
+/* Record the supervisor's pid: the first thing an exec'd worker does
+ * (a forked prober has it recorded by proc_spawn). */
 void proc_child_init(void);
-
-/*
- * Look up the account children run as: name, or when name is NULL
- * "a-healthy-dns" if it exists, else "nobody". Copies the chosen name to
- * out. Returns 0 or -1 (no such account; errno-less, caller reports).
- */
-int proc_resolve_user(const char *name, uid_t *uid, gid_t *gid, char *out,
-		      size_t cap);
 
 /*
  * Drop privileges for good, in a child, before it reads a packet or maps
  * the image: when root, switch to the account (setgroups, setgid, setuid,
- * verified irreversible) — an account with uid 0 is refused; then
+ * verified irreversible) by the numbers in *acct, never looking anything
+ * up — an account with uid or gid 0, or not resolved, is refused; then
  * no_new_privs, not dumpable, parent-death signal re-armed (a credential
  * change clears it), chdir("/"). Not root: no switch is possible, the rest
  * still applies. Returns 0 or -1 (logged).
  */
-int proc_drop(const char *user, enum proc_role role);
+int proc_drop(const struct proc_account *acct, enum proc_role role);
 
 /*
  * Restrict the system calls of a dropped child to its role's allow-list

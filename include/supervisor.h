@@ -1,7 +1,8 @@
 /*
  * The supervisor role: the privileged parent. Binds every socket, creates
- * the shared-memory image, starts the prober and the workers (fork + exec,
- * proc.c), restarts children that die, and stops everything cleanly on
+ * the shared-memory image, starts the workers (fork + exec) and the
+ * prober (fork only: it runs in a copy of the supervisor, see proc.h),
+ * restarts children that die, and stops everything cleanly on
  * SIGTERM/SIGINT. It never parses a packet and never probes.
  */
 #ifndef AHD_SUPERVISOR_H

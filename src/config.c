@@ -1210,22 +1210,56 @@ static int config_listen(struct config *cfg, const struct config_raw *raw)
 			   config_show(v, val, sizeof(val)));
 }
 
+/* The serialization's form of an account config_parse looked up:
+ * {"name": "nobody", "uid": 65534, "gid": 65534}. Only config_from_json
+ * takes it: a child must not read the user database again. */
+static int config_user_ids(struct config *cfg, const struct config_raw *raw)
+{
+	char lab[CONFIG_LABEL_MAX];
+	char val[CONFIG_SHOW_MAX];
+	struct json_object *name, *uid, *gid;
+	const char *s;
+	uint64_t u, g;
+
+	if (!json_object_object_get_ex(raw->v[FL_USER], "name", &name) ||
+	    !json_object_object_get_ex(raw->v[FL_USER], "uid", &uid) ||
+	    !json_object_object_get_ex(raw->v[FL_USER], "gid", &gid) ||
+	    config_json_str(name, &s) < 0 || s[0] == '\0' ||
+	    config_json_uint(uid, false, 0, UINT32_MAX - 1, &u) < 0 ||
+	    config_json_uint(gid, false, 0, UINT32_MAX - 1, &g) < 0) {
+		config_label(raw, FL_USER, lab, sizeof(lab));
+		return config_fail("%s: '%s' is not an account (name, uid and gid)", lab,
+				   config_show(raw->v[FL_USER], val, sizeof(val)));
+	}
+	cfg->user_ids = true;
+	cfg->user_uid = (uid_t)u;
+	cfg->user_gid = (gid_t)g;
+	cfg->user = strdup(s);
+	return cfg->user != NULL ? 0 : config_oom();
+}
+
 static int config_user(struct config *cfg, const struct config_raw *raw)
 {
 	char lab[CONFIG_LABEL_MAX];
 	char val[CONFIG_SHOW_MAX];
 	const char *s;
-	struct passwd *pw;
+	struct passwd *pw = NULL;
 
 	if (raw->v[FL_USER] == NULL) {
 		/* The packaged service account if installed; nobody is the
 		 * last resort every system has. */
-		s = getpwnam(AHD_NAME) != NULL ? AHD_NAME : "nobody";
-		if (strcmp(s, "nobody") == 0 && getpwnam(s) == NULL)
+		pw = getpwnam(AHD_NAME);
+		if (pw == NULL)
+			pw = getpwnam("nobody");
+		if (pw == NULL)
 			return config_fail("--user: neither the account '%s' nor 'nobody' "
 					   "exists (create one or give --user)",
 					   AHD_NAME);
+		s = pw->pw_name;
 	} else {
+		if (raw->src[FL_USER] == CONFIG_SRC_JSON &&
+		    json_object_is_type(raw->v[FL_USER], json_type_object))
+			return config_user_ids(cfg, raw);
 		if (config_flag_str(raw, FL_USER, &s) < 0)
 			return -1;
 		config_label(raw, FL_USER, lab, sizeof(lab));
@@ -1241,6 +1275,11 @@ static int config_user(struct config *cfg, const struct config_raw *raw)
 						   "must not run as root)",
 						   lab, val);
 		}
+	}
+	if (pw != NULL) {
+		cfg->user_ids = true;
+		cfg->user_uid = pw->pw_uid;
+		cfg->user_gid = pw->pw_gid;
 	}
 	cfg->user = strdup(s);
 	return cfg->user != NULL ? 0 : config_oom();
@@ -1898,8 +1937,16 @@ char *config_to_json(const struct config *cfg)
 		      json_object_new_string(config_alg_name(cfg->priv_key_alg)));
 	config_jb_add(&jb, o, "listen", listen);
 	config_jb_add(&jb, o, "workers", json_object_new_int64(cfg->workers));
-	if (cfg->user != NULL)
+	if (cfg->user != NULL && cfg->user_ids) {
+		struct json_object *u = json_object_new_object();
+
+		config_jb_add(&jb, u, "name", json_object_new_string(cfg->user));
+		config_jb_add(&jb, u, "uid", json_object_new_int64(cfg->user_uid));
+		config_jb_add(&jb, u, "gid", json_object_new_int64(cfg->user_gid));
+		config_jb_add(&jb, o, "user", u);
+	} else if (cfg->user != NULL) {
 		config_jb_add(&jb, o, "user", json_object_new_string(cfg->user));
+	}
 	if (cfg->shm_name != NULL)
 		config_jb_add(&jb, o, "shm-name", json_object_new_string(cfg->shm_name));
 	if (cfg->config_file != NULL)

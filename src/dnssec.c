@@ -264,6 +264,13 @@ static EVP_PKEY *dnssec_pem_parse(const void *pem, size_t len, const char *val,
 			    val, len, DNSSEC_PEM_MAX);
 		return NULL;
 	}
+	/* Every key goes through here first. OpenSSL's configuration file
+	 * is never read: signing needs only the built-in default provider,
+	 * parsing openssl.cnf touches hundreds of kB of libcrypto, and the
+	 * supervisor (which checks the key) and the prober (forked from it,
+	 * which signs) see the same OpenSSL. Later requests to load it are
+	 * ignored once this is set. */
+	(void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	bio = BIO_new_mem_buf(pem, (int)len);
 	if (bio == NULL) {
 		dnssec_fail("--priv-key-path: '%s': out of memory", val);

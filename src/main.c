@@ -3,10 +3,12 @@
  *
  *   a-healthy-dns [flags]             the server: the supervisor
  *   a-healthy-dns status|ds|dump ...  administrator subcommands
- *   a-healthy-dns --role worker|prober --index N --config-fd F --shm-fd F
- *                 [--fds a,b,...] [--ready-fd F] [--key-fd F] [--stats-fd F]
- *                                     a child, exec'd by the supervisor
- *                                     (internal: not in --help)
+ *   a-healthy-dns --role worker --index N --config-fd F --shm-fd F
+ *                 [--fds a,b,...] [--ready-fd F] [--stats-fd F]
+ *                                     a worker, exec'd by the supervisor
+ *                                     (internal: not in --help; the
+ *                                     prober is forked without exec, see
+ *                                     supervisor.c)
  */
 #include <ctype.h>
 #include <errno.h>
@@ -22,7 +24,6 @@
 #include "config.h"
 #include "dnssec.h"
 #include "log.h"
-#include "prober.h"
 #include "proc.h"
 #include "stats.h"
 #include "supervisor.h"
@@ -38,12 +39,11 @@ struct main_child {
 	int config_fd;
 	int shm_fd;
 	int ready_fd;
-	int key_fd; /* prober only */
 	int stats_fd;
 	struct stats *st; /* the statistics object, NULL: none */
 	int fds[PROC_MAX_FDS];
 	size_t n_fds;
-	char name[24]; /* "worker 3", "prober" */
+	char name[24]; /* "worker 3" */
 };
 
 enum main_kind {
@@ -68,18 +68,11 @@ static int main_worker(const struct main_child *c, const struct config *cfg,
 	return worker_main(cfg, z, stats_worker(c->st, c->index), c->fds, c->n_fds, c->ready_fd);
 }
 
-static int main_prober(const struct main_child *c, const struct config *cfg,
-		       struct zimg *z)
-{
-	return prober_main(cfg, z, c->st, c->ready_fd, c->key_fd);
-}
-
 static int main_ds(int argc, char **argv);
 static int main_dump(int argc, char **argv);
 
 static const struct main_role main_roles[] = {
 	{"worker", MAIN_CHILD, PROC_ROLE_WORKER, main_worker, NULL},
-	{"prober", MAIN_CHILD, PROC_ROLE_PROBER, main_prober, NULL},
 	{"status", MAIN_COMMAND, 0, NULL, stats_status_main},
 	{"ds", MAIN_COMMAND, 0, NULL, main_ds},
 	{"dump", MAIN_COMMAND, 0, NULL, main_dump},
@@ -129,7 +122,7 @@ static int main_parse_fds(const char *s, struct main_child *c)
 static int main_parse_child(int argc, char **argv, struct main_child *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->config_fd = c->shm_fd = c->ready_fd = c->key_fd = c->stats_fd = -1;
+	c->config_fd = c->shm_fd = c->ready_fd = c->stats_fd = -1;
 	for (int i = 1; i < argc; i += 2) {
 		const char *flag = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -156,8 +149,6 @@ static int main_parse_child(int argc, char **argv, struct main_child *c)
 			c->shm_fd = (int)v;
 		} else if (strcmp(flag, "--ready-fd") == 0) {
 			c->ready_fd = (int)v;
-		} else if (strcmp(flag, "--key-fd") == 0) {
-			c->key_fd = (int)v;
 		} else if (strcmp(flag, "--stats-fd") == 0) {
 			c->stats_fd = (int)v;
 		} else {
@@ -174,14 +165,7 @@ bad:
 			AHD_NAME);
 		return -1;
 	}
-	if (c->key_fd >= 0 && c->role->proc_role != PROC_ROLE_PROBER) {
-		fprintf(stderr, "%s: --key-fd is for the prober only\n", AHD_NAME);
-		return -1;
-	}
-	if (c->role->proc_role == PROC_ROLE_WORKER)
-		snprintf(c->name, sizeof(c->name), "worker %u", c->index);
-	else
-		snprintf(c->name, sizeof(c->name), "%s", c->role->name);
+	snprintf(c->name, sizeof(c->name), "%s %u", c->role->name, c->index);
 	return 0;
 }
 
@@ -226,6 +210,7 @@ static int main_child(int argc, char **argv)
 {
 	struct main_child c;
 	struct config cfg;
+	struct proc_account acct;
 	struct zimg *z;
 	int status;
 
@@ -239,12 +224,14 @@ static int main_child(int argc, char **argv)
 	close(c.config_fd);
 	log_init(c.name, cfg.log_level);
 	proc_title("%s", c.name);
-	/* Privileges go before the first packet or the image is touched. */
-	if (proc_drop(cfg.user, c.role->proc_role) < 0) {
+	/* Privileges go before the first packet or the image is touched,
+	 * by the numbers the supervisor looked up. */
+	acct = (struct proc_account){cfg.user, cfg.user_ids, cfg.user_uid, cfg.user_gid};
+	if (proc_drop(&acct, c.role->proc_role) < 0) {
 		config_free(&cfg);
 		return 1;
 	}
-	z = zimg_map(c.shm_fd, c.role->proc_role == PROC_ROLE_PROBER);
+	z = zimg_map(c.shm_fd, false);
 	if (z == NULL) {
 		log_critical("cannot map the zone image (fd %d)", c.shm_fd);
 		config_free(&cfg);
@@ -257,13 +244,7 @@ static int main_child(int argc, char **argv)
 		close(c.stats_fd);
 	}
 	/* A worker installs its filter itself once its loop is set up
-	 * (worker_main); the prober's covers its start-up too. */
-	if (c.role->proc_role == PROC_ROLE_PROBER && proc_sandbox(PROC_ROLE_PROBER) < 0) {
-		stats_close(c.st);
-		zimg_close(z);
-		config_free(&cfg);
-		return 1;
-	}
+	 * (worker_main). */
 	status = c.role->child(&c, &cfg, z);
 	stats_close(c.st);
 	zimg_close(z);

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,10 +21,6 @@
 
 #include "ahd.h"
 #include "log.h"
-
-/* The name the service account gets from packaging (sysusers.d). */
-#define PROC_DEFAULT_USER AHD_NAME
-#define PROC_FALLBACK_USER "nobody"
 
 extern char **environ;
 
@@ -84,8 +79,9 @@ static int proc_cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* In the forked child: keep 0-2 and keep[], close everything else. */
-static void proc_close_others(int *keep, size_t n)
+/* In the forked child: keep 0-2 and keep[], close everything else;
+ * for_exec: the kept ones lose FD_CLOEXEC so they survive the exec. */
+static void proc_close_others(int *keep, size_t n, bool for_exec)
 {
 	unsigned lo = 3;
 
@@ -98,6 +94,8 @@ static void proc_close_others(int *keep, size_t n)
 		if ((unsigned)keep[i] > lo)
 			close_range(lo, (unsigned)keep[i] - 1, 0);
 		lo = (unsigned)keep[i] + 1;
+		if (!for_exec)
+			continue;
 		fl = fcntl(keep[i], F_GETFD);
 		if (fl >= 0)
 			fcntl(keep[i], F_SETFD, fl & ~FD_CLOEXEC);
@@ -110,9 +108,57 @@ static void proc_fmt_fd(char *buf, size_t cap, int fd)
 	snprintf(buf, cap, "%d", fd);
 }
 
+/* In the forked child, first thing: no child may outlive the supervisor,
+ * and none starts with the supervisor's signal handlers or mask. */
+static void proc_child_signals(pid_t parent)
+{
+	struct sigaction dfl;
+	sigset_t none;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(1);
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	/* The supervisor's handlers came with fork(): a SIGTERM sent before
+	 * the exec (or before the prober installs its own) would run its
+	 * handler here and be lost. Defaults first, then unblock. */
+	for (int sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/*
+ * The prober: fork, no exec. It shares the supervisor's relocated
+ * library pages copy-on-write and skips a second dynamic link; what it
+ * inherits in memory is the configuration and the images it is handed
+ * anyway (see proc.h). Its descriptors are cut down to keep[] as for an
+ * exec'd child.
+ */
+static pid_t proc_fork_run(const struct proc_spawn_args *a, int *keep, size_t nkeep)
+{
+	pid_t parent = getpid();
+	pid_t pid;
+	int status;
+
+	/* Buffered output would be written twice: by us and by the child's
+	 * exit(). */
+	fflush(NULL);
+	pid = fork();
+	if (pid != 0)
+		return pid;
+	proc_child_signals(parent);
+	proc_close_others(keep, nkeep, false);
+	proc_parent = parent;
+	status = a->run(a->run_arg);
+	/* exit(), not _exit(): the sanitizers' leak check runs at exit. */
+	exit(status & 0xff);
+}
+
 pid_t proc_spawn(const struct proc_spawn_args *a)
 {
-	char idx[16], cfd[16], sfd[16], rfd[16], kfd[16], tfd[16];
+	char idx[16], cfd[16], sfd[16], rfd[16], tfd[16];
 	char fdlist[PROC_MAX_FDS * 12 + 1];
 	int keep[PROC_MAX_FDS + 5];
 	size_t nkeep = 0;
@@ -125,9 +171,15 @@ pid_t proc_spawn(const struct proc_spawn_args *a)
 		errno = EMFILE;
 		return -1;
 	}
-	/* Workers never see the key (SPEC 2, DNSSEC). */
-	if (a->key_fd >= 0 && a->role != PROC_ROLE_PROBER) {
+	/* Workers never see the key (SPEC 2, DNSSEC), and are always a fresh
+	 * exec: never a copy of the supervisor's memory. The prober is the
+	 * forked one. */
+	if ((a->key_fd >= 0 || a->run != NULL) && a->role != PROC_ROLE_PROBER) {
 		errno = EPERM;
+		return -1;
+	}
+	if (a->role == PROC_ROLE_PROBER && a->run == NULL) {
+		errno = EINVAL;
 		return -1;
 	}
 	/* Everything the child needs is built before fork(): between fork
@@ -136,7 +188,6 @@ pid_t proc_spawn(const struct proc_spawn_args *a)
 	proc_fmt_fd(cfd, sizeof(cfd), a->config_fd);
 	proc_fmt_fd(sfd, sizeof(sfd), a->shm_fd);
 	proc_fmt_fd(rfd, sizeof(rfd), a->ready_fd);
-	proc_fmt_fd(kfd, sizeof(kfd), a->key_fd);
 	proc_fmt_fd(tfd, sizeof(tfd), a->stats_fd);
 	fdlist[0] = '\0';
 	for (size_t i = 0; i < a->n_fds; i++) {
@@ -146,14 +197,22 @@ pid_t proc_spawn(const struct proc_spawn_args *a)
 		strlcat(fdlist, one, sizeof(fdlist));
 		keep[nkeep++] = a->fds[i];
 	}
-	keep[nkeep++] = a->config_fd;
-	keep[nkeep++] = a->shm_fd;
+	if (a->config_fd >= 0)
+		keep[nkeep++] = a->config_fd;
+	if (a->shm_fd >= 0)
+		keep[nkeep++] = a->shm_fd;
 	if (a->ready_fd >= 0)
 		keep[nkeep++] = a->ready_fd;
 	if (a->key_fd >= 0)
 		keep[nkeep++] = a->key_fd;
 	if (a->stats_fd >= 0)
 		keep[nkeep++] = a->stats_fd;
+	if (a->run != NULL)
+		return proc_fork_run(a, keep, nkeep);
+	if (a->config_fd < 0 || a->shm_fd < 0) {
+		errno = EINVAL;
+		return -1;
+	}
 
 	argv[argc++] = (char *)AHD_NAME;
 	argv[argc++] = (char *)"--role";
@@ -172,10 +231,6 @@ pid_t proc_spawn(const struct proc_spawn_args *a)
 		argv[argc++] = (char *)"--ready-fd";
 		argv[argc++] = rfd;
 	}
-	if (a->key_fd >= 0) {
-		argv[argc++] = (char *)"--key-fd";
-		argv[argc++] = kfd;
-	}
 	if (a->stats_fd >= 0) {
 		argv[argc++] = (char *)"--stats-fd";
 		argv[argc++] = tfd;
@@ -186,23 +241,8 @@ pid_t proc_spawn(const struct proc_spawn_args *a)
 	if (pid != 0)
 		return pid;
 
-	/* Child. No child may outlive the supervisor. */
-	sigset_t none;
-	struct sigaction dfl;
-
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != parent)
-		_exit(1);
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	/* The supervisor's handlers came with fork(): a SIGTERM sent before
-	 * the exec would run its handler here and be lost. Defaults first,
-	 * then unblock. */
-	for (int sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &dfl, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	proc_close_others(keep, nkeep);
+	proc_child_signals(parent);
+	proc_close_others(keep, nkeep, true);
 	/* /proc/self/exe: the very binary the supervisor runs, even if a
 	 * package upgrade replaced the file on disk. */
 	{
@@ -249,26 +289,6 @@ void proc_child_init(void)
 	proc_parent = getppid();
 }
 
-int proc_resolve_user(const char *name, uid_t *uid, gid_t *gid, char *out,
-		      size_t cap)
-{
-	struct passwd *pw;
-
-	if (name == NULL) {
-		pw = getpwnam(PROC_DEFAULT_USER);
-		if (pw == NULL)
-			pw = getpwnam(PROC_FALLBACK_USER);
-	} else {
-		pw = getpwnam(name);
-	}
-	if (pw == NULL)
-		return -1;
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
-	strlcpy(out, pw->pw_name, cap);
-	return 0;
-}
-
 /* Empty the bounding set so no later exec can regain a capability;
  * best effort: inside some containers CAP_SETPCAP is already gone. */
 static void proc_drop_bounding_set(void)
@@ -280,15 +300,17 @@ static void proc_drop_bounding_set(void)
 	}
 }
 
-static int proc_switch_user(const char *user)
+static int proc_switch_user(const struct proc_account *acct)
 {
-	char name[64];
-	uid_t uid;
-	gid_t gid;
+	const char *name = acct->name != NULL ? acct->name : "(unnamed)";
+	uid_t uid = acct->uid;
+	gid_t gid = acct->gid;
 
-	if (proc_resolve_user(user, &uid, &gid, name, sizeof(name)) < 0) {
-		log_critical("no such user: %s",
-			     user ? user : PROC_DEFAULT_USER " or " PROC_FALLBACK_USER);
+	/* The supervisor looked the account up; a child never reads the
+	 * user database (no NSS module loaded into it, no /etc/passwd). */
+	if (!acct->have_ids) {
+		log_critical("the account %s was not resolved to a uid and gid: refusing to run "
+			     "as root", name);
 		return -1;
 	}
 	if (uid == 0 || gid == 0) {
@@ -314,12 +336,12 @@ static int proc_switch_user(const char *user)
 	return 0;
 }
 
-int proc_drop(const char *user, enum proc_role role)
+int proc_drop(const struct proc_account *acct, enum proc_role role)
 {
 	int dumpable = 0;
 
 	if (geteuid() == 0) {
-		if (proc_switch_user(user) < 0)
+		if (proc_switch_user(acct) < 0)
 			return -1;
 	} else if (getuid() == 0) {
 		log_critical("real uid 0 with non-zero effective uid: refusing");
@@ -512,15 +534,17 @@ int proc_sandbox(enum proc_role role)
 
 	if (proc_arm_probe() < 0)
 		return -1;
-	/* What libraries open lazily, opened now while open() is allowed:
-	 * the time zone (the first strftime() in a log line reads
-	 * /etc/localtime) and, for the prober, OpenSSL's configuration
-	 * (read at the first key operation). */
+	/* What libraries open lazily, dealt with now while open() is
+	 * allowed: the time zone (the first strftime() in a log line reads
+	 * /etc/localtime) and, for the prober, OpenSSL's configuration file,
+	 * which the first key operation would read. It is never read: the
+	 * signer needs only the built-in default provider, and parsing
+	 * openssl.cnf cost the prober about 1.7 MB of libcrypto pages no
+	 * other process touches. Once told NO_LOAD_CONFIG, OpenSSL ignores
+	 * any later request to load it. */
 	tzset();
 	if (role == PROC_ROLE_PROBER &&
-	    OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG | OPENSSL_INIT_ADD_ALL_CIPHERS |
-					OPENSSL_INIT_ADD_ALL_DIGESTS,
-				NULL) != 1) {
+	    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1) {
 		log_critical("OpenSSL initialisation failed");
 		return -1;
 	}
@@ -588,5 +612,7 @@ void proc_title(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	setproctitle("%s", buf);
+	/* "-": no program name from argv[0]; the forked prober would show
+	 * whatever name the supervisor was started under. */
+	setproctitle("-%s: %s", AHD_NAME, buf);
 }

@@ -21,6 +21,7 @@
 #include "ahd.h"
 #include "dnssec.h"
 #include "log.h"
+#include "prober.h"
 #include "proc.h"
 #include "stats.h"
 #include "tcp.h"
@@ -100,6 +101,7 @@ struct supervisor {
 	const struct config *boot_cfg;
 	struct config *reloaded; /* owned; s->cfg points to it once set */
 	int prober_config_fd;    /* == config_fd until a reload */
+	int prober_ready_fd;     /* the ready pipe of the prober being started */
 	bool prober_reloading;   /* the prober was stopped to take it */
 	int argc;
 	char **argv;             /* a copy: setproctitle reuses the original */
@@ -347,19 +349,43 @@ static void supervisor_reap(struct supervisor *s)
 	}
 }
 
+/*
+ * The prober, in the child proc_spawn forked without exec: a copy of our
+ * memory, every descriptor closed but its ready pipe and the key. It
+ * works on what it inherited: the current configuration (the latest
+ * valid reload, the same one prober_config_fd holds), the read-write
+ * image mapping and the statistics mapping. No JSON round trip, no new
+ * mapping, no second dynamic link; privileges go exactly as a worker's.
+ */
+static int supervisor_prober_run(void *arg)
+{
+	struct supervisor *s = arg;
+	const struct config *cfg = s->cfg;
+	struct proc_account acct = {cfg->user, cfg->user_ids, cfg->user_uid, cfg->user_gid};
+
+	log_init("prober", cfg->log_level);
+	proc_title("prober");
+	if (proc_drop(&acct, PROC_ROLE_PROBER) < 0 || proc_sandbox(PROC_ROLE_PROBER) < 0)
+		return 1;
+	return prober_main(cfg, s->z, s->st, s->prober_ready_fd, s->key_fd);
+}
+
 static int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 			    int ready_fd)
 {
+	bool prober = c->role == PROC_ROLE_PROBER;
 	struct proc_spawn_args a = {
 		.role = c->role,
 		.index = c->index,
-		.config_fd = c->role == PROC_ROLE_PROBER ? s->prober_config_fd : s->config_fd,
-		.shm_fd = c->role == PROC_ROLE_PROBER ? s->rw_fd : s->ro_fd,
+		.config_fd = prober ? -1 : s->config_fd,
+		.shm_fd = prober ? -1 : s->ro_fd,
 		.fds = c->fds,
 		.n_fds = c->n_fds,
 		.ready_fd = ready_fd,
-		.key_fd = c->role == PROC_ROLE_PROBER ? s->key_fd : -1,
-		.stats_fd = s->stats_fd,
+		.key_fd = prober ? s->key_fd : -1,
+		.stats_fd = prober ? -1 : s->stats_fd,
+		.run = prober ? supervisor_prober_run : NULL,
+		.run_arg = prober ? s : NULL,
 	};
 	int64_t now = proc_now_ms();
 	pid_t pid;
@@ -371,6 +397,8 @@ static int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 			  strerror(errno), (long long)(c->due_ms - now));
 		return -1;
 	}
+	if (prober)
+		s->prober_ready_fd = ready_fd;
 	pid = proc_spawn(&a);
 
 	if (pid < 0) {
@@ -504,7 +532,7 @@ static int supervisor_start_workers(struct supervisor *s)
  * with no health-checked address and no key has nothing to wait for: the
  * image published before any child exists is already the final one. Its
  * workers start at once, the prober only after them, off the path to the
- * first answer (spawned alongside, its exec would compete with theirs for
+ * first answer (started alongside, it would compete with their exec for
  * the CPU). It still runs: it fills the status table and a SIGHUP reload
  * hands it a configuration that may add health checks. READY=1 still waits
  * for its first round (one publish, no check), so that once ready every
@@ -991,25 +1019,19 @@ static int supervisor_key(struct supervisor *s)
 	return 0;
 }
 
-/* Children never run as root: make sure the account exists now, while
- * a bad --user can still be reported before anything starts. */
+/* Children never run as root. config_parse looked the account up, the
+ * one lookup of the user database; its numbers go to the children. */
 static int supervisor_check_user(const struct config *cfg)
 {
-	char name[64];
-	uid_t uid;
-	gid_t gid;
+	const char *name = cfg->user != NULL ? cfg->user : AHD_NAME;
 
 	if (geteuid() != 0)
 		return 0;
-	if (proc_resolve_user(cfg->user, &uid, &gid, name, sizeof(name)) < 0) {
-		if (cfg->user != NULL)
-			log_error("--user: no such account: %s", cfg->user);
-		else
-			log_error("--user: neither account %s nor nobody exists",
-				  AHD_NAME);
+	if (!cfg->user_ids) {
+		log_error("--user: the account %s was not looked up", name);
 		return -1;
 	}
-	if (uid == 0 || gid == 0) {
+	if (cfg->user_uid == 0 || cfg->user_gid == 0) {
 		log_error("--user: %s has uid or gid 0; workers and the prober "
 			  "never run as root", name);
 		return -1;
@@ -1046,6 +1068,7 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 	s.cfg = cfg;
 	s.boot_cfg = cfg;
 	s.rw_fd = s.ro_fd = s.config_fd = s.key_fd = s.stats_fd = s.prober_config_fd = -1;
+	s.prober_ready_fd = -1;
 	log_init("supervisor", cfg->log_level);
 	if (supervisor_copy_args(&s, argc, argv) < 0) {
 		log_error("out of memory");

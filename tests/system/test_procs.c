@@ -576,3 +576,69 @@ Test(procs, workers_never_hold_the_key, .timeout = 60)
 	cr_assert_eq(sys_server_stop(&s), 0);
 	sys_remove_key(key);
 }
+
+/* Where the binary itself is mapped in pid: the start of the first
+ * mapping of its /proc/pid/exe. 0: not found. */
+static unsigned long exe_base(pid_t pid)
+{
+	char path[64], exe[512], line[1024];
+	unsigned long lo = 0, base = 0;
+	ssize_t n;
+	FILE *maps;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	cr_assert_gt(n, 0, "%s", path);
+	exe[n] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = fopen(path, "r");
+	cr_assert_not_null(maps, "%s", path);
+	while (base == 0 && fgets(line, sizeof(line), maps) != NULL) {
+		char *name = strchr(line, '/');
+
+		line[strcspn(line, "\n")] = '\0';
+		if (name != NULL && strcmp(name, exe) == 0 && sscanf(line, "%lx-", &lo) == 1)
+			base = lo;
+	}
+	fclose(maps);
+	return base;
+}
+
+/*
+ * The worker parses packets from the network: it is re-executed, so it
+ * holds neither the supervisor's memory nor its address-space layout.
+ * The prober is forked without exec (it gets the configuration and the
+ * key anyway): it shares the supervisor's layout and library pages.
+ */
+Test(procs, workers_are_reexecuted_and_the_prober_is_forked, .timeout = 30)
+{
+	struct sys_server s;
+	struct kids k;
+	unsigned long sup;
+	char aslr[16] = "";
+	FILE *f;
+
+	cr_assert_eq(sys_server_start(&s, zone_args), 0);
+	cr_assert_eq(sys_server_wait_log(&s, SYS_READY_LOG, 10000), 0, "never ready");
+	wait_kids(s.pid, &k, 2);
+	sup = exe_base(s.pid);
+	cr_assert_neq(sup, 0, "no mapping of the binary in the supervisor");
+	cr_expect_eq(exe_base(k.prober), sup, "the prober has a layout of its own: exec'd?");
+	/* Two exec'd processes only share a base by chance when the kernel
+	 * randomizes; without ASLR every exec gets the same one. */
+	f = fopen("/proc/sys/kernel/randomize_va_space", "r");
+	if (f != NULL) {
+		if (fgets(aslr, sizeof(aslr), f) == NULL)
+			aslr[0] = '\0';
+		fclose(f);
+	}
+	for (size_t i = 0; i < k.n_workers; i++) {
+		unsigned long w = exe_base(k.workers[i]);
+
+		cr_expect_neq(w, 0, "no mapping of the binary in worker %d", (int)k.workers[i]);
+		if (aslr[0] == '2')
+			cr_expect_neq(w, sup, "worker %d has the supervisor's layout: not exec'd?",
+				      (int)k.workers[i]);
+	}
+	cr_expect_eq(sys_server_stop(&s), 0);
+}

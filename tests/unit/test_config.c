@@ -707,6 +707,9 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	}
 	cr_assert_eq(a->workers, b->workers);
 	cr_assert_str_eq(a->user, b->user);
+	cr_assert_eq(a->user_ids, b->user_ids);
+	cr_assert_eq(a->user_uid, b->user_uid);
+	cr_assert_eq(a->user_gid, b->user_gid);
 	cr_assert_str_eq(a->shm_name, b->shm_name);
 	if (a->config_file == NULL)
 		cr_assert_null(b->config_file);
@@ -821,6 +824,97 @@ Test(config, from_json_revalidates)
 	cr_assert_eq(rc, -1);
 	cr_assert_eq(count_lines(err), 1, "%s", err);
 	cr_assert(strstr(err, "not valid JSON") != NULL, "%s", err);
+}
+
+/* config_parse looks the account up once and the serialization carries
+ * the numbers: a child reading it never touches the user database. */
+Test(config, user_resolved_to_ids_once_and_serialized)
+{
+	const char *args[] = {ZONE_ARGS, "--user", "nobody", NULL};
+	const char *d[] = {ZONE_ARGS, NULL};
+	struct passwd *pw = getpwnam("nobody");
+	uid_t uid;
+	gid_t gid;
+	struct config a, b;
+	char *json;
+
+	cr_assert_not_null(pw, "no account nobody");
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	parse_ok(&a, args, NULL);
+	cr_assert(a.user_ids);
+	cr_assert_eq(a.user_uid, uid);
+	cr_assert_eq(a.user_gid, gid);
+	json = config_to_json(&a);
+	cr_assert_not_null(json);
+	{
+		char want[128];
+
+		snprintf(want, sizeof(want), "\"user\":{\"name\":\"nobody\",\"uid\":%u,\"gid\":%u}",
+			 (unsigned)uid, (unsigned)gid);
+		cr_assert(strstr(json, want) != NULL, "%s", json);
+	}
+	cr_assert_eq(config_from_json(&b, json), 0);
+	cr_assert_str_eq(b.user, "nobody");
+	cr_assert(b.user_ids);
+	cr_assert_eq(b.user_uid, uid);
+	cr_assert_eq(b.user_gid, gid);
+	config_free(&b);
+	free(json);
+	config_free(&a);
+
+	/* The default account is looked up as well. */
+	parse_ok(&a, d, NULL);
+	pw = getpwnam(a.user);
+	cr_assert_not_null(pw);
+	cr_assert(a.user_ids);
+	cr_assert_eq(a.user_uid, pw->pw_uid);
+	cr_assert_eq(a.user_gid, pw->pw_gid);
+	config_free(&a);
+
+	/* The numbers are taken as serialized, even for a name the user
+	 * database does not have: the child must not look it up. */
+	cr_assert_eq(config_from_json(&b, "{\"hosted-zone\": \"example.com\", \"ns\": "
+				      "[\"ns1.example.com\"], \"zone-resolutions\": {\"www\": "
+				      "[\"192.0.2.1\"]}, \"user\": {\"name\": \"no-such-user-ahd\", "
+				      "\"uid\": 4321, \"gid\": 8765}}"),
+		     0);
+	cr_assert_str_eq(b.user, "no-such-user-ahd");
+	cr_assert(b.user_ids);
+	cr_assert_eq(b.user_uid, 4321);
+	cr_assert_eq(b.user_gid, 8765);
+	config_free(&b);
+}
+
+/* The object form is the serialization's: an operator's file, the
+ * command line and a malformed serialization are refused. */
+Test(config, user_object_only_from_the_serialization)
+{
+	char *file = write_temp("{\"user\": {\"name\": \"nobody\", \"uid\": 1, \"gid\": 1}}");
+	const char *args[] = {ZONE_ARGS, "--config", file, NULL};
+	struct config cfg;
+	struct run r;
+	int saved = dup(2);
+	int null = open("/dev/null", O_WRONLY);
+	int rc;
+
+	run_parse(&cfg, args, NULL, &r);
+	cr_assert_eq(r.rc, -1);
+	cr_assert(strstr(r.err, "--user") != NULL && strstr(r.err, "is not a string") != NULL,
+		  "%s", r.err);
+	cr_assert(saved >= 0 && null >= 0);
+	dup2(null, 2);
+	rc = config_from_json(&cfg, "{\"hosted-zone\": \"example.com\", \"ns\": "
+				    "[\"ns1.example.com\"], \"zone-resolutions\": {\"www\": "
+				    "[\"192.0.2.1\"]}, \"user\": {\"name\": \"nobody\", \"uid\": -1, "
+				    "\"gid\": 1}}");
+	dup2(saved, 2);
+	close(saved);
+	close(null);
+	cr_assert_eq(rc, -1);
+	cr_assert_null(cfg.user);
+	unlink(file);
+	free(file);
 }
 
 static void ttls_for(unsigned interval, unsigned timeout, struct config_ttls *t)

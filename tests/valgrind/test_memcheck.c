@@ -272,6 +272,11 @@ static void vg_classify(const char *text, int sup_pid, struct vg_log *v)
 			 atoi(r + strlen("--role worker --index ")));
 	} else if (v->pid == sup_pid || sup_pid == 0) {
 		snprintf(v->role, sizeof(v->role), "supervisor");
+	} else if (strstr(text, "ERROR SUMMARY: ") != NULL) {
+		/* The prober is forked without exec: it keeps the
+		 * supervisor's command line but, unlike a worker's fork
+		 * fragment, runs to a summary of its own. */
+		snprintf(v->role, sizeof(v->role), "prober");
 	} else {
 		/* A child between fork and exec still shows its parent's
 		 * command line; the exec'd image has its own log. */
