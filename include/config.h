@@ -7,6 +7,7 @@
 #define AHD_CONFIG_H
 
 #include <stdbool.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -20,6 +21,10 @@
 /* RFC 7766 section 6.2.3: a few seconds of idle time, a bounded table. */
 #define CONFIG_DEFAULT_TCP_MAX_CONNS 256
 #define CONFIG_DEFAULT_TCP_IDLE_TIMEOUT 10
+/* Microseconds a worker pauses after a UDP batch under load (worker.c). */
+#define CONFIG_DEFAULT_UDP_PAUSE 40
+/* Room for any --cpu-affinity list in its shortest form. */
+#define CONFIG_CPU_TEXT_MAX 8192
 #define CONFIG_TCP_MAX_CONNS_MAX 65536
 #define CONFIG_NSID_MAX 128         /* bytes of --nsid (RFC 5001 has no limit) */
 #define CONFIG_COOKIE_SECRET_LEN 16 /* RFC 9018 SipHash-2-4 key */
@@ -113,6 +118,11 @@ struct config {
 	/* TCP, per worker. 0 (a hand-built struct): the defaults. */
 	unsigned tcp_max_conns;
 	unsigned tcp_idle_timeout; /* seconds */
+	/* --cpu-affinity: worker i runs on the i-th CPU of the set (round
+	 * robin); n_cpus 0: no pinning. */
+	cpu_set_t cpus;
+	unsigned n_cpus;
+	unsigned udp_pause_us; /* 0: answer every batch at once */
 	/* EDNS (RFC 6891): our UDP payload size, 512..4096; 0 (a hand-built
 	 * struct): AHD_EDNS_DEFAULT. */
 	unsigned edns_size;
@@ -182,5 +192,8 @@ void config_print_help(FILE *out);
 
 /* "RSASHA256", ... as --priv-key-alg spells it; "?" if unknown. */
 const char *config_alg_name(enum config_alg alg);
+
+/* The CPU worker `index` is pinned to, or -1 without --cpu-affinity. */
+int config_worker_cpu(const struct config *cfg, unsigned index);
 
 #endif

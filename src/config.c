@@ -44,6 +44,8 @@ enum config_flag_id {
 	FL_SHM_NAME,
 	FL_TCP_MAX_CONNS,
 	FL_TCP_IDLE_TIMEOUT,
+	FL_CPU_AFFINITY,
+	FL_UDP_PAUSE,
 	FL_EDNS_SIZE,
 	FL_NSID,
 	FL_COOKIE_SECRET,
@@ -84,6 +86,8 @@ static const struct config_flag config_flags[FL_COUNT] = {
 	[FL_SHM_NAME] = {"shm-name", CONFIG_KIND_VALUE, true},
 	[FL_TCP_MAX_CONNS] = {"tcp-max-conns", CONFIG_KIND_VALUE, true},
 	[FL_TCP_IDLE_TIMEOUT] = {"tcp-idle-timeout", CONFIG_KIND_VALUE, true},
+	[FL_CPU_AFFINITY] = {"cpu-affinity", CONFIG_KIND_VALUE, true},
+	[FL_UDP_PAUSE] = {"udp-pause", CONFIG_KIND_VALUE, true},
 	[FL_EDNS_SIZE] = {"edns-size", CONFIG_KIND_VALUE, true},
 	[FL_NSID] = {"nsid", CONFIG_KIND_VALUE, true},
 	[FL_COOKIE_SECRET] = {"cookie-secret", CONFIG_KIND_VALUE, true},
@@ -1370,6 +1374,100 @@ static void config_hex(const uint8_t *in, size_t n, char *out)
 }
 
 /* --nsid: printable text, "0x" + hex for any bytes, or "hostname". */
+/*
+ * --cpu-affinity "0-3,6": the taskset -c syntax. Every CPU must be one
+ * this process may run on (sched_getaffinity: online, and inside any
+ * cpuset or taskset it was started under), or the pinning would fail
+ * in the worker long after the start-up check said yes.
+ */
+static int config_cpu_affinity(struct config *cfg, const struct config_raw *raw)
+{
+	char lab[CONFIG_LABEL_MAX];
+	char val[CONFIG_SHOW_MAX];
+	cpu_set_t allowed;
+	const char *s, *p;
+
+	CPU_ZERO(&cfg->cpus);
+	cfg->n_cpus = 0;
+	if (raw->v[FL_CPU_AFFINITY] == NULL)
+		return 0;
+	if (config_flag_str(raw, FL_CPU_AFFINITY, &s) < 0)
+		return -1;
+	config_label(raw, FL_CPU_AFFINITY, lab, sizeof(lab));
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+		return config_fail("%s: sched_getaffinity: %s", lab, strerror(errno));
+	p = s;
+	do {
+		unsigned long lo, hi;
+		char *end;
+
+		if (*p < '0' || *p > '9')
+			goto bad;
+		lo = strtoul(p, &end, 10);
+		hi = lo;
+		if (*end == '-') {
+			p = end + 1;
+			if (*p < '0' || *p > '9')
+				goto bad;
+			hi = strtoul(p, &end, 10);
+		}
+		if (hi < lo || hi >= CPU_SETSIZE)
+			goto bad;
+		for (unsigned long c = lo; c <= hi; c++) {
+			if (!CPU_ISSET(c, &allowed))
+				return config_fail("%s: '%s': CPU %lu is not one this process "
+						   "may run on (offline, or outside its cpuset)",
+						   lab, config_quote(s, val, sizeof(val)), c);
+			CPU_SET(c, &cfg->cpus);
+		}
+		p = end;
+	} while (*p++ == ',');
+	if (p[-1] != '\0')
+		goto bad;
+	cfg->n_cpus = (unsigned)CPU_COUNT(&cfg->cpus);
+	return 0;
+bad:
+	return config_fail("%s: '%s' is not a valid CPU list (CPU numbers and ranges "
+			   "separated by commas, e.g. 0-3,6)",
+			   lab, config_quote(s, val, sizeof(val)));
+}
+
+int config_worker_cpu(const struct config *cfg, unsigned index)
+{
+	unsigned k;
+
+	if (cfg->n_cpus == 0)
+		return -1;
+	k = index % cfg->n_cpus;
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (CPU_ISSET(c, &cfg->cpus) && k-- == 0)
+			return c;
+	}
+	return -1;
+}
+
+/* The CPU set as the shortest list in the same syntax ("0-3,6"). */
+static void config_cpu_text(const cpu_set_t *set, char *buf, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		int end = c;
+
+		if (!CPU_ISSET(c, set))
+			continue;
+		while (end + 1 < CPU_SETSIZE && CPU_ISSET(end + 1, set))
+			end++;
+		len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0,
+					"%s%d", len > 0 ? "," : "", c);
+		if (end > c)
+			len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0,
+						"-%d", end);
+		c = end;
+	}
+}
+
 static int config_nsid(struct config *cfg, const struct config_raw *raw)
 {
 	char lab[CONFIG_LABEL_MAX];
@@ -1502,7 +1600,14 @@ static int config_build(struct config *cfg, const struct config_raw *raw)
 			     "a valid EDNS payload size (an integer 512-4096)",
 			     &cfg->edns_size) < 0)
 		return -1;
-	if (config_nsid(cfg, raw) < 0 || config_cookie_secret(cfg, raw) < 0)
+	if (config_nsid(cfg, raw) < 0 || config_cookie_secret(cfg, raw) < 0 ||
+	    config_cpu_affinity(cfg, raw) < 0)
+		return -1;
+	cfg->udp_pause_us = CONFIG_DEFAULT_UDP_PAUSE;
+	if (raw->v[FL_UDP_PAUSE] != NULL &&
+	    config_flag_uint(raw, FL_UDP_PAUSE, 0, 1000,
+			     "a valid pause (an integer 0-1000, in microseconds)",
+			     &cfg->udp_pause_us) < 0)
 		return -1;
 	if (raw->v[FL_CONFIG] != NULL) {
 		if (config_flag_str(raw, FL_CONFIG, &s) < 0)
@@ -1959,6 +2064,13 @@ char *config_to_json(const struct config *cfg)
 			      json_object_new_int64(cfg->tcp_idle_timeout));
 	if (cfg->edns_size != 0)
 		config_jb_add(&jb, o, "edns-size", json_object_new_int64(cfg->edns_size));
+	if (cfg->n_cpus > 0) {
+		char cpus[CONFIG_CPU_TEXT_MAX];
+
+		config_cpu_text(&cfg->cpus, cpus, sizeof(cpus));
+		config_jb_add(&jb, o, "cpu-affinity", json_object_new_string(cpus));
+	}
+	config_jb_add(&jb, o, "udp-pause", json_object_new_int64(cfg->udp_pause_us));
 	if (cfg->nsid_len > 0 && cfg->nsid_len <= CONFIG_NSID_MAX) {
 		/* Hex, so any bytes come back exactly. */
 		char hex[2 + 2 * CONFIG_NSID_MAX + 1] = "0x";
@@ -2082,6 +2194,15 @@ void config_print_summary(const struct config *cfg, FILE *out)
 		cfg->user != NULL ? cfg->user : "(default)",
 		cfg->shm_name != NULL ? cfg->shm_name : "(default)",
 		log_level_name(cfg->log_level));
+	if (cfg->n_cpus > 0) {
+		char cpus[CONFIG_CPU_TEXT_MAX];
+
+		config_cpu_text(&cfg->cpus, cpus, sizeof(cpus));
+		fprintf(out, "cpu affinity: worker i on the i-th CPU of %s\n", cpus);
+	} else {
+		fprintf(out, "cpu affinity: none (the kernel places the workers)\n");
+	}
+	fprintf(out, "udp: pause %u us after a batch under load\n", cfg->udp_pause_us);
 	fprintf(out, "tcp: %u connections per worker, idle timeout %u s\n", cfg->tcp_max_conns,
 		cfg->tcp_idle_timeout);
 	{
@@ -2141,6 +2262,10 @@ void config_print_help(FILE *out)
 	      "                            when full, the longest idle one is closed\n"
 	      "  --tcp-idle-timeout S      seconds before an idle TCP connection is closed,\n"
 	      "                            1-3600 (default 10)\n"
+	      "  --cpu-affinity LIST       pin worker i to the i-th CPU of LIST (e.g. 0-3,6;\n"
+	      "                            default: no pinning)\n"
+	      "  --udp-pause US            pause after a UDP batch under load so the next\n"
+	      "                            batch is bigger, 0-1000 us (default 40; 0: off)\n"
 	      "  --edns-size N             EDNS UDP payload size, 512-4096 (default 1232)\n"
 	      "  --nsid ID                 NSID (RFC 5001) to answer with: text, 0x + hex,\n"
 	      "                            or hostname (default: none)\n"

@@ -65,6 +65,18 @@ struct main_role {
 static int main_worker(const struct main_child *c, const struct config *cfg,
 		       struct zimg *z)
 {
+	int cpu = config_worker_cpu(cfg, c->index);
+
+	if (cpu >= 0) {
+		cpu_set_t one;
+
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		/* The start-up check said this CPU was ours; if it went offline
+		 * since, serving unpinned beats not serving. */
+		if (sched_setaffinity(0, sizeof(one), &one) < 0)
+			log_warning("cannot pin to CPU %d: %s", cpu, strerror(errno));
+	}
 	return worker_main(cfg, z, stats_worker(c->st, c->index), c->fds, c->n_fds, c->ready_fd);
 }
 

@@ -1082,6 +1082,23 @@ Test(config, ten_thousand_names)
 	free(zr);
 }
 
+/* Each {flag, value, fragment}: refused with one stderr line that
+ * names the flag and contains the fragment. */
+static void expect_bad_flags(const char *const (*bad)[3], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *args[] = {ZONE_ARGS, bad[i][0], bad[i][1], NULL};
+		struct config cfg;
+		struct run r;
+
+		run_parse(&cfg, args, NULL, &r);
+		cr_expect_eq(r.rc, -1, "%s %s accepted", bad[i][0], bad[i][1]);
+		cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+		cr_expect(strstr(r.err, bad[i][0]) != NULL, "%s", r.err);
+		cr_expect(strstr(r.err, bad[i][2]) != NULL, "%s", r.err);
+	}
+}
+
 Test(config, tcp_flags)
 {
 	struct config cfg, back;
@@ -1141,16 +1158,7 @@ Test(config, tcp_flags)
 			{"--tcp-idle-timeout", "soon", "'soon'"},
 		};
 
-		for (size_t i = 0; i < AHD_ARRAY_LEN(bad); i++) {
-			const char *args[] = {ZONE_ARGS, bad[i][0], bad[i][1], NULL};
-			struct run r;
-
-			run_parse(&cfg, args, NULL, &r);
-			cr_expect_eq(r.rc, -1, "%s %s accepted", bad[i][0], bad[i][1]);
-			cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
-			cr_expect(strstr(r.err, bad[i][0]) != NULL, "%s", r.err);
-			cr_expect(strstr(r.err, bad[i][2]) != NULL, "%s", r.err);
-		}
+		expect_bad_flags(bad, AHD_ARRAY_LEN(bad));
 	}
 }
 
@@ -1268,5 +1276,111 @@ Test(config, edns_nsid_cookie_flags)
 			/* the secret is never echoed */
 			cr_expect(strstr(r.err, "e5e973") == NULL, "%s", r.err);
 		}
+	}
+}
+
+/* The CPUs this process may use, lowest first: what --cpu-affinity is
+ * checked against, read here straight from the kernel. */
+static int allowed_cpus(int *out, int max)
+{
+	cpu_set_t set;
+	int n = 0;
+
+	cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	for (int c = 0; c < CPU_SETSIZE && n < max; c++) {
+		if (CPU_ISSET(c, &set))
+			out[n++] = c;
+	}
+	return n;
+}
+
+Test(config, cpu_affinity_and_udp_pause)
+{
+	struct config cfg, back;
+	int cpus[4];
+	int n = allowed_cpus(cpus, 4);
+	char list[32], one[16], forbidden[16];
+	cpu_set_t set;
+	char *json;
+	int outside = -1;
+
+	cr_assert_geq(n, 1);
+	snprintf(one, sizeof(one), "%d", cpus[0]);
+	/* Two CPUs if we have them, named high first: workers still go in
+	 * ascending order. */
+	if (n >= 2)
+		snprintf(list, sizeof(list), "%d,%d", cpus[1], cpus[0]);
+	else
+		snprintf(list, sizeof(list), "%d", cpus[0]);
+
+	{
+		const char *dflt[] = {ZONE_ARGS, NULL};
+
+		parse_ok(&cfg, dflt, NULL);
+		cr_assert_eq(cfg.n_cpus, 0);
+		cr_assert_eq(config_worker_cpu(&cfg, 0), -1);
+		cr_assert_eq(cfg.udp_pause_us, 40);
+		config_free(&cfg);
+	}
+	{
+		const char *args[] = {ZONE_ARGS, "--cpu-affinity", list, "--udp-pause", "0", NULL};
+
+		parse_ok(&cfg, args, NULL);
+		cr_assert_eq(cfg.udp_pause_us, 0);
+		cr_assert_eq(cfg.n_cpus, (unsigned)(n >= 2 ? 2 : 1));
+		cr_assert_eq(config_worker_cpu(&cfg, 0), cpus[0]);
+		cr_assert_eq(config_worker_cpu(&cfg, 1), n >= 2 ? cpus[1] : cpus[0]);
+		/* Round robin past the end of the list. */
+		cr_assert_eq(config_worker_cpu(&cfg, 2), cpus[0]);
+		json = config_to_json(&cfg);
+		cr_assert_not_null(json);
+		cr_assert_eq(config_from_json(&back, json), 0, "%s", json);
+		cr_assert_eq(back.n_cpus, cfg.n_cpus);
+		cr_assert(CPU_EQUAL(&back.cpus, &cfg.cpus), "%s", json);
+		cr_assert_eq(back.udp_pause_us, 0);
+		config_free(&back);
+		free(json);
+		config_free(&cfg);
+	}
+	{
+		const char *args[] = {ZONE_ARGS, NULL};
+		char e[64];
+		const char *env[] = {e, "AHDNS_UDP_PAUSE=100", NULL};
+
+		snprintf(e, sizeof(e), "AHDNS_CPU_AFFINITY=%s", one);
+		parse_ok(&cfg, args, env);
+		cr_assert_eq(cfg.n_cpus, 1);
+		cr_assert_eq(config_worker_cpu(&cfg, 5), cpus[0]);
+		cr_assert_eq(cfg.udp_pause_us, 100);
+		config_free(&cfg);
+	}
+
+	/* A CPU this process may not run on: the first one outside its set. */
+	cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &set)) {
+			outside = c;
+			break;
+		}
+	}
+	cr_assert_geq(outside, 0);
+	snprintf(forbidden, sizeof(forbidden), "%d", outside);
+	{
+		const char *const bad[][3] = {
+			{"--cpu-affinity", "", "''"},
+			{"--cpu-affinity", "x", "'x'"},
+			{"--cpu-affinity", "0,", "'0,'"},
+			{"--cpu-affinity", "1-0", "'1-0'"},
+			{"--cpu-affinity", "0-", "'0-'"},
+			{"--cpu-affinity", "-1", "'-1'"},
+			{"--cpu-affinity", "0 1", "'0 1'"},
+			{"--cpu-affinity", "99999", "'99999'"},
+			{"--cpu-affinity", forbidden, "not one this process may run on"},
+			{"--udp-pause", "1001", "'1001'"},
+			{"--udp-pause", "-1", "'-1'"},
+			{"--udp-pause", "fast", "'fast'"},
+		};
+
+		expect_bad_flags(bad, AHD_ARRAY_LEN(bad));
 	}
 }
