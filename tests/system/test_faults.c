@@ -503,46 +503,17 @@ static void load_report(struct load *l, const bool *ran)
 
 /* ---- the server's processes ---- */
 
-#define MAX_KIDS 16
-
-struct kids {
-	pid_t workers[MAX_KIDS];
-	size_t n_workers;
-	pid_t prober;
-	size_t n_probers;
-};
-
-static void find_kids(pid_t sup, struct kids *k)
-{
-	pid_t all[MAX_KIDS];
-	size_t n = sys_children(sup, all, MAX_KIDS);
-
-	memset(k, 0, sizeof(*k));
-	for (size_t i = 0; i < n && i < MAX_KIDS; i++) {
-		char cmd[256];
-
-		if (sys_cmdline(all[i], cmd, sizeof(cmd)) < 0)
-			continue;
-		if (strstr(cmd, "worker") != NULL)
-			k->workers[k->n_workers++] = all[i];
-		else if (strstr(cmd, "prober") != NULL) {
-			k->prober = all[i];
-			k->n_probers++;
-		}
-	}
-}
-
 /* Wait until the supervisor has n workers and a prober, none of them in
  * `gone` (the pids killed). */
 static bool wait_replaced(pid_t sup, size_t n, const pid_t *gone, size_t n_gone,
-			  struct kids *k, int timeout_ms)
+			  struct sys_kids *k, int timeout_ms)
 {
 	int64_t end = sys_now_ms() + timeout_ms;
 
 	do {
 		bool stale = false;
 
-		find_kids(sup, k);
+		sys_find_kids(sup, k);
 		for (size_t i = 0; i < n_gone; i++) {
 			for (size_t j = 0; j < k->n_workers; j++)
 				stale |= k->workers[j] == gone[i];
@@ -678,7 +649,7 @@ Test(faults, kill_stop_and_flip_under_load, .timeout = FAULTS_TIMEOUT)
 	struct sys_server s;
 	struct flipper f;
 	struct load l;
-	struct kids k0, k;
+	struct sys_kids k0, k;
 	bool ran[PH_COUNT] = {false};
 	pid_t gone[4];
 	size_t n_gone = 0;
@@ -696,7 +667,7 @@ Test(faults, kill_stop_and_flip_under_load, .timeout = FAULTS_TIMEOUT)
 	 * what waits there is served by the replacement. */
 	for (int w = 0; w < 2; w++) {
 		phase(&l, ran, w == 0 ? PH_KILL_W1 : PH_KILL_W2);
-		find_kids(s.pid, &k);
+		sys_find_kids(s.pid, &k);
 		cr_assert_eq(k.n_workers, 2);
 		gone[n_gone++] = k.workers[0];
 		cr_assert_eq(kill(k.workers[0], SIGKILL), 0);
@@ -706,7 +677,7 @@ Test(faults, kill_stop_and_flip_under_load, .timeout = FAULTS_TIMEOUT)
 	}
 
 	phase(&l, ran, PH_KILL_PROBER);
-	find_kids(s.pid, &k);
+	sys_find_kids(s.pid, &k);
 	cr_assert_eq(k.n_probers, 1);
 	gone[n_gone++] = k.prober;
 	cr_assert_eq(kill(k.prober, SIGKILL), 0);
@@ -716,7 +687,7 @@ Test(faults, kill_stop_and_flip_under_load, .timeout = FAULTS_TIMEOUT)
 	/* Stopped for longer than the check interval (1 s): the image
 	 * stays as it was, answers go on. */
 	phase(&l, ran, PH_STOP_PROBER);
-	find_kids(s.pid, &k);
+	sys_find_kids(s.pid, &k);
 	cr_assert_eq(k.n_probers, 1);
 	cr_assert_eq(kill(k.prober, SIGSTOP), 0);
 	sys_sleep_ms(PHASE_MS < 2500 ? 2500 : PHASE_MS);

@@ -34,49 +34,11 @@ static const char *const zone_args[] = {
 	NULL,
 };
 
-#define MAX_KIDS 16
-
-/* The children of the supervisor, sorted into workers and the prober.
- * Waits (up to 5 s) until there are want of them. */
-struct kids {
-	pid_t workers[MAX_KIDS];
-	size_t n_workers;
-	pid_t prober;
-	size_t n_probers;
-};
-
-static void find_kids(pid_t sup, struct kids *k)
+static void wait_kids(pid_t sup, struct sys_kids *k, size_t workers)
 {
-	pid_t all[MAX_KIDS];
-	size_t n = sys_children(sup, all, MAX_KIDS);
-
-	memset(k, 0, sizeof(*k));
-	for (size_t i = 0; i < n && i < MAX_KIDS; i++) {
-		char cmd[256];
-
-		if (sys_cmdline(all[i], cmd, sizeof(cmd)) < 0)
-			continue;
-		if (strstr(cmd, "worker") != NULL)
-			k->workers[k->n_workers++] = all[i];
-		else if (strstr(cmd, "prober") != NULL) {
-			k->prober = all[i];
-			k->n_probers++;
-		}
-	}
-}
-
-static void wait_kids(pid_t sup, struct kids *k, size_t workers)
-{
-	int64_t end = sys_now_ms() + 5000;
-
-	do {
-		find_kids(sup, k);
-		if (k->n_workers == workers && k->n_probers == 1)
-			return;
-		sys_sleep_ms(10);
-	} while (sys_now_ms() < end);
-	cr_assert_fail("expected %zu workers and 1 prober, found %zu and %zu",
-		       workers, k->n_workers, k->n_probers);
+	cr_assert_eq(sys_wait_kids(sup, k, workers), 0,
+		     "expected %zu workers and 1 prober, found %zu and %zu", workers,
+		     k->n_workers, k->n_probers);
 }
 
 static bool shm_exists(const struct sys_server *s)
@@ -118,7 +80,7 @@ Test(procs, children_run_as_nobody_without_capabilities, .timeout = 30)
 {
 	struct sys_server s;
 	struct passwd *pw;
-	struct kids k;
+	struct sys_kids k;
 	char cmd[256];
 
 	if (geteuid() != 0)
@@ -187,12 +149,12 @@ static int burst(uint16_t port, int n, int64_t deadline_ms)
 	return answered;
 }
 
-static pid_t new_worker(pid_t sup, const struct kids *old, int64_t deadline)
+static pid_t new_worker(pid_t sup, const struct sys_kids *old, int64_t deadline)
 {
-	struct kids k;
+	struct sys_kids k;
 
 	do {
-		find_kids(sup, &k);
+		sys_find_kids(sup, &k);
 		for (size_t i = 0; i < k.n_workers; i++) {
 			bool seen = false;
 
@@ -209,7 +171,7 @@ static pid_t new_worker(pid_t sup, const struct kids *old, int64_t deadline)
 Test(procs, killed_worker_is_replaced_and_queries_keep_being_answered, .timeout = 30)
 {
 	struct sys_server s;
-	struct kids k;
+	struct sys_kids k;
 	int64_t t0;
 	pid_t fresh, fresh2;
 	int answered;
@@ -248,7 +210,7 @@ Test(procs, killed_worker_is_replaced_and_queries_keep_being_answered, .timeout 
 Test(procs, killed_prober_is_replaced, .timeout = 30)
 {
 	struct sys_server s;
-	struct kids k, k2;
+	struct sys_kids k, k2;
 	int64_t end;
 
 	cr_assert_eq(sys_server_start(&s, zone_args), 0);
@@ -258,7 +220,7 @@ Test(procs, killed_prober_is_replaced, .timeout = 30)
 	end = sys_now_ms() + 2000;
 	do {
 		sys_sleep_ms(10);
-		find_kids(s.pid, &k2);
+		sys_find_kids(s.pid, &k2);
 	} while ((k2.n_probers != 1 || k2.prober == k.prober) && sys_now_ms() < end);
 	cr_expect_eq(k2.n_probers, 1);
 	cr_expect_neq(k2.prober, k.prober, "the prober was not restarted");
@@ -269,7 +231,7 @@ Test(procs, killed_prober_is_replaced, .timeout = 30)
 static void stop_with(int sig)
 {
 	struct sys_server s;
-	struct kids k;
+	struct sys_kids k;
 	int st;
 
 	cr_assert_eq(sys_server_start(&s, zone_args), 0);
@@ -518,7 +480,7 @@ static bool memory_holds(pid_t pid, const void *needle, size_t len)
 Test(procs, workers_never_hold_the_key, .timeout = 60)
 {
 	struct sys_server s;
-	struct kids k;
+	struct sys_kids k;
 	char key[256], der_path[270], line[80];
 	char *pem, *der, *b64;
 	size_t der_len = 0;
@@ -613,7 +575,7 @@ static unsigned long exe_base(pid_t pid)
 Test(procs, workers_are_reexecuted_and_the_prober_is_forked, .timeout = 30)
 {
 	struct sys_server s;
-	struct kids k;
+	struct sys_kids k;
 	unsigned long sup;
 	char aslr[16] = "";
 	FILE *f;

@@ -818,3 +818,44 @@ char *sys_read_file(const char *path, size_t *len)
 		*len = n;
 	return buf;
 }
+
+void sys_find_kids(pid_t sup, struct sys_kids *k)
+{
+	static const char worker[] = "a-healthy-dns: worker ";
+	pid_t all[SYS_MAX_KIDS];
+	size_t n = sys_children(sup, all, SYS_MAX_KIDS);
+
+	memset(k, 0, sizeof(*k));
+	for (size_t i = 0; i < n && i < SYS_MAX_KIDS; i++) {
+		char cmd[256];
+		const char *w;
+
+		if (sys_cmdline(all[i], cmd, sizeof(cmd)) < 0)
+			continue;
+		w = strstr(cmd, worker);
+		if (w != NULL) {
+			int idx;
+
+			if (sscanf(w + sizeof(worker) - 1, "%d", &idx) != 1)
+				idx = -1;
+			k->index[k->n_workers] = idx;
+			k->workers[k->n_workers++] = all[i];
+		} else if (strstr(cmd, "a-healthy-dns: prober") != NULL) {
+			k->prober = all[i];
+			k->n_probers++;
+		}
+	}
+}
+
+int sys_wait_kids(pid_t sup, struct sys_kids *k, size_t workers)
+{
+	int64_t end = sys_now_ms() + 5000;
+
+	do {
+		sys_find_kids(sup, k);
+		if (k->n_workers == workers && k->n_probers == 1)
+			return 0;
+		sys_sleep_ms(10);
+	} while (sys_now_ms() < end);
+	return -1;
+}

@@ -116,6 +116,21 @@ size_t sys_children(pid_t pid, pid_t *out, size_t cap);
 /* /proc/<pid>/cmdline with NULs as spaces, into buf. 0 or -1. */
 int sys_cmdline(pid_t pid, char *buf, size_t cap);
 
+#define SYS_MAX_KIDS 16
+/* A supervisor's children, told apart by their process titles
+ * ("a-healthy-dns: worker N", "a-healthy-dns: prober"). */
+struct sys_kids {
+	pid_t workers[SYS_MAX_KIDS];
+	int index[SYS_MAX_KIDS]; /* N from the title, -1 if unreadable */
+	size_t n_workers;
+	pid_t prober;
+	size_t n_probers;
+};
+void sys_find_kids(pid_t sup, struct sys_kids *k);
+/* Up to 5 s until there are `workers` workers and one prober: 0, or -1
+ * with what was last found in k. */
+int sys_wait_kids(pid_t sup, struct sys_kids *k, size_t workers);
+
 /*
  * A fresh private key made by `openssl genpkey` in a new directory under
  * /tmp: kind is "P-256", "P-384", "ED25519", "ED448" or "RSA" (2048
