@@ -27,6 +27,13 @@ run_one() { # label, command...
 		passed=$((passed + tested - failing - crashing))
 		failed=$((failed + failing + crashing))
 	fi
+	# A sanitizer report from a test process (a leak found at its exit,
+	# say) does not always change criterion's verdict: count it here.
+	if grep -aqE 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$out"; then
+		echo "$label: sanitizer report above"
+		failed=$((failed + 1))
+		rc=1
+	fi
 	if [ $rc -ne 0 ] || [ -z "$syn" ]; then
 		[ -z "$syn" ] && failed=$((failed + 1))
 		suites_failed="$suites_failed $label"
