@@ -102,6 +102,9 @@ start_bg() {
 		unset "PID[$key]"
 		return 1
 	fi
+	# Answering means every thread has started (and set its own
+	# affinity, if it does): now put them all on the server's core.
+	perf_pin_tree "${PID[$key]}" "$PERF_SRV_CPU"
 }
 
 # user+nice+system ticks of CPU $1 (irq and softirq left out: loopback
@@ -321,6 +324,7 @@ echo
 echo "a-healthy-dns against its peers on loopback (make bench-peers)"
 echo "zone $PERF_ZONE: $PERF_NAMES names x 2 A; queries: 80% A, 10% NXDOMAIN, 10% SOA/NS at the apex"
 echo "dnsperf (1 client, 100 outstanding) on CPU $PERF_GEN_CPU; each server's whole process tree on CPU $PERF_SRV_CPU"
+echo "(every thread re-pinned once the server answers: Knot pins its UDP threads to CPU i itself)"
 echo "us: --workers 1; NSD: server-count 1, RRL off, minimal-responses; Knot: udp/tcp/background-workers 1"
 echo "q/CPU-s: answers per second of server CPU (utime+stime of all its processes); srv, gen: CPU use of the server and of dnsperf"
 echo "$(nproc) CPUs: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"

@@ -167,6 +167,8 @@ if [ $have_perf = 1 ] && command -v nsd >/dev/null && command -v knotd >/dev/nul
 	"$FA" wait "$PERF_NSD_ADDR" $((PORT + 1)) "host001.$PERF_ZONE" 10000 &&
 		"$FA" wait "$PERF_KNOT_ADDR" $((PORT + 2)) "host001.$PERF_ZONE" 10000 ||
 		perf_die "NSD or Knot did not start"
+	perf_pin_tree "$NSD" "$PERF_SRV_CPU"
+	perf_pin_tree "$KNOT" "$PERF_SRV_CPU"
 	for s in "a-healthy-dns $PERF_OURS_ADDR $PORT $SRV" "nsd $PERF_NSD_ADDR $((PORT + 1)) $NSD" \
 		"knot $PERF_KNOT_ADDR $((PORT + 2)) $KNOT"; do
 		read -r name addr port root <<<"$s"
