@@ -65,7 +65,7 @@ $(B)/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(LDLIBS)
 
-tests: all asan $(UNIT_BINS) $(SYS_BINS) $(TOOL_BINS) $(FUZZ_CHECK_BINS)
+tests: all asan $(UNIT_BINS) $(SYS_BINS) $(TOOL_BINS)
 
 deps:
 	@scripts/deps.sh test

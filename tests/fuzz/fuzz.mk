@@ -50,7 +50,11 @@ fuzz: $(FUZZ_BINS)
 	FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Replay of the checked-in corpus under gcc's ASan+UBSan, as criterion
-# tests, so scripts/check.sh runs and counts them.
+# tests, so scripts/check.sh runs and counts them. Named here, not in the
+# top-level `tests:` rule: that rule is read before this file, when
+# FUZZ_CHECK_BINS is still empty.
+tests: $(FUZZ_CHECK_BINS)
+
 $(B)/tests/unit/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_common.c \
 		tests/fuzz/fuzz.h $(SAN_LIB_OBJS)
 	@mkdir -p $(@D)
