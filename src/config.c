@@ -546,6 +546,17 @@ static int config_flag_uint(const struct config_raw *raw, int id, unsigned min, 
 			   rule);
 }
 
+/* A bounded integer flag that has a default: *out is dflt when the flag
+ * is absent. */
+static int config_flag_uint_or(const struct config_raw *raw, int id, unsigned min,
+			       unsigned max, const char *rule, unsigned dflt, unsigned *out)
+{
+	*out = dflt;
+	if (raw->v[id] == NULL)
+		return 0;
+	return config_flag_uint(raw, id, min, max, rule, out);
+}
+
 /* A JSON-valued flag: a string holding JSON, or native JSON from a file.
  * Returns a new reference the caller puts. */
 static int config_flag_json(const struct config_raw *raw, int id, struct json_object **out)
@@ -1373,7 +1384,6 @@ static void config_hex(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* --nsid: printable text, "0x" + hex for any bytes, or "hostname". */
 /*
  * --cpu-affinity "0-3,6": the taskset -c syntax. Every CPU must be one
  * this process may run on (sched_getaffinity: online, and inside any
@@ -1446,28 +1456,27 @@ int config_worker_cpu(const struct config *cfg, unsigned index)
 	return -1;
 }
 
-/* The CPU set as the shortest list in the same syntax ("0-3,6"). */
+/* The CPU set as the shortest list in the same syntax ("0-3,6"); n is
+ * CONFIG_CPU_TEXT_MAX, room for any set. */
 static void config_cpu_text(const cpu_set_t *set, char *buf, size_t n)
 {
 	size_t len = 0;
 
 	buf[0] = '\0';
-	for (int c = 0; c < CPU_SETSIZE; c++) {
+	for (int c = 0; c < CPU_SETSIZE && len < n; c++) {
 		int end = c;
 
 		if (!CPU_ISSET(c, set))
 			continue;
 		while (end + 1 < CPU_SETSIZE && CPU_ISSET(end + 1, set))
 			end++;
-		len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0,
-					"%s%d", len > 0 ? "," : "", c);
-		if (end > c)
-			len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0,
-						"-%d", end);
+		len += (size_t)snprintf(buf + len, n - len, end > c ? "%s%d-%d" : "%s%d",
+					len > 0 ? "," : "", c, end);
 		c = end;
 	}
 }
 
+/* --nsid: printable text, "0x" + hex for any bytes, or "hostname". */
 static int config_nsid(struct config *cfg, const struct config_raw *raw)
 {
 	char lab[CONFIG_LABEL_MAX];
@@ -1538,76 +1547,57 @@ static int config_cookie_secret(struct config *cfg, const struct config_raw *raw
  * problem reported does not depend on where it came from. */
 static int config_build(struct config *cfg, const struct config_raw *raw)
 {
-	unsigned u = 0;
+	unsigned u;
 	long cpus;
 	const char *s;
 
 	if (config_hosted_zone(cfg, raw) < 0 || config_alias_zones(cfg, raw) < 0 ||
 	    config_ns(cfg, raw) < 0 || config_entries(cfg, raw) < 0)
 		return -1;
-	cfg->port = CONFIG_DEFAULT_PORT;
-	if (raw->v[FL_PORT] != NULL) {
-		if (config_flag_uint(raw, FL_PORT, 1, 65535, "a valid port (an integer 1-65535)",
-				     &u) < 0)
-			return -1;
-		cfg->port = (uint16_t)u;
-	}
+	if (config_flag_uint_or(raw, FL_PORT, 1, 65535, "a valid port (an integer 1-65535)",
+				CONFIG_DEFAULT_PORT, &u) < 0)
+		return -1;
+	cfg->port = (uint16_t)u;
 	if (config_log_level(cfg, raw) < 0)
 		return -1;
-	cfg->test_min_interval = CONFIG_DEFAULT_INTERVAL;
-	if (raw->v[FL_TEST_MIN_INTERVAL] != NULL &&
-	    config_flag_uint(raw, FL_TEST_MIN_INTERVAL, 1, 86400,
-			     "a valid interval (an integer 1-86400, in seconds)",
-			     &cfg->test_min_interval) < 0)
+	if (config_flag_uint_or(raw, FL_TEST_MIN_INTERVAL, 1, 86400,
+				"a valid interval (an integer 1-86400, in seconds)",
+				CONFIG_DEFAULT_INTERVAL, &cfg->test_min_interval) < 0)
 		return -1;
-	cfg->test_timeout = CONFIG_DEFAULT_TIMEOUT;
-	if (raw->v[FL_TEST_TIMEOUT] != NULL &&
-	    config_flag_uint(raw, FL_TEST_TIMEOUT, 1, 3600,
-			     "a valid timeout (an integer 1-3600, in seconds)",
-			     &cfg->test_timeout) < 0)
+	if (config_flag_uint_or(raw, FL_TEST_TIMEOUT, 1, 3600,
+				"a valid timeout (an integer 1-3600, in seconds)",
+				CONFIG_DEFAULT_TIMEOUT, &cfg->test_timeout) < 0)
 		return -1;
 	if (config_priv_key(cfg, raw) < 0 || config_listen(cfg, raw) < 0)
 		return -1;
-	if (raw->v[FL_WORKERS] != NULL) {
-		if (config_flag_uint(raw, FL_WORKERS, 1, CONFIG_WORKERS_MAX,
-				     "a valid number of workers (an integer 1-256)",
-				     &cfg->workers) < 0)
-			return -1;
-	} else {
-		cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		cfg->workers = cpus < 1 ? 1
-			       : cpus > CONFIG_WORKERS_MAX ? CONFIG_WORKERS_MAX
-							   : (unsigned)cpus;
-	}
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (config_flag_uint_or(raw, FL_WORKERS, 1, CONFIG_WORKERS_MAX,
+				"a valid number of workers (an integer 1-256)",
+				cpus < 1 ? 1 : cpus > CONFIG_WORKERS_MAX ? CONFIG_WORKERS_MAX
+									 : (unsigned)cpus,
+				&cfg->workers) < 0)
+		return -1;
 	if (config_user(cfg, raw) < 0 || config_shm_name(cfg, raw) < 0 ||
 	    config_check_config(cfg, raw) < 0)
 		return -1;
-	cfg->tcp_max_conns = CONFIG_DEFAULT_TCP_MAX_CONNS;
-	if (raw->v[FL_TCP_MAX_CONNS] != NULL &&
-	    config_flag_uint(raw, FL_TCP_MAX_CONNS, 1, CONFIG_TCP_MAX_CONNS_MAX,
-			     "a valid number of connections (an integer 1-65536)",
-			     &cfg->tcp_max_conns) < 0)
+	if (config_flag_uint_or(raw, FL_TCP_MAX_CONNS, 1, CONFIG_TCP_MAX_CONNS_MAX,
+				"a valid number of connections (an integer 1-65536)",
+				CONFIG_DEFAULT_TCP_MAX_CONNS, &cfg->tcp_max_conns) < 0)
 		return -1;
-	cfg->tcp_idle_timeout = CONFIG_DEFAULT_TCP_IDLE_TIMEOUT;
-	if (raw->v[FL_TCP_IDLE_TIMEOUT] != NULL &&
-	    config_flag_uint(raw, FL_TCP_IDLE_TIMEOUT, 1, 3600,
-			     "a valid timeout (an integer 1-3600, in seconds)",
-			     &cfg->tcp_idle_timeout) < 0)
+	if (config_flag_uint_or(raw, FL_TCP_IDLE_TIMEOUT, 1, 3600,
+				"a valid timeout (an integer 1-3600, in seconds)",
+				CONFIG_DEFAULT_TCP_IDLE_TIMEOUT, &cfg->tcp_idle_timeout) < 0)
 		return -1;
-	cfg->edns_size = AHD_EDNS_DEFAULT;
-	if (raw->v[FL_EDNS_SIZE] != NULL &&
-	    config_flag_uint(raw, FL_EDNS_SIZE, 512, 4096,
-			     "a valid EDNS payload size (an integer 512-4096)",
-			     &cfg->edns_size) < 0)
+	if (config_flag_uint_or(raw, FL_EDNS_SIZE, 512, 4096,
+				"a valid EDNS payload size (an integer 512-4096)",
+				AHD_EDNS_DEFAULT, &cfg->edns_size) < 0)
 		return -1;
 	if (config_nsid(cfg, raw) < 0 || config_cookie_secret(cfg, raw) < 0 ||
 	    config_cpu_affinity(cfg, raw) < 0)
 		return -1;
-	cfg->udp_pause_us = CONFIG_DEFAULT_UDP_PAUSE;
-	if (raw->v[FL_UDP_PAUSE] != NULL &&
-	    config_flag_uint(raw, FL_UDP_PAUSE, 0, 1000,
-			     "a valid pause (an integer 0-1000, in microseconds)",
-			     &cfg->udp_pause_us) < 0)
+	if (config_flag_uint_or(raw, FL_UDP_PAUSE, 0, 1000,
+				"a valid pause (an integer 0-1000, in microseconds)",
+				CONFIG_DEFAULT_UDP_PAUSE, &cfg->udp_pause_us) < 0)
 		return -1;
 	if (raw->v[FL_CONFIG] != NULL) {
 		if (config_flag_str(raw, FL_CONFIG, &s) < 0)

@@ -37,8 +37,9 @@
  * batch is several times bigger. The answers already sent are not
  * delayed; a query that arrives during the pause waits at most the
  * pause plus the timer slack. A lone query (light load) is never
- * delayed. make bench-peers shows the effect: batches grow from ~5 to
- * ~25 datagrams, queries per CPU-second by about a sixth.
+ * delayed. Measured with make bench-peers' setup: batches grow from ~5
+ * to ~26 datagrams, queries per CPU-second by 4-10% (run-to-run noise
+ * is about as large).
  */
 #define WORKER_TIMER_SLACK_NS 10000UL
 
