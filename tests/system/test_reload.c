@@ -103,14 +103,10 @@ static void wait_a(uint16_t port, const char *name, const char *want)
 
 static uint32_t soa_serial(uint16_t port)
 {
-	ldns_pkt *p = sys_query(port, ZONE, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, false);
-	uint32_t serial;
+	int64_t serial = sys_soa_serial(port, ZONE);
 
-	cr_assert_not_null(p, "no SOA reply");
-	cr_assert_eq(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 1);
-	serial = ldns_rdf2native_int32(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 2));
-	ldns_pkt_free(p);
-	return serial;
+	cr_assert_geq(serial, 0, "no SOA reply with one SOA record");
+	return (uint32_t)serial;
 }
 
 /*

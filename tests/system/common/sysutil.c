@@ -859,3 +859,16 @@ int sys_wait_kids(pid_t sup, struct sys_kids *k, size_t workers)
 	} while (sys_now_ms() < end);
 	return -1;
 }
+
+int64_t sys_soa_serial(uint16_t port, const char *zone)
+{
+	ldns_pkt *p = sys_query(port, zone, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, false);
+	int64_t serial = -1;
+
+	if (p == NULL)
+		return -1;
+	if (ldns_rr_list_rr_count(ldns_pkt_answer(p)) == 1)
+		serial = ldns_rdf2native_int32(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 2));
+	ldns_pkt_free(p);
+	return serial;
+}

@@ -116,6 +116,10 @@ size_t sys_children(pid_t pid, pid_t *out, size_t cap);
 /* /proc/<pid>/cmdline with NULs as spaces, into buf. 0 or -1. */
 int sys_cmdline(pid_t pid, char *buf, size_t cap);
 
+/* The serial of zone's SOA at 127.0.0.1:port, or -1 without a reply
+ * holding exactly one answer. */
+int64_t sys_soa_serial(uint16_t port, const char *zone);
+
 #define SYS_MAX_KIDS 16
 /* A supervisor's children, told apart by their process titles
  * ("a-healthy-dns: worker N", "a-healthy-dns: prober"). */
