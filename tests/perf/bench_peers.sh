@@ -21,6 +21,12 @@
 #
 # Knobs: PERF_ROUNDS PERF_SECONDS PERF_EXTRA_SECONDS PERF_STARTS PERF_PORT
 # PERF_REPUBLISH_RATE (see perf.mk), AHD_BIN (default build/a-healthy-dns).
+#
+# Before/after: AHD_BIN_BASE=PATH (or `make bench-peers BASE=<git rev>`,
+# which builds that revision aside) adds a fourth server, the same flags
+# run by that binary, to the start-up, UDP, TCP and DNSSEC rounds, so a
+# change is compared with its base in one run, interleaved, on the same
+# machine state: "us / base" is the before/after ratio.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/perf/lib.sh
@@ -37,8 +43,14 @@ XROUNDS=2
 STARTS=${PERF_STARTS:-5}
 PORT=${PERF_PORT:-25353}
 PROBE_NAME=host001.$PERF_ZONE
+BASE_BIN=${AHD_BIN_BASE:-}
+SERVERS="ours nsd knot"
 
 [ -x "$BIN" ] && [ -x "$FA" ] && [ -x "$RP" ] || perf_die "build first: make $BIN $FA $RP"
+if [ -n "$BASE_BIN" ]; then
+	[ -x "$BASE_BIN" ] || perf_die "AHD_BIN_BASE=$BASE_BIN is not an executable"
+	SERVERS="ours base nsd knot"
+fi
 [ "$(id -u)" -eq 0 ] || perf_die "needs root: republish maps the server's image read-write"
 [ "$(nproc)" -ge 2 ] || perf_die "needs 2 CPUs: generator and server on different cores"
 perf_install dnsperf nsd knot knot-dnsutils ldnsutils openssl util-linux procps time \
@@ -46,8 +58,8 @@ perf_install dnsperf nsd knot knot-dnsutils ldnsutils openssl util-linux procps 
 
 W=$(mktemp -d /tmp/ahd-bench-peers.XXXXXX)
 declare -A PID ADDR NAME
-ADDR=([ours]=$PERF_OURS_ADDR [nsd]=$PERF_NSD_ADDR [knot]=$PERF_KNOT_ADDR)
-NAME=([ours]=a-healthy-dns
+ADDR=([ours]=$PERF_OURS_ADDR [base]=$PERF_BASE_ADDR [nsd]=$PERF_NSD_ADDR [knot]=$PERF_KNOT_ADDR)
+NAME=([ours]=a-healthy-dns [base]="ours, base"
 	[nsd]="NSD $(nsd -v 2>&1 | awk 'NR == 1 { print $3 }')"
 	[knot]="Knot $(knotd -V | awk '{ print $NF }')")
 cleanup() {
@@ -71,10 +83,12 @@ set_cmd() {
 	local s=$1 v=$2 port=$3 zf=$ZF_PLAIN
 	if [ "$v" = signed ]; then zf=$ZF_SIGNED; fi
 	case $s in
-	ours)
-		CMD=("$BIN" --hosted-zone "$PERF_ZONE" --ns "$(perf_ns_json)"
+	ours | base)
+		local bin=$BIN
+		if [ "$s" = base ]; then bin=$BASE_BIN; fi
+		CMD=("$bin" --hosted-zone "$PERF_ZONE" --ns "$(perf_ns_json)"
 			--zone-resolutions "$(cat "$W/resolutions.json")"
-			--listen "$PERF_OURS_ADDR" --port "$port" --workers 1 --log-level warning)
+			--listen "${ADDR[$s]}" --port "$port" --workers 1 --log-level warning)
 		if [ "$v" = signed ]; then
 			CMD+=(--priv-key-path "$W/ours.pem" --priv-key-alg ECDSAP256SHA256)
 		fi
@@ -167,8 +181,17 @@ rounds() {
 	done
 }
 
+# Each server's port offset from PORT (plain zone; the signed one adds 10).
+declare -A OFF=([ours]=0 [nsd]=1 [knot]=2 [base]=3)
+# "SERVER:PORT ..." of every server in $SERVERS, signed zone with $1 = 10.
+server_list() {
+	local s out=""
+	for s in $SERVERS; do out="$out $s:$((PORT + ${1:-0} + ${OFF[$s]}))"; done
+	echo "${out# }"
+}
+
 # --- start-up: spawn to first answer, CPU 1 otherwise idle ------------
-for s in ours nsd knot; do
+for s in $SERVERS; do
 	set_cmd "$s" plain "$PORT"
 	echo "bench: start-up of ${NAME[$s]} x $STARTS" >&2
 	taskset -c "$PERF_GEN_CPU" "$FA" start "${ADDR[$s]}" "$PORT" "$PROBE_NAME" \
@@ -178,19 +201,18 @@ for s in ours nsd knot; do
 done
 
 # --- plain zone: idle memory, then UDP rounds, then TCP ----------------
-i=0
-for s in ours nsd knot; do
-	start_bg "$s" plain $((PORT + i)) || { cat "$W/$s-plain.log" >&2; perf_die "$s did not start"; }
-	i=$((i + 1))
+for s in $SERVERS; do
+	start_bg "$s" plain $((PORT + ${OFF[$s]})) || { cat "$W/$s-plain.log" >&2; perf_die "$s did not start"; }
 done
 sleep 1 # let start-up work settle before calling it idle
-for s in ours nsd knot; do
+for s in $SERVERS; do
 	echo "$s $(perf_tree_pss "${PID[$s-plain]}") $(perf_tree_count "${PID[$s-plain]}")"
 done >"$W/pss"
 
-rounds udp "$ROUNDS" "$SECS" plain "ours:$PORT nsd:$((PORT + 1)) knot:$((PORT + 2))"
+rounds udp "$ROUNDS" "$SECS" plain "$(server_list)"
 
 tcp_list="nsd:$((PORT + 1)) knot:$((PORT + 2))"
+if [ -n "$BASE_BIN" ]; then tcp_list="base:$((PORT + 3)) $tcp_list"; fi
 if kdig +tcp +retry=0 +timeout=1 @"$PERF_OURS_ADDR" -p "$PORT" "$PROBE_NAME" A 2>/dev/null |
 	grep -q 'status: NOERROR'; then
 	tcp_list="ours:$PORT $tcp_list"
@@ -256,7 +278,7 @@ for r in $(seq 1 "$CHG_PAIRS"); do
 		change_run "$v" "$r"
 	done
 done
-for s in ours nsd knot; do
+for s in $SERVERS; do
 	perf_stop "${PID[$s-plain]}"
 	unset "PID[$s-plain]"
 done
@@ -297,23 +319,28 @@ dnssec_check nsd $((PORT + 11)) || { cat "$W/dnssec-check" >&2; perf_die "NSD do
 dnssec_check knot $((PORT + 12)) || { cat "$W/dnssec-check" >&2; perf_die "Knot does not answer signed with key $KEY_TAG"; }
 # The prober signs after start-up: give the signed image a moment.
 signed_soon() {
-	local i
+	local s=$1 i
 	for i in $(seq 1 50); do
-		dig +dnssec +norec +time=1 +tries=1 @"$PERF_OURS_ADDR" -p $((PORT + 10)) "$PROBE_NAME" A 2>/dev/null |
+		dig +dnssec +norec +time=1 +tries=1 @"${ADDR[$s]}" -p $((PORT + 10 + ${OFF[$s]})) "$PROBE_NAME" A 2>/dev/null |
 			grep -q 'RRSIG' && return 0
 		sleep 0.1
 	done
 	return 1
 }
-if start_bg ours signed $((PORT + 10)) && { signed_soon || true; } && dnssec_check ours $((PORT + 10)); then
-	sec_list="ours:$((PORT + 10)) $sec_list"
-else
-	NOTES+=("DNSSEC: a-healthy-dns did not answer signed with key $KEY_TAG (see the check above); its DNSSEC line is skipped.")
-fi
+for s in $SERVERS; do
+	case $s in nsd | knot) continue ;; esac
+	port=$((PORT + 10 + ${OFF[$s]}))
+	if start_bg "$s" signed "$port" && { signed_soon "$s" || true; } && dnssec_check "$s" "$port"; then
+		sec_list="$s:$port $sec_list"
+	else
+		NOTES+=("DNSSEC: ${NAME[$s]} did not answer signed with key $KEY_TAG (see the check above); its DNSSEC line is skipped.")
+	fi
+done
 rounds dnssec "$XROUNDS" "$XSECS" signed "$sec_list" -D
 
 # A child that died and was restarted during the runs skews them.
-for f in "$W"/ours-*.log; do
+for f in "$W"/ours-*.log "$W"/base-*.log; do
+	[ -f "$f" ] || continue
 	if grep -q 'killed by signal\|restarting in' "$f"; then
 		NOTES+=("a-healthy-dns restarted a child during the runs ($(basename "$f" .log)): $(grep -m1 'killed by signal\|restarting in' "$f" | sed 's/^.*: warning: //')")
 	fi
@@ -329,8 +356,8 @@ echo "us: --workers 1; NSD: server-count 1, RRL off, minimal-responses; Knot: ud
 echo "q/CPU-s: answers per second of server CPU (utime+stime of all its processes); srv, gen: CPU use of the server and of dnsperf"
 echo "$(nproc) CPUs: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 
-NAMES_ARGS=$(for s in ours nsd knot; do printf '%s=%s\n' "$s" "${NAME[$s]}"; done)
-awk -v tck="$PERF_CLK_TCK" -v names="$NAMES_ARGS" -v rounds="$ROUNDS" -v secs="$SECS" \
+NAMES_ARGS=$(for s in $SERVERS; do printf '%s=%s\n' "$s" "${NAME[$s]}"; done)
+awk -v tck="$PERF_CLK_TCK" -v names="$NAMES_ARGS" -v servers="$SERVERS" -v rounds="$ROUNDS" -v secs="$SECS" \
 	-v xrounds="$XROUNDS" -v xsecs="$XSECS" -v starts="$STARTS" '
 function sort(a, n,   i, j, t) {
 	for (i = 2; i <= n; i++)
@@ -340,7 +367,7 @@ function ratio(x, y) { return y > 0 ? sprintf("%.2fx", x / y) : "-" }
 BEGIN {
 	split(names, nl, "\n")
 	for (i in nl) { split(nl[i], kv, "="); disp[kv[1]] = kv[2] }
-	order[1] = "ours"; order[2] = "nsd"; order[3] = "knot"
+	nserv = split(servers, order, " ")
 	title["udp"] = sprintf("UDP, no EDNS (%d rounds x %d s)", rounds, secs)
 	title["tcp"] = sprintf("TCP, dnsperf -m tcp (%d rounds x %d s)", xrounds, xsecs)
 	title["dnssec"] = sprintf("DNSSEC, signed zone, DO bit, dnsperf -D (%d rounds x %d s)", xrounds, xsecs)
@@ -366,7 +393,7 @@ END {
 		printf "\n%s\n", title[mode]
 		printf "  %-14s %9s %19s %12s %6s %6s %12s %6s\n", "server", "QPS med", "(min-max)",
 		       "q/CPU-s med", "srv", "gen", "lost", "resp B"
-		for (o = 1; o <= 3; o++) {
+		for (o = 1; o <= nserv; o++) {
 			s = order[o]; k = mode SUBSEP s
 			if (!(k in n)) continue
 			c = n[k]
@@ -386,7 +413,7 @@ END {
 			printf "  other processes used %.0f%% of CPU 0 and %.0f%% of CPU 1 during these runs%s\n",
 			       o0, o1, (o0 > 5 || o1 > 5) ? ": the machine was not quiet, QPS is noisy" : ""
 		}
-		for (o = 2; o <= 3; o++) {
+		for (o = 2; o <= nserv; o++) {
 			s = order[o]
 			if ((mode, "ours") in medq && (mode, s) in medq)
 				printf "  us / %-9s QPS %s, q/CPU-s %s\n", disp[s],
@@ -395,12 +422,12 @@ END {
 	}
 	printf "\nIdle memory and start-up (start-up: spawn to first UDP answer, 1 ms polling, %d starts)\n", starts
 	printf "  %-14s %10s %6s %12s %17s\n", "server", "PSS kB", "procs", "start ms med", "(min-max)"
-	for (o = 1; o <= 3; o++) {
+	for (o = 1; o <= nserv; o++) {
 		s = order[o]
 		printf "  %-14s %10d %6d %12.2f %17s\n", disp[s], pss[s], nproc[s], st[s],
 		       sprintf("(%.2f-%.2f)", stmin[s], stmax[s])
 	}
-	for (o = 2; o <= 3; o++) {
+	for (o = 2; o <= nserv; o++) {
 		s = order[o]
 		printf "  us / %-9s PSS %s, start-up %s (lower is better)\n", disp[s],
 		       ratio(pss["ours"], pss[s]), ratio(st["ours"], st[s])
@@ -413,7 +440,7 @@ printf '  %-14s %9s %16s %10s %12s %12s\n' server "A host001" "NXDOMAIN nx0000" 
 while read -r s a nx soa dk tags; do
 	printf '  %-14s %9s %16s %10s %12s %12s\n' "${NAME[$s]}" "$a" "$nx" "$soa" "$dk" "$tags"
 done <"$W/dnssec-check"
-echo "  one ECDSAP256SHA256 key (tag $KEY_TAG) for all three: ours from its PEM, NSD and Knot from ldns-signzone with the same key"
+echo "  one ECDSAP256SHA256 key (tag $KEY_TAG) for every server: ours from its PEM, NSD and Knot from ldns-signzone with the same key"
 
 echo
 awk -v tck="$PERF_CLK_TCK" -v rounds="$CHG_PAIRS" -v secs="$XSECS" -v rate="$RATE" '

@@ -12,6 +12,7 @@ PERF_SRV_CPU=1  # every server, its whole process tree
 PERF_OURS_ADDR=127.0.0.1
 PERF_NSD_ADDR=127.0.0.2
 PERF_KNOT_ADDR=127.0.0.3
+PERF_BASE_ADDR=127.0.0.4 # AHD_BIN_BASE, the before of a before/after run
 PERF_CLK_TCK=$(getconf CLK_TCK)
 
 perf_die() { echo "bench: $*" >&2; exit 1; }

@@ -12,6 +12,8 @@
 # PERF_EXTRA_SECONDS (5, the TCP and DNSSEC runs), PERF_STARTS (5),
 # PERF_PORT (25353, first of the ports used on 127.0.0.1-3),
 # PERF_REPUBLISH_RATE (10 images a second in the "under change" runs).
+# BASE=<git rev> (make variable): that revision's binary joins the
+# rounds as "ours, base", for a before/after ratio in one run.
 # Runs as root: republish maps the running server's image read-write.
 PERF_B := $(B)/perf
 
@@ -33,8 +35,20 @@ $(PERF_B)/republish: tests/perf/republish.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
-bench-peers: $(B)/a-healthy-dns $(PERF_B)/first_answer $(PERF_B)/republish
-	tests/perf/bench_peers.sh
+# BASE=<git rev>: also run that revision's binary (built aside from
+# `git archive`) in the same rounds, for a before/after ratio.
+ifneq ($(BASE),)
+PERF_BASE_DIR := $(PERF_B)/base
+PERF_BASE_BIN := $(PERF_BASE_DIR)/build/a-healthy-dns
+.PHONY: $(PERF_BASE_BIN)
+$(PERF_BASE_BIN):
+	rm -rf $(PERF_BASE_DIR) && mkdir -p $(PERF_BASE_DIR)
+	git archive --format=tar $(BASE) | tar -x -C $(PERF_BASE_DIR)
+	$(MAKE) -C $(PERF_BASE_DIR) all
+endif
+
+bench-peers: $(B)/a-healthy-dns $(PERF_B)/first_answer $(PERF_B)/republish $(PERF_BASE_BIN)
+	AHD_BIN_BASE=$(PERF_BASE_BIN) tests/perf/bench_peers.sh
 
 perf-profile: $(B)/a-healthy-dns $(PERF_B)/first_answer $(PERF_B)/answer_loop
 	tests/perf/profile.sh
