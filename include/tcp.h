@@ -166,7 +166,8 @@ int tcp_server_listen(struct tcp_server *t, int fd);
 void tcp_server_event(struct tcp_server *t, uint64_t data, uint32_t events,
 		      int64_t now_ms);
 
-/* Close the connections idle for idle_ms and resume paused listeners.
+/* Close the connections idle for idle_ms or past their message deadline
+ * (io_ms) and resume paused listeners.
  * Returns the milliseconds until the next deadline, -1 if none. */
 int tcp_server_tick(struct tcp_server *t, int64_t now_ms);
 
