@@ -21,6 +21,17 @@
 /* RFC 7766 section 6.2.3: a few seconds of idle time, a bounded table. */
 #define CONFIG_DEFAULT_TCP_MAX_CONNS 256
 #define CONFIG_DEFAULT_TCP_IDLE_TIMEOUT 10
+/* Milliseconds a TCP message may take to arrive once its first byte
+ * came: Knot's tcp-io-timeout, whose default this is. */
+#define CONFIG_DEFAULT_TCP_IO_TIMEOUT 500
+#define CONFIG_TCP_IO_TIMEOUT_MAX 60000
+/* Connections of one client address per worker: a quarter of the table.
+ * SO_REUSEPORT spreads a client's connections over the workers by their
+ * source ports, so the cap holds in every worker's table alike: at least
+ * four addresses are needed to fill the server, and one client may still
+ * hold a quarter of all connections, far more than the one or few that
+ * RFC 7766 section 6.2.1 expects of it. */
+#define CONFIG_DEFAULT_TCP_PER_CLIENT(max_conns) ((max_conns) / 4 > 0 ? (max_conns) / 4 : 1u)
 /* Microseconds a worker pauses after a UDP batch under load (worker.c). */
 #define CONFIG_DEFAULT_UDP_PAUSE 40
 /* Room for any --cpu-affinity list in its shortest form. */
@@ -118,6 +129,8 @@ struct config {
 	/* TCP, per worker. 0 (a hand-built struct): the defaults. */
 	unsigned tcp_max_conns;
 	unsigned tcp_idle_timeout; /* seconds */
+	unsigned tcp_io_timeout_ms;
+	unsigned tcp_max_conns_per_client; /* 0: CONFIG_DEFAULT_TCP_PER_CLIENT */
 	/* --cpu-affinity: worker i runs on the i-th CPU of the set (round
 	 * robin); n_cpus 0: no pinning. */
 	cpu_set_t cpus;

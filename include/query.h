@@ -36,7 +36,8 @@ enum query_status {
 	QUERY_NOTIMP,   /* opcode other than QUERY */
 	QUERY_FORMERR,  /* QDCOUNT != 1, or a question or a section that does
 			 * not parse, or a misplaced or second OPT, or an
-			 * OPT whose options are malformed */
+			 * OPT whose options are malformed, or bytes after
+			 * the last counted RR */
 	/* QDCOUNT 0 with an OPT carrying a COOKIE: a client asking for a
 	 * server cookie (RFC 7873 section 5.4). edns is set, the question
 	 * fields are not. */
@@ -76,7 +77,9 @@ struct query {
  * root or that edns_parse refuses is QUERY_FORMERR (with edns kept only
  * for malformed options). For an opcode other than QUERY the sections
  * (QDCOUNT entries laid out as questions first) are walked the same way
- * only to find the OPT. Bytes after the counted RRs are ignored. Fields
+ * only to find the OPT (bytes after the counted RRs are ignored there:
+ * the answer is NOTIMP either way). For QUERY, bytes after the counted
+ * RRs are QUERY_FORMERR with edns kept (the records parsed). Fields
  * of q are valid as far as the status says.
  */
 enum query_status query_parse(const uint8_t *pkt, size_t len, struct query *q);

@@ -9,7 +9,12 @@
  * slow reader never blocks the other clients). Connections sit in a list
  * ordered by last activity: its head is the first to time out
  * (RFC 7766 section 6.2.3) and the first idle one to close when the
- * table is full.
+ * table is full. A second list holds the connections in the middle of
+ * receiving a message, ordered by when its first byte came: a message
+ * must be complete within the I/O timeout however the client paces its
+ * bytes (slowloris), and when no idle connection is left the one whose
+ * message started first makes room. Connections from one address are
+ * chained per address, so a cap per client costs a short walk.
  *
  * The framer and the output queue are pure (no I/O) for unit tests.
  */
@@ -23,9 +28,13 @@
 
 #include "ahd.h"
 
-/* Queries longer than this close the connection, like UDP drops them:
- * no query we answer comes near it. */
-#define TCP_IN_MAX 4096
+/* Any message a length prefix can announce (RFC 8906 section 3.1.2:
+ * answer every well-formed query). A slot's buffer is reserved, not
+ * committed: an idle connection touches its first page only. */
+#define TCP_IN_MAX AHD_MAX_MSG
+/* A connection that held more than this gives the pages beyond it back
+ * when it closes, so one large query does not pin its slot's memory. */
+#define TCP_IN_KEEP 4096
 /* Responses of pipelined queries are gathered up to this much before a
  * write; one maximal response (65535) always fits besides. */
 #define TCP_OUT_BATCH 16384
@@ -105,8 +114,11 @@ typedef size_t (*tcp_handler)(void *ctx, const struct sockaddr *peer,
 struct tcp_stats {
 	uint64_t accepted;
 	uint64_t closed_idle;   /* idle timeout */
-	uint64_t evicted;       /* oldest idle closed for a new one */
-	uint64_t refused;       /* table full of busy connections */
+	uint64_t closed_io;     /* a message not complete in the I/O timeout */
+	uint64_t evicted;       /* oldest idle (or slowest message) closed
+				 * for a new one */
+	uint64_t refused;       /* table full of busy connections, or the
+				 * client's own are all busy */
 	uint64_t bad_frames;    /* length < 12 or too long: closed */
 	uint64_t errors;        /* socket errors, resets */
 	uint64_t queries;
@@ -125,12 +137,23 @@ int tcp_listen(int family, const uint8_t addr[16], uint16_t port, bool reuseport
 /* Whether fd is a listening TCP socket. */
 bool tcp_is_listener(int fd);
 
+struct tcp_limits {
+	unsigned max_conns;  /* the table: connections of this worker */
+	unsigned idle_ms;    /* closed after this long without progress */
+	unsigned io_ms;      /* a message's bytes must all arrive within this
+			      * once its first byte came */
+	/* Connections of one client address in this table; a new one
+	 * beyond it replaces the client's own oldest that is not sending
+	 * an answer, or is refused. >= max_conns: no cap. */
+	unsigned per_client;
+};
+
 /*
- * A server for one worker on the epoll instance epfd: a table of
- * max_conns connections, each closed after idle_ms without progress.
- * Returns NULL (errno set) when the table cannot be had.
+ * A server for one worker on the epoll instance epfd, with the limits
+ * lim (all nonzero). Returns NULL (errno set) when the table cannot be
+ * had.
  */
-struct tcp_server *tcp_server_new(int epfd, unsigned max_conns, unsigned idle_ms,
+struct tcp_server *tcp_server_new(int epfd, const struct tcp_limits *lim,
 				  tcp_handler handler, void *ctx);
 /* Closes every connection (not the listeners) and frees the table. */
 void tcp_server_free(struct tcp_server *t);
@@ -143,7 +166,8 @@ int tcp_server_listen(struct tcp_server *t, int fd);
 void tcp_server_event(struct tcp_server *t, uint64_t data, uint32_t events,
 		      int64_t now_ms);
 
-/* Close the connections idle for idle_ms and resume paused listeners.
+/* Close the connections idle for idle_ms or past their message deadline
+ * (io_ms) and resume paused listeners.
  * Returns the milliseconds until the next deadline, -1 if none. */
 int tcp_server_tick(struct tcp_server *t, int64_t now_ms);
 

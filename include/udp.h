@@ -16,8 +16,11 @@
 
 /* Datagrams per system call. */
 #define UDP_BATCH 32
-/* Queries larger than this are not DNS queries we answer: dropped. */
-#define UDP_IN_MAX 4096
+/* The largest datagram: any well-formed query is answered (RFC 8906
+ * section 3.1.2). The slots are allocated untouched (one mapping): a
+ * datagram dirties only the pages it is written to, so a worker's
+ * memory does not grow with this. */
+#define UDP_IN_MAX 65535
 /* Room for the largest UDP response (EDNS payloads included). */
 #define UDP_OUT_MAX 4096
 

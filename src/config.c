@@ -44,6 +44,8 @@ enum config_flag_id {
 	FL_SHM_NAME,
 	FL_TCP_MAX_CONNS,
 	FL_TCP_IDLE_TIMEOUT,
+	FL_TCP_IO_TIMEOUT,
+	FL_TCP_MAX_CONNS_PER_CLIENT,
 	FL_CPU_AFFINITY,
 	FL_UDP_PAUSE,
 	FL_EDNS_SIZE,
@@ -86,6 +88,8 @@ static const struct config_flag config_flags[FL_COUNT] = {
 	[FL_SHM_NAME] = {"shm-name", CONFIG_KIND_VALUE, true},
 	[FL_TCP_MAX_CONNS] = {"tcp-max-conns", CONFIG_KIND_VALUE, true},
 	[FL_TCP_IDLE_TIMEOUT] = {"tcp-idle-timeout", CONFIG_KIND_VALUE, true},
+	[FL_TCP_IO_TIMEOUT] = {"tcp-io-timeout", CONFIG_KIND_VALUE, true},
+	[FL_TCP_MAX_CONNS_PER_CLIENT] = {"tcp-max-conns-per-client", CONFIG_KIND_VALUE, true},
 	[FL_CPU_AFFINITY] = {"cpu-affinity", CONFIG_KIND_VALUE, true},
 	[FL_UDP_PAUSE] = {"udp-pause", CONFIG_KIND_VALUE, true},
 	[FL_EDNS_SIZE] = {"edns-size", CONFIG_KIND_VALUE, true},
@@ -1588,6 +1592,15 @@ static int config_build(struct config *cfg, const struct config_raw *raw)
 				"a valid timeout (an integer 1-3600, in seconds)",
 				CONFIG_DEFAULT_TCP_IDLE_TIMEOUT, &cfg->tcp_idle_timeout) < 0)
 		return -1;
+	if (config_flag_uint_or(raw, FL_TCP_IO_TIMEOUT, 1, CONFIG_TCP_IO_TIMEOUT_MAX,
+				"a valid timeout (an integer 1-60000, in milliseconds)",
+				CONFIG_DEFAULT_TCP_IO_TIMEOUT, &cfg->tcp_io_timeout_ms) < 0)
+		return -1;
+	if (config_flag_uint_or(raw, FL_TCP_MAX_CONNS_PER_CLIENT, 1, CONFIG_TCP_MAX_CONNS_MAX,
+				"a valid number of connections (an integer 1-65536)",
+				CONFIG_DEFAULT_TCP_PER_CLIENT(cfg->tcp_max_conns),
+				&cfg->tcp_max_conns_per_client) < 0)
+		return -1;
 	if (config_flag_uint_or(raw, FL_EDNS_SIZE, 512, 4096,
 				"a valid EDNS payload size (an integer 512-4096)",
 				AHD_EDNS_DEFAULT, &cfg->edns_size) < 0)
@@ -2052,6 +2065,12 @@ char *config_to_json(const struct config *cfg)
 	if (cfg->tcp_idle_timeout != 0)
 		config_jb_add(&jb, o, "tcp-idle-timeout",
 			      json_object_new_int64(cfg->tcp_idle_timeout));
+	if (cfg->tcp_io_timeout_ms != 0)
+		config_jb_add(&jb, o, "tcp-io-timeout",
+			      json_object_new_int64(cfg->tcp_io_timeout_ms));
+	if (cfg->tcp_max_conns_per_client != 0)
+		config_jb_add(&jb, o, "tcp-max-conns-per-client",
+			      json_object_new_int64(cfg->tcp_max_conns_per_client));
 	if (cfg->edns_size != 0)
 		config_jb_add(&jb, o, "edns-size", json_object_new_int64(cfg->edns_size));
 	if (cfg->n_cpus > 0) {
@@ -2193,8 +2212,11 @@ void config_print_summary(const struct config *cfg, FILE *out)
 		fprintf(out, "cpu affinity: none (the kernel places the workers)\n");
 	}
 	fprintf(out, "udp: pause %u us after a batch under load\n", cfg->udp_pause_us);
-	fprintf(out, "tcp: %u connections per worker, idle timeout %u s\n", cfg->tcp_max_conns,
-		cfg->tcp_idle_timeout);
+	fprintf(out,
+		"tcp: %u connections per worker, %u per client address; idle timeout %u s,"
+		" a message within %u ms\n",
+		cfg->tcp_max_conns, cfg->tcp_max_conns_per_client, cfg->tcp_idle_timeout,
+		cfg->tcp_io_timeout_ms);
 	{
 		char hex[2 * CONFIG_NSID_MAX + 1];
 
@@ -2250,8 +2272,13 @@ void config_print_help(FILE *out)
 	      "  --log-level L             debug, info (default), warning, error, critical\n"
 	      "  --tcp-max-conns N         TCP connections per worker, 1-65536 (default 256);\n"
 	      "                            when full, the longest idle one is closed\n"
+	      "  --tcp-max-conns-per-client N\n"
+	      "                            TCP connections of one client address per worker,\n"
+	      "                            1-65536 (default: a quarter of --tcp-max-conns)\n"
 	      "  --tcp-idle-timeout S      seconds before an idle TCP connection is closed,\n"
 	      "                            1-3600 (default 10)\n"
+	      "  --tcp-io-timeout MS       milliseconds a TCP query may take to arrive once\n"
+	      "                            its first byte came, 1-60000 (default 500)\n"
 	      "  --cpu-affinity LIST       pin worker i to the i-th CPU of LIST (e.g. 0-3,6;\n"
 	      "                            default: no pinning)\n"
 	      "  --udp-pause US            pause after a UDP batch under load so the next\n"

@@ -51,10 +51,11 @@ static int query_skip_name(const uint8_t *pkt, size_t len, size_t *pos, bool *ro
  * after n_questions entries of the question section that are skipped
  * (only for opcodes whose first section is not parsed as a question).
  * An OPT whose options are malformed does not stop the walk: the rest
- * must still parse for its FORMERR to carry an OPT.
+ * must still parse for its FORMERR to carry an OPT. *end: where the last
+ * counted RR ends.
  */
 static int query_sections(const uint8_t *pkt, size_t len, size_t pos,
-			  unsigned n_questions, struct query *q)
+			  unsigned n_questions, struct query *q, size_t *end)
 {
 	const unsigned counts[3] = { wire_load_u16(pkt + 6), wire_load_u16(pkt + 8),
 				     wire_load_u16(pkt + 10) };
@@ -90,11 +91,13 @@ static int query_sections(const uint8_t *pkt, size_t len, size_t pos,
 			pos += 10 + rdlen;
 		}
 	}
+	*end = pos;
 	return 0;
 }
 
 enum query_status query_parse(const uint8_t *pkt, size_t len, struct query *q)
 {
+	size_t end;
 	int n;
 
 	if (len < QUERY_HEADER_LEN || (pkt[2] & 0x80))
@@ -108,15 +111,17 @@ enum query_status query_parse(const uint8_t *pkt, size_t len, struct query *q)
 		/* RFC 6891 section 6.1.1: the NOTIMP carries an OPT if the
 		 * request had one; found only if the whole message parses
 		 * (UPDATE's zone section is laid out like a question). */
-		if (query_sections(pkt, len, QUERY_HEADER_LEN, q->qdcount, q) < 0)
+		if (query_sections(pkt, len, QUERY_HEADER_LEN, q->qdcount, q, &end) < 0)
 			memset(&q->edns, 0, sizeof(q->edns));
 		return QUERY_NOTIMP;
 	}
 	if (q->qdcount == 0) {
-		if (query_sections(pkt, len, QUERY_HEADER_LEN, 0, q) < 0) {
+		if (query_sections(pkt, len, QUERY_HEADER_LEN, 0, q, &end) < 0) {
 			memset(&q->edns, 0, sizeof(q->edns));
 			return QUERY_FORMERR;
 		}
+		if (end != len)
+			return QUERY_FORMERR;
 		/* RFC 7873 section 5.4: without a COOKIE there is nothing to
 		 * answer; a version the server lacks is BADVERS (edns). */
 		if (!q->edns.present || q->edns.malformed || q->edns.version != 0 ||
@@ -136,12 +141,17 @@ enum query_status query_parse(const uint8_t *pkt, size_t len, struct query *q)
 	q->qtype = wire_load_u16(pkt + QUERY_HEADER_LEN + q->qname_len);
 	q->qclass = wire_load_u16(pkt + QUERY_HEADER_LEN + q->qname_len + 2);
 	q->question_len = q->qname_len + 4;
-	if (query_sections(pkt, len, QUERY_HEADER_LEN + q->question_len, 0, q) < 0) {
+	if (query_sections(pkt, len, QUERY_HEADER_LEN + q->question_len, 0, q,
+			   &end) < 0) {
 		/* Not trusted: the FORMERR carries no OPT. */
 		memset(&q->edns, 0, sizeof(q->edns));
 		return QUERY_FORMERR;
 	}
-	if (q->edns.malformed)
+	/* Bytes after the last counted RR: the counts and the message
+	 * disagree, so it is not what the client meant to send (the original,
+	 * BIND and Knot answer FORMERR too). The records did parse, so the OPT
+	 * found is echoed like for any other FORMERR (RFC 6891 section 7). */
+	if (end != len || q->edns.malformed)
 		return QUERY_FORMERR;
 	return QUERY_OK;
 }

@@ -683,6 +683,10 @@ static void supervisor_worker_settings(const struct config *boot, const struct c
 		supervisor_list_add(buf, cap, "tcp-max-conns");
 	if (boot->tcp_idle_timeout != next->tcp_idle_timeout)
 		supervisor_list_add(buf, cap, "tcp-idle-timeout");
+	if (boot->tcp_io_timeout_ms != next->tcp_io_timeout_ms)
+		supervisor_list_add(buf, cap, "tcp-io-timeout");
+	if (boot->tcp_max_conns_per_client != next->tcp_max_conns_per_client)
+		supervisor_list_add(buf, cap, "tcp-max-conns-per-client");
 	if (boot->log_level != next->log_level)
 		supervisor_list_add(buf, cap, "log-level (of the workers)");
 }

@@ -178,14 +178,35 @@ struct tcp_buf {
 	struct tcp_outq out;
 };
 
+/* A connection is on three lists, each threaded through the table. */
+enum {
+	TCP_L_ACT,  /* by last activity, or the free list (next only) */
+	TCP_L_MSG,  /* receiving a message, by when its first byte came */
+	TCP_L_ADDR, /* same address hash, by accept time */
+	TCP_L_COUNT
+};
+
+struct tcp_link {
+	uint32_t prev; /* TCP_NONE at the ends */
+	uint32_t next;
+};
+
+struct tcp_list {
+	uint32_t head;
+	uint32_t tail;
+};
+
 struct tcp_conn {
 	int fd;            /* -1: free slot */
 	uint32_t gen;
-	uint32_t prev;     /* activity list; TCP_NONE at the ends */
-	uint32_t next;     /* activity list, or the free list */
+	uint32_t bucket;   /* index into addr */
 	uint32_t events;   /* the epoll mask registered now */
 	bool eof;          /* the client shut its side: close when done */
+	bool in_msg;       /* on the TCP_L_MSG list */
+	bool in_big;       /* held more than TCP_IN_KEEP bytes once */
 	int64_t last_ms;   /* last progress in either direction */
+	int64_t msg_ms;    /* first byte of the message being received */
+	struct tcp_link l[TCP_L_COUNT];
 	struct tcp_buf *b;
 	struct sockaddr_storage peer;
 };
@@ -196,15 +217,16 @@ struct tcp_listener {
 
 struct tcp_server {
 	int epfd;
-	uint32_t max_conns;
-	unsigned idle_ms;
+	struct tcp_limits lim;
 	tcp_handler handler;
 	void *ctx;
 	struct tcp_conn *conns;
 	struct tcp_buf *bufs; /* max_conns of them, mmap'd */
 	size_t bufs_size;
-	uint32_t head; /* least recently active */
-	uint32_t tail;
+	struct tcp_list act; /* head: least recently active */
+	struct tcp_list msg; /* head: message begun first */
+	struct tcp_list *addr; /* n_addr buckets */
+	uint32_t n_addr;       /* a power of two >= max_conns */
 	uint32_t free_head;
 	size_t n_conns;
 	struct tcp_listener listeners[TCP_MAX_LISTENERS];
@@ -213,12 +235,13 @@ struct tcp_server {
 	struct tcp_stats st;
 };
 
-struct tcp_server *tcp_server_new(int epfd, unsigned max_conns, unsigned idle_ms,
+struct tcp_server *tcp_server_new(int epfd, const struct tcp_limits *lim,
 				  tcp_handler handler, void *ctx)
 {
 	struct tcp_server *t;
 
-	if (max_conns == 0 || max_conns >= TCP_NONE || idle_ms == 0) {
+	if (lim->max_conns == 0 || lim->max_conns >= TCP_NONE / 2 || lim->idle_ms == 0 ||
+	    lim->io_ms == 0 || lim->per_client == 0) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -226,32 +249,39 @@ struct tcp_server *tcp_server_new(int epfd, unsigned max_conns, unsigned idle_ms
 	if (t == NULL)
 		return NULL;
 	t->epfd = epfd;
-	t->max_conns = max_conns;
-	t->idle_ms = idle_ms;
+	t->lim = *lim;
 	t->handler = handler;
 	t->ctx = ctx;
-	t->head = t->tail = TCP_NONE;
-	t->conns = calloc(max_conns, sizeof(*t->conns));
+	t->act.head = t->act.tail = TCP_NONE;
+	t->msg.head = t->msg.tail = TCP_NONE;
+	t->n_addr = 1;
+	while (t->n_addr < lim->max_conns)
+		t->n_addr <<= 1;
+	t->conns = calloc(lim->max_conns, sizeof(*t->conns));
+	t->addr = malloc(t->n_addr * sizeof(*t->addr));
 	/* Reserved, not committed: a slot's pages are touched only as far
 	 * as its traffic reaches, so a large table of mostly small answers
 	 * costs little memory. */
-	t->bufs_size = (size_t)max_conns * sizeof(struct tcp_buf);
+	t->bufs_size = (size_t)lim->max_conns * sizeof(struct tcp_buf);
 	t->bufs = mmap(NULL, t->bufs_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (t->conns == NULL || t->bufs == MAP_FAILED) {
+	if (t->conns == NULL || t->addr == NULL || t->bufs == MAP_FAILED) {
 		int err = errno;
 
 		if (t->bufs != MAP_FAILED)
 			munmap(t->bufs, t->bufs_size);
+		free(t->addr);
 		free(t->conns);
 		free(t);
 		errno = err;
 		return NULL;
 	}
-	for (uint32_t i = 0; i < max_conns; i++) {
+	for (uint32_t a = 0; a < t->n_addr; a++)
+		t->addr[a].head = t->addr[a].tail = TCP_NONE;
+	for (uint32_t i = 0; i < lim->max_conns; i++) {
 		t->conns[i].fd = -1;
 		t->conns[i].b = &t->bufs[i];
-		t->conns[i].next = i + 1 < max_conns ? i + 1 : TCP_NONE;
+		t->conns[i].l[TCP_L_ACT].next = i + 1 < lim->max_conns ? i + 1 : TCP_NONE;
 	}
 	t->free_head = 0;
 	return t;
@@ -261,11 +291,12 @@ void tcp_server_free(struct tcp_server *t)
 {
 	if (t == NULL)
 		return;
-	for (uint32_t i = 0; i < t->max_conns; i++) {
+	for (uint32_t i = 0; i < t->lim.max_conns; i++) {
 		if (t->conns[i].fd >= 0)
 			close(t->conns[i].fd);
 	}
 	munmap(t->bufs, t->bufs_size);
+	free(t->addr);
 	free(t->conns);
 	free(t);
 }
@@ -285,32 +316,34 @@ static uint64_t tcp_conn_data(const struct tcp_server *t, uint32_t i)
 	return TCP_EV_TAG | (uint64_t)(t->conns[i].gen & TCP_GEN_MASK) << 32 | i;
 }
 
-static void tcp_list_unlink(struct tcp_server *t, uint32_t i)
+static void tcp_list_unlink(struct tcp_server *t, struct tcp_list *list, uint32_t i,
+			    unsigned k)
 {
-	struct tcp_conn *c = &t->conns[i];
+	struct tcp_link *l = &t->conns[i].l[k];
 
-	if (c->prev != TCP_NONE)
-		t->conns[c->prev].next = c->next;
+	if (l->prev != TCP_NONE)
+		t->conns[l->prev].l[k].next = l->next;
 	else
-		t->head = c->next;
-	if (c->next != TCP_NONE)
-		t->conns[c->next].prev = c->prev;
+		list->head = l->next;
+	if (l->next != TCP_NONE)
+		t->conns[l->next].l[k].prev = l->prev;
 	else
-		t->tail = c->prev;
-	c->prev = c->next = TCP_NONE;
+		list->tail = l->prev;
+	l->prev = l->next = TCP_NONE;
 }
 
-static void tcp_list_append(struct tcp_server *t, uint32_t i)
+static void tcp_list_append(struct tcp_server *t, struct tcp_list *list, uint32_t i,
+			    unsigned k)
 {
-	struct tcp_conn *c = &t->conns[i];
+	struct tcp_link *l = &t->conns[i].l[k];
 
-	c->prev = t->tail;
-	c->next = TCP_NONE;
-	if (t->tail != TCP_NONE)
-		t->conns[t->tail].next = i;
+	l->prev = list->tail;
+	l->next = TCP_NONE;
+	if (list->tail != TCP_NONE)
+		t->conns[list->tail].l[k].next = i;
 	else
-		t->head = i;
-	t->tail = i;
+		list->head = i;
+	list->tail = i;
 }
 
 /* Progress was made: the connection goes to the end of the line, so the
@@ -318,9 +351,72 @@ static void tcp_list_append(struct tcp_server *t, uint32_t i)
 static void tcp_touch(struct tcp_server *t, uint32_t i, int64_t now_ms)
 {
 	t->conns[i].last_ms = now_ms;
-	if (t->tail != i) {
-		tcp_list_unlink(t, i);
-		tcp_list_append(t, i);
+	if (t->act.tail != i) {
+		tcp_list_unlink(t, &t->act, i, TCP_L_ACT);
+		tcp_list_append(t, &t->act, i, TCP_L_ACT);
+	}
+}
+
+/* The client: an IPv4 address, or an IPv6 one (a v4-mapped one is the
+ * IPv4 address: listeners are V6ONLY, so it does not occur). */
+static const uint8_t *tcp_client(const struct sockaddr_storage *ss, size_t *len)
+{
+	if (ss->ss_family == AF_INET) {
+		*len = 4;
+		return (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+	}
+	if (ss->ss_family == AF_INET6) {
+		*len = 16;
+		return ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+	}
+	*len = 0;
+	return NULL;
+}
+
+static bool tcp_same_client(const struct sockaddr_storage *a,
+			    const struct sockaddr_storage *b)
+{
+	size_t la, lb;
+	const uint8_t *pa = tcp_client(a, &la), *pb = tcp_client(b, &lb);
+
+	return la == lb && (la == 0 || memcmp(pa, pb, la) == 0);
+}
+
+/* Unseeded: colliding addresses only make the walk of a bucket as long
+ * as the connections in it, never longer than the table. */
+static uint32_t tcp_bucket(const struct tcp_server *t, const struct sockaddr_storage *ss)
+{
+	size_t len;
+	const uint8_t *p = tcp_client(ss, &len);
+	uint32_t h = 2166136261u;
+
+	for (size_t k = 0; k < len; k++)
+		h = (h ^ p[k]) * 16777619u;
+	return h & (t->n_addr - 1);
+}
+
+/* The message deadline: a connection holding part of a message joins the
+ * list when its first byte came; one whose message is complete (or that
+ * waits for the client to read its answers: it is not read meanwhile)
+ * leaves it. */
+static void tcp_msg_begin(struct tcp_server *t, uint32_t i, int64_t now_ms)
+{
+	struct tcp_conn *c = &t->conns[i];
+
+	if (c->in_msg)
+		tcp_list_unlink(t, &t->msg, i, TCP_L_MSG);
+	c->in_msg = true;
+	c->msg_ms = now_ms;
+	tcp_list_append(t, &t->msg, i, TCP_L_MSG);
+}
+
+static void tcp_msg_end(struct tcp_server *t, uint32_t i)
+{
+	struct tcp_conn *c = &t->conns[i];
+
+	if (c->in_msg) {
+		tcp_list_unlink(t, &t->msg, i, TCP_L_MSG);
+		c->in_msg = false;
 	}
 }
 
@@ -332,8 +428,20 @@ static void tcp_close(struct tcp_server *t, uint32_t i)
 	close(c->fd);
 	c->fd = -1;
 	c->gen = (c->gen + 1) & TCP_GEN_MASK;
-	tcp_list_unlink(t, i);
-	c->next = t->free_head;
+	tcp_list_unlink(t, &t->act, i, TCP_L_ACT);
+	tcp_msg_end(t, i);
+	tcp_list_unlink(t, &t->addr[c->bucket], i, TCP_L_ADDR);
+	if (c->in_big) {
+		/* The whole pages past the first TCP_IN_KEEP bytes. */
+		uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+		uintptr_t lo = ((uintptr_t)c->b->in.buf + TCP_IN_KEEP + pg - 1) & ~(pg - 1);
+		uintptr_t hi = ((uintptr_t)c->b->in.buf + sizeof(c->b->in.buf)) & ~(pg - 1);
+
+		if (hi > lo)
+			(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+		c->in_big = false;
+	}
+	c->l[TCP_L_ACT].next = t->free_head;
 	t->free_head = i;
 	t->n_conns--;
 }
@@ -383,6 +491,7 @@ static int tcp_flush(struct tcp_server *t, uint32_t i, int64_t now_ms)
 static void tcp_serve(struct tcp_server *t, uint32_t i, int64_t now_ms)
 {
 	struct tcp_conn *c = &t->conns[i];
+	uint64_t queries = t->st.queries;
 	bool again = true;
 
 	while (again) {
@@ -426,7 +535,11 @@ static void tcp_serve(struct tcp_server *t, uint32_t i, int64_t now_ms)
 			if (tcp_set_events(t, i, EPOLLOUT) < 0) {
 				t->st.errors++;
 				tcp_close(t, i);
+				return;
 			}
+			/* Not read while the client does not read: the
+			 * deadline of its message is off meanwhile. */
+			tcp_msg_end(t, i);
 			return;
 		}
 	}
@@ -437,7 +550,15 @@ static void tcp_serve(struct tcp_server *t, uint32_t i, int64_t now_ms)
 	if (tcp_set_events(t, i, EPOLLIN) < 0) {
 		t->st.errors++;
 		tcp_close(t, i);
+		return;
 	}
+	/* Every complete message was taken: what is held is the start of
+	 * the next one, which came with the last read if a message was
+	 * taken since. */
+	if (!tcp_framer_partial(&c->b->in))
+		tcp_msg_end(t, i);
+	else if (!c->in_msg || t->st.queries != queries)
+		tcp_msg_begin(t, i, now_ms);
 }
 
 static void tcp_read(struct tcp_server *t, uint32_t i, int64_t now_ms)
@@ -455,6 +576,8 @@ static void tcp_read(struct tcp_server *t, uint32_t i, int64_t now_ms)
 	n = recv(c->fd, p, room, MSG_DONTWAIT);
 	if (n > 0) {
 		tcp_framer_commit(&c->b->in, (size_t)n);
+		if (c->b->in.len > TCP_IN_KEEP)
+			c->in_big = true;
 		tcp_touch(t, i, now_ms);
 	} else if (n == 0) {
 		/* The client may half-close after its last query and still
@@ -470,20 +593,63 @@ static void tcp_read(struct tcp_server *t, uint32_t i, int64_t now_ms)
 	tcp_serve(t, i, now_ms);
 }
 
+static bool tcp_busy_writing(const struct tcp_conn *c)
+{
+	return c->eof || !tcp_outq_empty(&c->b->out);
+}
+
 /* RFC 7766 section 6.2.3: when out of room, close the connection that
- * has been idle longest; one mid-query or mid-answer is not idle. */
+ * has been idle longest; one mid-answer is not idle. With none idle, the
+ * one whose message began first: else clients that send a byte now and
+ * then would hold the table for as long as they like. */
 static bool tcp_evict(struct tcp_server *t)
 {
-	for (uint32_t i = t->head; i != TCP_NONE; i = t->conns[i].next) {
+	for (uint32_t i = t->act.head; i != TCP_NONE; i = t->conns[i].l[TCP_L_ACT].next) {
 		struct tcp_conn *c = &t->conns[i];
 
-		if (c->eof || tcp_framer_partial(&c->b->in) || !tcp_outq_empty(&c->b->out))
+		if (tcp_busy_writing(c) || tcp_framer_partial(&c->b->in))
+			continue;
+		tcp_close(t, i);
+		t->st.evicted++;
+		return true;
+	}
+	for (uint32_t i = t->msg.head; i != TCP_NONE; i = t->conns[i].l[TCP_L_MSG].next) {
+		if (tcp_busy_writing(&t->conns[i]))
 			continue;
 		tcp_close(t, i);
 		t->st.evicted++;
 		return true;
 	}
 	return false;
+}
+
+/* The cap per client: the new connection i of a client that had
+ * per_client replaces the client's oldest one that is not sending an
+ * answer, or is refused. false: i was closed. */
+static bool tcp_client_cap(struct tcp_server *t, uint32_t i)
+{
+	struct tcp_conn *c = &t->conns[i];
+	uint32_t victim = TCP_NONE;
+	unsigned n = 0;
+
+	for (uint32_t k = t->addr[c->bucket].head; k != TCP_NONE;
+	     k = t->conns[k].l[TCP_L_ADDR].next) {
+		if (k == i || !tcp_same_client(&t->conns[k].peer, &c->peer))
+			continue;
+		if (victim == TCP_NONE && !tcp_busy_writing(&t->conns[k]))
+			victim = k;
+		n++;
+	}
+	if (n < t->lim.per_client)
+		return true;
+	if (victim == TCP_NONE) {
+		t->st.refused++;
+		tcp_close(t, i);
+		return false;
+	}
+	tcp_close(t, victim);
+	t->st.evicted++;
+	return true;
 }
 
 static void tcp_pause(struct tcp_server *t, int64_t now_ms)
@@ -555,7 +721,7 @@ static void tcp_accept(struct tcp_server *t, int lfd, int64_t now_ms)
 		}
 		i = t->free_head;
 		c = &t->conns[i];
-		t->free_head = c->next;
+		t->free_head = c->l[TCP_L_ACT].next;
 		c->fd = fd;
 		c->peer = peer;
 		c->eof = false;
@@ -564,7 +730,11 @@ static void tcp_accept(struct tcp_server *t, int lfd, int64_t now_ms)
 		tcp_framer_reset(&c->b->in);
 		tcp_outq_reset(&c->b->out);
 		t->n_conns++;
-		tcp_list_append(t, i);
+		tcp_list_append(t, &t->act, i, TCP_L_ACT);
+		c->bucket = tcp_bucket(t, &peer);
+		tcp_list_append(t, &t->addr[c->bucket], i, TCP_L_ADDR);
+		if (t->lim.per_client < t->lim.max_conns && !tcp_client_cap(t, i))
+			continue;
 		/* Answers go out whole, each in one write: no reason to let
 		 * Nagle hold back the next one behind an unacknowledged one. */
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -604,7 +774,7 @@ void tcp_server_event(struct tcp_server *t, uint64_t data, uint32_t events,
 			tcp_accept(t, t->listeners[i].fd, now_ms);
 		return;
 	}
-	if (i >= t->max_conns)
+	if (i >= t->lim.max_conns)
 		return;
 	c = &t->conns[i];
 	if (c->fd < 0 || c->gen != ((data >> 32) & TCP_GEN_MASK))
@@ -634,13 +804,24 @@ int tcp_server_tick(struct tcp_server *t, int64_t now_ms)
 
 	if (t->paused_until != 0 && now_ms >= t->paused_until)
 		tcp_resume(t);
-	while (t->head != TCP_NONE &&
-	       t->conns[t->head].last_ms + (int64_t)t->idle_ms <= now_ms) {
-		tcp_close(t, t->head);
+	while (t->act.head != TCP_NONE &&
+	       t->conns[t->act.head].last_ms + (int64_t)t->lim.idle_ms <= now_ms) {
+		tcp_close(t, t->act.head);
 		t->st.closed_idle++;
 	}
-	if (t->head != TCP_NONE)
-		next = t->conns[t->head].last_ms + (int64_t)t->idle_ms - now_ms;
+	while (t->msg.head != TCP_NONE &&
+	       t->conns[t->msg.head].msg_ms + (int64_t)t->lim.io_ms <= now_ms) {
+		tcp_close(t, t->msg.head);
+		t->st.closed_io++;
+	}
+	if (t->act.head != TCP_NONE)
+		next = t->conns[t->act.head].last_ms + (int64_t)t->lim.idle_ms - now_ms;
+	if (t->msg.head != TCP_NONE) {
+		int64_t m = t->conns[t->msg.head].msg_ms + (int64_t)t->lim.io_ms - now_ms;
+
+		if (next < 0 || m < next)
+			next = m;
+	}
 	if (t->paused_until != 0 && (next < 0 || t->paused_until - now_ms < next))
 		next = t->paused_until - now_ms;
 	if (next > INT32_MAX)

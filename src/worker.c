@@ -212,9 +212,9 @@ static void worker_log_counts(const struct worker *w)
 		const struct tcp_stats *t = tcp_server_stats(w->tcp);
 
 		log_info("tcp: accepted %" PRIu64 " queries %" PRIu64
-			 " idle-closed %" PRIu64 " evicted %" PRIu64
+			 " idle-closed %" PRIu64 " io-timeout %" PRIu64 " evicted %" PRIu64
 			 " refused %" PRIu64 " bad-length %" PRIu64 " errors %" PRIu64,
-			 t->accepted, t->queries, t->closed_idle, t->evicted,
+			 t->accepted, t->queries, t->closed_idle, t->closed_io, t->evicted,
 			 t->refused, t->bad_frames, t->errors);
 	}
 	log_info("stopping: noerror %" PRIu64 " nodata %" PRIu64
@@ -284,7 +284,8 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats_wor
 	struct udp_batch *b = NULL;
 	sigset_t wait_mask;
 	size_t n_udp = 0, n_tcp = 0;
-	unsigned idle_s, pause_us = cfg->udp_pause_us;
+	struct tcp_limits lim;
+	unsigned pause_us = cfg->udp_pause_us;
 	size_t ready[WORKER_MAX_EVENTS], n_ready;
 	int status = 1;
 	int epfd = -1;
@@ -307,10 +308,15 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats_wor
 		log_critical("worker setup: %s", strerror(errno));
 		goto out;
 	}
-	idle_s = cfg->tcp_idle_timeout ? cfg->tcp_idle_timeout
-				       : CONFIG_DEFAULT_TCP_IDLE_TIMEOUT;
-	w.tcp = tcp_server_new(epfd, worker_max_conns(cfg), idle_s * 1000u,
-			       worker_handle_tcp, &w);
+	lim.max_conns = worker_max_conns(cfg);
+	lim.idle_ms = 1000u * (cfg->tcp_idle_timeout ? cfg->tcp_idle_timeout
+						     : CONFIG_DEFAULT_TCP_IDLE_TIMEOUT);
+	lim.io_ms = cfg->tcp_io_timeout_ms ? cfg->tcp_io_timeout_ms
+					   : CONFIG_DEFAULT_TCP_IO_TIMEOUT;
+	lim.per_client = cfg->tcp_max_conns_per_client
+				 ? cfg->tcp_max_conns_per_client
+				 : CONFIG_DEFAULT_TCP_PER_CLIENT(lim.max_conns);
+	w.tcp = tcp_server_new(epfd, &lim, worker_handle_tcp, &w);
 	if (w.tcp == NULL) {
 		log_critical("TCP connection table: %s", strerror(errno));
 		goto out;

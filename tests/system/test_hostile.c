@@ -176,6 +176,32 @@ static size_t build_many_additional(uint8_t *out, size_t cap)
 	return pos;
 }
 
+/* A query of exactly total bytes: www A with an OPT whose PADDING option
+ * (RFC 7830) fills the rest. */
+static size_t build_padded(uint8_t *out, size_t cap, size_t total)
+{
+	static const uint8_t head[] = {HDR(STD, 1, 0, 0, 1), QIN(1)};
+	size_t pad = total - sizeof(head) - 11 - 4;
+	const uint8_t opt[] = {OPT(0, 0, 4 + pad), U16(12), U16(pad)};
+
+	cr_assert_leq(total, cap);
+	memcpy(out, head, sizeof(head));
+	memcpy(out + sizeof(head), opt, sizeof(opt));
+	memset(out + sizeof(head) + sizeof(opt), 0, pad);
+	return total;
+}
+
+/* RFC 8906 section 3.1.2: larger than any EDNS payload, still answered. */
+static size_t build_padded_5000(uint8_t *out, size_t cap)
+{
+	return build_padded(out, cap, 5000);
+}
+
+static size_t build_padded_60000(uint8_t *out, size_t cap)
+{
+	return build_padded(out, cap, 60000);
+}
+
 static const struct row rows[] = {
 	/* ---- header and size ---- */
 	{G_HEADER, "empty datagram", "RFC 1035 4.1.1 (no header); SPEC 2",
@@ -195,6 +221,10 @@ static const struct row rows[] = {
 	 PKT(HDR(STD, 0, 0, 0, 0)), .rcode = RC_FORMERR, .opt = 0},
 	{G_HEADER, "standard query (control row)", "RFC 1035 4.1",
 	 PKT(HDR(STD, 1, 0, 0, 0), QIN(1)), .rcode = RC_NOERROR, .aa = 1, .an = 1, .opt = 0},
+	{G_HEADER, "5000-byte query (EDNS padding)", "RFC 8906 3.1.2 (answer any well-formed query)",
+	 .build = build_padded_5000, .rcode = RC_NOERROR, .aa = 1, .an = 1, .opt = 1},
+	{G_HEADER, "60000-byte query (EDNS padding)", "RFC 8906 3.1.2",
+	 .build = build_padded_60000, .rcode = RC_NOERROR, .aa = 1, .an = 1, .opt = 1},
 
 	/* ---- every opcode ---- */
 	{G_OPCODE, "opcode 1 IQUERY", "RFC 3425 3 (obsolete: NOTIMP)",
@@ -324,6 +354,12 @@ static const struct row rows[] = {
 	{G_COUNT, "answer RR owner: forward pointer", "RFC 1035 4.1.4 (prior occurrence only)",
 	 PKT(HDR(STD, 1, 1, 0, 0), QIN(1), 0xc0, 0x30, U16(1), U16(1), 0, 0, 0, 60, U16(4),
 	     192, 0, 2, 9, 0, 0), .rcode = RC_FORMERR, .aa = ANY, .an = 0, .opt = 0},
+	{G_COUNT, "a byte after the question", "RFC 1035 4.1 (counts and length disagree)",
+	 PKT(HDR(STD, 1, 0, 0, 0), QIN(1), 0), .rcode = RC_FORMERR, .aa = ANY, .an = 0,
+	 .opt = 0},
+	{G_COUNT, "bytes after the OPT", "RFC 1035 4.1; RFC 6891 7 (OPT kept)",
+	 PKT(HDR(STD, 1, 0, 0, 1), QIN(1), OPT(0, 0x8000, 0), 0xff, 0xff), .rcode = RC_FORMERR,
+	 .aa = ANY, .an = 0, .opt = 1, .do_bit = ANY},
 	{G_COUNT, "well-formed A record in the answer section", "RFC 1035 4.1.1 (ignored in a query)",
 	 PKT(HDR(STD, 1, 1, 0, 0), QIN(1), A_RR), .rcode = RC_NOERROR, .aa = 1, .an = 1,
 	 .opt = 0},
@@ -656,7 +692,8 @@ static bool row_ok(const struct row *r, const uint8_t *q, size_t qlen, const uin
 static bool run_row(uint16_t port, const struct row *r, uint16_t check_id, char *why,
 		    size_t cap)
 {
-	uint8_t q[8192], nq[64], buf[65536];
+	static uint8_t q[65535];
+	uint8_t nq[64], buf[65536];
 	size_t qlen, nqlen;
 	bool got_hostile = false, ok = true;
 	int fd = open_socket(port);

@@ -312,8 +312,10 @@ Test(tcp, hundred_pipelined_queries_in_one_write, .timeout = 60)
 Test(tcp, stalled_client_is_closed_at_the_idle_timeout_while_others_are_served,
      .timeout = 60)
 {
-	/* One worker: the stalled client and the others share its loop. */
-	const char *const extra[] = {"--workers", "1", "--tcp-idle-timeout", "1", NULL};
+	/* One worker: the stalled client and the others share its loop. The
+	 * message deadline is set past the idle timeout, which is tested. */
+	const char *const extra[] = {"--workers", "1", "--tcp-idle-timeout", "1",
+				     "--tcp-io-timeout", "5000", NULL};
 	struct sys_server s;
 	uint8_t half = 0, q[64], resp[512];
 	int64_t t0, closed_after;
@@ -347,7 +349,9 @@ Test(tcp, stalled_client_is_closed_at_the_idle_timeout_while_others_are_served,
 
 Test(tcp, connection_flood_keeps_the_cap_and_closes_the_oldest_idle, .timeout = 120)
 {
-	const char *const extra[] = {"--workers", "2", "--tcp-max-conns", "50", NULL};
+	/* All from one address: the cap per client is lifted to the table. */
+	const char *const extra[] = {"--workers", "2", "--tcp-max-conns", "50",
+				     "--tcp-max-conns-per-client", "50", NULL};
 	enum { FLOOD = 1000, CAP = 50 };
 	static int fds[FLOOD];
 	struct sys_server s;
@@ -430,11 +434,25 @@ Test(tcp, connection_flood_keeps_the_cap_and_closes_the_oldest_idle, .timeout = 
 	cr_expect_eq(sys_server_stop(&s), 0);
 }
 
+/* dig's output for big A: it saw TC over UDP, then all BIG_N addresses
+ * came over TCP. */
+static void expect_tcp_fallback(const char *out)
+{
+	char want[64];
+
+	cr_assert_not_null(out, "dig failed");
+	cr_expect(strstr(out, "Truncated, retrying in TCP mode") != NULL, "%s", out);
+	for (int i = 1; i <= BIG_N; i++) {
+		snprintf(want, sizeof(want), "\t198.51.100.%d\n", i);
+		cr_expect(strstr(out, want) != NULL, "dig lacks %s", want);
+	}
+}
+
 Test(tcp, truncated_udp_answer_is_complete_over_tcp, .timeout = 60)
 {
 	struct sys_server s;
 	uint8_t q[64], resp[4096];
-	char addrs[1024], want[64];
+	char addrs[1024];
 	size_t ql;
 	ssize_t len;
 	int fd;
@@ -464,15 +482,197 @@ Test(tcp, truncated_udp_answer_is_complete_over_tcp, .timeout = 60)
 				      "big." ZONE, "A", NULL};
 		char *out = sys_dig(s.port, args);
 
-		cr_assert_not_null(out, "dig failed");
-		cr_expect(strstr(out, "Truncated, retrying in TCP mode") != NULL, "%s", out);
-		for (int i = 1; i <= BIG_N; i++) {
-			snprintf(want, sizeof(want), "\t198.51.100.%d\n", i);
-			cr_expect(strstr(out, want) != NULL, "dig lacks %s", want);
-		}
+		expect_tcp_fallback(out);
 		free(out);
 	}
 	cr_expect_eq(sys_server_stop(&s), 0);
+}
+
+/* A TCP connection to the server from 127.0.0.<host>, or -1. */
+static int connect_from(uint16_t port, uint8_t host)
+{
+	struct sockaddr_in src = {.sin_family = AF_INET};
+	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	src.sin_addr.s_addr = htonl(0x7f000000u | host);
+	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
+	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* One slowloris connection: a length prefix of 255, then a byte now and
+ * then. */
+struct loris {
+	int fd;
+	int64_t next_ms; /* when its next byte is due */
+};
+
+static void loris_open(struct loris *l, uint16_t port)
+{
+	static const uint8_t prefix[2] = {0x00, 0xff};
+
+	l->fd = sys_tcp_connect(port);
+	cr_assert_geq(l->fd, 0, "the attacker cannot connect: %s", strerror(errno));
+	/* A closed or refused connection shows up at the next check. */
+	(void)send(l->fd, prefix, 2, MSG_NOSIGNAL);
+	l->next_ms = sys_now_ms() + 2000;
+}
+
+/*
+ * RFC 7766 section 6.2.3: four connections that send a length prefix and
+ * then one byte every 2 s (and come back when closed) fill a worker's
+ * table of 4 for longer than the idle timeout, while another client asks
+ * twice a second and must be answered within 1 s every time. Once with
+ * the default cap per client (1 of a table of 4), once with the cap
+ * lifted, so the message deadline and the eviction alone must do it.
+ */
+Test(tcp, slowloris_does_not_lock_out_other_clients, .timeout = 120)
+{
+	enum { LORIS = 4, ATTACK_MS = 7000 };
+	const char *const per_client[] = {NULL, "4"};
+
+	for (size_t v = 0; v < sizeof(per_client) / sizeof(per_client[0]); v++) {
+		const char *extra[] = {"--workers", "1", "--tcp-max-conns", "4",
+				       "--tcp-idle-timeout", "5", NULL, NULL, NULL};
+		struct loris l[LORIS];
+		struct sys_server s;
+		unsigned answered = 0, reopened = 0;
+		int64_t t0;
+		uint8_t q[64], resp[512];
+
+		if (per_client[v] != NULL) {
+			extra[6] = "--tcp-max-conns-per-client";
+			extra[7] = per_client[v];
+		}
+		start(&s, extra);
+		for (int i = 0; i < LORIS; i++)
+			loris_open(&l[i], s.port);
+		t0 = sys_now_ms();
+		while (sys_now_ms() - t0 < ATTACK_MS) {
+			size_t ql = make_query(q, (uint16_t)(0x4000 + answered), "www." ZONE, 1);
+			int64_t asked;
+			ssize_t n;
+			int fd;
+
+			for (int i = 0; i < LORIS; i++) {
+				uint8_t one = 0;
+
+				if (sys_tcp_closed(l[i].fd, 0)) {
+					close(l[i].fd);
+					loris_open(&l[i], s.port);
+					reopened++;
+				} else if (sys_now_ms() >= l[i].next_ms) {
+					(void)send(l[i].fd, &one, 1, MSG_NOSIGNAL);
+					l[i].next_ms += 2000;
+				}
+			}
+			fd = connect_from(s.port, 2);
+			cr_assert_geq(fd, 0, "connect: %s", strerror(errno));
+			asked = sys_now_ms();
+			cr_assert_eq(sys_tcp_send(fd, q, ql), 0, "variant %zu: query %u not sent", v,
+				     answered);
+			n = sys_tcp_recv(fd, resp, sizeof(resp), 1000);
+			cr_assert_gt(n, 12, "variant %zu: query %u at %lld ms into the attack got no answer within 1 s",
+				     v, answered, (long long)(asked - t0));
+			cr_assert_eq(resp[0] << 8 | resp[1], 0x4000 + answered);
+			close(fd);
+			answered++;
+			sys_sleep_ms(500);
+		}
+		/* The attackers were cut off (by the message deadline, the
+		 * eviction or the cap), not served. */
+		cr_expect_geq(reopened, LORIS, "variant %zu: attackers reconnected %u times", v,
+			      reopened);
+		cr_expect_geq(answered, 8, "variant %zu: %u answers", v, answered);
+		for (int i = 0; i < LORIS; i++)
+			close(l[i].fd);
+		cr_expect_eq(sys_server_stop(&s), 0);
+	}
+}
+
+/* A query of total bytes (www A, an OPT whose PADDING option, RFC 7830,
+ * fills the rest). */
+static size_t padded_query(uint8_t *out, uint16_t id, size_t total)
+{
+	size_t n = make_query(out, id, "www." ZONE, 1);
+	size_t pad = total - n - 11 - 4;
+
+	out[11] = 1;
+	memcpy(out + n, (const uint8_t[]){0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0}, 9);
+	out[n + 9] = (uint8_t)((4 + pad) >> 8);
+	out[n + 10] = (uint8_t)(4 + pad);
+	out[n + 11] = 0;
+	out[n + 12] = 12;
+	out[n + 13] = (uint8_t)(pad >> 8);
+	out[n + 14] = (uint8_t)pad;
+	memset(out + n + 15, 0, pad);
+	return total;
+}
+
+/* RFC 8906 section 3.1.2: any well-formed query is answered, over TCP up
+ * to the 65535 bytes a length prefix holds (test_hostile sends them over
+ * UDP). */
+Test(tcp, large_queries_are_answered, .timeout = 60)
+{
+	static const size_t sizes[] = {5000, 60000, 65535};
+	static uint8_t q[65535];
+	uint8_t resp[512];
+	struct sys_server s;
+	int fd;
+
+	start(&s, NULL);
+	fd = sys_tcp_connect(s.port);
+	cr_assert_geq(fd, 0);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t ql = padded_query(q, (uint16_t)(0x5000 + i), sizes[i]);
+		char addrs[64];
+		ssize_t n;
+
+		cr_assert_eq(sys_tcp_send(fd, q, ql), 0);
+		n = sys_tcp_recv(fd, resp, sizeof(resp), 3000);
+		cr_assert_gt(n, 12, "no answer to a %zu-byte query", sizes[i]);
+		cr_expect_eq(resp[0] << 8 | resp[1], 0x5000 + i);
+		cr_expect_eq(resp[3] & 0x0f, 0, "RCODE %d", resp[3] & 0x0f);
+		cr_expect_eq(answer_addrs(resp, (size_t)n, addrs, sizeof(addrs)), 1, "%s", addrs);
+	}
+	close(fd);
+	cr_expect_eq(sys_server_stop(&s), 0);
+}
+
+/* A signed answer too large for the client's UDP payload: TC over UDP,
+ * whole with its RRSIG over TCP, as dig retries by itself. */
+Test(tcp, large_signed_answer_falls_back_to_tcp, .timeout = 90)
+{
+	char key[256];
+	struct sys_server s;
+	char *out;
+
+	cr_assert_eq(sys_make_key("P-256", key, sizeof(key)), 0);
+	{
+		const char *const extra[] = {"--priv-key-path", key, "--priv-key-alg",
+					     "ECDSAP256SHA256", NULL};
+
+		start(&s, extra);
+	}
+	cr_assert_eq(sys_server_wait_log(&s, SYS_READY_LOG, 30000), 0);
+	{
+		const char *args[] = {"+dnssec", "+bufsize=512", "+nocookie", "big." ZONE, "A",
+				      NULL};
+
+		out = sys_dig(s.port, args);
+	}
+	expect_tcp_fallback(out);
+	cr_expect(strstr(out, "\tRRSIG\tA 13 ") != NULL, "no RRSIG over TCP:\n%s", out);
+	free(out);
+	cr_expect_eq(sys_server_stop(&s), 0);
+	sys_remove_key(key);
 }
 
 Test(tcp, connections_wait_in_the_listener_while_a_worker_restarts, .timeout = 60)

@@ -1103,9 +1103,12 @@ Test(config, tcp_flags)
 {
 	struct config cfg, back;
 	const char *dflt[] = {ZONE_ARGS, NULL};
-	const char *cli[] = {ZONE_ARGS, "--tcp-max-conns", "50", "--tcp-idle-timeout=3", NULL};
-	const char *env[] = {"AHDNS_TCP_MAX_CONNS=70", "AHDNS_TCP_IDLE_TIMEOUT=4", NULL};
-	char *file = write_temp("{\"tcp-max-conns\": 80, \"tcp-idle-timeout\": \"5\"}");
+	const char *cli[] = {ZONE_ARGS, "--tcp-max-conns", "50", "--tcp-idle-timeout=3",
+			     "--tcp-io-timeout", "250", "--tcp-max-conns-per-client=7", NULL};
+	const char *env[] = {"AHDNS_TCP_MAX_CONNS=70", "AHDNS_TCP_IDLE_TIMEOUT=4",
+			     "AHDNS_TCP_IO_TIMEOUT=300", "AHDNS_TCP_MAX_CONNS_PER_CLIENT=6", NULL};
+	char *file = write_temp("{\"tcp-max-conns\": 80, \"tcp-idle-timeout\": \"5\","
+				" \"tcp-io-timeout\": 400, \"tcp-max-conns-per-client\": \"5\"}");
 	const char *with_file[] = {ZONE_ARGS, "--config", file, NULL};
 	const char *file_and_cli[] = {ZONE_ARGS, "--config", file, "--tcp-max-conns", "9", NULL};
 	char *json;
@@ -1113,18 +1116,34 @@ Test(config, tcp_flags)
 	parse_ok(&cfg, dflt, NULL);
 	cr_assert_eq(cfg.tcp_max_conns, 256);
 	cr_assert_eq(cfg.tcp_idle_timeout, 10);
+	cr_assert_eq(cfg.tcp_io_timeout_ms, 500);
+	cr_assert_eq(cfg.tcp_max_conns_per_client, 64);
 	config_free(&cfg);
+	{
+		/* The default per client follows the table, at least 1. */
+		const char *small[] = {ZONE_ARGS, "--tcp-max-conns", "3", NULL};
+
+		parse_ok(&cfg, small, NULL);
+		cr_assert_eq(cfg.tcp_max_conns_per_client, 1);
+		config_free(&cfg);
+	}
 
 	parse_ok(&cfg, cli, NULL);
 	cr_assert_eq(cfg.tcp_max_conns, 50);
 	cr_assert_eq(cfg.tcp_idle_timeout, 3);
+	cr_assert_eq(cfg.tcp_io_timeout_ms, 250);
+	cr_assert_eq(cfg.tcp_max_conns_per_client, 7);
 	json = config_to_json(&cfg);
 	cr_assert_not_null(json);
 	cr_assert(strstr(json, "\"tcp-max-conns\":50") != NULL, "%s", json);
 	cr_assert(strstr(json, "\"tcp-idle-timeout\":3") != NULL, "%s", json);
+	cr_assert(strstr(json, "\"tcp-io-timeout\":250") != NULL, "%s", json);
+	cr_assert(strstr(json, "\"tcp-max-conns-per-client\":7") != NULL, "%s", json);
 	cr_assert_eq(config_from_json(&back, json), 0);
 	cr_assert_eq(back.tcp_max_conns, 50);
 	cr_assert_eq(back.tcp_idle_timeout, 3);
+	cr_assert_eq(back.tcp_io_timeout_ms, 250);
+	cr_assert_eq(back.tcp_max_conns_per_client, 7);
 	config_free(&back);
 	free(json);
 	config_free(&cfg);
@@ -1132,12 +1151,16 @@ Test(config, tcp_flags)
 	parse_ok(&cfg, dflt, env);
 	cr_assert_eq(cfg.tcp_max_conns, 70);
 	cr_assert_eq(cfg.tcp_idle_timeout, 4);
+	cr_assert_eq(cfg.tcp_io_timeout_ms, 300);
+	cr_assert_eq(cfg.tcp_max_conns_per_client, 6);
 	config_free(&cfg);
 
 	/* File below environment below command line. */
 	parse_ok(&cfg, with_file, NULL);
 	cr_assert_eq(cfg.tcp_max_conns, 80);
 	cr_assert_eq(cfg.tcp_idle_timeout, 5);
+	cr_assert_eq(cfg.tcp_io_timeout_ms, 400);
+	cr_assert_eq(cfg.tcp_max_conns_per_client, 5);
 	config_free(&cfg);
 	parse_ok(&cfg, with_file, env);
 	cr_assert_eq(cfg.tcp_max_conns, 70);
@@ -1156,6 +1179,11 @@ Test(config, tcp_flags)
 			{"--tcp-idle-timeout", "0", "'0'"},
 			{"--tcp-idle-timeout", "3601", "'3601'"},
 			{"--tcp-idle-timeout", "soon", "'soon'"},
+			{"--tcp-io-timeout", "0", "'0'"},
+			{"--tcp-io-timeout", "60001", "'60001'"},
+			{"--tcp-io-timeout", "1s", "'1s'"},
+			{"--tcp-max-conns-per-client", "0", "'0'"},
+			{"--tcp-max-conns-per-client", "65537", "'65537'"},
 		};
 
 		expect_bad_flags(bad, AHD_ARRAY_LEN(bad));

@@ -40,6 +40,41 @@ Test(query, trailing_sections_are_ignored)
 	cr_assert_eq(query_parse(pkt, sizeof(pkt), &q), QUERY_OK);
 }
 
+/* Bytes after the last counted RR are FORMERR (the original, BIND and
+ * Knot do the same); the OPT, which parsed, is kept for the response. */
+Test(query, trailing_bytes_are_formerr)
+{
+	static const uint8_t opt[] = {0, 0x00, 0x29, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0};
+	uint8_t pkt[sizeof(good) + sizeof(opt) + 1];
+	struct query q;
+
+	memcpy(pkt, good, sizeof(good));
+	pkt[sizeof(good)] = 0;
+	cr_assert_eq(query_parse(pkt, sizeof(good) + 1, &q), QUERY_FORMERR);
+	cr_assert_not(q.edns.present);
+	memcpy(pkt + sizeof(good), opt, sizeof(opt));
+	pkt[11] = 1;
+	pkt[sizeof(pkt) - 1] = 0xff;
+	cr_assert_eq(query_parse(pkt, sizeof(pkt) - 1, &q), QUERY_OK);
+	cr_assert_eq(query_parse(pkt, sizeof(pkt), &q), QUERY_FORMERR);
+	cr_assert(q.edns.present);
+	cr_assert(q.edns.do_bit);
+	cr_assert_eq(q.edns.payload, 1232);
+	/* a cookie request (no question) with a byte too many */
+	{
+		static const uint8_t cq[] = {
+			0xbe, 0xef, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+			0, 0x00, 0x29, 0x04, 0xd0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0c,
+			0x00, 0x0a, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0,
+		};
+
+		cr_assert_eq(query_parse(cq, sizeof(cq) - 1, &q), QUERY_NO_QUESTION);
+		cr_assert_eq(query_parse(cq, sizeof(cq), &q), QUERY_FORMERR);
+		cr_assert(q.edns.present);
+		cr_assert_eq(q.edns.cookie_len, 8);
+	}
+}
+
 Test(query, short_or_response_is_dropped)
 {
 	uint8_t pkt[sizeof(good)];

@@ -107,7 +107,7 @@ Test(tcp_framer, pipelined_messages_in_one_chunk_and_a_tail)
 
 Test(tcp_framer, bad_lengths)
 {
-	static const size_t bad[] = {0, 1, 11, TCP_IN_MAX + 1, 65535};
+	static const size_t bad[] = {0, 1, 11};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct tcp_framer f;
@@ -195,7 +195,7 @@ static size_t echo(void *ctx, const struct sockaddr *peer, const uint8_t *in, si
 	(void)ctx;
 	cr_assert_not_null(peer);
 	cr_assert_eq(peer->sa_family, AF_INET);
-	cr_assert_eq(((const struct sockaddr_in *)peer)->sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	cr_assert_eq(ntohl(((const struct sockaddr_in *)peer)->sin_addr.s_addr) >> 24, 127);
 	cr_assert_geq(cap, 65535);
 	if (in[2] & 0x80)
 		return 0; /* a "response": dropped, like the query core does */
@@ -211,7 +211,7 @@ struct rig {
 	struct tcp_server *t;
 };
 
-static void rig_up(struct rig *r, unsigned max_conns, unsigned idle_ms)
+static void rig_up_lim(struct rig *r, const struct tcp_limits *lim)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(a);
@@ -225,9 +225,18 @@ static void rig_up(struct rig *r, unsigned max_conns, unsigned idle_ms)
 	r->port = ntohs(a.sin_port);
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	cr_assert_geq(r->epfd, 0);
-	r->t = tcp_server_new(r->epfd, max_conns, idle_ms, echo, NULL);
+	r->t = tcp_server_new(r->epfd, lim, echo, NULL);
 	cr_assert_not_null(r->t);
 	cr_assert_eq(tcp_server_listen(r->t, r->lfd), 0);
+}
+
+/* No message deadline and no cap per client short of the table. */
+static void rig_up(struct rig *r, unsigned max_conns, unsigned idle_ms)
+{
+	const struct tcp_limits lim = {.max_conns = max_conns, .idle_ms = idle_ms,
+				       .io_ms = idle_ms, .per_client = max_conns};
+
+	rig_up_lim(r, &lim);
 }
 
 static void rig_down(struct rig *r)
@@ -252,15 +261,27 @@ static void pump(struct rig *r, int64_t now_ms)
 	(void)tcp_server_tick(r->t, now_ms);
 }
 
-static int client(const struct rig *r)
+/* A connection from 127.0.0.<host> (0: the default source). */
+static int client_from(const struct rig *r, uint8_t host)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(r->port)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	cr_assert_geq(fd, 0);
+	if (host != 0) {
+		struct sockaddr_in src = {.sin_family = AF_INET};
+
+		src.sin_addr.s_addr = htonl(INADDR_LOOPBACK - 1 + host);
+		cr_assert_eq(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	}
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	return fd;
+}
+
+static int client(const struct rig *r)
+{
+	return client_from(r, 0);
 }
 
 /* A framed 17-byte query with the given ID. */
@@ -386,15 +407,17 @@ Test(tcp_server, full_table_closes_the_oldest_idle_connection)
 	cr_assert_eq(tcp_server_stats(r.t)->evicted, 1);
 	cr_assert_eq(tcp_server_conns(r.t), 2);
 
-	/* c busy too: nothing idle, so a newcomer is refused. */
+	/* c mid-query too: nothing idle, so the one whose query began
+	 * first makes room (else trickling clients hold the table). */
 	cr_assert_eq(send(c, &one, 1, 0), 1);
 	pump(&r, 50);
 	d = client(&r);
 	pump(&r, 60);
-	cr_assert(closed_by_server(d), "d was not refused");
-	cr_assert_eq(tcp_server_stats(r.t)->refused, 1);
-	cr_assert(!closed_by_server(a));
+	cr_assert(closed_by_server(a), "a was not evicted");
+	cr_assert_eq(tcp_server_stats(r.t)->evicted, 2);
+	cr_assert_eq(tcp_server_stats(r.t)->refused, 0);
 	cr_assert(!closed_by_server(c));
+	cr_assert(!closed_by_server(d));
 	close(a);
 	close(b);
 	close(c);
@@ -404,7 +427,7 @@ Test(tcp_server, full_table_closes_the_oldest_idle_connection)
 
 Test(tcp_server, short_length_closes_the_connection)
 {
-	static const uint8_t lens[][2] = {{0, 0}, {0, 11}, {0x10, 0x01}};
+	static const uint8_t lens[][2] = {{0, 0}, {0, 11}};
 
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		struct rig r;
@@ -519,6 +542,100 @@ Test(tcp_server, response_packets_are_not_answered_but_the_connection_stays)
 	read_n(&r, fd, resp, sizeof(resp), 0);
 	cr_assert_eq(resp[3], 2);
 	cr_assert_eq(tcp_server_conns(r.t), 1);
+	close(fd);
+	rig_down(&r);
+}
+
+/* RFC 7766 section 6.2.3, slowloris: a message must be whole within
+ * io_ms of its first byte, however its bytes are paced; the clock starts
+ * anew with each message. */
+Test(tcp_server, a_message_must_arrive_within_the_io_timeout)
+{
+	const struct tcp_limits lim = {.max_conns = 4, .idle_ms = 10000, .io_ms = 500,
+				       .per_client = 4};
+	static const uint8_t prefix[2] = {0x00, 0xff};
+	uint8_t wire[64], one = 0, resp[19];
+	struct rig r;
+	size_t n;
+	int slow, fast;
+
+	rig_up_lim(&r, &lim);
+	slow = client(&r);
+	fast = client(&r);
+	pump(&r, 0);
+	cr_assert_eq(send(slow, prefix, 2, 0), 2);
+	pump(&r, 100);
+	for (int64_t now = 200; now < 600; now += 100) {
+		cr_assert_eq(send(slow, &one, 1, 0), 1);
+		pump(&r, now);
+	}
+	/* fast: a whole query at 450, half of the next one at 550 */
+	n = query(wire, 9);
+	cr_assert_eq(send(fast, wire, n, 0), (ssize_t)n);
+	cr_assert_eq(send(fast, wire, 5, 0), 5);
+	pump(&r, 550);
+	cr_assert_eq(recv(fast, resp, sizeof(resp), MSG_DONTWAIT), 19);
+	pump(&r, 600);
+	cr_assert(closed_by_server(slow), "the trickling client was not closed");
+	cr_assert_eq(tcp_server_stats(r.t)->closed_io, 1);
+	pump(&r, 1000);
+	cr_assert(!closed_by_server(fast), "closed before its second query's deadline");
+	cr_assert_eq(send(fast, wire + 5, n - 5, 0), (ssize_t)(n - 5));
+	pump(&r, 1040);
+	cr_assert_eq(recv(fast, resp, sizeof(resp), MSG_DONTWAIT), 19);
+	pump(&r, 5000);
+	cr_assert(!closed_by_server(fast), "an idle connection met the message deadline");
+	cr_assert_eq(tcp_server_stats(r.t)->closed_io, 1);
+	close(slow);
+	close(fast);
+	rig_down(&r);
+}
+
+/* One address gets per_client connections of the table: its next one
+ * replaces its own oldest, other addresses are untouched. */
+Test(tcp_server, cap_per_client_address)
+{
+	const struct tcp_limits lim = {.max_conns = 8, .idle_ms = 10000, .io_ms = 10000,
+				       .per_client = 2};
+	struct rig r;
+	int a[3], other;
+
+	rig_up_lim(&r, &lim);
+	other = client_from(&r, 2);
+	pump(&r, 0);
+	for (int i = 0; i < 3; i++) {
+		a[i] = client_from(&r, 1);
+		pump(&r, 10 * (i + 1));
+	}
+	cr_assert(closed_by_server(a[0]), "the client's oldest was kept");
+	cr_assert(!closed_by_server(a[1]));
+	cr_assert(!closed_by_server(a[2]));
+	cr_assert(!closed_by_server(other), "another client's connection was closed");
+	cr_assert_eq(tcp_server_conns(r.t), 3);
+	cr_assert_eq(tcp_server_stats(r.t)->evicted, 1);
+	for (int i = 0; i < 3; i++)
+		close(a[i]);
+	close(other);
+	rig_down(&r);
+}
+
+/* RFC 8906 section 3.1.2: a query of any length a prefix can announce. */
+Test(tcp_server, largest_message_is_answered)
+{
+	static uint8_t wire[2 + 65535], resp[2 + 65535];
+	struct rig r;
+	size_t n = query(wire, 11);
+	int fd;
+
+	rig_up(&r, 4, 10000);
+	memset(wire + n, 0, sizeof(wire) - n);
+	wire[0] = 0xff;
+	wire[1] = 0xff;
+	fd = client(&r);
+	cr_assert_eq(send(fd, wire, sizeof(wire), 0), (ssize_t)sizeof(wire));
+	read_n(&r, fd, resp, sizeof(resp), 0);
+	cr_assert_eq(resp[0] << 8 | resp[1], 65535);
+	cr_assert_eq(resp[3], 11);
 	close(fd);
 	rig_down(&r);
 }
