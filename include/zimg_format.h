@@ -14,9 +14,18 @@
  *              against anything read from the slot.
  *
  * An RR body is an RR without its owner: TYPE CLASS TTL RDLENGTH RDATA,
- * names in RDATA uncompressed, so an answer writes a 2-byte compression
- * pointer as the owner and copies the body. An RRset's bodies lie back to
- * back (count of them, rrs_len bytes in all).
+ * so an answer writes a 2-byte compression pointer as the owner and
+ * copies the body. An RRset's bodies lie back to back (count of them,
+ * rrs_len bytes in all). Names in RDATA are uncompressed, except in the
+ * apex NS and SOA RRsets and neg_soa (RFC 3597 section 4): a name ending
+ * in the zone's apex (of 4 bytes or more) is stored as its labels above
+ * the apex and ZIMG_APEX_PTR_PLACEHOLDER. Right after the bodies (at
+ * rrs_off + rrs_len) lie n_ptrs big-endian uint16_t offsets of these
+ * placeholders into the bodies, ascending; an answer overwrites each with
+ * a pointer to the apex suffix of the question name. Any other name (out
+ * of zone, or in alias zones the hosted zone's names) stays whole.
+ * Signatures cover the uncompressed RDATA, rendered before compression.
+ * Version 2 added n_ptrs (version 1 readers would copy the placeholders).
  *
  * Signed images (zimg_slot.flags & ZIMG_SLOT_SIGNED; every zone then has
  * ZIMG_ZONE_SIGNED), RFC 4033-4035, one key (DNSKEY flags 257):
@@ -78,7 +87,7 @@
 #include "seqlock.h"
 
 #define ZIMG_MAGIC 0x5a444841u /* "AHDZ" little-endian */
-#define ZIMG_VERSION 1u
+#define ZIMG_VERSION 2u
 #define ZIMG_SLOT_MAGIC 0x544f4c53u /* "SLOT" */
 #define ZIMG_HEADER_SIZE 128u
 /* Offsets are uint32_t. */
@@ -111,9 +120,37 @@ struct zimg_rrset {
 	uint32_t sigs_off; /* RRSIG bodies, same format */
 	uint32_t sigs_len;
 	uint16_t sig_count;
-	uint16_t reserved;
+	uint16_t n_ptrs;   /* apex pointer placeholders in the RR bodies */
 };
 _Static_assert(sizeof(struct zimg_rrset) == 24, "slot layout");
+
+/* The 2-byte pointer the builder leaves where an NS or SOA RDATA name
+ * reaches the apex; answers overwrite it. */
+#define ZIMG_APEX_PTR_PLACEHOLDER 0xc000u
+
+/*
+ * Point the placeholders of one copied RR body at the apex: ptrs holds
+ * n_ptrs big-endian offsets into the RR bodies, ascending, *k of them done;
+ * the body at [used, used + body_len) of the bodies was copied to dst.
+ * false if an offset does not lie in this body's RDATA (a corrupt slot).
+ */
+static inline bool zimg_patch_apex_ptrs(const uint8_t *ptrs, unsigned n_ptrs, unsigned *k,
+					size_t used, size_t body_len, uint8_t *dst,
+					uint16_t apex_ptr)
+{
+	while (*k < n_ptrs) {
+		size_t at = ((size_t)ptrs[2 * *k] << 8) | ptrs[2 * *k + 1];
+
+		if (at >= used + body_len)
+			break;
+		if (at < used + 10 || body_len - (at - used) < 2)
+			return false;
+		dst[at - used] = (uint8_t)(apex_ptr >> 8);
+		dst[at - used + 1] = (uint8_t)apex_ptr;
+		(*k)++;
+	}
+	return true;
+}
 
 #define ZIMG_NAME_APEX 0x0001u
 #define ZIMG_NAME_ENT 0x0002u /* empty non-terminal: exists, no RRsets */

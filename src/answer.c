@@ -32,6 +32,7 @@
 
 #define ANSWER_FLAG_AA 0x04
 #define ANSWER_FLAG_TC 0x02
+#define ANSWER_FLAG_CD 0x10 /* byte 3 */
 
 /* Bounds of one read of the slot. */
 struct answer_slot {
@@ -46,12 +47,14 @@ static inline bool answer_in(const struct answer_slot *sl, uint64_t off, uint64_
 	return off <= sl->size && len <= sl->size - off && (off % align) == 0;
 }
 
-static void answer_header(uint8_t *out, const struct query *q, uint8_t flags,
-			  uint8_t rcode, uint16_t qdcount)
+static void answer_header(uint8_t *out, const uint8_t *pkt, const struct query *q,
+			  uint8_t flags, uint8_t rcode, uint16_t qdcount)
 {
 	wire_store_u16(out, q->id);
 	out[2] = (uint8_t)(0x80 | (q->opcode << 3) | flags | (q->rd ? 0x01 : 0));
-	out[3] = rcode; /* RA, Z, AD, CD clear */
+	/* RA, Z, AD clear; CD copied into every response, DO or not (RFC
+	 * 4035 section 3.1.6). */
+	out[3] = (uint8_t)(rcode | (pkt[3] & ANSWER_FLAG_CD));
 	wire_store_u16(out + 4, qdcount);
 	memset(out + 6, 0, 6);
 }
@@ -62,7 +65,7 @@ static size_t answer_head(uint8_t *out, size_t limit, const uint8_t *pkt,
 {
 	if (limit < QUERY_HEADER_LEN + q->question_len)
 		return 0;
-	answer_header(out, q, flags, rcode, 1);
+	answer_header(out, pkt, q, flags, rcode, 1);
 	memcpy(out + QUERY_HEADER_LEN, pkt + QUERY_HEADER_LEN, q->question_len);
 	return QUERY_HEADER_LEN + q->question_len;
 }
@@ -73,17 +76,18 @@ static size_t answer_head(uint8_t *out, size_t limit, const uint8_t *pkt,
  * data is inconsistent (*bad set) or the RRset does not fit (*bad clear).
  */
 static bool answer_rrset(const struct answer_slot *sl,
-			 const volatile struct zimg_rrset *rs, uint16_t ptr,
+			 const volatile struct zimg_rrset *rs, uint16_t ptr, uint16_t apex_ptr,
 			 uint8_t *out, size_t limit, size_t *pos, unsigned *count,
 			 bool *bad)
 {
 	uint32_t off = rs->rrs_off;
 	uint32_t len = rs->rrs_len;
 	unsigned n = rs->count;
+	unsigned n_ptrs = rs->n_ptrs, k = 0;
 	const uint8_t *p;
 	size_t used = 0, need = 0;
 
-	if (!answer_in(sl, off, len, 1)) {
+	if (!answer_in(sl, off, (uint64_t)len + 2u * n_ptrs, 1)) {
 		*bad = true;
 		return false;
 	}
@@ -123,8 +127,17 @@ static bool answer_rrset(const struct answer_slot *sl,
 		}
 		wire_store_u16(out + *pos, ptr);
 		memcpy(out + *pos + 2, p + used, body);
+		if (n_ptrs && !zimg_patch_apex_ptrs(p + len, n_ptrs, &k, used, body,
+						    out + *pos + 2, apex_ptr)) {
+			*bad = true;
+			return false;
+		}
 		*pos += 2 + body;
 		used += body;
+	}
+	if (k != n_ptrs) {
+		*bad = true;
+		return false;
 	}
 	*count += n;
 	return true;
@@ -227,11 +240,12 @@ static size_t answer_from_slot(const struct answer_slot *sl, const struct query 
 {
 	const volatile struct zimg_zone *zone;
 	const volatile struct zimg_name *name = NULL;
-	const volatile struct zimg_rrset *rs = NULL;
+	const volatile struct zimg_rrset *rs = NULL, *arr;
 	uint8_t key[AHD_MAX_NAME_WIRE];
 	size_t key_len = 0, pos;
 	unsigned label_idx = 0, ancount = 0, nscount = 0;
-	uint16_t soa_ptr;
+	uint32_t n_rs, rs_off;
+	uint16_t apex_ptr;
 	uint8_t rcode = ANSWER_RCODE_NOERROR;
 	bool bad = false, fits = true;
 
@@ -252,6 +266,11 @@ static size_t answer_from_slot(const struct answer_slot *sl, const struct query 
 	default:
 		break;
 	}
+	/* The apex suffix of the question name: owner of the SOA in negative
+	 * answers and target of the names in NS and SOA RDATA. */
+	apex_ptr = (uint16_t)(0xc000 | (QUERY_HEADER_LEN +
+				       (label_idx < q->n_labels ? q->label_off[label_idx]
+								: q->qname_len - 1)));
 	/* DO=1 at a signed zone: RRSIGs and NSEC proofs (answer_dnssec.h). */
 	if (answer_dnssec_wanted(zone, q))
 		return answer_dnssec_from_slot(sl->base, sl->size, zone, q, pkt, label_idx, out,
@@ -272,17 +291,18 @@ static size_t answer_from_slot(const struct answer_slot *sl, const struct query 
 		return 0;
 	if (!name)
 		goto nxdomain;
+	n_rs = name->n_rrsets;
+	rs_off = name->rrsets_off;
+	if (n_rs && !answer_in(sl, rs_off, (uint64_t)n_rs * sizeof(struct zimg_rrset),
+			       ZIMG_ALIGN))
+		return 0;
+	arr = (const volatile struct zimg_rrset *)(sl->base + rs_off);
 	if (q->qtype == QUERY_TYPE_ANY) {
-		rs = &zone->hinfo;
+		/* RFC 8482 section 4.2's HINFO stands for data the name has:
+		 * an empty non-terminal has none, so NODATA (as with DO). */
+		if (n_rs)
+			rs = &zone->hinfo;
 	} else {
-		uint32_t rs_off = name->rrsets_off;
-		uint32_t n_rs = name->n_rrsets;
-		const volatile struct zimg_rrset *arr;
-
-		if (n_rs && !answer_in(sl, rs_off, (uint64_t)n_rs * sizeof(struct zimg_rrset),
-				       ZIMG_ALIGN))
-			return 0;
-		arr = (const volatile struct zimg_rrset *)(sl->base + rs_off);
 		for (uint32_t i = 0; i < n_rs; i++)
 			if (arr[i].type == q->qtype) {
 				rs = &arr[i];
@@ -294,9 +314,28 @@ static size_t answer_from_slot(const struct answer_slot *sl, const struct query 
 		return 0;
 	if (rs) {
 		*kind = ANSWER_NOERROR;
-		fits = answer_rrset(sl, rs, 0xc000 | QUERY_HEADER_LEN, out, limit, &pos,
-				    &ancount, &bad);
+		fits = answer_rrset(sl, rs, 0xc000 | QUERY_HEADER_LEN, apex_ptr, out, limit,
+				    &pos, &ancount, &bad);
 		goto done;
+	}
+	if (q->qtype == ZIMG_TYPE_RRSIG) {
+		/* Asked for by type, RRSIGs come without DO too (RFC 4035
+		 * section 3.1.1 only keeps them out of other answers): every
+		 * signature at the name, all or TC. */
+		for (uint32_t i = 0; i < n_rs && fits; i++) {
+			struct zimg_rrset sigs = { .type = ZIMG_TYPE_RRSIG };
+
+			sigs.count = arr[i].sig_count;
+			sigs.rrs_off = arr[i].sigs_off;
+			sigs.rrs_len = arr[i].sigs_len;
+			if (sigs.count)
+				fits = answer_rrset(sl, &sigs, 0xc000 | QUERY_HEADER_LEN, apex_ptr,
+						    out, limit, &pos, &ancount, &bad);
+		}
+		if (ancount || !fits || bad) {
+			*kind = ANSWER_NOERROR;
+			goto done;
+		}
 	}
 	*kind = ANSWER_NODATA;
 	goto negative;
@@ -308,10 +347,8 @@ nxdomain:
 		return 0;
 negative:
 	/* The SOA's owner: the apex suffix of the question name. */
-	soa_ptr = (uint16_t)(0xc000 | (QUERY_HEADER_LEN +
-				      (label_idx < q->n_labels ? q->label_off[label_idx]
-							       : q->qname_len - 1)));
-	fits = answer_rrset(sl, &zone->neg_soa, soa_ptr, out, limit, &pos, &nscount, &bad);
+	fits = answer_rrset(sl, &zone->neg_soa, apex_ptr, apex_ptr, out, limit, &pos, &nscount,
+			    &bad);
 done:
 	if (bad)
 		return 0;
@@ -403,7 +440,7 @@ size_t answer_query_ex(const struct answer_ctx *ctx, const uint8_t *pkt, size_t 
 		 * carries the upper bits. */
 		if (q.edns.present && q.edns.version != 0)
 			k = ANSWER_BADVERS;
-		answer_header(out, &q, 0,
+		answer_header(out, pkt, &q, 0,
 			      k == ANSWER_NOTIMP ? ANSWER_RCODE_NOTIMP :
 			      k == ANSWER_FORMERR ? ANSWER_RCODE_FORMERR :
 						    EDNS_RCODE_BADVERS & 0x0f, 0);
@@ -414,7 +451,7 @@ size_t answer_query_ex(const struct answer_ctx *ctx, const uint8_t *pkt, size_t 
 		if (limit < QUERY_HEADER_LEN)
 			break;
 		k = ANSWER_NOERROR;
-		answer_header(out, &q, 0, ANSWER_RCODE_NOERROR, 0);
+		answer_header(out, pkt, &q, 0, ANSWER_RCODE_NOERROR, 0);
 		n = QUERY_HEADER_LEN;
 		break;
 	case QUERY_OK:

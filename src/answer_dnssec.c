@@ -85,7 +85,7 @@ static void answer_dnssec_load_rrset(const volatile struct zimg_rrset *src,
 	dst->sigs_off = src->sigs_off;
 	dst->sigs_len = src->sigs_len;
 	dst->sig_count = src->sig_count;
-	dst->reserved = 0;
+	dst->n_ptrs = src->n_ptrs;
 }
 
 static void answer_dnssec_owner_ptr(struct answer_dnssec_owner *o, size_t target)
@@ -96,20 +96,22 @@ static void answer_dnssec_owner_ptr(struct answer_dnssec_owner *o, size_t target
 
 /*
  * Append count RR bodies from the slot's [off, off + len), each behind
- * owner. After the first RR a long owner becomes a pointer to where it
- * was written. Sets c->full when an RR does not fit, c->bad when the
+ * owner, their n_ptrs apex placeholders (listed right after them) pointed
+ * at the apex. After the first RR a long owner becomes a pointer to where
+ * it was written. Sets c->full when an RR does not fit, c->bad when the
  * bodies run past len.
  */
 static void answer_dnssec_put_block(struct answer_dnssec_ctx *c, uint32_t off, uint32_t len,
-				    unsigned count, struct answer_dnssec_owner *o,
-				    unsigned *counter)
+				    unsigned count, unsigned n_ptrs,
+				    struct answer_dnssec_owner *o, unsigned *counter)
 {
 	const uint8_t *p;
 	size_t used = 0;
+	unsigned k = 0;
 
 	if (c->bad || c->full)
 		return;
-	if (!answer_dnssec_in(&c->sl, off, len, 1)) {
+	if (!answer_dnssec_in(&c->sl, off, (uint64_t)len + 2u * n_ptrs, 1)) {
 		c->bad = true;
 		return;
 	}
@@ -132,20 +134,27 @@ static void answer_dnssec_put_block(struct answer_dnssec_ctx *c, uint32_t off, u
 		}
 		memcpy(c->out + c->pos, o->b, o->len);
 		memcpy(c->out + c->pos + o->len, p + used, body);
+		if (n_ptrs && !zimg_patch_apex_ptrs(p + len, n_ptrs, &k, used, body,
+						    c->out + c->pos + o->len, c->apex_ptr)) {
+			c->bad = true;
+			return;
+		}
 		c->pos += o->len + body;
 		used += body;
 		(*counter)++;
 		if (o->len > 2 && at <= ANSWER_DNSSEC_PTR_MAX)
 			answer_dnssec_owner_ptr(o, at);
 	}
+	if (k != n_ptrs)
+		c->bad = true;
 }
 
 /* An RRset and its RRSIGs, with one owner. */
 static void answer_dnssec_put_set(struct answer_dnssec_ctx *c, const struct zimg_rrset *rs,
 				  struct answer_dnssec_owner *o, unsigned *counter)
 {
-	answer_dnssec_put_block(c, rs->rrs_off, rs->rrs_len, rs->count, o, counter);
-	answer_dnssec_put_block(c, rs->sigs_off, rs->sigs_len, rs->sig_count, o, counter);
+	answer_dnssec_put_block(c, rs->rrs_off, rs->rrs_len, rs->count, rs->n_ptrs, o, counter);
+	answer_dnssec_put_block(c, rs->sigs_off, rs->sigs_len, rs->sig_count, 0, o, counter);
 }
 
 /* Name i of the zone; false (c->bad set) if it does not check out. */
@@ -368,7 +377,7 @@ static bool answer_dnssec_put_all_sigs(struct answer_dnssec_ctx *c,
 		struct zimg_rrset rs;
 
 		answer_dnssec_load_rrset(&arr[i], &rs);
-		answer_dnssec_put_block(c, rs.sigs_off, rs.sigs_len, rs.sig_count, &o, &c->an);
+		answer_dnssec_put_block(c, rs.sigs_off, rs.sigs_len, rs.sig_count, 0, &o, &c->an);
 	}
 	return c->an > 0;
 }
@@ -396,7 +405,7 @@ size_t answer_dnssec_from_slot(const uint8_t *base, size_t size,
 	uint8_t key[AHD_MAX_NAME_WIRE];
 	size_t key_len = 0, head = QUERY_HEADER_LEN + q->question_len;
 	uint8_t rcode = ANSWER_DNSSEC_RCODE_NOERROR;
-	bool hostile = false, positive = false;
+	bool positive = false;
 	uint32_t idx = 0;
 
 	memset(&c, 0, sizeof(c));
@@ -423,23 +432,31 @@ size_t answer_dnssec_from_slot(const uint8_t *base, size_t size,
 
 	for (unsigned i = label_idx; i-- > 0;) {
 		const uint8_t *l = q->qname + q->label_off[i];
+		const uint8_t *zero = memchr(l + 1, 0, l[0]);
 
-		/* A 0 byte would fake a label boundary in the key: such a
-		 * name is absent, but no proof can be found for it. */
-		if (memchr(l + 1, 0, l[0])) {
-			hostile = true;
+		if (zero) {
+			/* A 0 byte would fake a label boundary in the key. The
+			 * zone's labels are LDH, so in canonical order (RFC 4034
+			 * section 6.1) this label sorts right after its bytes
+			 * before the 0 and the names under them, and before any
+			 * longer label that starts with those bytes: exactly
+			 * where the key of those bytes followed by 0x01 sorts.
+			 * The name and everything below it are absent. */
+			size_t pre = (size_t)(zero - (l + 1));
+
+			memcpy(key + key_len, l + 1, pre);
+			key_len += pre;
+			key[key_len++] = 1;
 			break;
 		}
 		memcpy(key + key_len, l + 1, l[0]);
 		key_len += l[0];
 		key[key_len++] = 0;
 	}
-	if (!hostile) {
-		c.qname_found = answer_dnssec_search(&c, key, key_len, &idx);
-		if (c.bad)
-			return 0;
-		c.qname_idx = idx;
-	}
+	c.qname_found = answer_dnssec_search(&c, key, key_len, &idx);
+	if (c.bad)
+		return 0;
+	c.qname_idx = idx;
 	if (c.qname_found) {
 		if (!answer_dnssec_name_at(&c, idx, &nm))
 			return 0;
@@ -470,7 +487,7 @@ size_t answer_dnssec_from_slot(const uint8_t *base, size_t size,
 			 * non-terminal the one whose next name is below it. */
 			if (answer_dnssec_nsec_idx(&c, idx, &j))
 				answer_dnssec_put_nsec(&c, j);
-		} else if (!hostile) {
+		} else {
 			answer_dnssec_put_nxdomain_proof(&c, key, key_len, idx);
 		}
 	}

@@ -366,15 +366,20 @@ static bool zimg_in(size_t len, uint64_t off, uint64_t n)
 	return off <= len && n <= len - off;
 }
 
-/* Print count RR bodies at bodies[0..len) with owner owner. */
+/* Print count RR bodies at bodies[0..len) with owner owner, their n_ptrs
+ * apex placeholders (listed after them) pointed at the owner: only apex
+ * RRsets have any. ldns wants pointers past a message header, so the RR
+ * is parsed behind 12 zero bytes. */
 static int zimg_dump_bodies(FILE *out, const uint8_t *owner, size_t owner_len,
-			    const uint8_t *bodies, size_t len, unsigned count)
+			    const uint8_t *bodies, size_t len, unsigned count, unsigned n_ptrs)
 {
-	uint8_t rr[AHD_MAX_NAME_WIRE + 10 + 65535];
+	uint8_t rr[12 + AHD_MAX_NAME_WIRE + 10 + 65535];
 	size_t off = 0;
+	unsigned k = 0;
 
+	memset(rr, 0, 12);
 	for (unsigned i = 0; i < count; i++) {
-		size_t body, pos = 0;
+		size_t body, pos = 12;
 		ldns_rr *one = NULL;
 
 		if (len - off < 10)
@@ -382,16 +387,19 @@ static int zimg_dump_bodies(FILE *out, const uint8_t *owner, size_t owner_len,
 		body = 10 + (((size_t)bodies[off + 8] << 8) | bodies[off + 9]);
 		if (body > len - off)
 			return -1;
-		memcpy(rr, owner, owner_len);
-		memcpy(rr + owner_len, bodies + off, body);
-		if (ldns_wire2rr(&one, rr, owner_len + body, &pos, LDNS_SECTION_ANSWER) !=
+		memcpy(rr + 12, owner, owner_len);
+		memcpy(rr + 12 + owner_len, bodies + off, body);
+		if (!zimg_patch_apex_ptrs(bodies + len, n_ptrs, &k, off, body,
+					  rr + 12 + owner_len, 0xc000 | 12))
+			return -1;
+		if (ldns_wire2rr(&one, rr, 12 + owner_len + body, &pos, LDNS_SECTION_ANSWER) !=
 		    LDNS_STATUS_OK)
 			return -1;
 		ldns_rr_print(out, one);
 		ldns_rr_free(one);
 		off += body;
 	}
-	return 0;
+	return k == n_ptrs ? 0 : -1;
 }
 
 static int zimg_dump_one(FILE *out, const uint8_t *sl, size_t len, const struct zimg_zone *zn,
@@ -433,13 +441,13 @@ static int zimg_dump_one(FILE *out, const uint8_t *sl, size_t len, const struct 
 			return -1;
 		rs = (const struct zimg_rrset *)(sl + nm->rrsets_off);
 		for (uint32_t j = 0; j < nm->n_rrsets; j++) {
-			if (!zimg_in(len, rs[j].rrs_off, rs[j].rrs_len) ||
+			if (!zimg_in(len, rs[j].rrs_off, (uint64_t)rs[j].rrs_len + 2u * rs[j].n_ptrs) ||
 			    !zimg_in(len, rs[j].sigs_off, rs[j].sigs_len))
 				return -1;
 			if (zimg_dump_bodies(out, owner, owner_len, sl + rs[j].rrs_off,
-					     rs[j].rrs_len, rs[j].count) < 0 ||
+					     rs[j].rrs_len, rs[j].count, rs[j].n_ptrs) < 0 ||
 			    zimg_dump_bodies(out, owner, owner_len, sl + rs[j].sigs_off,
-					     rs[j].sigs_len, rs[j].sig_count) < 0)
+					     rs[j].sigs_len, rs[j].sig_count, 0) < 0)
 				return -1;
 		}
 	}

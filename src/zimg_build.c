@@ -645,6 +645,77 @@ static int zb_ns(struct zb *b, struct zimg_rrset *rs, const struct config *cfg,
 	return 0;
 }
 
+/* The length of the wire name at p[0..len), *apex_at set to where its
+ * suffix apex[0..apex_len) starts (label aligned) or SIZE_MAX; 0 if the
+ * name runs past len. */
+static size_t zb_name_apex(const uint8_t *p, size_t len, const uint8_t *apex, size_t apex_len,
+			   size_t *apex_at)
+{
+	size_t o = 0;
+
+	*apex_at = SIZE_MAX;
+	while (o < len) {
+		if (*apex_at == SIZE_MAX && len - o >= apex_len && memcmp(p + o, apex, apex_len) == 0)
+			*apex_at = o;
+		if (p[o] == 0)
+			return o + 1;
+		o += 1u + p[o];
+	}
+	return 0;
+}
+
+/*
+ * Compress the names in NS and SOA RDATA (RFC 3597 section 4 allows it
+ * for these types): a name ending in the apex keeps its labels above it
+ * and gets a placeholder pointer, listed in rs->n_ptrs offsets after the
+ * bodies, that each answer points at the apex inside the question name
+ * (which always ends in it). Runs after signing, since RRSIGs cover the
+ * uncompressed RDATA (RFC 4034 section 3.1.8.1). In place: each name
+ * shrinks by apex_len - 2 and costs a 2-byte offset, so apexes shorter
+ * than 4 bytes (the root, one-letter TLDs) stay uncompressed.
+ */
+static void zb_compress(struct zb *b, struct zimg_rrset *rs, const uint8_t *apex,
+			size_t apex_len)
+{
+	uint8_t *p = zb_ptr(b, rs->rrs_off);
+	uint16_t offs[2 * 64 + 2];
+	size_t r = 0, w = 0, n = 0;
+
+	if (apex_len < 4 || rs->n_ptrs)
+		return;
+	for (unsigned i = 0; i < rs->count; i++) {
+		size_t rdlen = wire_load_u16(p + r + 8), end = r + ZB_RR_HDR + rdlen, hdr = w;
+		unsigned names = rs->type == QUERY_TYPE_SOA ? 2 : rs->type == QUERY_TYPE_NS;
+
+		memmove(p + w, p + r, ZB_RR_HDR);
+		w += ZB_RR_HDR;
+		r += ZB_RR_HDR;
+		for (unsigned j = 0; j < names; j++) {
+			size_t at, nl = zb_name_apex(p + r, end - r, apex, apex_len, &at);
+
+			if (at == SIZE_MAX || n == AHD_ARRAY_LEN(offs) || w + at > UINT16_MAX) {
+				memmove(p + w, p + r, nl);
+				w += nl;
+			} else {
+				memmove(p + w, p + r, at);
+				w += at;
+				offs[n++] = (uint16_t)w;
+				wire_store_u16(p + w, ZIMG_APEX_PTR_PLACEHOLDER);
+				w += 2;
+			}
+			r += nl;
+		}
+		memmove(p + w, p + r, end - r);
+		w += end - r;
+		r = end;
+		wire_store_u16(p + hdr + 8, (uint16_t)(w - hdr - ZB_RR_HDR));
+	}
+	for (size_t i = 0; i < n; i++)
+		wire_store_u16(p + w + 2 * i, offs[i]);
+	rs->rrs_len = (uint32_t)w;
+	rs->n_ptrs = (uint16_t)n;
+}
+
 static bool zb_addr_published(const struct config *cfg, const bool *published,
 			      size_t e, size_t j)
 {
@@ -919,11 +990,13 @@ static int zb_zone(struct zb *b, uint32_t zone_off, const char *apex_text,
 	struct zimg_rrset apex_soa = { 0 };
 
 	apex_len = dname_from_text(apex_text, apex, sizeof(apex));
-	snprintf(rname_text, sizeof(rname_text), "hostmaster.%s", apex_text);
+	/* An alias zone's SOA is the hosted zone's under the alias name, RNAME
+	 * included (as the original serves it). */
+	snprintf(rname_text, sizeof(rname_text), "hostmaster.%s", cfg->hosted_zone);
 	rname_len = dname_from_text(rname_text, rname, sizeof(rname));
 	if (apex_len < 0 || rname_len < 0) {
 		log_error("zone image: zone name \"%s\" is too long for hostmaster.%s",
-			  apex_text, apex_text);
+			  cfg->hosted_zone, cfg->hosted_zone);
 		return -1;
 	}
 	zone.apex_off = zb_alloc(b, (size_t)apex_len);
@@ -1017,6 +1090,10 @@ static int zb_zone(struct zb *b, uint32_t zone_off, const char *apex_text,
 				if (zb_sign_rrset(b, &rs[i], owner, owner_len, sg) < 0)
 					return -1;
 		}
+		if (it->key_len == 0) {
+			zb_compress(b, &rs[0], apex, (size_t)apex_len); /* NS */
+			zb_compress(b, &rs[1], apex, (size_t)apex_len); /* SOA */
+		}
 		if (n_rs) {
 			name.rrsets_off = zb_alloc(b, n_rs * sizeof(struct zimg_rrset));
 			if (!name.rrsets_off)
@@ -1034,6 +1111,7 @@ static int zb_zone(struct zb *b, uint32_t zone_off, const char *apex_text,
 		goto full;
 	if (sg && zb_neg_sigs(b, &zone.neg_soa, &apex_soa, soa->ttls.neg) < 0)
 		goto full;
+	zb_compress(b, &zone.neg_soa, apex, (size_t)apex_len);
 	{
 		/* RFC 8482 section 4.2: HINFO CPU "RFC8482", OS "". */
 		static const uint8_t hinfo[] = { 7, 'R', 'F', 'C', '8', '4', '8', '2', 0 };

@@ -169,9 +169,8 @@ static void fuzz_query_dnssec(const struct answer_ctx *c, const uint8_t *pkt, co
 	ldns_rr_type qtype = ldns_rr_list_rr_count(qd) == 1 ?
 				     ldns_rr_get_type(ldns_rr_list_rr(qd, 0)) : 0;
 
-	/* CD is copied into DNSSEC answers only (RFC 4035 section 3.1.6). */
-	if (ldns_pkt_cd(p))
-		FUZZ_CHECK(dnssec && (pkt[3] & 0x10));
+	/* CD is copied into every response (RFC 4035 section 3.1.6). */
+	FUZZ_CHECK(ldns_pkt_cd(p) == ((pkt[3] & 0x10) != 0));
 	if (dnssec) {
 		fuzz_query_signed_section(ldns_pkt_answer(p), qtype == LDNS_RR_TYPE_RRSIG);
 		fuzz_query_signed_section(ldns_pkt_authority(p), false);
@@ -185,6 +184,61 @@ static void fuzz_query_dnssec(const struct answer_ctx *c, const uint8_t *pkt, co
 	/* A negative answer names the zone's SOA, unless it was truncated. */
 	if ((kind == ANSWER_NXDOMAIN || kind == ANSWER_NODATA) && !ldns_pkt_tc(p))
 		FUZZ_CHECK(fuzz_query_count_type(ldns_pkt_authority(p), LDNS_RR_TYPE_SOA) == 1);
+}
+
+/* Walk the name at m[*pos..n): every compression pointer must point
+ * backwards (a forward or self pointer could loop a client). */
+static bool fuzz_query_name_back(const uint8_t *m, size_t n, size_t *pos)
+{
+	size_t p = *pos;
+
+	while (p < n) {
+		uint8_t l = m[p];
+
+		if ((l & 0xc0) == 0xc0) {
+			if (n - p < 2 || ((size_t)(l & 0x3f) << 8 | m[p + 1]) >= p)
+				return false;
+			*pos = p + 2;
+			return true;
+		}
+		if (l & 0xc0)
+			return false;
+		p += 1u + l;
+		if (l == 0) {
+			*pos = p;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The owners, and the names in NS and SOA RDATA (the only compressed
+ * RDATA we write), of every RR of a response point backwards. */
+static void fuzz_query_pointers_back(const uint8_t *m, size_t n)
+{
+	size_t pos = 12;
+	unsigned rrs = (unsigned)(m[6] << 8 | m[7]) + (unsigned)(m[8] << 8 | m[9]) +
+		       (unsigned)(m[10] << 8 | m[11]);
+
+	if (m[5] == 1) {
+		FUZZ_CHECK(fuzz_query_name_back(m, n, &pos));
+		pos += 4;
+	}
+	for (unsigned i = 0; i < rrs; i++) {
+		unsigned type, names;
+		size_t rdlen, end;
+
+		FUZZ_CHECK(fuzz_query_name_back(m, n, &pos) && n - pos >= 10);
+		type = (unsigned)(m[pos] << 8 | m[pos + 1]);
+		rdlen = (size_t)(m[pos + 8] << 8 | m[pos + 9]);
+		pos += 10;
+		FUZZ_CHECK(n - pos >= rdlen);
+		end = pos + rdlen;
+		names = type == LDNS_RR_TYPE_SOA ? 2 : type == LDNS_RR_TYPE_NS;
+		for (unsigned j = 0; j < names; j++)
+			FUZZ_CHECK(fuzz_query_name_back(m, end, &pos));
+		pos = end;
+	}
 }
 
 /* ctx NULL: through answer_query(), the wrapper with the defaults. */
@@ -247,6 +301,7 @@ static void fuzz_query_one(const struct answer_ctx *ctx, const uint8_t *pkt, siz
 		FUZZ_CHECK(q > 0 && len >= 12 + q && memcmp(out + 12, pkt + 12, q) == 0);
 	}
 	FUZZ_CHECK(ldns_wire2pkt(&p, out, n) == LDNS_STATUS_OK);
+	fuzz_query_pointers_back(out, n);
 	if (info.kind == ANSWER_BADVERS)
 		FUZZ_CHECK(ldns_pkt_edns_extended_rcode(p) == EDNS_RCODE_BADVERS >> 4);
 	fuzz_query_dnssec(c, pkt, p, info.kind);

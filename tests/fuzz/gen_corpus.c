@@ -98,6 +98,10 @@ static const struct gen_q gen_qs[] = {
 	{ "do_alias_dnskey", "example.net.", LDNS_RR_TYPE_DNSKEY, LDNS_RR_CLASS_IN, 1232, true },
 	{ "do_alias_nx", "nope.example.net.", LDNS_RR_TYPE_AAAA, LDNS_RR_CLASS_IN, 1232, true },
 	{ "do_many_tc", "many.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 512, true },
+	/* Signatures asked for without DO; ANY at an empty non-terminal. */
+	{ "rrsig_www", "www.example.com.", LDNS_RR_TYPE_RRSIG, LDNS_RR_CLASS_IN, 0, false },
+	{ "rrsig_apex", "example.com.", LDNS_RR_TYPE_RRSIG, LDNS_RR_CLASS_IN, 1232, false },
+	{ "any_ent", "v1.example.com.", LDNS_RR_TYPE_ANY, LDNS_RR_CLASS_IN, 0, false },
 	{ "do_out_of_zone", "example.org.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 1232, true },
 	{ "do_class_ch", "www.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_CH, 1232, true },
 	{ "do_axfr", "example.com.", LDNS_RR_TYPE_AXFR, LDNS_RR_CLASS_IN, 1232, true },
@@ -216,8 +220,8 @@ static void gen_broken(void)
 	memcpy(b, base, n);
 	b[14] = 0;
 	gen_write("query", "nul_in_label", b, n);
-	/* DO=1 with CD (copied back), in a name with a zero byte (no NSEC
-	 * proof can be found), and with version 1 (BADVERS wins). */
+	/* DO=1 with CD (copied back), in a name with a zero byte (proven
+	 * absent like any other), and with version 1 (BADVERS wins). */
 	{
 		static const uint8_t opt_do[] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0 };
 

@@ -205,6 +205,8 @@ static void dt_validates(int zone, const char *name, const char *type, enum dt_w
 static void dt_algorithm(const char *const *genpkey, const char *alg, int number)
 {
 	static const char *const zones[] = { ZONE, ALIAS };
+	static const char *const zero_labels[] = { "a\\000b", "www\\000", "ent\\000x",
+						   "\\000.ent" };
 
 	dt_key(genpkey);
 	dt_start(alg, RESOLUTIONS);
@@ -226,7 +228,16 @@ static void dt_algorithm(const char *const *genpkey, const char *alg, int number
 		/* The empty non-terminal above leaf.ent. */
 		snprintf(name, sizeof(name), "ent.%s", zones[z]);
 		dt_validates(z, name, "A", DT_NEGATIVE, NULL);
-		dt_validates(z, zones[z], "SOA", DT_POSITIVE, "hostmaster");
+		/* Labels holding a 0 byte are proven absent like any other
+		 * (before a name, after the last one, after a subtree, under
+		 * an empty non-terminal). */
+		for (size_t k = 0; k < sizeof(zero_labels) / sizeof(zero_labels[0]); k++) {
+			snprintf(name, sizeof(name), "%s.%s", zero_labels[k], zones[z]);
+			dt_validates(z, name, "A", DT_NEGATIVE, NULL);
+		}
+		/* NS and SOA RDATA names are compressed on the wire. */
+		dt_validates(z, zones[z], "NS", DT_POSITIVE, "ns2." ZONE);
+		dt_validates(z, zones[z], "SOA", DT_POSITIVE, "hostmaster." ZONE);
 		dt_validates(z, zones[z], "DNSKEY", DT_POSITIVE, "DNSKEY");
 	}
 	dt_stop();

@@ -415,10 +415,9 @@ static const struct row rows[] = {
 	{G_FLAGS, "AD set in the query", "RFC 6840 5.7 (unsigned zone: AD clear)",
 	 PKT(HDR(0x01, 0x20, 1, 0, 0, 0), QIN(1)), .rcode = RC_NOERROR, .aa = 1, .an = 1,
 	 .opt = 0},
-	/* SPEC 2 keeps CD clear in every response, like the original.
-	 * RFC 4035 3.1.6 asks a security-aware server to copy CD: the
-	 * DNSSEC work revisits this row for signed zones. */
-	{G_FLAGS, "CD set in the query", "SPEC 2 (CD clear); cf. RFC 4035 3.1.6",
+	/* RFC 4035 3.1.6: a security-aware server copies CD into every
+	 * response, DO or not, signed zone or not. */
+	{G_FLAGS, "CD set in the query", "RFC 4035 3.1.6 (CD copied)",
 	 PKT(HDR(0x01, 0x10, 1, 0, 0, 0), QIN(1)), .rcode = RC_NOERROR, .aa = 1, .an = 1,
 	 .opt = 0},
 	{G_FLAGS, "RCODE 5 in the query", "RFC 1035 4.1.1 (RCODE is set in responses)",
@@ -645,11 +644,9 @@ static bool row_ok(const struct row *r, const uint8_t *q, size_t qlen, const uin
 			 qflags);
 		return false;
 	}
-	/* SPEC 2: RA, AD, CD, Z clear. CD stays clear even when the query
-	 * set it, although RFC 4035 3.1.6 has security-aware servers copy
-	 * it; the DNSSEC work revisits that for signed zones. */
-	if (s.flags & (F_RA | F_Z | F_AD | F_CD | F_TC)) {
-		snprintf(why, cap, "RA/Z/AD/CD/TC set: flags %04x", s.flags);
+	/* RA, AD, Z clear; CD copied from the query (RFC 4035 3.1.6). */
+	if ((s.flags & (F_RA | F_Z | F_AD | F_TC)) || (s.flags & F_CD) != (qflags & F_CD)) {
+		snprintf(why, cap, "RA/Z/AD/TC set or CD not copied: flags %04x", s.flags);
 		return false;
 	}
 	if (r->aa != ANY && !!(s.flags & F_AA) != r->aa) {

@@ -271,14 +271,32 @@ Test(answer, case_preserved_per_ldns)
 	ldns_pkt_free(p);
 }
 
-Test(answer, flags_ra_ad_cd_z_cleared_rd_copied)
+Test(answer, flags_ra_ad_z_cleared_rd_cd_copied)
 {
 	rsp.qlen = mkq(rsp.q, "www.example.com", 1, 1);
 	rsp.q[2] = 0x00;          /* RD clear */
 	rsp.q[3] = 0x80 | 0x70;   /* RA, Z, AD, CD set */
 	rsp.len = answer_query(zi, rsp.q, rsp.qlen, ANSWER_UDP, rsp.r, 512, NULL);
 	cr_assert_eq(rsp.r[2], 0x84);
+	/* RFC 4035 section 3.1.6: CD copied into every response, DO or not. */
+	cr_assert_eq(rsp.r[3], 0x10);
+	rsp.q[3] = 0x80 | 0x60; /* RA, Z, AD set, CD clear */
+	rsp.len = answer_query(zi, rsp.q, rsp.qlen, ANSWER_UDP, rsp.r, 512, NULL);
 	cr_assert_eq(rsp.r[3], 0x00);
+	/* Negative, REFUSED and FORMERR answers too. */
+	for (int i = 0; i < 3; i++) {
+		static const char *const names[] = { "nope.example.com", "www.example.org",
+						     "www.example.com" };
+
+		rsp.qlen = mkq(rsp.q, names[i], 1, 1);
+		rsp.q[3] = 0x10;
+		if (i == 2)
+			rsp.q[5] = 2; /* two questions: FORMERR */
+		rsp.len = answer_query(zi, rsp.q, rsp.qlen, ANSWER_UDP, rsp.r, 512, NULL);
+		cr_assert_geq(rsp.len, 12);
+		cr_assert_eq(rsp.r[3] & 0xf0, 0x10, "%s: %02x", names[i], rsp.r[3]);
+		cr_assert_eq(rsp.r[3] & 0x0f, i == 0 ? 3 : i == 1 ? 5 : 1);
+	}
 }
 
 Test(answer, aaaa_answer)
@@ -295,37 +313,41 @@ Test(answer, aaaa_answer)
 	cr_assert_eq(memcmp(rsp.r + rsp.qlen, rr, sizeof(rr)), 0);
 }
 
-/* The authority SOA of a negative answer in example.com, owner pointer
- * ptr; the serial is the only field not known in advance. */
+/* The authority SOA of a negative answer in zone, owner pointer ptr; the
+ * serial is the only field not known in advance. In example.com, MNAME
+ * ns1.example.com and RNAME hostmaster.example.com end in the apex, so
+ * each is its first label and a pointer to the apex (RFC 3597 section 4),
+ * the same pointer as the owner; in the alias example.net they are whole
+ * (the hosted zone's SOA under the alias name). */
 static void expect_neg_soa(size_t at, uint8_t ptr, const char *zone)
 {
 	uint8_t want[128];
 	size_t n = 0;
 	static const uint8_t head[] = { 0x00, 0x06, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c };
 	static const uint8_t mname[] = "\3ns1\7example\3com";
+	static const uint8_t rname[] = "\12hostmaster\7example\3com";
 	static const uint8_t timers[] = { 0, 0, 0x02, 0x58, 0, 0, 0, 0x3c, 0, 0, 0x01, 0x2c, 0, 0, 0, 0x3c };
-	size_t rname_len = 1 + 10 + strlen(zone) + 2;
+	bool hosted = strcmp(zone, "example.com") == 0;
 
+	cr_assert(hosted || strcmp(zone, "example.net") == 0);
 	want[n++] = 0xc0;
 	want[n++] = ptr;
 	memcpy(want + n, head, sizeof(head));
 	n += sizeof(head);
 	want[n++] = 0;
-	want[n++] = (uint8_t)(sizeof(mname) + rname_len + 20);
-	memcpy(want + n, mname, sizeof(mname));
-	n += sizeof(mname);
-	want[n++] = 10;
-	memcpy(want + n, "hostmaster", 10);
-	n += 10;
-	for (const char *t = zone; *t;) { /* the zone's labels */
-		size_t l = strcspn(t, ".");
-
-		want[n++] = (uint8_t)l;
-		memcpy(want + n, t, l);
-		n += l;
-		t += l + (t[l] == '.');
+	want[n++] = hosted ? 4 + 2 + 11 + 2 + 20 : sizeof(mname) + sizeof(rname) + 20;
+	if (hosted) {
+		memcpy(want + n, "\3ns1\xc0", 5);
+		want[n + 5] = ptr;
+		memcpy(want + n + 6, "\12hostmaster\xc0", 12);
+		want[n + 18] = ptr;
+		n += 19;
+	} else {
+		memcpy(want + n, mname, sizeof(mname));
+		n += sizeof(mname);
+		memcpy(want + n, rname, sizeof(rname));
+		n += sizeof(rname);
 	}
-	want[n++] = 0;
 	want[n++] = (uint8_t)(fx_serial >> 24);
 	want[n++] = (uint8_t)(fx_serial >> 16);
 	want[n++] = (uint8_t)(fx_serial >> 8);
@@ -360,8 +382,9 @@ Test(answer, nxdomain_soa_per_ldns)
 	cr_assert_eq(ldns_rr_get_type(soa), LDNS_RR_TYPE_SOA);
 	expect_owner(soa, "example.COM.");
 	cr_assert_eq(ldns_rr_ttl(soa), 60);
-	expect_rdf(soa, 0, "ns1.example.com.");
-	expect_rdf(soa, 1, "hostmaster.example.com.");
+	/* MNAME and RNAME point at the apex in the question: its case. */
+	expect_rdf(soa, 0, "ns1.example.COM.");
+	expect_rdf(soa, 1, "hostmaster.example.COM.");
 	snprintf(serial, sizeof(serial), "%u", fx_serial);
 	expect_rdf(soa, 2, serial);
 	expect_rdf(soa, 3, "600");
@@ -414,7 +437,7 @@ Test(answer, apex_soa_and_ns)
 	an = ldns_pkt_answer(p);
 	expect_owner(ldns_rr_list_rr(an, 0), "Example.com.");
 	cr_assert_eq(ldns_rr_ttl(ldns_rr_list_rr(an, 0)), 1800);
-	expect_rdf(ldns_rr_list_rr(an, 0), 1, "hostmaster.example.com.");
+	expect_rdf(ldns_rr_list_rr(an, 0), 1, "hostmaster.Example.com.");
 	expect_rdf(ldns_rr_list_rr(an, 0), 6, "60");
 	ldns_pkt_free(p);
 
@@ -432,6 +455,57 @@ Test(answer, apex_soa_and_ns)
 	ask("example.com", 1);
 	cr_assert_eq(rsp.kind, ANSWER_NODATA);
 	expect_neg_soa(rsp.qlen, 0x0c, "example.com");
+}
+
+/* RFC 3597 section 4: names in NS and SOA RDATA that end in the apex
+ * point at the apex in the question name; others stay whole. Sizes and
+ * bytes by hand, names read back with ldns. */
+Test(answer, ns_and_soa_rdata_names_compressed)
+{
+	static const uint8_t ns1[] = {
+		0xc0, 0x0c, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x07, 0x08, 0x00, 0x06,
+		3, 'n', 's', '1', 0xc0, 0x0c,
+	};
+	static const uint8_t ns2[] = {
+		0xc0, 0x0c, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x07, 0x08, 0x00, 0x11,
+		3, 'n', 's', '2', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'o', 'r', 'g', 0,
+	};
+	ldns_pkt *p;
+	ldns_rr_list *an;
+	ldns_rdf *want;
+
+	ask("EXAMPLE.com", 2);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	expect_header(0, true, 2, 0);
+	/* 12 + 17 of question, 18 + 29 of NS (33 + 29 uncompressed). */
+	cr_assert_eq(rsp.len, 76);
+	cr_assert_eq(memcmp(rsp.r + 29, ns1, sizeof(ns1)), 0);
+	cr_assert_eq(memcmp(rsp.r + 29 + sizeof(ns1), ns2, sizeof(ns2)), 0);
+	p = parsed();
+	an = ldns_pkt_answer(p);
+	want = ldns_dname_new_frm_str("ns1.example.com.");
+	cr_assert_eq(ldns_dname_compare(ldns_rr_rdf(ldns_rr_list_rr(an, 0), 0), want), 0);
+	ldns_rdf_deep_free(want);
+	expect_rdf(ldns_rr_list_rr(an, 1), 0, "ns2.example.org.");
+	ldns_pkt_free(p);
+
+	ask("example.com", 6);
+	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
+	/* 12 + 17, SOA 2 + 10 + 6 + 13 + 20 (was 2 + 10 + 17 + 24 + 20). */
+	cr_assert_eq(rsp.len, 80);
+	p = parsed();
+	an = ldns_pkt_answer(p);
+	expect_rdf(ldns_rr_list_rr(an, 0), 0, "ns1.example.com.");
+	expect_rdf(ldns_rr_list_rr(an, 0), 1, "hostmaster.example.com.");
+	ldns_pkt_free(p);
+
+	/* Below the apex the pointer follows the apex in the question. */
+	ask("a.b.nope.example.com", 1);
+	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
+	expect_neg_soa(rsp.qlen, 12 + 2 + 2 + 5, "example.com");
+	p = parsed();
+	expect_rdf(ldns_rr_list_rr(ldns_pkt_authority(p), 0), 1, "hostmaster.example.com.");
+	ldns_pkt_free(p);
 }
 
 Test(answer, published_and_unpublished_addresses)
@@ -511,8 +585,11 @@ Test(answer, any_is_hinfo_rfc8482)
 	cr_assert_eq(memcmp(rsp.r + rsp.qlen, hinfo, sizeof(hinfo)), 0);
 	ask("example.com", 255);
 	expect_header(0, true, 1, 0);
+	/* An empty non-terminal has no data to stand for: NODATA. */
 	ask("parent.example.com", 255);
-	expect_header(0, true, 1, 0);
+	cr_assert_eq(rsp.kind, ANSWER_NODATA);
+	expect_header(0, true, 0, 1);
+	expect_neg_soa(rsp.qlen, 0x13, "example.com");
 	ask("nope.example.com", 255);
 	cr_assert_eq(rsp.kind, ANSWER_NXDOMAIN);
 	expect_header(3, true, 0, 1);
@@ -555,7 +632,8 @@ Test(answer, alias_zone_answers_with_its_own_names)
 	soa = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
 	expect_owner(soa, "example.net.");
 	expect_rdf(soa, 0, "ns1.example.com.");
-	expect_rdf(soa, 1, "hostmaster.example.net.");
+	/* The hosted zone's RNAME (as the original serves it). */
+	expect_rdf(soa, 1, "hostmaster.example.com.");
 	ldns_pkt_free(p);
 }
 
@@ -575,7 +653,7 @@ Test(answer, longest_apex_wins)
 	p = parsed();
 	soa = ldns_rr_list_rr(ldns_pkt_authority(p), 0);
 	expect_owner(soa, "sub.example.com.");
-	expect_rdf(soa, 1, "hostmaster.sub.example.com.");
+	expect_rdf(soa, 1, "hostmaster.example.com.");
 	ldns_pkt_free(p);
 	ask("sub.example.com", 6);
 	cr_assert_eq(rsp.kind, ANSWER_NOERROR);

@@ -608,27 +608,146 @@ Test(answer_dnssec_rsa, truncation_keeps_rrsets_and_signatures_together)
 	ldns_pkt_free(p);
 }
 
-/* A label with a 0 byte cannot be placed in the NSEC chain: NXDOMAIN
- * with the signed SOA, no proof, no crash. */
-Test(answer_dnssec, zero_byte_label_is_nxdomain_without_proof)
+/* Labels holding a 0 byte (or any byte) have their place in canonical
+ * order (RFC 4034 section 6.1) like any other: NXDOMAIN with the NSEC
+ * covering the name and the one covering the wildcard, checked with
+ * ldns's canonical order and verified signatures. */
+Test(answer_dnssec, zero_byte_label_is_nxdomain_with_proof)
 {
-	static const uint8_t q[] = {
-		0x12, 0x34, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 1,
-		3, 'a', 0, 'b', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
-		0, 1, 0, 1,
-		0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0, /* OPT, DO */
+	static const struct {
+		const char *name, *wildcard;
+	} qs[] = {
+		{ "a\\000b.example.com", "*.example.com" },   /* before api */
+		{ "\\000.example.com", "*.example.com" },     /* right after the apex */
+		{ "www\\000.example.com", "*.example.com" },  /* after www: the last */
+		{ "c\\000x.example.com", "*.example.com" },   /* after c's subtree */
+		{ "b\\000.c.example.com", "*.c.example.com" }, /* under the ENT c */
+		{ "\\000.deep.b.c.example.com", "*.deep.b.c.example.com" },
+		{ "x.api\\000\\001.example.com", "*.example.com" },
+		{ "\\000\\000.\\000.example.net", "*.example.net" },
 	};
-	uint8_t out[AHD_MAX_MSG];
-	enum answer_kind kind;
-	size_t n = answer_query(zs, q, sizeof(q), ANSWER_UDP, out, sizeof(out), &kind);
-	ldns_pkt *p = NULL;
-	char buf[256];
+	struct q_opts plain = { .edns = true };
 
-	cr_assert_gt(n, 0);
-	cr_assert_eq(kind, ANSWER_NXDOMAIN);
-	cr_assert_eq(ldns_wire2pkt(&p, out, n), LDNS_STATUS_OK);
-	section_types(ldns_pkt_authority(p), buf, sizeof(buf));
-	cr_assert_str_eq(buf, "SOA RRSIG");
+	for (size_t i = 0; i < AHD_ARRAY_LEN(qs); i++) {
+		bool net = strstr(qs[i].name, "example.net") != NULL;
+		ldns_pkt *p = ask(zs, qs[i].name, LDNS_RR_TYPE_A);
+		ldns_rr_list *nsecs;
+
+		cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN, "%s", qs[i].name);
+		nsecs = ldns_pkt_rr_list_by_type(p, LDNS_RR_TYPE_NSEC, LDNS_SECTION_AUTHORITY);
+		cr_assert_not_null(nsecs, "%s: no NSEC", qs[i].name);
+		ldns_rr_list_deep_free(nsecs);
+		cr_assert(nsec_covers(p, qs[i].name, false), "%s not covered", qs[i].name);
+		cr_assert(nsec_covers(p, qs[i].wildcard, false), "%s: %s not covered",
+			  qs[i].name, qs[i].wildcard);
+		expect(p, LDNS_RCODE_NXDOMAIN, "",
+		       ldns_pkt_nscount(p) == 4 ? "SOA RRSIG NSEC RRSIG"
+						: "SOA RRSIG NSEC RRSIG NSEC RRSIG",
+		       net ? "example.net" : "example.com");
+		ldns_pkt_free(p);
+		p = ask_opts(zs, qs[i].name, LDNS_RR_TYPE_A, &plain);
+		cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+		cr_assert_eq(ldns_pkt_nscount(p), 1);
+		ldns_pkt_free(p);
+	}
+}
+
+/* QTYPE RRSIG gets the name's signatures with or without DO (the
+ * original's README documents it); an unsigned zone has none: NODATA. */
+Test(answer_dnssec, rrsig_query_without_do)
+{
+	static const struct {
+		const char *name;
+		size_t sigs;
+	} qs[] = {
+		{ "www.example.com", 3 }, /* A, AAAA, NSEC */
+		{ "example.com", 4 },     /* NS, SOA, NSEC, DNSKEY */
+		{ "api.example.com", 2 }, /* A, NSEC */
+		{ "www.example.net", 3 },
+	};
+	struct q_opts variants[] = {
+		{ .edns = false }, { .edns = true }, { .edns = true, .do_bit = true },
+	};
+
+	for (size_t i = 0; i < AHD_ARRAY_LEN(qs); i++)
+		for (size_t v = 0; v < AHD_ARRAY_LEN(variants); v++) {
+			ldns_pkt *p = ask_opts(zs, qs[i].name, LDNS_RR_TYPE_RRSIG, &variants[v]);
+			ldns_rr_list *keys = zone_keys(strstr(qs[i].name, "example.net") ?
+							       "example.net" : "example.com");
+			ldns_rr_list *an = ldns_pkt_answer(p);
+
+			cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+			cr_assert(ldns_pkt_aa(p));
+			cr_assert_eq(ldns_rr_list_rr_count(an), qs[i].sigs, "%s/%zu: %zu RRSIGs",
+				     qs[i].name, v, ldns_rr_list_rr_count(an));
+			for (size_t k = 0; k < qs[i].sigs; k++) {
+				ldns_rr *sig = ldns_rr_list_rr(an, k);
+
+				cr_assert_eq(ldns_rr_get_type(sig), LDNS_RR_TYPE_RRSIG);
+				cr_assert_eq(ldns_dname_compare(ldns_rr_owner(sig),
+								ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(p), 0))), 0);
+			}
+			cr_assert_eq(ldns_pkt_nscount(p), 0);
+			ldns_rr_list_deep_free(keys);
+			ldns_pkt_free(p);
+		}
+	/* No RRSIGs at an empty non-terminal, none in an unsigned zone. */
+	for (size_t v = 0; v < 2; v++) {
+		ldns_pkt *p = ask_opts(v ? zu : zs, v ? "www.example.com" : "b.c.example.com",
+				       LDNS_RR_TYPE_RRSIG, &variants[0]);
+
+		cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+		cr_assert_eq(ldns_pkt_ancount(p), 0);
+		cr_assert_eq(ldns_pkt_nscount(p), 1);
+		ldns_pkt_free(p);
+	}
+}
+
+/* Over a 512-byte UDP limit without EDNS the apex RRSIGs do not fit: TC,
+ * empty sections, as any answer; TCP carries them. */
+Test(answer_dnssec_rsa, rrsig_query_truncates)
+{
+	struct q_opts udp = { .edns = false };
+	struct q_opts tcp = { .edns = false, .transport = ANSWER_TCP };
+	ldns_pkt *p = ask_opts(zs, "example.com", LDNS_RR_TYPE_RRSIG, &udp);
+
+	cr_assert(ldns_pkt_tc(p));
+	cr_assert_eq(ldns_pkt_ancount(p) + ldns_pkt_nscount(p), 0);
+	ldns_pkt_free(p);
+	p = ask_opts(zs, "example.com", LDNS_RR_TYPE_RRSIG, &tcp);
+	cr_assert(!ldns_pkt_tc(p));
+	cr_assert_eq(ldns_pkt_ancount(p), 4);
+	ldns_pkt_free(p);
+}
+
+/* ANY at an empty non-terminal: NODATA with DO and without. */
+Test(answer_dnssec, any_at_empty_non_terminal_is_nodata)
+{
+	struct q_opts plain = { .edns = true };
+	ldns_pkt *p = ask(zs, "b.c.example.com", LDNS_RR_TYPE_ANY);
+
+	expect(p, LDNS_RCODE_NOERROR, "", "SOA RRSIG NSEC RRSIG", "example.com");
+	ldns_pkt_free(p);
+	p = ask_opts(zs, "b.c.example.com", LDNS_RR_TYPE_ANY, &plain);
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	cr_assert_eq(ldns_pkt_ancount(p), 0);
+	cr_assert_eq(ldns_pkt_nscount(p), 1);
+	cr_assert_eq(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(p), 0)),
+		     LDNS_RR_TYPE_SOA);
+	ldns_pkt_free(p);
+}
+
+/* CD is copied without DO too (RFC 4035 section 3.1.6: every response). */
+Test(answer_dnssec, cd_copied_without_do)
+{
+	struct q_opts o = { .edns = true, .cd = true };
+	struct q_opts n = { .cd = true };
+	ldns_pkt *p = ask_opts(zs, "www.example.com", LDNS_RR_TYPE_A, &o);
+
+	cr_assert(ldns_pkt_cd(p));
+	ldns_pkt_free(p);
+	p = ask_opts(zu, "nope.example.com", LDNS_RR_TYPE_A, &n);
+	cr_assert(ldns_pkt_cd(p));
 	ldns_pkt_free(p);
 }
 
