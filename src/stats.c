@@ -797,14 +797,14 @@ int stats_print_text(const struct stats *st, FILE *out, int64_t now)
 			char l[CONFIG_DURATION_TEXT_MAX], r[CONFIG_DURATION_TEXT_MAX];
 			char bd[CONFIG_DURATION_TEXT_MAX];
 
-			fprintf(out, "dnssec:   signatures valid %s, re-signed when less than %s "
-				"remains, inception %s back, expiry spread over %u s\n",
+			fprintf(out, "signing:  valid %s, re-signed when less than %s remains, "
+				"inception %s back, expiry spread over %u s\n",
 				config_duration_text(t.head.sig_lifetime, l, sizeof(l)),
 				config_duration_text(t.head.sig_refresh, r, sizeof(r)),
 				config_duration_text(t.head.sig_backdate, bd, sizeof(bd)),
 				t.head.sig_jitter);
 		} else {
-			fprintf(out, "dnssec:   off\n");
+			fprintf(out, "signing:  off (no key)\n");
 		}
 	}
 	fprintf(out, "\n");
