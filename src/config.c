@@ -1574,6 +1574,7 @@ static int config_flag_duration(const struct config_raw *raw, int id, uint32_t m
 			if (digits[n - 1] == units[u].unit) {
 				digits[--n] = '\0';
 				mul = units[u].seconds;
+				break; /* one unit: "5ms" is not 5 minutes */
 			}
 		}
 		if (config_uint_text(digits, UINT32_MAX, &x) < 0)

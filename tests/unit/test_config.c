@@ -1081,6 +1081,8 @@ Test(config, rrsig_policy)
 			{"--rrsig-lifetime", "59", "'59'"},
 			{"--rrsig-lifetime", "3651d", "'3651d'"},
 			{"--rrsig-lifetime", "2w", "'2w'"},
+			{"--rrsig-lifetime", "5ms", "'5ms'"},
+			{"--rrsig-lifetime", "", "''"},
 			{"--rrsig-lifetime", "-1d", "'-1d'"},
 			{"--rrsig-lifetime", "d", "'d'"},
 			{"--rrsig-lifetime", "99999999999999999999s", "'99999999999999999999s'"},
