@@ -34,6 +34,18 @@
 #define CONFIG_DEFAULT_TCP_PER_CLIENT(max_conns) ((max_conns) / 4 > 0 ? (max_conns) / 4 : 1u)
 /* Microseconds a worker pauses after a UDP batch under load (worker.c). */
 #define CONFIG_DEFAULT_UDP_PAUSE 40
+/* RRSIG validity of days, not minutes (RFC 6781 section 4.4.2; Knot and
+ * BIND sign for 14 days and 30 days by default): a signer that stalls or
+ * a validator whose clock runs fast still sees valid signatures. */
+#define CONFIG_DEFAULT_RRSIG_LIFETIME (14u * 86400u)
+/* Far inside the 2^31 s that RRSIG serial-number times span (RFC 4034
+ * section 3.1.5), ten years as BIND allows. */
+#define CONFIG_RRSIG_LIFETIME_MAX (3650u * 86400u)
+/* Inception this long before the signing time, for validators whose
+ * clock is slow (Knot and BIND backdate by an hour too). */
+#define CONFIG_RRSIG_BACKDATE 3600u
+/* Room for config_duration_text(). */
+#define CONFIG_DURATION_TEXT_MAX 32
 /* Room for any --cpu-affinity list in its shortest form. */
 #define CONFIG_CPU_TEXT_MAX 8192
 #define CONFIG_TCP_MAX_CONNS_MAX 65536
@@ -131,6 +143,11 @@ struct config {
 	unsigned tcp_idle_timeout; /* seconds */
 	unsigned tcp_io_timeout_ms;
 	unsigned tcp_max_conns_per_client; /* 0: CONFIG_DEFAULT_TCP_PER_CLIENT */
+	/* --rrsig-lifetime, --rrsig-refresh, seconds; always set after
+	 * parsing. 0 (a hand-built struct): the defaults, 14 days and half
+	 * the lifetime. */
+	uint32_t rrsig_lifetime;
+	uint32_t rrsig_refresh;
 	/* --cpu-affinity: worker i runs on the i-th CPU of the set (round
 	 * robin); n_cpus 0: no pinning. */
 	cpu_set_t cpus;
@@ -167,8 +184,19 @@ struct config_ttls {
 	uint32_t minimum;  /* = a */
 	uint32_t dnskey;   /* 10 x a */
 	uint32_t neg;      /* min(soa, minimum): TTL of SOA in negative answers */
-	uint32_t sig_resign;   /* re-sign after this long: = refresh */
-	uint32_t sig_validity; /* 2 x refresh + expire + retry */
+	/* The signing policy (signed zones only). A signature made at t has
+	 * inception t - sig_backdate and expiration t + sig_lifetime - j,
+	 * with j in [0, sig_jitter] fixed per RRset (owner and type), so a
+	 * zone signed at one moment does not all come due at once. It is
+	 * re-signed once less than sig_refresh remains. */
+	uint32_t sig_lifetime;
+	uint32_t sig_refresh;
+	uint32_t sig_backdate;
+	uint32_t sig_jitter;   /* min(lifetime / 10, (lifetime - refresh) / 2) */
+	/* Largest TTL of a signed RRset: sig_refresh less two check
+	 * intervals, the longest a due signature waits for its refresh, so
+	 * no TTL outlives the signature a resolver caches with it. */
+	uint32_t sig_ttl_max;
 };
 
 /*
@@ -199,6 +227,10 @@ void config_print_summary(const struct config *cfg, FILE *out);
 
 /* The effective interval and the timers derived from it. */
 void config_ttls(const struct config *cfg, struct config_ttls *out);
+
+/* "14d", "36h", "90m", "45s", or "1000001s": the largest unit that
+ * divides s exactly, as --rrsig-lifetime accepts it. */
+const char *config_duration_text(uint32_t s, char *buf, size_t cap);
 
 /* Usage text for --help. */
 void config_print_help(FILE *out);

@@ -37,8 +37,8 @@
 #define DNSSEC_DNSKEY_FLAGS 257
 #define DNSSEC_DNSKEY_PROTOCOL 3
 /* Signatures start this long before "now" so that validators whose clock
- * lags ours still accept them (as the Python original does). */
-#define DNSSEC_INCEPTION_SKEW 3600
+ * lags ours still accept them. */
+#define DNSSEC_INCEPTION_SKEW CONFIG_RRSIG_BACKDATE
 /* A PEM private key is a few KiB at most (RSA 4096 ~ 3.3 KiB). */
 #define DNSSEC_PEM_MAX 65536
 

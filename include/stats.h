@@ -110,7 +110,12 @@ struct stats_slot {
 	uint64_t n_up;          /* of those, state up */
 	int64_t published;      /* Unix time of this table */
 	char zone[STATS_NAME_MAX];
-	uint8_t pad[32];
+	/* The signing policy (config_ttls), seconds; all 0: unsigned. */
+	uint32_t sig_lifetime;
+	uint32_t sig_refresh;
+	uint32_t sig_backdate;
+	uint32_t sig_jitter;
+	uint8_t pad[16];
 };
 _Static_assert(sizeof(struct stats_slot) == 320, "stats_slot layout is part of the shm format");
 

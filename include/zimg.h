@@ -67,10 +67,11 @@ int zimg_publish(struct zimg *z, const struct config *cfg,
  *
  * A signer keeps, on the heap, the RRSIG of every RRset it signed, keyed
  * by (zone index, owner, type, the RRset's exact wire form). A publish
- * reuses a cached signature while the RRset is unchanged and it was made
- * less than sig_resign seconds ago (config_ttls()); anything else is
- * signed anew with inception = now - DNSSEC_INCEPTION_SKEW and
- * expiration = now + sig_validity. So one health change re-signs only
+ * reuses a cached signature while the RRset is unchanged and at least
+ * sig_refresh seconds of its validity remain (config_ttls()); anything
+ * else is signed anew with inception = now - sig_backdate and
+ * expiration = now + sig_lifetime - a jitter of 0..sig_jitter fixed per
+ * owner and type. So one health change re-signs only
  * what changed: the name's A/AAAA RRset, each zone's SOA (new serial),
  * and the NSEC RRsets whose next name or type bitmap changed. Entries
  * not used by a successful publish are dropped.
@@ -96,6 +97,11 @@ struct zimg_signer_stats {
 struct zimg_signer *zimg_signer_new(struct dnssec_key *key);
 void zimg_signer_free(struct zimg_signer *s);
 void zimg_signer_stats(const struct zimg_signer *s, struct zimg_signer_stats *out);
+/* Whether a publish at now would re-sign a signature of the last
+ * successful one: less than the refresh time left, or the clock set back
+ * before an inception. The prober asks this every round, so signatures
+ * are renewed with no health change to trigger a publish. */
+bool zimg_signer_due(const struct zimg_signer *s, time_t now);
 
 /*
  * zimg_publish(), signed by signer at time now (signer NULL: unsigned,

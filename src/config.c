@@ -51,6 +51,8 @@ enum config_flag_id {
 	FL_EDNS_SIZE,
 	FL_NSID,
 	FL_COOKIE_SECRET,
+	FL_RRSIG_LIFETIME,
+	FL_RRSIG_REFRESH,
 	FL_CONFIG,
 	FL_CHECK_CONFIG,
 	FL_VERSION,
@@ -95,6 +97,8 @@ static const struct config_flag config_flags[FL_COUNT] = {
 	[FL_EDNS_SIZE] = {"edns-size", CONFIG_KIND_VALUE, true},
 	[FL_NSID] = {"nsid", CONFIG_KIND_VALUE, true},
 	[FL_COOKIE_SECRET] = {"cookie-secret", CONFIG_KIND_VALUE, true},
+	[FL_RRSIG_LIFETIME] = {"rrsig-lifetime", CONFIG_KIND_VALUE, true},
+	[FL_RRSIG_REFRESH] = {"rrsig-refresh", CONFIG_KIND_VALUE, true},
 	/* A config file naming another config file is refused: one level of
 	 * indirection is all an operator can keep in their head. */
 	[FL_CONFIG] = {"config", CONFIG_KIND_VALUE, false},
@@ -1547,6 +1551,140 @@ static int config_cookie_secret(struct config *cfg, const struct config_raw *raw
 	return 0;
 }
 
+/* A duration: seconds as an integer, or a string of digits with an
+ * optional unit s, m, h or d. */
+static int config_flag_duration(const struct config_raw *raw, int id, uint32_t min,
+				uint32_t max, uint32_t *out)
+{
+	static const struct {
+		char unit;
+		uint32_t seconds;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	char lab[CONFIG_LABEL_MAX], val[CONFIG_SHOW_MAX];
+	char lo[CONFIG_DURATION_TEXT_MAX], hi[CONFIG_DURATION_TEXT_MAX];
+	char digits[24];
+	struct json_object *v = raw->v[id];
+	uint64_t x = 0, mul = 1;
+	const char *s;
+	size_t n;
+
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t i = json_object_get_int64(v);
+
+		x = i < 0 ? UINT64_MAX : (uint64_t)i;
+	} else if (config_json_str(v, &s) == 0 && (n = strlen(s)) > 0 && n < sizeof(digits)) {
+		memcpy(digits, s, n + 1);
+		for (size_t u = 0; u < AHD_ARRAY_LEN(units); u++) {
+			if (digits[n - 1] == units[u].unit) {
+				digits[--n] = '\0';
+				mul = units[u].seconds;
+				break; /* one unit: "5ms" is not 5 minutes */
+			}
+		}
+		if (config_uint_text(digits, UINT32_MAX, &x) < 0)
+			x = UINT64_MAX;
+		else
+			x *= mul;
+	} else {
+		x = UINT64_MAX;
+	}
+	if (x >= min && x <= max) {
+		*out = (uint32_t)x;
+		return 0;
+	}
+	config_label(raw, id, lab, sizeof(lab));
+	return config_fail("%s: '%s' is not a duration from %s to %s (seconds, or a number "
+			   "with s, m, h or d)",
+			   lab, config_show(v, val, sizeof(val)),
+			   config_duration_text(min, lo, sizeof(lo)),
+			   config_duration_text(max, hi, sizeof(hi)));
+}
+
+/* The largest TTL a signed zone serves, and what it belongs to. */
+static uint32_t config_ttl_largest(const struct config *cfg, const struct config_ttls *t,
+				   char *what, size_t cap)
+{
+	uint32_t max = t->ns;
+
+	strlcpy(what, "NS", cap);
+	if (t->soa > max) {
+		max = t->soa;
+		strlcpy(what, "SOA", cap);
+	}
+	if (t->dnskey > max) {
+		max = t->dnskey;
+		strlcpy(what, "DNSKEY", cap);
+	}
+	if (t->a > max) {
+		max = t->a;
+		strlcpy(what, "A/AAAA", cap);
+	}
+	for (size_t i = 0; i < cfg->n_entries; i++) {
+		int64_t ttl = cfg->entries[i].ttl;
+
+		if (ttl > (int64_t)max) {
+			max = ttl > (int64_t)AHD_TTL_MAX ? AHD_TTL_MAX : (uint32_t)ttl;
+			snprintf(what, cap, "ttl of \"%s\"", cfg->entries[i].name);
+		}
+	}
+	return max;
+}
+
+/*
+ * --rrsig-lifetime and --rrsig-refresh. A signature is re-signed when
+ * less than the refresh time remains, and a due one waits at most a
+ * check interval or two for the prober, so the refresh time must cover
+ * the largest TTL plus that wait: otherwise a resolver could cache an
+ * RRset and its RRSIG past the RRSIG's expiration (RFC 6781 section
+ * 4.4.2). Without --rrsig-lifetime, the lifetime grows past 14 days
+ * when the TTLs need it (--test-min-interval above a few hours).
+ */
+static int config_rrsig(struct config *cfg, const struct config_raw *raw)
+{
+	char lab[CONFIG_LABEL_MAX], val[CONFIG_SHOW_MAX], what[AHD_MAX_NAME_TEXT + 16];
+	char a[CONFIG_DURATION_TEXT_MAX], b[CONFIG_DURATION_TEXT_MAX];
+	bool has_l = raw->v[FL_RRSIG_LIFETIME] != NULL, has_r = raw->v[FL_RRSIG_REFRESH] != NULL;
+	struct config_ttls t;
+	uint64_t need;
+	uint32_t largest;
+	int id;
+
+	cfg->rrsig_lifetime = CONFIG_DEFAULT_RRSIG_LIFETIME;
+	if (has_l && config_flag_duration(raw, FL_RRSIG_LIFETIME, 60, CONFIG_RRSIG_LIFETIME_MAX,
+					  &cfg->rrsig_lifetime) < 0)
+		return -1;
+	if (has_r && config_flag_duration(raw, FL_RRSIG_REFRESH, 1, CONFIG_RRSIG_LIFETIME_MAX,
+					  &cfg->rrsig_refresh) < 0)
+		return -1;
+	config_ttls(cfg, &t);
+	largest = config_ttl_largest(cfg, &t, what, sizeof(what));
+	need = (uint64_t)largest + 2 * (uint64_t)t.interval;
+	if (!has_l && !has_r && cfg->priv_key_path != NULL && cfg->rrsig_lifetime / 2 < need)
+		cfg->rrsig_lifetime = need > CONFIG_RRSIG_LIFETIME_MAX / 2 ? CONFIG_RRSIG_LIFETIME_MAX
+									  : (uint32_t)(2 * need);
+	if (!has_r)
+		cfg->rrsig_refresh = cfg->rrsig_lifetime / 2;
+	if (cfg->rrsig_refresh >= cfg->rrsig_lifetime) {
+		config_label(raw, FL_RRSIG_REFRESH, lab, sizeof(lab));
+		return config_fail("%s: '%s' is not below the signature lifetime (%s): a "
+				   "signature would be re-signed as soon as it is made",
+				   lab, config_show(raw->v[FL_RRSIG_REFRESH], val, sizeof(val)),
+				   config_duration_text(cfg->rrsig_lifetime, a, sizeof(a)));
+	}
+	if (cfg->priv_key_path == NULL || cfg->rrsig_refresh >= need)
+		return 0;
+	id = has_r ? FL_RRSIG_REFRESH : FL_RRSIG_LIFETIME;
+	config_label(raw, id, lab, sizeof(lab));
+	return config_fail("%s: signatures would be re-signed with %s left, less than the "
+			   "largest TTL (%s, %u s) plus two check intervals (%u s), so a "
+			   "resolver could keep an RRset past its signature's expiry (RFC 6781 "
+			   "section 4.4.2); raise it to %s or more, or lower the TTL",
+			   lab, config_duration_text(cfg->rrsig_refresh, a, sizeof(a)), what,
+			   largest, 2 * t.interval,
+			   config_duration_text((uint32_t)(has_r ? need : 2 * need), b,
+						sizeof(b)));
+}
+
 /* Validates the merged values into cfg, in a fixed order so the first
  * problem reported does not depend on where it came from. */
 static int config_build(struct config *cfg, const struct config_raw *raw)
@@ -1572,7 +1710,8 @@ static int config_build(struct config *cfg, const struct config_raw *raw)
 				"a valid timeout (an integer 1-3600, in seconds)",
 				CONFIG_DEFAULT_TIMEOUT, &cfg->test_timeout) < 0)
 		return -1;
-	if (config_priv_key(cfg, raw) < 0 || config_listen(cfg, raw) < 0)
+	if (config_priv_key(cfg, raw) < 0 || config_rrsig(cfg, raw) < 0 ||
+	    config_listen(cfg, raw) < 0)
 		return -1;
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (config_flag_uint_or(raw, FL_WORKERS, 1, CONFIG_WORKERS_MAX,
@@ -2043,6 +2182,10 @@ char *config_to_json(const struct config *cfg)
 		config_jb_add(&jb, o, "priv-key-path", json_object_new_string(cfg->priv_key_path));
 	config_jb_add(&jb, o, "priv-key-alg",
 		      json_object_new_string(config_alg_name(cfg->priv_key_alg)));
+	if (cfg->rrsig_lifetime != 0)
+		config_jb_add(&jb, o, "rrsig-lifetime", json_object_new_int64(cfg->rrsig_lifetime));
+	if (cfg->rrsig_refresh != 0)
+		config_jb_add(&jb, o, "rrsig-refresh", json_object_new_int64(cfg->rrsig_refresh));
 	config_jb_add(&jb, o, "listen", listen);
 	config_jb_add(&jb, o, "workers", json_object_new_int64(cfg->workers));
 	if (cfg->user != NULL && cfg->user_ids) {
@@ -2134,8 +2277,31 @@ void config_ttls(const struct config *cfg, struct config_ttls *out)
 	out->minimum = config_clamp(minimum);
 	/* RFC 2308 section 5. */
 	out->neg = config_clamp(soa < minimum ? soa : minimum);
-	out->sig_resign = config_clamp(refresh);
-	out->sig_validity = config_clamp(2 * refresh + expire + retry);
+	out->sig_lifetime = cfg->rrsig_lifetime != 0 ? cfg->rrsig_lifetime
+						     : CONFIG_DEFAULT_RRSIG_LIFETIME;
+	out->sig_refresh = cfg->rrsig_refresh != 0 ? cfg->rrsig_refresh : out->sig_lifetime / 2;
+	out->sig_backdate = CONFIG_RRSIG_BACKDATE;
+	if (out->sig_refresh >= out->sig_lifetime) /* config_parse refuses it */
+		out->sig_refresh = out->sig_lifetime / 2;
+	out->sig_jitter = out->sig_lifetime / 10;
+	if (out->sig_jitter > (out->sig_lifetime - out->sig_refresh) / 2)
+		out->sig_jitter = (out->sig_lifetime - out->sig_refresh) / 2;
+	out->sig_ttl_max = out->sig_refresh > 2 * (uint64_t)out->interval
+				   ? out->sig_refresh - 2 * out->interval
+				   : 1;
+}
+
+const char *config_duration_text(uint32_t s, char *buf, size_t cap)
+{
+	if (s != 0 && s % 86400 == 0)
+		snprintf(buf, cap, "%ud", s / 86400);
+	else if (s != 0 && s % 3600 == 0)
+		snprintf(buf, cap, "%uh", s / 3600);
+	else if (s != 0 && s % 60 == 0)
+		snprintf(buf, cap, "%um", s / 60);
+	else
+		snprintf(buf, cap, "%us", s);
+	return buf;
 }
 
 static void config_print_addrs(const struct config_entry *e, FILE *out)
@@ -2188,12 +2354,21 @@ void config_print_summary(const struct config *cfg, FILE *out)
 		"negative %u, DNSKEY %u\n",
 		cfg->test_min_interval, cfg->test_timeout, t.interval, t.a, t.ns, t.soa,
 		t.refresh, t.retry, t.expire, t.minimum, t.neg, t.dnskey);
-	if (cfg->priv_key_path != NULL)
-		fprintf(out, "dnssec: key %s (%s), re-sign every %us, signatures valid %us\n",
-			cfg->priv_key_path, config_alg_name(cfg->priv_key_alg), t.sig_resign,
-			t.sig_validity);
-	else
+	if (cfg->priv_key_path != NULL) {
+		char l[CONFIG_DURATION_TEXT_MAX], r[CONFIG_DURATION_TEXT_MAX];
+		char bd[CONFIG_DURATION_TEXT_MAX];
+
+		fprintf(out, "dnssec: key %s (%s)\n", cfg->priv_key_path,
+			config_alg_name(cfg->priv_key_alg));
+		fprintf(out, "signatures: valid %s, re-signed when less than %s remains, "
+			"inception %s back, expiry spread over %u s\n",
+			config_duration_text(t.sig_lifetime, l, sizeof(l)),
+			config_duration_text(t.sig_refresh, r, sizeof(r)),
+			config_duration_text(t.sig_backdate, bd, sizeof(bd)),
+			t.sig_jitter);
+	} else {
 		fprintf(out, "dnssec: off (no --priv-key-path)\n");
+	}
 	fprintf(out, "listen:");
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		fprintf(out, " %s", cfg->listen[i].text);
@@ -2260,6 +2435,10 @@ void config_print_help(FILE *out)
 	      "  --priv-key-path PEM       private key file; without it the zone is unsigned\n"
 	      "  --priv-key-alg ALG        RSASHA256 (default), RSASHA512, ECDSAP256SHA256,\n"
 	      "                            ECDSAP384SHA384, ED25519, ED448\n"
+	      "  --rrsig-lifetime D        signature validity: seconds, or with s, m, h, d\n"
+	      "                            (default 14d, longer if the TTLs need it)\n"
+	      "  --rrsig-refresh D         re-sign a signature when less than D remains\n"
+	      "                            (default half the lifetime)\n"
 	      "\n"
 	      "Server:\n"
 	      "  --port N                  UDP and TCP port (default 53053)\n"

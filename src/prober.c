@@ -179,7 +179,6 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 {
 	struct dnssec_key *key = NULL;
 	struct zimg_signer *signer = NULL;
-	struct config_ttls ttls;
 	struct check_target *targets;
 	struct health *h;
 	size_t n_targets = 0, nofile;
@@ -205,7 +204,6 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 		log_info("prober: signing with %s key tag %u", config_alg_name(dnssec_key_alg(key)),
 			 (unsigned)dnssec_key_tag(key));
 	}
-	config_ttls(cfg, &ttls);
 	/* A day is far beyond any sane check; the clamp keeps ms in range. */
 	timeout_ms = (cfg->test_timeout > 86400 ? 86400 : cfg->test_timeout) * 1000u;
 	/* Half the timeout in microseconds (fits: the timeout is clamped). */
@@ -260,11 +258,10 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 			  n_targets, (long long)(took / 1000000));
 		round++;
 
-		/* Signatures must be renewed long before they expire even
-		 * when nothing changes (SPEC 2, DNSSEC). */
-		if (!need_publish && signer != NULL && ttls.sig_resign > 0 &&
-		    prober_mono_ns() - last_publish >= (int64_t)ttls.sig_resign * 1000000000) {
-			log_info("prober: re-signing the zone");
+		/* Signatures are renewed long before they expire even when
+		 * nothing changes; only the due ones are re-signed. */
+		if (!need_publish && signer != NULL && zimg_signer_due(signer, time(NULL))) {
+			log_info("prober: re-signing the signatures due for refresh");
 			need_publish = true;
 		}
 		if (need_publish && rc == 0) {

@@ -358,6 +358,15 @@ int stats_publish_backends(struct stats *st, const struct config *cfg,
 	sl->n_up = up;
 	sl->published = (int64_t)time(NULL);
 	strlcpy(sl->zone, cfg->hosted_zone != NULL ? cfg->hosted_zone : "", sizeof(sl->zone));
+	if (cfg->priv_key_path != NULL) {
+		struct config_ttls t;
+
+		config_ttls(cfg, &t);
+		sl->sig_lifetime = t.sig_lifetime;
+		sl->sig_refresh = t.sig_refresh;
+		sl->sig_backdate = t.sig_backdate;
+		sl->sig_jitter = t.sig_jitter;
+	}
 	seqlock_write_end(&hdr->lock, s);
 	atomic_fetch_add_explicit(&hdr->generation, 1, memory_order_release);
 	return 0;
@@ -600,6 +609,20 @@ struct json_object *stats_to_json(const struct stats *st)
 	rc |= stats_json_i64(o, "published", t.head.published);
 	rc |= stats_json_u64(o, "backends_up", t.head.n_up);
 	rc |= stats_json_u64(o, "backends_total", t.head.n_total);
+	/* The signing policy, seconds; null for an unsigned zone. */
+	if (t.head.sig_lifetime != 0) {
+		struct json_object *sig = json_object_new_object();
+
+		if (sig != NULL) {
+			rc |= stats_json_u64(sig, "lifetime", t.head.sig_lifetime);
+			rc |= stats_json_u64(sig, "refresh", t.head.sig_refresh);
+			rc |= stats_json_u64(sig, "backdate", t.head.sig_backdate);
+			rc |= stats_json_u64(sig, "jitter", t.head.sig_jitter);
+		}
+		rc |= stats_json_add(o, "signatures", sig);
+	} else {
+		rc |= json_object_object_add(o, "signatures", NULL) != 0;
+	}
 	for (size_t i = 0; i < t.head.n_backends; i++)
 		rc |= json_object_array_add(backs, stats_json_backend(&t.backends[i])) != 0;
 	stats_table_free(&t);
@@ -770,6 +793,19 @@ int stats_print_text(const struct stats *st, FILE *out, int64_t now)
 			t.head.serial, stamp, ago);
 		fprintf(out, "backends: %llu of %llu up\n", (unsigned long long)t.head.n_up,
 			(unsigned long long)t.head.n_total);
+		if (t.head.sig_lifetime != 0) {
+			char l[CONFIG_DURATION_TEXT_MAX], r[CONFIG_DURATION_TEXT_MAX];
+			char bd[CONFIG_DURATION_TEXT_MAX];
+
+			fprintf(out, "signing:  valid %s, re-signed when less than %s remains, "
+				"inception %s back, expiry spread over %u s\n",
+				config_duration_text(t.head.sig_lifetime, l, sizeof(l)),
+				config_duration_text(t.head.sig_refresh, r, sizeof(r)),
+				config_duration_text(t.head.sig_backdate, bd, sizeof(bd)),
+				t.head.sig_jitter);
+		} else {
+			fprintf(out, "signing:  off (no key)\n");
+		}
 	}
 	fprintf(out, "\n");
 	if (t.head.n_backends > 0) {

@@ -174,6 +174,7 @@ struct zb_cache_entry {
 	uint64_t hash;
 	uint64_t used;      /* generation of the last publish that used it */
 	int64_t signed_at;  /* the clock the signature was made at */
+	int64_t expires;    /* its expiration, on the same clock */
 	size_t pos;         /* index in the visit order of generation used */
 	uint32_t key_len;
 	uint32_t sig_len;
@@ -200,6 +201,13 @@ struct zimg_signer {
 	size_t n_old, n_cur, cap_old, cap_cur, cursor;
 	bool full_sweep; /* a build failed: old no longer lists everything */
 	struct zimg_signer_stats stats;
+	/* Over the signatures of the last successful publish: the earliest
+	 * time one of them has less than the refresh time left, and the
+	 * latest signing time (a clock set back before it, less the
+	 * backdate, makes inceptions lie in the future). cur_* are those
+	 * of the build under way. */
+	int64_t due, cur_due;
+	int64_t newest, cur_newest;
 	uint8_t *scratch; /* the key of the RRset being looked up */
 	size_t scratch_cap;
 };
@@ -209,9 +217,7 @@ struct zb_sign {
 	struct zimg_signer *signer;
 	int64_t now;
 	uint32_t zone;
-	uint32_t resign;
-	uint32_t inception;
-	uint32_t expiration;
+	const struct config_ttls *ttls; /* the signing policy */
 	ldns_rdf *apex; /* absolute, the RRSIG signer name */
 };
 
@@ -231,6 +237,8 @@ struct zimg_signer *zimg_signer_new(struct dnssec_key *key)
 	s->dnskey_rdata = malloc(s->dnskey_len);
 	s->n_buckets = 1024;
 	s->buckets = calloc(s->n_buckets, sizeof(*s->buckets));
+	s->due = INT64_MAX; /* nothing signed yet: nothing due */
+	s->newest = INT64_MIN;
 	if (!s->dnskey_rdata || !s->buckets)
 		goto fail;
 	memcpy(s->dnskey_rdata, ldns_buffer_begin(buf), s->dnskey_len);
@@ -265,6 +273,11 @@ void zimg_signer_free(struct zimg_signer *s)
 	free(s->dnskey_rdata);
 	free(s->scratch);
 	free(s);
+}
+
+bool zimg_signer_due(const struct zimg_signer *s, time_t now)
+{
+	return (int64_t)now >= s->due || (int64_t)now < s->newest - CONFIG_RRSIG_BACKDATE;
 }
 
 void zimg_signer_stats(const struct zimg_signer *s, struct zimg_signer_stats *out)
@@ -360,6 +373,8 @@ static void zb_cache_sweep(struct zimg_signer *s)
 			if (s->old[i] && s->old[i]->used != s->gen)
 				zb_cache_unlink(s, s->old[i]);
 	}
+	s->due = s->cur_due;
+	s->newest = s->cur_newest;
 	s->old = s->cur;
 	s->cap_old = s->cap_cur;
 	s->n_old = s->n_cur;
@@ -373,6 +388,8 @@ static void zb_cache_begin(struct zimg_signer *s)
 {
 	s->cursor = 0;
 	s->n_cur = 0;
+	s->cur_due = INT64_MAX;
+	s->cur_newest = INT64_MIN;
 	s->stats.last_made = 0;
 	s->stats.last_reused = 0;
 }
@@ -386,8 +403,15 @@ static void zb_cache_abort(struct zimg_signer *s)
 }
 
 /* e is used by this build: append it to the visit order. */
-static int zb_cache_use(struct zimg_signer *s, struct zb_cache_entry *e)
+static int zb_cache_use(struct zimg_signer *s, struct zb_cache_entry *e, uint32_t refresh)
 {
+	/* The first second with less than refresh left (zb_cache_fresh). */
+	int64_t due = e->expires - (int64_t)refresh + 1;
+
+	if (due < s->cur_due)
+		s->cur_due = due;
+	if (e->signed_at > s->cur_newest)
+		s->cur_newest = e->signed_at;
 	if (s->n_cur == s->cap_cur) {
 		size_t cap = s->cap_cur ? 2 * s->cap_cur : 1024;
 		struct zb_cache_entry **n = reallocarray(s->cur, cap, sizeof(*n));
@@ -403,12 +427,27 @@ static int zb_cache_use(struct zimg_signer *s, struct zb_cache_entry *e)
 	return 0;
 }
 
-/* A cached signature is reused while it is younger than the re-sign
- * interval and the clock has not gone back past its inception. */
+/* A cached signature is reused while at least the refresh time of its
+ * validity remains (RFC 6781 section 4.4.2) and the clock has not gone
+ * back past its inception. */
 static bool zb_cache_fresh(const struct zb_cache_entry *e, const struct zb_sign *sg)
 {
-	return sg->now >= e->signed_at - DNSSEC_INCEPTION_SKEW &&
-	       sg->now - e->signed_at < (int64_t)sg->resign;
+	return sg->now >= e->signed_at - (int64_t)sg->ttls->sig_backdate &&
+	       e->expires - sg->now >= (int64_t)sg->ttls->sig_refresh;
+}
+
+/* The jitter taken off the lifetime of the RRset's signatures: fixed
+ * per owner and type, so each RRset keeps its own re-signing period and
+ * a zone signed at one moment spreads its refreshes over sig_jitter
+ * seconds instead of coming due all at once. */
+static uint32_t zb_sig_jitter(const struct config_ttls *t, const uint8_t *owner,
+			      size_t owner_len, uint16_t type)
+{
+	uint8_t tb[2];
+
+	wire_store_u16(tb, type);
+	return (uint32_t)((zb_cache_hash(owner, owner_len) ^ zb_cache_hash(tb, 2)) %
+			  ((uint64_t)t->sig_jitter + 1));
 }
 
 /* Sign the RRset (owner + its bodies) into a new entry keyed by key. */
@@ -423,6 +462,7 @@ static struct zb_cache_entry *zb_cache_sign(struct zb_sign *sg, const uint8_t *k
 	ldns_rr *sig = NULL;
 	struct zb_cache_entry *e = NULL;
 	size_t off = 0, rdlen;
+	uint32_t inception, expiration, lifetime;
 
 	if (!list || !buf)
 		goto out;
@@ -446,7 +486,10 @@ static struct zb_cache_entry *zb_cache_sign(struct zb_sign *sg, const uint8_t *k
 		}
 		off += body;
 	}
-	sig = dnssec_sign_rrset(sg->signer->key, list, sg->apex, sg->inception, sg->expiration);
+	lifetime = sg->ttls->sig_lifetime -
+		   zb_sig_jitter(sg->ttls, owner, owner_len, wire_load_u16(key + 4));
+	dnssec_sig_window((time_t)sg->now, lifetime, &inception, &expiration);
+	sig = dnssec_sign_rrset(sg->signer->key, list, sg->apex, inception, expiration);
 	if (!sig || ldns_rr_rdata2buffer_wire(buf, sig) != LDNS_STATUS_OK)
 		goto out;
 	rdlen = ldns_buffer_position(buf);
@@ -458,6 +501,7 @@ static struct zb_cache_entry *zb_cache_sign(struct zb_sign *sg, const uint8_t *k
 	memset(e, 0, sizeof(*e));
 	e->hash = hash;
 	e->signed_at = sg->now;
+	e->expires = sg->now + lifetime;
 	e->key_len = (uint32_t)key_len;
 	e->sig_len = (uint32_t)(ZB_RR_HDR + rdlen);
 	e->sig_count = 1;
@@ -518,7 +562,7 @@ static struct zb_cache_entry *zb_cache_get(struct zb_sign *sg, const struct zb *
 	if (e && e->used == s->gen)
 		return e; /* one key per build: cannot happen, but never free it */
 	if (e && zb_cache_fresh(e, sg)) {
-		if (zb_cache_use(s, e) < 0)
+		if (zb_cache_use(s, e, sg->ttls->sig_refresh) < 0)
 			return NULL;
 		s->stats.sigs_reused++;
 		s->stats.last_reused++;
@@ -541,7 +585,7 @@ static struct zb_cache_entry *zb_cache_get(struct zb_sign *sg, const struct zb *
 		*pp = e;
 		s->n_entries++;
 	}
-	if (zb_cache_use(s, e) < 0)
+	if (zb_cache_use(s, e, sg->ttls->sig_refresh) < 0)
 		return NULL;
 	zb_cache_grow(s);
 	return e;
@@ -731,7 +775,27 @@ static uint32_t zb_entry_ttl(const struct config_entry *e,
 {
 	if (e->ttl < 0)
 		return ttls->a;
-	return e->ttl > (int64_t)AHD_TTL_MAX ? AHD_TTL_MAX : (uint32_t)e->ttl;
+	return e->ttl > (int64_t)ttls->sig_ttl_max ? ttls->sig_ttl_max : (uint32_t)e->ttl;
+}
+
+/*
+ * No TTL of a signed RRset may outlive the signature served with it
+ * (RFC 6781 section 4.4.2): config_parse makes the refresh time cover
+ * every TTL, and this clamp keeps that true of any config. The RRSIG is
+ * made over the clamped RRset, so its original TTL matches (RFC 4034
+ * section 3.1.4). Unsigned zones keep their TTLs.
+ */
+static void zb_ttls_for_signing(struct config_ttls *t, bool signed_zone)
+{
+	uint32_t *ttls[] = {&t->a, &t->ns, &t->soa, &t->dnskey, &t->neg};
+
+	if (!signed_zone) {
+		t->sig_ttl_max = AHD_TTL_MAX;
+		return;
+	}
+	for (size_t i = 0; i < AHD_ARRAY_LEN(ttls); i++)
+		if (*ttls[i] > t->sig_ttl_max)
+			*ttls[i] = t->sig_ttl_max;
 }
 
 /* The A or AAAA RRset of the real items items[0..n): published addresses,
@@ -1163,6 +1227,7 @@ int zimg_build_signed(uint8_t *slot, size_t slot_size, const struct config *cfg,
 	soa.mname_len = (size_t)len;
 	soa.serial = serial;
 	config_ttls(cfg, &soa.ttls);
+	zb_ttls_for_signing(&soa.ttls, signer != NULL);
 	if (zb_names_make(&nm, cfg, published) < 0)
 		return -1;
 	if (signer) {
@@ -1172,8 +1237,7 @@ int zimg_build_signed(uint8_t *slot, size_t slot_size, const struct config *cfg,
 		zb_cache_begin(signer);
 		sg.signer = signer;
 		sg.now = (int64_t)now;
-		sg.resign = soa.ttls.sig_resign;
-		dnssec_sig_window(now, soa.ttls.sig_validity, &sg.inception, &sg.expiration);
+		sg.ttls = &soa.ttls;
 	}
 	hdr.zones_off = zb_alloc(&b, n_zones * sizeof(struct zimg_zone));
 	if (!hdr.zones_off) {

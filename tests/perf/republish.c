@@ -20,7 +20,7 @@
  * at the end that the generation moved by exactly its own count: a
  * mismatch means another writer was active and the run is void (exit 1).
  * A signed server (--priv-key-path) is republished signed, with its own
- * signer; its prober would re-sign only after hours (sig_resign).
+ * signer; its prober would re-sign only after days (--rrsig-refresh).
  *
  * Prints one line at the end:
  *   publishes N serial A..B generation G0..G1 publish_us avg X max Y cpu_ms Z

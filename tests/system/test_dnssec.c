@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ahd.h"
 #include "sysutil.h"
 
 #define ZONE "dnssec.test"
@@ -384,5 +385,139 @@ Test(dnssec, backend_down_and_up_revalidates)
 	dt_wait_validated(1, "api." ALIAS, "A", DT_POSITIVE, "127.0.0.1");
 	dt_validates(0, "nope." ZONE, "A", DT_NEGATIVE, NULL);
 	target_stop(target);
+	dt_stop();
+}
+
+/* The reply to name/type with the DO bit (RFC 3225), over UDP. */
+static ldns_pkt *dt_query_do(const char *name, ldns_rr_type type)
+{
+	ldns_rdf *owner = ldns_dname_new_frm_str(name);
+	ldns_pkt *q = ldns_pkt_query_new(owner, type, LDNS_RR_CLASS_IN, 0);
+	ldns_pkt *a = NULL;
+	uint8_t *wire = NULL, resp[4096];
+	size_t len = 0;
+	ssize_t n;
+
+	cr_assert_not_null(q);
+	ldns_pkt_set_id(q, 4242);
+	ldns_pkt_set_edns_udp_size(q, 4096);
+	ldns_pkt_set_edns_do(q, true);
+	cr_assert_eq(ldns_pkt2wire(&wire, q, &len), LDNS_STATUS_OK);
+	n = sys_exchange("127.0.0.1", dt.s.port, wire, len, resp, sizeof(resp), 5000);
+	cr_assert_gt(n, 0, "no reply to %s", name);
+	cr_assert_eq(ldns_wire2pkt(&a, resp, (size_t)n), LDNS_STATUS_OK);
+	free(wire);
+	ldns_pkt_free(q);
+	return a;
+}
+
+/*
+ * Served signatures carry days of validity against the wall clock, even
+ * at the shortest check interval (they lived 52 s here before): 14 days
+ * less a jitter of at most a tenth, inception an hour back. Every RRSIG's
+ * original TTL is its RRset's TTL, well inside the validity left. The
+ * policy shows in --check-config and in status; delv still validates.
+ */
+Test(dnssec, served_rrsigs_have_days_of_validity)
+{
+	const char *const g[] = { "-algorithm", "ED25519", NULL };
+	static const struct {
+		const char *name;
+		ldns_rr_type type;
+	} asks[] = {
+		{ "www." ZONE, LDNS_RR_TYPE_A },    { ZONE, LDNS_RR_TYPE_SOA },
+		{ ZONE, LDNS_RR_TYPE_NS },          { ZONE, LDNS_RR_TYPE_DNSKEY },
+		{ "www." ALIAS, LDNS_RR_TYPE_AAAA }, { "nope." ZONE, LDNS_RR_TYPE_A },
+	};
+	const int64_t day = 86400;
+	const char *policy = "valid 14d, re-signed when less than 7d remains, inception 1h back";
+	size_t n_sigs = 0;
+	char port[8], *out = NULL, *err = NULL;
+
+	dt_key(g);
+	dt_start("ED25519", RESOLUTIONS);
+	for (size_t i = 0; i < AHD_ARRAY_LEN(asks); i++) {
+		ldns_pkt *a = dt_query_do(asks[i].name, asks[i].type);
+		ldns_rr_list *sections[] = { ldns_pkt_answer(a), ldns_pkt_authority(a) };
+		int64_t now = (int64_t)time(NULL);
+
+		for (size_t s = 0; s < 2; s++) {
+			for (size_t k = 0; k < ldns_rr_list_rr_count(sections[s]); k++) {
+				ldns_rr *sig = ldns_rr_list_rr(sections[s], k);
+				int64_t exp, inc;
+				uint32_t orig;
+
+				if (ldns_rr_get_type(sig) != LDNS_RR_TYPE_RRSIG)
+					continue;
+				n_sigs++;
+				exp = (int64_t)ldns_rdf2native_int32(ldns_rr_rrsig_expiration(sig));
+				inc = (int64_t)ldns_rdf2native_int32(ldns_rr_rrsig_inception(sig));
+				orig = ldns_rdf2native_int32(ldns_rr_rrsig_origttl(sig));
+				/* 14 d - 14 d / 10 .. 14 d, a minute of slack for the
+				 * time between signing and asking */
+				cr_expect_geq(exp - now, 14 * day - 14 * day / 10 - 60,
+					      "%s: %lld s left", asks[i].name,
+					      (long long)(exp - now));
+				cr_expect_leq(exp - now, 14 * day, "%s", asks[i].name);
+				cr_expect_geq(now - inc, 3600, "%s", asks[i].name);
+				cr_expect_leq(now - inc, 3600 + 60, "%s", asks[i].name);
+				cr_expect_lt((int64_t)orig, exp - now,
+					     "%s: original TTL %u", asks[i].name, orig);
+				for (size_t j = 0; j < ldns_rr_list_rr_count(sections[s]); j++) {
+					ldns_rr *rr = ldns_rr_list_rr(sections[s], j);
+
+					/* A negative answer's SOA is served with the
+					 * negative TTL (RFC 2308 section 3), its RRSIG
+					 * too; the original TTL stays the SOA's. */
+					if (s == 1 && ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA)
+						cr_expect_eq(ldns_rr_ttl(rr), ldns_rr_ttl(sig));
+					else if (ldns_rr_get_type(rr) ==
+						 ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(sig)))
+						cr_expect_eq(ldns_rr_ttl(rr), orig,
+							     "%s: RRset TTL vs RRSIG", asks[i].name);
+				}
+			}
+		}
+		ldns_pkt_free(a);
+	}
+	cr_assert_geq(n_sigs, AHD_ARRAY_LEN(asks) + 1, "DO-bit answers carry RRSIGs");
+	dt_anchor(ZONE, 15, dt.anchors[0], sizeof(dt.anchors[0]));
+	dt_validates(0, "www." ZONE, "A", DT_POSITIVE, "192.0.2.1");
+	dt_validates(0, "nope." ZONE, "A", DT_NEGATIVE, NULL);
+
+	snprintf(port, sizeof(port), "%u", (unsigned)dt.s.port);
+	{
+		const char *argv[] = { sys_bin(), "status", "--port", port, NULL };
+
+		cr_assert_eq(sys_run(argv, 10000, &out, &err), 0, "status: %s", err ? err : "");
+		cr_expect(strstr(out, policy) != NULL, "status:\n%s", out);
+		free(out);
+		free(err);
+	}
+	{
+		const char *argv[] = { sys_bin(), "status", "--json", "--port", port, NULL };
+
+		out = err = NULL;
+		cr_assert_eq(sys_run(argv, 10000, &out, &err), 0, "status: %s", err ? err : "");
+		cr_expect(strstr(out, "\"lifetime\":1209600") != NULL, "status --json:\n%s", out);
+		cr_expect(strstr(out, "\"refresh\":604800") != NULL, "status --json:\n%s", out);
+		cr_expect(strstr(out, "\"backdate\":3600") != NULL, "status --json:\n%s", out);
+		free(out);
+		free(err);
+	}
+	{
+		const char *argv[] = { sys_bin(), "--hosted-zone", ZONE, "--zone-resolutions",
+				       RESOLUTIONS, "--ns", "[\"ns1." ZONE "\"]",
+				       "--priv-key-path", dt.key, "--priv-key-alg", "ED25519",
+				       "--test-min-interval", "1", "--test-timeout", "1",
+				       "--check-config", NULL };
+
+		out = err = NULL;
+		cr_assert_eq(sys_run(argv, 10000, &out, &err), 0, "--check-config: %s",
+			     err ? err : "");
+		cr_expect(strstr(out, policy) != NULL, "--check-config:\n%s", out);
+		free(out);
+		free(err);
+	}
 	dt_stop();
 }

@@ -251,6 +251,7 @@ Test(status, works_unprivileged_and_as_text)
 	rc = run_status(nobody, s.port, false, &out, &err);
 	cr_assert_eq(rc, 0, "status exited %d: %s", rc, err ? err : "");
 	cr_assert_not_null(strstr(out, "backends: 1 of 2 up"), "%s", out);
+	cr_assert_not_null(strstr(out, "signing:  off (no key)"), "%s", out);
 	cr_assert_not_null(strstr(out, "127.0.0.2"), "%s", out);
 	cr_assert_not_null(strstr(out, "refused"), "%s", out);
 	cr_assert_not_null(strstr(out, "NOERROR"), "%s", out);

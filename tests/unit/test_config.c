@@ -718,6 +718,8 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	cr_assert_eq(a->check_config, b->check_config);
 	cr_assert_eq(a->tcp_max_conns, b->tcp_max_conns);
 	cr_assert_eq(a->tcp_idle_timeout, b->tcp_idle_timeout);
+	cr_assert_eq(a->rrsig_lifetime, b->rrsig_lifetime);
+	cr_assert_eq(a->rrsig_refresh, b->rrsig_refresh);
 	cr_assert_eq(a->edns_size, b->edns_size);
 	cr_assert_eq(a->nsid_len, b->nsid_len);
 	cr_assert_eq(memcmp(a->nsid, b->nsid, a->nsid_len), 0);
@@ -917,6 +919,21 @@ Test(config, user_object_only_from_the_serialization)
 	free(file);
 }
 
+static void expect_bad_flags(const char *const (*bad)[3], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *args[] = {ZONE_ARGS, bad[i][0], bad[i][1], NULL};
+		struct config cfg;
+		struct run r;
+
+		run_parse(&cfg, args, NULL, &r);
+		cr_expect_eq(r.rc, -1, "%s %s accepted", bad[i][0], bad[i][1]);
+		cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+		cr_expect(strstr(r.err, bad[i][0]) != NULL, "%s", r.err);
+		cr_expect(strstr(r.err, bad[i][2]) != NULL, "%s", r.err);
+	}
+}
+
 static void ttls_for(unsigned interval, unsigned timeout, struct config_ttls *t)
 {
 	struct config cfg;
@@ -942,8 +959,12 @@ Test(config, ttls)
 	cr_assert_eq(t.expire, 300);
 	cr_assert_eq(t.minimum, 60);
 	cr_assert_eq(t.neg, 60);
-	cr_assert_eq(t.sig_resign, 600);
-	cr_assert_eq(t.sig_validity, 1560);
+	/* Hand-built struct: the default policy. */
+	cr_assert_eq(t.sig_lifetime, 14 * 86400);
+	cr_assert_eq(t.sig_refresh, 7 * 86400);
+	cr_assert_eq(t.sig_backdate, 3600);
+	cr_assert_eq(t.sig_jitter, 14 * 8640);
+	cr_assert_eq(t.sig_ttl_max, 7 * 86400 - 60);
 
 	ttls_for(1, 1, &t);
 	cr_assert_eq(t.interval, 1);
@@ -956,8 +977,10 @@ Test(config, ttls)
 	cr_assert_eq(t.expire, 10);
 	cr_assert_eq(t.minimum, 2);
 	cr_assert_eq(t.neg, 2);
-	cr_assert_eq(t.sig_resign, 20);
-	cr_assert_eq(t.sig_validity, 52);
+	/* Days of validity whatever the interval (it was 52 s here). */
+	cr_assert_eq(t.sig_lifetime, 14 * 86400);
+	cr_assert_eq(t.sig_refresh, 7 * 86400);
+	cr_assert_eq(t.sig_ttl_max, 7 * 86400 - 2);
 
 	/* The timeout is the interval when it is the longer one. */
 	ttls_for(1, 5, &t);
@@ -975,7 +998,6 @@ Test(config, ttls)
 	cr_assert_eq(t.dnskey, 2147483647u);
 	cr_assert_eq(t.expire, 2147483647u);
 	cr_assert_eq(t.neg, 2000000000u);
-	cr_assert_eq(t.sig_validity, 2147483647u);
 
 	/* Everything clamped. */
 	ttls_for(4294967295u, 4294967295u, &t);
@@ -983,8 +1005,137 @@ Test(config, ttls)
 	cr_assert_eq(t.a, 2147483647u);
 	cr_assert_eq(t.ns, 2147483647u);
 	cr_assert_eq(t.neg, 2147483647u);
-	cr_assert_eq(t.sig_resign, 2147483647u);
-	cr_assert_eq(t.sig_validity, 2147483647u);
+}
+
+/* --rrsig-lifetime / --rrsig-refresh: durations from every source, the
+ * default refresh of half the lifetime, the lifetime grown for long
+ * TTLs, and one clear line for a policy that cannot cover the TTLs. */
+Test(config, rrsig_policy)
+{
+	struct config cfg, back;
+	char *key = write_temp("key");
+	const char *dflt[] = {ZONE_ARGS, "--priv-key-path", key, NULL};
+	const char *cli[] = {ZONE_ARGS, "--priv-key-path", key, "--rrsig-lifetime=2d",
+			     "--rrsig-refresh", "36h", NULL};
+	const char *secs[] = {ZONE_ARGS, "--rrsig-lifetime", "86400", "--rrsig-refresh", "90m",
+			      NULL};
+	const char *env[] = {"AHDNS_RRSIG_LIFETIME=3h", NULL};
+	const char *slow[] = {ZONE_ARGS, "--priv-key-path", key, "--test-min-interval", "86400",
+			      NULL};
+	const char *slow_unsigned[] = {ZONE_ARGS, "--test-min-interval", "86400", NULL};
+	char *file = write_temp("{\"rrsig-lifetime\": 864000, \"rrsig-refresh\": \"2d\"}");
+	const char *with_file[] = {ZONE_ARGS, "--priv-key-path", key, "--config", file, NULL};
+	struct config_ttls t;
+	struct run r;
+	char *json;
+
+	parse_ok(&cfg, dflt, NULL);
+	cr_assert_eq(cfg.rrsig_lifetime, 14 * 86400);
+	cr_assert_eq(cfg.rrsig_refresh, 7 * 86400);
+	config_free(&cfg);
+
+	parse_ok(&cfg, cli, NULL);
+	cr_assert_eq(cfg.rrsig_lifetime, 2 * 86400);
+	cr_assert_eq(cfg.rrsig_refresh, 36 * 3600);
+	config_ttls(&cfg, &t);
+	/* min(2 d / 10, (2 d - 36 h) / 2 = 6 h) */
+	cr_assert_eq(t.sig_jitter, 17280);
+	json = config_to_json(&cfg);
+	cr_assert_not_null(json);
+	cr_assert(strstr(json, "\"rrsig-lifetime\":172800") != NULL, "%s", json);
+	cr_assert(strstr(json, "\"rrsig-refresh\":129600") != NULL, "%s", json);
+	cr_assert_eq(config_from_json(&back, json), 0);
+	cr_assert_eq(back.rrsig_lifetime, 2 * 86400);
+	cr_assert_eq(back.rrsig_refresh, 36 * 3600);
+	config_free(&back);
+	free(json);
+	config_free(&cfg);
+
+	parse_ok(&cfg, secs, NULL);
+	cr_assert_eq(cfg.rrsig_lifetime, 86400);
+	cr_assert_eq(cfg.rrsig_refresh, 5400);
+	config_free(&cfg);
+
+	parse_ok(&cfg, dflt, env);
+	cr_assert_eq(cfg.rrsig_lifetime, 3 * 3600);
+	cr_assert_eq(cfg.rrsig_refresh, 3 * 1800);
+	config_free(&cfg);
+
+	parse_ok(&cfg, with_file, NULL);
+	cr_assert_eq(cfg.rrsig_lifetime, 10 * 86400);
+	cr_assert_eq(cfg.rrsig_refresh, 2 * 86400);
+	config_free(&cfg);
+
+	/* NS TTL 60 x 86400: the default lifetime grows to cover it */
+	parse_ok(&cfg, slow, NULL);
+	cr_assert_eq(cfg.rrsig_refresh, 60 * 86400 + 2 * 86400);
+	cr_assert_eq(cfg.rrsig_lifetime, 2 * cfg.rrsig_refresh);
+	config_free(&cfg);
+	parse_ok(&cfg, slow_unsigned, NULL);
+	cr_assert_eq(cfg.rrsig_lifetime, 14 * 86400);
+	config_free(&cfg);
+
+	{
+		static const char *const bad[][3] = {
+			{"--rrsig-lifetime", "0", "'0' is not a duration from 1m to 3650d"},
+			{"--rrsig-lifetime", "59", "'59'"},
+			{"--rrsig-lifetime", "3651d", "'3651d'"},
+			{"--rrsig-lifetime", "2w", "'2w'"},
+			{"--rrsig-lifetime", "5ms", "'5ms'"},
+			{"--rrsig-lifetime", "", "''"},
+			{"--rrsig-lifetime", "-1d", "'-1d'"},
+			{"--rrsig-lifetime", "d", "'d'"},
+			{"--rrsig-lifetime", "99999999999999999999s", "'99999999999999999999s'"},
+			{"--rrsig-refresh", "0", "'0'"},
+			{"--rrsig-refresh", "1.5d", "'1.5d'"},
+			{"--rrsig-refresh", "14d", "'14d' is not below the signature lifetime (14d)"},
+		};
+
+		expect_bad_flags(bad, AHD_ARRAY_LEN(bad));
+	}
+	{
+		const char *refresh[] = {ZONE_ARGS, "--priv-key-path", key, "--rrsig-refresh", "10m",
+					 NULL};
+		const char *lifetime[] = {ZONE_ARGS, "--priv-key-path", key, "--rrsig-lifetime", "1h",
+					  NULL};
+		const char *unsigned_1h[] = {ZONE_ARGS, "--rrsig-lifetime", "1h", NULL};
+		const char *ttl[] = {"--hosted-zone", "example.com", "--ns", "[\"ns1.example.com\"]",
+				     "--zone-resolutions",
+				     "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, "
+				     "\"ttl\": 2592000}}",
+				     "--priv-key-path", key, "--rrsig-lifetime", "14d", NULL};
+
+		run_parse(&cfg, refresh, NULL, &r);
+		cr_assert_str_eq(r.err, "a-healthy-dns: --rrsig-refresh: signatures would be "
+					"re-signed with 10m left, less than the largest TTL (NS, "
+					"1800 s) plus two check intervals (60 s), so a resolver "
+					"could keep an RRset past its signature's expiry (RFC 6781 "
+					"section 4.4.2); raise it to 31m or more, or lower the TTL\n");
+		run_parse(&cfg, lifetime, NULL, &r);
+		cr_assert_eq(r.rc, -1);
+		cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+		cr_assert(strstr(r.err, "--rrsig-lifetime: signatures would be re-signed with 30m "
+					"left") != NULL, "%s", r.err);
+		cr_assert(strstr(r.err, "raise it to 62m or more") != NULL, "%s", r.err);
+		/* the same without a key: nothing to sign, nothing refused */
+		parse_ok(&cfg, unsigned_1h, NULL);
+		config_free(&cfg);
+		run_parse(&cfg, ttl, NULL, &r);
+		cr_assert_eq(r.rc, -1);
+		cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+		cr_assert(strstr(r.err, "--rrsig-lifetime: signatures would be re-signed with 7d "
+					"left, less than the largest TTL (ttl of \"www\", 2592000 s)")
+				  != NULL, "%s", r.err);
+		/* without --rrsig-lifetime, the default grows to cover it */
+		ttl[8] = NULL;
+		parse_ok(&cfg, ttl, NULL);
+		cr_assert_eq(cfg.rrsig_lifetime, 2 * (2592000 + 60));
+		config_free(&cfg);
+	}
+	unlink(file);
+	free(file);
+	unlink(key);
+	free(key);
 }
 
 Test(config, help_and_version)
@@ -1040,11 +1191,38 @@ Test(config, summary)
 			  NULL,
 		  "%s", buf);
 	cr_assert(strstr(buf, "A/AAAA 60, NS 1800") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "dnssec: off (no --priv-key-path)") != NULL, "%s", buf);
 	cr_assert(strstr(buf, "listen: 127.0.0.1, port 53053") != NULL, "%s", buf);
 	cr_assert(strstr(buf, "workers: 2, user: nobody, shm: /a-healthy-dns.53053") != NULL, "%s",
 		  buf);
 	free(buf);
 	config_free(&cfg);
+}
+
+/* The signing policy in the summary, even at the shortest interval
+ * (where signatures used to live 52 s). */
+Test(config, summary_signing_policy)
+{
+	struct config cfg;
+	char *key = write_temp("key");
+	const char *args[] = {ZONE_ARGS, "--priv-key-path", key, "--test-min-interval", "1",
+			      "--test-timeout", "1", NULL};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	parse_ok(&cfg, args, NULL);
+	f = open_memstream(&buf, &len);
+	cr_assert_not_null(f);
+	config_print_summary(&cfg, f);
+	fclose(f);
+	cr_assert(strstr(buf, "signatures: valid 14d, re-signed when less than 7d remains, "
+			      "inception 1h back, expiry spread over 120960 s\n") != NULL,
+		  "%s", buf);
+	free(buf);
+	config_free(&cfg);
+	unlink(key);
+	free(key);
 }
 
 Test(config, alg_names)
@@ -1084,21 +1262,6 @@ Test(config, ten_thousand_names)
 
 /* Each {flag, value, fragment}: refused with one stderr line that
  * names the flag and contains the fragment. */
-static void expect_bad_flags(const char *const (*bad)[3], size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *args[] = {ZONE_ARGS, bad[i][0], bad[i][1], NULL};
-		struct config cfg;
-		struct run r;
-
-		run_parse(&cfg, args, NULL, &r);
-		cr_expect_eq(r.rc, -1, "%s %s accepted", bad[i][0], bad[i][1]);
-		cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
-		cr_expect(strstr(r.err, bad[i][0]) != NULL, "%s", r.err);
-		cr_expect(strstr(r.err, bad[i][2]) != NULL, "%s", r.err);
-	}
-}
-
 Test(config, tcp_flags)
 {
 	struct config cfg, back;

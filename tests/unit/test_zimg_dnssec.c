@@ -393,63 +393,185 @@ Test(zimg_dnssec, failed_build_keeps_the_cache_consistent)
 	inc_end(&t);
 }
 
-/* RRSIG RDATA fields of the first signature of the apex RRset of type. */
-static void apex_sig(const struct zimg *z, uint16_t type, uint32_t *inception,
-		     uint32_t *expiration, uint32_t *ttl)
+/* Every RRSIG of the active image, in image order (both zones). */
+struct sigs {
+	size_t n;
+	struct {
+		uint16_t type;       /* type covered */
+		uint32_t inception;
+		uint32_t expiration;
+		uint32_t rrset_ttl;
+		uint32_t orig_ttl;   /* in the RRSIG RDATA */
+		uint8_t bytes[512];  /* the RRSIG RR as served */
+		size_t len;
+	} v[64];
+};
+
+static void collect(const struct zimg *z, struct sigs *out)
 {
 	const uint8_t *sl = z->slot[atomic_load(&z->hdr->lock.active) & 1u];
 	const struct zimg_slot *h = (const struct zimg_slot *)sl;
-	const struct zimg_zone *zn = (const struct zimg_zone *)(sl + h->zones_off);
-	const struct zimg_name *apex = (const struct zimg_name *)(sl + zn->names_off);
-	const struct zimg_rrset *rs = (const struct zimg_rrset *)(sl + apex->rrsets_off);
 
-	for (uint32_t i = 0; i < apex->n_rrsets; i++) {
-		if (rs[i].type != type)
-			continue;
-		cr_assert_eq(rs[i].sig_count, 1);
-		*ttl = load_u32(sl + rs[i].sigs_off + 4);
-		*expiration = load_u32(sl + rs[i].sigs_off + 10 + 8);
-		*inception = load_u32(sl + rs[i].sigs_off + 10 + 12);
-		return;
+	out->n = 0;
+	for (uint32_t zi = 0; zi < h->n_zones; zi++) {
+		const struct zimg_zone *zn = (const struct zimg_zone *)(sl + h->zones_off) + zi;
+		const struct zimg_name *names = (const struct zimg_name *)(sl + zn->names_off);
+
+		for (uint32_t i = 0; i < zn->n_names; i++) {
+			const struct zimg_rrset *rs =
+				(const struct zimg_rrset *)(sl + names[i].rrsets_off);
+
+			for (uint32_t r = 0; r < names[i].n_rrsets; r++) {
+				const uint8_t *sig = sl + rs[r].sigs_off;
+
+				cr_assert_lt(out->n, 64);
+				cr_assert_eq(rs[r].sig_count, 1);
+				cr_assert_leq(rs[r].sigs_len, sizeof(out->v[0].bytes));
+				out->v[out->n].type = wire_load_u16(sig + 10);
+				cr_assert_eq(out->v[out->n].type, rs[r].type);
+				out->v[out->n].orig_ttl = load_u32(sig + 10 + 4);
+				out->v[out->n].expiration = load_u32(sig + 10 + 8);
+				out->v[out->n].inception = load_u32(sig + 10 + 12);
+				out->v[out->n].rrset_ttl = load_u32(sl + rs[r].rrs_off + 4);
+				out->v[out->n].len = rs[r].sigs_len;
+				memcpy(out->v[out->n].bytes, sig, rs[r].sigs_len);
+				out->n++;
+			}
+		}
 	}
-	cr_assert_fail("no RRset of type %u at the apex", type);
 }
 
-/* Interval 30 s: A TTL 60, refresh = re-sign 600 s, validity
- * 2 x 600 + 300 + 60 = 1560 s; inception an hour back. */
-Test(zimg_dnssec, resign_after_the_interval)
+/*
+ * The signing policy, walked with a fake clock: 14 days of validity,
+ * re-signed under 7 days left, inception an hour back, and a jitter of
+ * min(14 d / 10, (14 d - 7 d) / 2) = 120960 s taken off each RRset's
+ * expiry. Only the signatures that are due are re-signed; the others
+ * stay bit-identical. (The SOA is new at every publish: new serial.)
+ */
+#define L_SEC (14u * 86400u)
+#define R_SEC (7u * 86400u)
+#define J_SEC (L_SEC / 10u)
+
+static void window_ok(const struct sigs *g, size_t i, time_t at)
+{
+	cr_assert_eq(g->v[i].inception, (uint32_t)(at - 3600), "RRSIG %zu inception", i);
+	cr_assert_geq(g->v[i].expiration, (uint32_t)(at + L_SEC - J_SEC), "RRSIG %zu", i);
+	cr_assert_leq(g->v[i].expiration, (uint32_t)(at + L_SEC), "RRSIG %zu", i);
+}
+
+Test(zimg_dnssec, refresh_walks_the_policy)
 {
 	struct inc t;
+	struct sigs g0, g1, g2;
 	struct zimg_signer_stats st;
-	uint32_t inc, exp, ttl;
-	time_t t0;
+	uint32_t e_min = UINT32_MAX, sorted[64], mid;
+	size_t n_other = 0, due = 0, distinct = 1;
+	time_t t0, now;
 
+	cfg.rrsig_lifetime = L_SEC;
+	cfg.rrsig_refresh = R_SEC;
 	inc_start(&t);
 	t0 = t.now;
-	apex_sig(t.z, 48, &inc, &exp, &ttl);
-	cr_assert_eq(inc, (uint32_t)(t0 - 3600));
-	cr_assert_eq(exp, (uint32_t)(t0 + 1560));
-	cr_assert_eq(ttl, 600, "RRSIG TTL = DNSKEY TTL");
+	collect(t.z, &g0);
+	cr_assert_eq(g0.n, 30);
+	for (size_t i = 0; i < g0.n; i++) {
+		window_ok(&g0, i, t0);
+		/* RFC 4034 section 3.1.4, RFC 6781 section 4.4.2 */
+		cr_assert_eq(g0.v[i].orig_ttl, g0.v[i].rrset_ttl);
+		cr_assert_leq(g0.v[i].rrset_ttl, g0.v[i].expiration - (uint32_t)t0 - R_SEC);
+		if (g0.v[i].type == 6)
+			continue;
+		sorted[n_other++] = g0.v[i].expiration;
+		if (g0.v[i].expiration < e_min)
+			e_min = g0.v[i].expiration;
+	}
+	/* the expiries are spread, not one moment */
+	for (size_t i = 1; i < n_other; i++)
+		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+			uint32_t x = sorted[j];
 
-	t.now = t0 + 599 - 10;
-	cr_assert_eq(inc_step(&t), 2); /* at t0 + 599: only SOAs */
-	apex_sig(t.z, 48, &inc, &exp, &ttl);
-	cr_assert_eq(inc, (uint32_t)(t0 - 3600), "DNSKEY RRSIG reused");
-	apex_sig(t.z, 6, &inc, &exp, &ttl);
-	cr_assert_eq(inc, (uint32_t)(t0 + 599 - 3600), "SOA RRSIG new");
-	cr_assert_eq(ttl, 1800);
+			sorted[j] = sorted[j - 1];
+			sorted[j - 1] = x;
+		}
+	for (size_t i = 1; i < n_other; i++)
+		distinct += sorted[i] != sorted[i - 1];
+	cr_assert_gt(distinct, n_other / 2, "%zu distinct expiries of %zu", distinct, n_other);
 
-	t.now = t0 + 600 - 10;
-	cr_assert_eq(inc_step(&t), 30); /* at t0 + 600: everything */
-	apex_sig(t.z, 48, &inc, &exp, &ttl);
-	cr_assert_eq(inc, (uint32_t)(t0 + 600 - 3600));
-	cr_assert_eq(exp, (uint32_t)(t0 + 600 + 1560));
+	/* exactly the refresh time left on the first to come due: kept */
+	now = (time_t)e_min - R_SEC;
+	cr_assert(!zimg_signer_due(t.s, now));
+	cr_assert(zimg_signer_due(t.s, now + 1));
+	t.now = now - 10;
+	cr_assert_eq(inc_step(&t), 2, "only the SOAs");
+	collect(t.z, &g1);
+	cr_assert_eq(g1.n, g0.n);
+	for (size_t i = 0; i < g1.n; i++) {
+		if (g1.v[i].type == 6) {
+			window_ok(&g1, i, now);
+			continue;
+		}
+		cr_assert_eq(g1.v[i].len, g0.v[i].len);
+		cr_assert_eq(memcmp(g1.v[i].bytes, g0.v[i].bytes, g0.v[i].len), 0,
+			     "RRSIG %zu kept", i);
+	}
 
-	/* a clock set back by more than the skew re-signs too */
-	t.now = t0 + 600 - 7200 - 10;
-	cr_assert_eq(inc_step(&t), 30);
+	/* one second past the refresh point of the middle expiry: those at
+	 * or below it are due, the others kept */
+	mid = sorted[n_other / 2];
+	now = (time_t)mid - R_SEC + 1;
+	for (size_t i = 0; i < g0.n; i++)
+		due += g0.v[i].type != 6 && g0.v[i].expiration <= mid;
+	cr_assert_gt(due, 0);
+	cr_assert_lt(due, n_other);
+	t.now = now - 10;
+	cr_assert_eq(inc_step(&t), 2 + due);
 	zimg_signer_stats(t.s, &st);
-	cr_assert_eq(st.sigs_made, 30 + 2 + 30 + 30);
+	cr_assert_eq(st.last_reused, g0.n - 2 - due);
+	collect(t.z, &g2);
+	for (size_t i = 0; i < g2.n; i++) {
+		cr_assert_eq(g2.v[i].orig_ttl, g2.v[i].rrset_ttl);
+		if (g2.v[i].type == 6 || g0.v[i].expiration <= mid) {
+			window_ok(&g2, i, now);
+			cr_assert_leq(g2.v[i].rrset_ttl, g2.v[i].expiration - (uint32_t)now - R_SEC);
+		} else {
+			cr_assert_eq(memcmp(g2.v[i].bytes, g0.v[i].bytes, g0.v[i].len), 0,
+				     "RRSIG %zu kept", i);
+		}
+	}
+	cr_assert(!zimg_signer_due(t.s, now), "the due ones were re-signed");
+
+	/* a clock set back by more than the backdate re-signs everything */
+	now = t0 - 7200;
+	cr_assert(zimg_signer_due(t.s, now));
+	t.now = now - 10;
+	cr_assert_eq(inc_step(&t), 30);
+	inc_end(&t);
+}
+
+/* A name whose TTL outlives what its signature covers is served with
+ * the TTL clamped, in the RRset and in the RRSIG's original TTL alike. */
+Test(zimg_dnssec, ttl_clamped_to_the_signature)
+{
+	struct inc t;
+	struct sigs g;
+	char f[128];
+	size_t n_www = 0;
+
+	entries[0].ttl = 30 * 86400; /* www: 30 days */
+	cfg.rrsig_lifetime = L_SEC;
+	cfg.rrsig_refresh = R_SEC;
+	inc_start(&t);
+	collect(t.z, &g);
+	for (size_t i = 0; i < g.n; i++) {
+		cr_assert_eq(g.v[i].orig_ttl, g.v[i].rrset_ttl);
+		/* refresh less two check intervals of 30 s */
+		cr_assert_leq(g.v[i].rrset_ttl, R_SEC - 60);
+		n_www += g.v[i].rrset_ttl == R_SEC - 60;
+	}
+	cr_assert_eq(n_www, 2, "www A in both zones");
+	dump(t.z, 0, "clamp.zone", f, sizeof(f));
+	cr_assert_eq(count(f, "^www\\.example\\.com\\.\t604740\tIN\tA\t192\\.0\\.2\\.1$"), 1);
+	cr_assert_eq(run("ldns-verify-zone -t 20231114223000 '%s'", f), 0);
 	inc_end(&t);
 }
 
