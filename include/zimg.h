@@ -96,6 +96,10 @@ struct zimg_signer_stats {
 struct zimg_signer *zimg_signer_new(struct dnssec_key *key);
 void zimg_signer_free(struct zimg_signer *s);
 void zimg_signer_stats(const struct zimg_signer *s, struct zimg_signer_stats *out);
+/* Call tick(arg) after every signature made: signing a large zone takes
+ * seconds (about 1 ms per RRSIG with RSA-2048), and the prober's
+ * heartbeat must go on meanwhile. */
+void zimg_signer_set_tick(struct zimg_signer *s, void (*tick)(void *arg), void *arg);
 
 /*
  * zimg_publish(), signed by signer at time now (signer NULL: unsigned,

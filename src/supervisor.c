@@ -67,6 +67,7 @@ struct supervisor_child {
 	const int *fds;   /* its sockets (workers) */
 	size_t n_fds;
 	char name[24];    /* "prober", "worker 3": for logs */
+	bool stall_killed; /* the prober was killed for its heartbeat */
 };
 
 struct supervisor_addr {
@@ -329,6 +330,7 @@ static void supervisor_reap(struct supervisor *s)
 			if (c->pid != pid)
 				continue;
 			c->pid = 0;
+			c->stall_killed = false;
 			if (s->stopping) {
 				log_debug("%s (pid %d) %s", c->name, (int)pid, why);
 				break;
@@ -411,6 +413,8 @@ static int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 	proc_backoff_started(&c->backoff, now);
 	if (c->role == PROC_ROLE_WORKER)
 		stats_worker_started(s->st, c->index, pid, (int64_t)time(NULL));
+	else
+		stats_prober_started(s->st, pid, now);
 	log_debug("started %s (pid %d)", c->name, (int)pid);
 	return 0;
 }
@@ -786,6 +790,45 @@ static void supervisor_notify_status(struct supervisor *s, int64_t now)
 	supervisor_notify(msg);
 }
 
+static int64_t supervisor_stall_ms(const struct config *cfg)
+{
+	struct config_ttls t;
+	int64_t ms;
+
+	config_ttls(cfg, &t);
+	ms = (int64_t)t.interval * 1000 * SUPERVISOR_STALL_INTERVALS;
+	if (ms < SUPERVISOR_STALL_MIN_MS)
+		return SUPERVISOR_STALL_MIN_MS;
+	return ms > SUPERVISOR_STALL_MAX_MS ? SUPERVISOR_STALL_MAX_MS : ms;
+}
+
+/*
+ * A prober that stops beating (SIGSTOP, a debugger, a loop that never
+ * returns) would stop health checks and signature renewal without a
+ * word, and the zone's RRSIGs would expire. SIGKILL, because a stopped
+ * process does not act on SIGTERM until continued; the reap restarts it
+ * as after any death, while the workers keep answering from the last
+ * image it published.
+ */
+static void supervisor_watch_prober(struct supervisor *s, int64_t now)
+{
+	struct supervisor_child *c = &s->children[0];
+	int64_t age, bound;
+
+	if (c->pid <= 0 || c->stall_killed || s->st == NULL)
+		return;
+	age = stats_prober_age_ms(s->st, now);
+	bound = supervisor_stall_ms(s->cfg);
+	if (age < 0 || age <= bound)
+		return;
+	c->stall_killed = true;
+	log_error("prober (pid %d) sent no heartbeat for %lld ms (bound %lld ms): it is stopped or "
+		  "stuck; killing it to start a new one", (int)c->pid, (long long)age,
+		  (long long)bound);
+	if (kill(c->pid, SIGKILL) < 0 && errno != ESRCH)
+		log_error("cannot kill the prober (pid %d): %s", (int)c->pid, strerror(errno));
+}
+
 static void supervisor_loop(struct supervisor *s)
 {
 	while (!supervisor_got_term) {
@@ -800,6 +843,7 @@ static void supervisor_loop(struct supervisor *s)
 		}
 		if (now >= s->status_due)
 			supervisor_notify_status(s, now);
+		supervisor_watch_prober(s, now);
 		next = s->status_due;
 		for (size_t i = 0; i < s->n_children; i++) {
 			struct supervisor_child *c = &s->children[i];
