@@ -34,6 +34,15 @@
 #define SUPERVISOR_STALL_MIN_MS 10000
 #define SUPERVISOR_STALL_MAX_MS 60000
 
+/* Worker deaths in a row, before any worker has ever come up, after
+ * which the server gives up and exits with status 1: none of its workers
+ * can run (a seccomp filter of the service manager that refuses a call
+ * they make, a limit, a broken binary), and a server that is up but
+ * answers nothing must not look healthy to systemd. Restart= and the
+ * start limit of the unit take over. Once a worker has been up, deaths
+ * are restarted with back-off forever, as they may be transient. */
+#define SUPERVISOR_EARLY_DEATHS 5
+
 /* SIGTERM to the children, then SIGKILL after this long. */
 #define SUPERVISOR_STOP_MS 2000
 

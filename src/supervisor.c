@@ -106,6 +106,12 @@ struct supervisor {
 	bool prober_reloading;   /* the prober was stopped to take it */
 	int argc;
 	char **argv;             /* a copy: setproctitle reuses the original */
+	/* Until a worker has come up: a ready pipe for restarted workers,
+	 * and the deaths in a row (SUPERVISOR_EARLY_DEATHS). */
+	bool workers_up;
+	int wready[2];
+	unsigned early_deaths;
+	bool failed;             /* gave up: exit status 1 */
 };
 
 static volatile sig_atomic_t supervisor_got_chld;
@@ -313,6 +319,37 @@ static void supervisor_describe(int status, char *buf, size_t cap)
 		snprintf(buf, cap, "stopped (status 0x%x)", (unsigned)status);
 }
 
+/* No worker ever came up and they keep dying: say why we stop. */
+static void supervisor_give_up(struct supervisor *s, const struct supervisor_child *c, pid_t pid,
+			       int status, const char *why)
+{
+	const char *hint = "";
+
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		hint = " (SIGSYS: a system call was refused by a seccomp filter, such as the "
+		       "service's SystemCallFilter=)";
+	log_critical("%s (pid %d) %s%s; %u workers in a row died before any came up: "
+		     "giving up, exiting with status 1", c->name, (int)pid, why, hint,
+		     s->early_deaths);
+	s->failed = true;
+}
+
+/* A restarted worker's ready byte: from now on deaths are restarted
+ * forever. */
+static void supervisor_worker_ready(struct supervisor *s)
+{
+	char buf[64];
+	ssize_t n = read(s->wready[0], buf, sizeof(buf));
+
+	if (n <= 0 || memchr(buf, 'R', (size_t)n) == NULL)
+		return;
+	log_info("a worker came up after %u deaths in a row", s->early_deaths);
+	s->workers_up = true;
+	close(s->wready[0]);
+	close(s->wready[1]);
+	s->wready[0] = s->wready[1] = -1;
+}
+
 static void supervisor_reap(struct supervisor *s)
 {
 	int status;
@@ -341,6 +378,11 @@ static void supervisor_reap(struct supervisor *s)
 				c->due_ms = now;
 				log_info("prober (pid %d) stopped for the reload; starting it "
 					 "with the new configuration", (int)pid);
+				break;
+			}
+			if (c->role == PROC_ROLE_WORKER && !s->workers_up &&
+			    ++s->early_deaths >= SUPERVISOR_EARLY_DEATHS) {
+				supervisor_give_up(s, c, pid, status, why);
 				break;
 			}
 			c->due_ms = proc_backoff_died(&c->backoff, now);
@@ -450,7 +492,7 @@ static size_t supervisor_await_ready(struct supervisor *s, int fd, size_t want,
 {
 	size_t got = 0;
 
-	while (got < want && !supervisor_got_term) {
+	while (got < want && !supervisor_got_term && !s->failed) {
 		char buf[64];
 		ssize_t n;
 
@@ -521,12 +563,20 @@ static int supervisor_start_workers(struct supervisor *s)
 	}
 	for (size_t i = 1; i < s->n_children; i++)
 		supervisor_spawn(s, &s->children[i], p[1]);
-	close(p[1]);
 	got = supervisor_await_ready(s, p[0], n,
 				     proc_now_ms() + SUPERVISOR_WORKER_READY_MS);
-	close(p[0]);
 	if (got < n && !supervisor_got_term)
 		log_warning("%zu of %zu workers came up", got, n);
+	s->workers_up = got > 0;
+	if (s->workers_up) {
+		close(p[0]);
+		close(p[1]);
+		return 0;
+	}
+	/* None yet: the pipe stays open for a late one and for restarted
+	 * workers, until one reports (supervisor_worker_ready). */
+	s->wready[0] = p[0];
+	s->wready[1] = p[1];
 	return 0;
 }
 
@@ -831,7 +881,7 @@ static void supervisor_watch_prober(struct supervisor *s, int64_t now)
 
 static void supervisor_loop(struct supervisor *s)
 {
-	while (!supervisor_got_term) {
+	while (!supervisor_got_term && !s->failed) {
 		int64_t now = proc_now_ms();
 		int64_t next;
 
@@ -849,13 +899,14 @@ static void supervisor_loop(struct supervisor *s)
 			struct supervisor_child *c = &s->children[i];
 
 			if (c->pid == 0 && c->due_ms <= now)
-				supervisor_spawn(s, c, -1);
+				supervisor_spawn(s, c, c->role == PROC_ROLE_WORKER ? s->wready[1] : -1);
 			if (c->pid == 0 && c->due_ms < next)
 				next = c->due_ms;
 		}
 		if (supervisor_got_chld || supervisor_got_hup)
 			continue;
-		supervisor_wait(s, -1, next);
+		if (supervisor_wait(s, s->wready[0], next) == 1)
+			supervisor_worker_ready(s);
 	}
 }
 
@@ -936,6 +987,10 @@ static void supervisor_cleanup(struct supervisor *s)
 	}
 	if (s->key_fd >= 0)
 		close(s->key_fd);
+	for (int i = 0; i < 2; i++) {
+		if (s->wready[i] >= 0)
+			close(s->wready[i]);
+	}
 	if (s->rw_fd >= 0)
 		close(s->rw_fd);
 	if (s->ro_fd >= 0)
@@ -1112,7 +1167,7 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 	s.cfg = cfg;
 	s.boot_cfg = cfg;
 	s.rw_fd = s.ro_fd = s.config_fd = s.key_fd = s.stats_fd = s.prober_config_fd = -1;
-	s.prober_ready_fd = -1;
+	s.prober_ready_fd = s.wready[0] = s.wready[1] = -1;
 	log_init("supervisor", cfg->log_level);
 	if (supervisor_copy_args(&s, argc, argv) < 0) {
 		log_error("out of memory");
@@ -1153,7 +1208,7 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 		supervisor_stop_children(&s);
 		goto out;
 	}
-	if (!supervisor_got_term) {
+	if (!supervisor_got_term && !s.failed) {
 		supervisor_notify("READY=1");
 		log_info("ready");
 		supervisor_notify_status(&s, proc_now_ms());
@@ -1162,7 +1217,7 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 	supervisor_notify("STOPPING=1");
 	log_info("stopping");
 	supervisor_stop_children(&s);
-	status = 0;
+	status = s.failed ? 1 : 0;
 out:
 	supervisor_cleanup(&s);
 	return status;
