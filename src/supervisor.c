@@ -112,6 +112,7 @@ struct supervisor {
 	int wready[2];
 	unsigned early_deaths;
 	bool failed;             /* gave up: exit status 1 */
+	bool ready_sent;         /* READY=1: a worker is up */
 };
 
 static volatile sig_atomic_t supervisor_got_chld;
@@ -487,8 +488,17 @@ static int supervisor_wait(struct supervisor *s, int fd, int64_t deadline)
  * every writer closed it, the deadline passed or we are told to stop.
  * Returns how many arrived.
  */
-static size_t supervisor_await_ready(struct supervisor *s, int fd, size_t want,
-				     int64_t deadline)
+static bool supervisor_role_alive(const struct supervisor *s, enum proc_role role)
+{
+	for (size_t i = 0; i < s->n_children; i++) {
+		if (s->children[i].role == role && s->children[i].pid > 0)
+			return true;
+	}
+	return false;
+}
+
+static size_t supervisor_await_ready(struct supervisor *s, enum proc_role role, int fd,
+				     size_t want, int64_t deadline)
 {
 	size_t got = 0;
 
@@ -498,7 +508,9 @@ static size_t supervisor_await_ready(struct supervisor *s, int fd, size_t want,
 
 		if (supervisor_got_chld)
 			supervisor_reap(s);
-		if (proc_now_ms() >= deadline)
+		/* Every one died: none will report (restarts wait for the
+		 * main loop). */
+		if (proc_now_ms() >= deadline || !supervisor_role_alive(s, role))
 			break;
 		if (!supervisor_wait(s, fd, deadline))
 			continue;
@@ -542,7 +554,7 @@ static int supervisor_start_prober(struct supervisor *s)
 	log_info("waiting up to %lld ms for the prober's first check round%s",
 		 (long long)wait_ms, s->key_fd >= 0 ? " and the signing of every zone" : "");
 	deadline = proc_now_ms() + wait_ms;
-	if (c->pid > 0 && supervisor_await_ready(s, p[0], 1, deadline) == 1)
+	if (c->pid > 0 && supervisor_await_ready(s, PROC_ROLE_PROBER, p[0], 1, deadline) == 1)
 		log_debug("prober published the first check round");
 	else if (!supervisor_got_term)
 		log_warning("the prober did not report its first check round; "
@@ -563,7 +575,7 @@ static int supervisor_start_workers(struct supervisor *s)
 	}
 	for (size_t i = 1; i < s->n_children; i++)
 		supervisor_spawn(s, &s->children[i], p[1]);
-	got = supervisor_await_ready(s, p[0], n,
+	got = supervisor_await_ready(s, PROC_ROLE_WORKER, p[0], n,
 				     proc_now_ms() + SUPERVISOR_WORKER_READY_MS);
 	if (got < n && !supervisor_got_term)
 		log_warning("%zu of %zu workers came up", got, n);
@@ -767,7 +779,8 @@ static void supervisor_reload(struct supervisor *s)
 		log_error("SIGHUP: reload refused: out of memory");
 		return;
 	}
-	supervisor_notify("RELOADING=1");
+	if (s->ready_sent)
+		supervisor_notify("RELOADING=1");
 	if (supervisor_parse_again(s, next, err, sizeof(err)) < 0) {
 		log_error("SIGHUP: reload refused: %s; still serving the previous configuration",
 			  err);
@@ -821,7 +834,8 @@ refuse:
 	config_free(next);
 	free(next);
 out:
-	supervisor_notify("READY=1");
+	if (s->ready_sent)
+		supervisor_notify("READY=1");
 }
 
 /* Tell systemd about every new check round (the prober publishes the
@@ -879,11 +893,25 @@ static void supervisor_watch_prober(struct supervisor *s, int64_t now)
 		log_error("cannot kill the prober (pid %d): %s", (int)c->pid, strerror(errno));
 }
 
+/* READY=1 once a worker is up, not before: `systemctl start` of a
+ * server none of whose workers can run then fails instead of reporting
+ * success for a server that answers nothing. */
+static void supervisor_ready(struct supervisor *s)
+{
+	s->ready_sent = true;
+	supervisor_notify("READY=1");
+	log_info("ready");
+	supervisor_notify_status(s, proc_now_ms());
+}
+
 static void supervisor_loop(struct supervisor *s)
 {
 	while (!supervisor_got_term && !s->failed) {
 		int64_t now = proc_now_ms();
 		int64_t next;
+
+		if (s->workers_up && !s->ready_sent)
+			supervisor_ready(s);
 
 		if (supervisor_got_chld)
 			supervisor_reap(s);
@@ -1208,12 +1236,8 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 		supervisor_stop_children(&s);
 		goto out;
 	}
-	if (!supervisor_got_term && !s.failed) {
-		supervisor_notify("READY=1");
-		log_info("ready");
-		supervisor_notify_status(&s, proc_now_ms());
+	if (!supervisor_got_term && !s.failed)
 		supervisor_loop(&s);
-	}
 	supervisor_notify("STOPPING=1");
 	log_info("stopping");
 	supervisor_stop_children(&s);

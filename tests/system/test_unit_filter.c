@@ -144,6 +144,8 @@ Test(unit_filter, workers_that_cannot_run_make_the_server_exit)
 	cr_assert(strstr(log, "workers in a row died before any came up") != NULL &&
 		  strstr(log, "SIGSYS") != NULL && strstr(log, "SystemCallFilter") != NULL,
 		  "no line naming the cause; log:\n%s", log);
+	/* READY=1 (and its log line) only once a worker is up. */
+	cr_assert(strstr(log, SYS_READY_LOG) == NULL, "said ready; log:\n%s", log);
 	free(log);
 	unlink(srv.log_path);
 }
