@@ -38,11 +38,16 @@ struct check_target {
  * ones finish, so a round takes about one timeout per fd budget's worth
  * of targets. stop (may be NULL) is polled after every wake-up (signals
  * interrupt the wait): when it becomes non-zero the round is abandoned.
+ * tick (may be NULL) is called with tick_arg after every wake-up, and the
+ * loop wakes at least every CHECK_TICK_MS, however long the timeout: a
+ * caller proves its liveness with it (the prober's heartbeat).
  * Returns 0 when every target has a result, 1 when stopped, -1 on a
  * setup error (errno set).
  */
+#define CHECK_TICK_MS 1000
 int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
-	      size_t max_inflight, const volatile sig_atomic_t *stop);
+	      size_t max_inflight, const volatile sig_atomic_t *stop,
+	      void (*tick)(void *arg), void *tick_arg);
 
 /*
  * Move the targets whose last check took at least slow_us (latency_us)

@@ -79,6 +79,12 @@ struct stats_header {
 	uint32_t reserved;
 	struct seqlock lock;    /* over the backend table slots */
 	_Atomic uint64_t generation; /* backend tables published */
+	/* The prober's liveness: the supervisor sets pid and a first beat
+	 * at each spawn, the prober stores CLOCK_MONOTONIC milliseconds at
+	 * least every STATS_BEAT_MS while it runs (0: none yet). Zero in an
+	 * object made before these fields existed. */
+	_Atomic int64_t prober_pid;
+	_Atomic int64_t prober_beat_ms;
 };
 _Static_assert(sizeof(struct stats_header) <= STATS_HEADER_SIZE, "stats header fits");
 _Static_assert(offsetof(struct stats_header, lock) % 8 == 0, "seqlock aligned");
@@ -199,6 +205,19 @@ static inline void stats_add(_Atomic uint64_t *c, uint64_t n)
 
 /* Supervisor: worker i was started as pid at Unix time now. */
 void stats_worker_started(struct stats *st, unsigned i, pid_t pid, int64_t now);
+
+/* How often the prober's loop stores its heartbeat, at least. */
+#define STATS_BEAT_MS 1000
+/* The heartbeat's clock is proc_now_ms() (CLOCK_MONOTONIC, one per host,
+ * so the supervisor and status compare it with their own). */
+/* Supervisor: the prober was started as pid at now_ms; counts as its
+ * first beat. */
+void stats_prober_started(struct stats *st, pid_t pid, int64_t now_ms);
+/* Prober: I am alive (cheap: one clock read and a relaxed store). The
+ * argument is a struct stats *, so it can serve as a callback. */
+void stats_prober_beat(void *st);
+/* Milliseconds since the last beat at now_ms, or -1 if there was none. */
+int64_t stats_prober_age_ms(const struct stats *st, int64_t now_ms);
 
 /*
  * Prober: write the state of every health-checked address (h->addrs,

@@ -21,6 +21,28 @@
 #define SUPERVISOR_SIGN_BASE_MS 10000
 #define SUPERVISOR_SIGN_MS_PER_RRSET 4
 #define SUPERVISOR_APEX_RRSETS 5
+/* A prober whose heartbeat (stats.h) is older than 5 check intervals
+ * (config_ttls: the larger of --test-min-interval and --test-timeout),
+ * within these bounds, is stopped or stuck: it is killed and restarted.
+ * It beats every second through check rounds, waits and signing, so the
+ * bound is only slack for a loaded machine. It stays far below what the
+ * signatures can take: they are renewed when sig_resign old and live
+ * sig_validity, which leaves 32 intervals (at least 32 s) between the
+ * renewal a stalled prober misses and expiry, for detection, the restart
+ * and the new prober's signing. */
+#define SUPERVISOR_STALL_INTERVALS 5
+#define SUPERVISOR_STALL_MIN_MS 10000
+#define SUPERVISOR_STALL_MAX_MS 60000
+
+/* Worker deaths in a row, before any worker has ever come up, after
+ * which the server gives up and exits with status 1: none of its workers
+ * can run (a seccomp filter of the service manager that refuses a call
+ * they make, a limit, a broken binary), and a server that is up but
+ * answers nothing must not look healthy to systemd. Restart= and the
+ * start limit of the unit take over. Once a worker has been up, deaths
+ * are restarted with back-off forever, as they may be transient. */
+#define SUPERVISOR_EARLY_DEATHS 5
+
 /* SIGTERM to the children, then SIGKILL after this long. */
 #define SUPERVISOR_STOP_MS 2000
 

@@ -102,6 +102,10 @@ void zimg_signer_stats(const struct zimg_signer *s, struct zimg_signer_stats *ou
  * before an inception. The prober asks this every round, so signatures
  * are renewed with no health change to trigger a publish. */
 bool zimg_signer_due(const struct zimg_signer *s, time_t now);
+/* Call tick(arg) after every signature made: signing a large zone takes
+ * seconds (about 1 ms per RRSIG with RSA-2048), and the prober's
+ * heartbeat must go on meanwhile. */
+void zimg_signer_set_tick(struct zimg_signer *s, void (*tick)(void *arg), void *arg);
 
 /*
  * zimg_publish(), signed by signer at time now (signer NULL: unsigned,

@@ -5,7 +5,7 @@
 #   usage: scripts/deps.sh [build|test|run]
 set -eu
 build="gcc make pkg-config libldns-dev libjson-c-dev libbsd-dev libssl-dev libseccomp-dev"
-test="$build libcriterion-dev ldnsutils bind9-dnsutils bind9-utils openssl knot-dnsutils clang libclang-rt-14-dev valgrind mandoc procps iproute2"
+test="$build libcriterion-dev ldnsutils bind9-dnsutils bind9-utils openssl knot-dnsutils clang libclang-rt-14-dev valgrind mandoc procps iproute2 systemd"
 case "${1:-test}" in
 build|run) want=$build ;;
 deb) want="$build build-essential debhelper dpkg-dev lintian" ;;

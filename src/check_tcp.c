@@ -331,7 +331,8 @@ static void check_abandon(struct check_round *r)
 }
 
 int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
-	      size_t max_inflight, const volatile sig_atomic_t *stop)
+	      size_t max_inflight, const volatile sig_atomic_t *stop,
+	      void (*tick)(void *arg), void *tick_arg)
 {
 	struct check_round r = { .t = t, .n = n, .timeout_ns = (int64_t)timeout_ms * 1000000 };
 	struct epoll_event evs[CHECK_EVENTS];
@@ -369,6 +370,8 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 		int64_t now, wait_ns;
 		int nev, wait_ms;
 
+		if (tick != NULL)
+			tick(tick_arg);
 		while (next < n && r.inflight < max_inflight)
 			check_start(&r, next++);
 		if (stop != NULL && *stop) {
@@ -387,6 +390,8 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 			/* Round up so we never wake just before the deadline. */
 			wait_ms = wait_ns <= 0 ? 0 : (int)((wait_ns + 999999) / 1000000);
 		}
+		if (tick != NULL && (wait_ms < 0 || wait_ms > CHECK_TICK_MS))
+			wait_ms = CHECK_TICK_MS;
 		nev = epoll_wait(r.ep, evs, CHECK_EVENTS, wait_ms);
 		if (nev < 0) {
 			if (errno == EINTR)

@@ -17,6 +17,9 @@
 #include "stats.h"
 #include "zimg.h"
 
+/* check_run's wake-ups carry the heartbeat through a round. */
+_Static_assert(CHECK_TICK_MS <= STATS_BEAT_MS, "check rounds beat often enough");
+
 static volatile sig_atomic_t prober_stop;
 
 static void prober_on_signal(int sig)
@@ -203,6 +206,7 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 		}
 		log_info("prober: signing with %s key tag %u", config_alg_name(dnssec_key_alg(key)),
 			 (unsigned)dnssec_key_tag(key));
+		zimg_signer_set_tick(signer, stats_prober_beat, stats);
 	}
 	/* A day is far beyond any sane check; the clamp keeps ms in range. */
 	timeout_ms = (cfg->test_timeout > 86400 ? 86400 : cfg->test_timeout) * 1000u;
@@ -228,7 +232,9 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 		struct timespec until;
 		int rc;
 
-		rc = check_run(targets, n_targets, timeout_ms, 0, &prober_stop);
+		stats_prober_beat(stats);
+		rc = check_run(targets, n_targets, timeout_ms, 0, &prober_stop, stats_prober_beat,
+			       stats);
 		if (rc == 1 || prober_stop)
 			break;
 		if (rc < 0) {
@@ -297,11 +303,18 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 		next_round += (int64_t)cfg->test_min_interval * 1000000000;
 		if (next_round < prober_mono_ns())
 			next_round = prober_mono_ns();
-		until.tv_sec = (time_t)(next_round / 1000000000);
-		until.tv_nsec = (long)(next_round % 1000000000);
-		while (!prober_stop &&
-		       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
-			;
+		/* The supervisor restarts a prober whose heartbeat stops
+		 * (stopped, wedged): beat through the wait too. */
+		while (!prober_stop && prober_mono_ns() < next_round) {
+			int64_t wake = prober_mono_ns() + (int64_t)STATS_BEAT_MS * 1000000;
+
+			if (wake > next_round)
+				wake = next_round;
+			stats_prober_beat(stats);
+			until.tv_sec = (time_t)(wake / 1000000000);
+			until.tv_nsec = (long)(wake % 1000000000);
+			(void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
+		}
 	}
 	log_info("prober: stopping");
 	if (ready_fd >= 0)

@@ -23,6 +23,7 @@
 #include "answer.h"
 #include "health.h"
 #include "log.h"
+#include "proc.h"
 
 _Static_assert(ANSWER_KIND_COUNT <= STATS_KINDS, "every answer kind has a counter");
 _Static_assert(STATS_ERROR_MAX >= HEALTH_REASON_MAX, "a health reason fits");
@@ -156,6 +157,8 @@ static void stats_init_header(struct stats_header *h, uint32_t n_workers, uint64
 	atomic_init(&h->lock.seq[0], 0);
 	atomic_init(&h->lock.seq[1], 0);
 	atomic_init(&h->generation, 0);
+	atomic_init(&h->prober_pid, 0);
+	atomic_init(&h->prober_beat_ms, 0);
 }
 
 struct stats *stats_create(const char *name, unsigned n_workers, size_t n_addrs,
@@ -300,6 +303,32 @@ void stats_worker_started(struct stats *st, unsigned i, pid_t pid, int64_t now)
 		stats_add(&w->restarts, 1);
 	atomic_store_explicit(&w->pid, (int64_t)pid, memory_order_relaxed);
 	atomic_store_explicit(&w->started, now, memory_order_relaxed);
+}
+
+void stats_prober_started(struct stats *st, pid_t pid, int64_t now_ms)
+{
+	if (st == NULL || !st->writable)
+		return;
+	atomic_store_explicit(&st->hdr->prober_beat_ms, now_ms, memory_order_relaxed);
+	atomic_store_explicit(&st->hdr->prober_pid, (int64_t)pid, memory_order_relaxed);
+}
+
+void stats_prober_beat(void *arg)
+{
+	struct stats *st = arg;
+
+	if (st == NULL || !st->writable)
+		return;
+	atomic_store_explicit(&st->hdr->prober_beat_ms, proc_now_ms(), memory_order_relaxed);
+}
+
+int64_t stats_prober_age_ms(const struct stats *st, int64_t now_ms)
+{
+	int64_t beat = atomic_load_explicit(&st->hdr->prober_beat_ms, memory_order_relaxed);
+
+	if (beat <= 0)
+		return -1;
+	return now_ms > beat ? now_ms - beat : 0;
 }
 
 static void stats_fill_backend(struct stats_backend *b, const struct config *cfg,
@@ -605,6 +634,9 @@ struct json_object *stats_to_json(const struct stats *st)
 	rc |= stats_json_i64(o, "supervisor_pid", st->hdr->supervisor_pid);
 	rc |= stats_json_i64(o, "started", st->hdr->created);
 	rc |= stats_json_add(o, "checked", json_object_new_boolean(gen != 0));
+	rc |= stats_json_i64(o, "prober_pid",
+			     atomic_load_explicit(&st->hdr->prober_pid, memory_order_relaxed));
+	rc |= stats_json_i64(o, "prober_heartbeat_age_ms", stats_prober_age_ms(st, proc_now_ms()));
 	rc |= stats_json_u64(o, "serial", t.head.serial);
 	rc |= stats_json_i64(o, "published", t.head.published);
 	rc |= stats_json_u64(o, "backends_up", t.head.n_up);
@@ -771,6 +803,20 @@ static void stats_print_workers(const struct stats *st, FILE *out)
 	stats_print_row(out, "total", "", &total);
 }
 
+/* The heartbeat age tells a stopped or wedged prober (whose last check
+ * round only grows older) apart from a slow round. */
+static void stats_print_prober(const struct stats *st, FILE *out)
+{
+	int64_t pid = atomic_load_explicit(&st->hdr->prober_pid, memory_order_relaxed);
+	int64_t age = stats_prober_age_ms(st, proc_now_ms());
+
+	if (pid <= 0 || age < 0)
+		fprintf(out, "prober:   not started\n");
+	else
+		fprintf(out, "prober:   pid %lld, heartbeat %lld.%01lld s ago\n", (long long)pid,
+			(long long)(age / 1000), (long long)(age % 1000 / 100));
+}
+
 int stats_print_text(const struct stats *st, FILE *out, int64_t now)
 {
 	struct stats_table t;
@@ -784,6 +830,7 @@ int stats_print_text(const struct stats *st, FILE *out, int64_t now)
 	stats_ago_text(st->hdr->created, now, ago, sizeof(ago));
 	fprintf(out, "server:   pid %d, started %s %s\n", (int)st->hdr->supervisor_pid, stamp,
 		ago);
+	stats_print_prober(st, out);
 	if (gen == 0) {
 		fprintf(out, "zone:     waiting for the first check round\n");
 	} else {

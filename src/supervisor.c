@@ -67,6 +67,7 @@ struct supervisor_child {
 	const int *fds;   /* its sockets (workers) */
 	size_t n_fds;
 	char name[24];    /* "prober", "worker 3": for logs */
+	bool stall_killed; /* the prober was killed for its heartbeat */
 };
 
 struct supervisor_addr {
@@ -105,6 +106,13 @@ struct supervisor {
 	bool prober_reloading;   /* the prober was stopped to take it */
 	int argc;
 	char **argv;             /* a copy: setproctitle reuses the original */
+	/* Until a worker has come up: a ready pipe for restarted workers,
+	 * and the deaths in a row (SUPERVISOR_EARLY_DEATHS). */
+	bool workers_up;
+	int wready[2];
+	unsigned early_deaths;
+	bool failed;             /* gave up: exit status 1 */
+	bool ready_sent;         /* READY=1: a worker is up */
 };
 
 static volatile sig_atomic_t supervisor_got_chld;
@@ -312,6 +320,37 @@ static void supervisor_describe(int status, char *buf, size_t cap)
 		snprintf(buf, cap, "stopped (status 0x%x)", (unsigned)status);
 }
 
+/* No worker ever came up and they keep dying: say why we stop. */
+static void supervisor_give_up(struct supervisor *s, const struct supervisor_child *c, pid_t pid,
+			       int status, const char *why)
+{
+	const char *hint = "";
+
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		hint = " (SIGSYS: a system call was refused by a seccomp filter, such as the "
+		       "service's SystemCallFilter=)";
+	log_critical("%s (pid %d) %s%s; %u workers in a row died before any came up: "
+		     "giving up, exiting with status 1", c->name, (int)pid, why, hint,
+		     s->early_deaths);
+	s->failed = true;
+}
+
+/* A restarted worker's ready byte: from now on deaths are restarted
+ * forever. */
+static void supervisor_worker_ready(struct supervisor *s)
+{
+	char buf[64];
+	ssize_t n = read(s->wready[0], buf, sizeof(buf));
+
+	if (n <= 0 || memchr(buf, 'R', (size_t)n) == NULL)
+		return;
+	log_info("a worker came up after %u deaths in a row", s->early_deaths);
+	s->workers_up = true;
+	close(s->wready[0]);
+	close(s->wready[1]);
+	s->wready[0] = s->wready[1] = -1;
+}
+
 static void supervisor_reap(struct supervisor *s)
 {
 	int status;
@@ -329,6 +368,7 @@ static void supervisor_reap(struct supervisor *s)
 			if (c->pid != pid)
 				continue;
 			c->pid = 0;
+			c->stall_killed = false;
 			if (s->stopping) {
 				log_debug("%s (pid %d) %s", c->name, (int)pid, why);
 				break;
@@ -339,6 +379,11 @@ static void supervisor_reap(struct supervisor *s)
 				c->due_ms = now;
 				log_info("prober (pid %d) stopped for the reload; starting it "
 					 "with the new configuration", (int)pid);
+				break;
+			}
+			if (c->role == PROC_ROLE_WORKER && !s->workers_up &&
+			    ++s->early_deaths >= SUPERVISOR_EARLY_DEATHS) {
+				supervisor_give_up(s, c, pid, status, why);
 				break;
 			}
 			c->due_ms = proc_backoff_died(&c->backoff, now);
@@ -411,6 +456,8 @@ static int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 	proc_backoff_started(&c->backoff, now);
 	if (c->role == PROC_ROLE_WORKER)
 		stats_worker_started(s->st, c->index, pid, (int64_t)time(NULL));
+	else
+		stats_prober_started(s->st, pid, now);
 	log_debug("started %s (pid %d)", c->name, (int)pid);
 	return 0;
 }
@@ -441,18 +488,29 @@ static int supervisor_wait(struct supervisor *s, int fd, int64_t deadline)
  * every writer closed it, the deadline passed or we are told to stop.
  * Returns how many arrived.
  */
-static size_t supervisor_await_ready(struct supervisor *s, int fd, size_t want,
-				     int64_t deadline)
+static bool supervisor_role_alive(const struct supervisor *s, enum proc_role role)
+{
+	for (size_t i = 0; i < s->n_children; i++) {
+		if (s->children[i].role == role && s->children[i].pid > 0)
+			return true;
+	}
+	return false;
+}
+
+static size_t supervisor_await_ready(struct supervisor *s, enum proc_role role, int fd,
+				     size_t want, int64_t deadline)
 {
 	size_t got = 0;
 
-	while (got < want && !supervisor_got_term) {
+	while (got < want && !supervisor_got_term && !s->failed) {
 		char buf[64];
 		ssize_t n;
 
 		if (supervisor_got_chld)
 			supervisor_reap(s);
-		if (proc_now_ms() >= deadline)
+		/* Every one died: none will report (restarts wait for the
+		 * main loop). */
+		if (proc_now_ms() >= deadline || !supervisor_role_alive(s, role))
 			break;
 		if (!supervisor_wait(s, fd, deadline))
 			continue;
@@ -496,7 +554,7 @@ static int supervisor_start_prober(struct supervisor *s)
 	log_info("waiting up to %lld ms for the prober's first check round%s",
 		 (long long)wait_ms, s->key_fd >= 0 ? " and the signing of every zone" : "");
 	deadline = proc_now_ms() + wait_ms;
-	if (c->pid > 0 && supervisor_await_ready(s, p[0], 1, deadline) == 1)
+	if (c->pid > 0 && supervisor_await_ready(s, PROC_ROLE_PROBER, p[0], 1, deadline) == 1)
 		log_debug("prober published the first check round");
 	else if (!supervisor_got_term)
 		log_warning("the prober did not report its first check round; "
@@ -517,12 +575,20 @@ static int supervisor_start_workers(struct supervisor *s)
 	}
 	for (size_t i = 1; i < s->n_children; i++)
 		supervisor_spawn(s, &s->children[i], p[1]);
-	close(p[1]);
-	got = supervisor_await_ready(s, p[0], n,
+	got = supervisor_await_ready(s, PROC_ROLE_WORKER, p[0], n,
 				     proc_now_ms() + SUPERVISOR_WORKER_READY_MS);
-	close(p[0]);
 	if (got < n && !supervisor_got_term)
 		log_warning("%zu of %zu workers came up", got, n);
+	s->workers_up = got > 0;
+	if (s->workers_up) {
+		close(p[0]);
+		close(p[1]);
+		return 0;
+	}
+	/* None yet: the pipe stays open for a late one and for restarted
+	 * workers, until one reports (supervisor_worker_ready). */
+	s->wready[0] = p[0];
+	s->wready[1] = p[1];
 	return 0;
 }
 
@@ -717,7 +783,8 @@ static void supervisor_reload(struct supervisor *s)
 		log_error("SIGHUP: reload refused: out of memory");
 		return;
 	}
-	supervisor_notify("RELOADING=1");
+	if (s->ready_sent)
+		supervisor_notify("RELOADING=1");
 	if (supervisor_parse_again(s, next, err, sizeof(err)) < 0) {
 		log_error("SIGHUP: reload refused: %s; still serving the previous configuration",
 			  err);
@@ -771,7 +838,8 @@ refuse:
 	config_free(next);
 	free(next);
 out:
-	supervisor_notify("READY=1");
+	if (s->ready_sent)
+		supervisor_notify("READY=1");
 }
 
 /* Tell systemd about every new check round (the prober publishes the
@@ -790,11 +858,64 @@ static void supervisor_notify_status(struct supervisor *s, int64_t now)
 	supervisor_notify(msg);
 }
 
+static int64_t supervisor_stall_ms(const struct config *cfg)
+{
+	struct config_ttls t;
+	int64_t ms;
+
+	config_ttls(cfg, &t);
+	ms = (int64_t)t.interval * 1000 * SUPERVISOR_STALL_INTERVALS;
+	if (ms < SUPERVISOR_STALL_MIN_MS)
+		return SUPERVISOR_STALL_MIN_MS;
+	return ms > SUPERVISOR_STALL_MAX_MS ? SUPERVISOR_STALL_MAX_MS : ms;
+}
+
+/*
+ * A prober that stops beating (SIGSTOP, a debugger, a loop that never
+ * returns) would stop health checks and signature renewal without a
+ * word, and the zone's RRSIGs would expire. SIGKILL, because a stopped
+ * process does not act on SIGTERM until continued; the reap restarts it
+ * as after any death, while the workers keep answering from the last
+ * image it published.
+ */
+static void supervisor_watch_prober(struct supervisor *s, int64_t now)
+{
+	struct supervisor_child *c = &s->children[0];
+	int64_t age, bound;
+
+	if (c->pid <= 0 || c->stall_killed || s->st == NULL)
+		return;
+	age = stats_prober_age_ms(s->st, now);
+	bound = supervisor_stall_ms(s->cfg);
+	if (age < 0 || age <= bound)
+		return;
+	c->stall_killed = true;
+	log_error("prober (pid %d) sent no heartbeat for %lld ms (bound %lld ms): it is stopped or "
+		  "stuck; killing it to start a new one", (int)c->pid, (long long)age,
+		  (long long)bound);
+	if (kill(c->pid, SIGKILL) < 0 && errno != ESRCH)
+		log_error("cannot kill the prober (pid %d): %s", (int)c->pid, strerror(errno));
+}
+
+/* READY=1 once a worker is up, not before: `systemctl start` of a
+ * server none of whose workers can run then fails instead of reporting
+ * success for a server that answers nothing. */
+static void supervisor_ready(struct supervisor *s)
+{
+	s->ready_sent = true;
+	supervisor_notify("READY=1");
+	log_info("ready");
+	supervisor_notify_status(s, proc_now_ms());
+}
+
 static void supervisor_loop(struct supervisor *s)
 {
-	while (!supervisor_got_term) {
+	while (!supervisor_got_term && !s->failed) {
 		int64_t now = proc_now_ms();
 		int64_t next;
+
+		if (s->workers_up && !s->ready_sent)
+			supervisor_ready(s);
 
 		if (supervisor_got_chld)
 			supervisor_reap(s);
@@ -804,18 +925,20 @@ static void supervisor_loop(struct supervisor *s)
 		}
 		if (now >= s->status_due)
 			supervisor_notify_status(s, now);
+		supervisor_watch_prober(s, now);
 		next = s->status_due;
 		for (size_t i = 0; i < s->n_children; i++) {
 			struct supervisor_child *c = &s->children[i];
 
 			if (c->pid == 0 && c->due_ms <= now)
-				supervisor_spawn(s, c, -1);
+				supervisor_spawn(s, c, c->role == PROC_ROLE_WORKER ? s->wready[1] : -1);
 			if (c->pid == 0 && c->due_ms < next)
 				next = c->due_ms;
 		}
 		if (supervisor_got_chld || supervisor_got_hup)
 			continue;
-		supervisor_wait(s, -1, next);
+		if (supervisor_wait(s, s->wready[0], next) == 1)
+			supervisor_worker_ready(s);
 	}
 }
 
@@ -896,6 +1019,10 @@ static void supervisor_cleanup(struct supervisor *s)
 	}
 	if (s->key_fd >= 0)
 		close(s->key_fd);
+	for (int i = 0; i < 2; i++) {
+		if (s->wready[i] >= 0)
+			close(s->wready[i]);
+	}
 	if (s->rw_fd >= 0)
 		close(s->rw_fd);
 	if (s->ro_fd >= 0)
@@ -1072,7 +1199,7 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 	s.cfg = cfg;
 	s.boot_cfg = cfg;
 	s.rw_fd = s.ro_fd = s.config_fd = s.key_fd = s.stats_fd = s.prober_config_fd = -1;
-	s.prober_ready_fd = -1;
+	s.prober_ready_fd = s.wready[0] = s.wready[1] = -1;
 	log_init("supervisor", cfg->log_level);
 	if (supervisor_copy_args(&s, argc, argv) < 0) {
 		log_error("out of memory");
@@ -1113,16 +1240,12 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 		supervisor_stop_children(&s);
 		goto out;
 	}
-	if (!supervisor_got_term) {
-		supervisor_notify("READY=1");
-		log_info("ready");
-		supervisor_notify_status(&s, proc_now_ms());
+	if (!supervisor_got_term && !s.failed)
 		supervisor_loop(&s);
-	}
 	supervisor_notify("STOPPING=1");
 	log_info("stopping");
 	supervisor_stop_children(&s);
-	status = 0;
+	status = s.failed ? 1 : 0;
 out:
 	supervisor_cleanup(&s);
 	return status;

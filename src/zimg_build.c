@@ -210,6 +210,8 @@ struct zimg_signer {
 	int64_t newest, cur_newest;
 	uint8_t *scratch; /* the key of the RRset being looked up */
 	size_t scratch_cap;
+	void (*tick)(void *arg); /* after each signature made, or NULL */
+	void *tick_arg;
 };
 
 /* The signing context of one zone of one build. */
@@ -255,6 +257,12 @@ fail:
 		ldns_buffer_free(buf);
 	zimg_signer_free(s);
 	return NULL;
+}
+
+void zimg_signer_set_tick(struct zimg_signer *s, void (*tick)(void *arg), void *arg)
+{
+	s->tick = tick;
+	s->tick_arg = arg;
 }
 
 void zimg_signer_free(struct zimg_signer *s)
@@ -510,6 +518,8 @@ static struct zb_cache_entry *zb_cache_sign(struct zb_sign *sg, const uint8_t *k
 	memcpy(e->data + key_len + ZB_RR_HDR, ldns_buffer_begin(buf), rdlen);
 	sg->signer->stats.sigs_made++;
 	sg->signer->stats.last_made++;
+	if (sg->signer->tick != NULL)
+		sg->signer->tick(sg->signer->tick_arg);
 out:
 	ldns_rr_free(sig);
 	if (list)

@@ -50,36 +50,7 @@ wait "$tracer" || true
 cat "$tmp/trace.check" "$tmp/trace.run" |
 	sed -nE 's/^[0-9]+ +([a-z_0-9]+)\(.*/\1/p' | sort -u >"$tmp/used"
 
-expand() {
-	local g s
-	for g in "$@"; do
-		case $g in
-		@*)
-			for s in $(systemd-analyze syscall-filter "$g" 2>/dev/null |
-				sed -nE 's/^ +([@a-z_0-9-]+)$/\1/p'); do
-				expand "$s"
-			done ;;
-		*) echo "$g" ;;
-		esac
-	done
-}
-
-# SystemCallFilter= lines in order: the first allow list sets the set, a
-# "~" list removes from it, a later allow list adds to it.
-: >"$tmp/allowed"
-while IFS= read -r spec; do
-	case $spec in
-	"~"*)
-		# shellcheck disable=SC2086 # word splitting is the point
-		expand ${spec#\~} | sort -u >"$tmp/deny"
-		sort -u "$tmp/allowed" | comm -23 - "$tmp/deny" >"$tmp/next"
-		mv "$tmp/next" "$tmp/allowed" ;;
-	*)
-		# shellcheck disable=SC2086
-		expand $spec >>"$tmp/allowed" ;;
-	esac
-done < <(sed -n 's/^SystemCallFilter=//p' "$unit")
-sort -u -o "$tmp/allowed" "$tmp/allowed"
+packaging/systemd/unit-syscalls.sh "$unit" >"$tmp/allowed"
 
 missing=$(comm -23 "$tmp/used" "$tmp/allowed")
 echo "$(wc -l <"$tmp/used") distinct system calls seen, $(wc -l <"$tmp/allowed") allowed by $unit"

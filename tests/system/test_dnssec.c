@@ -25,6 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "ahd.h"
 #include "sysutil.h"
 
@@ -519,5 +521,112 @@ Test(dnssec, served_rrsigs_have_days_of_validity)
 		free(out);
 		free(err);
 	}
+	dt_stop();
+}
+
+/* `status --json` of the server: prober_pid and prober_heartbeat_age_ms
+ * (-1 where missing). */
+static void dt_status_prober(int64_t *pid, int64_t *age)
+{
+	char port[8];
+	const char *argv[] = { sys_bin(), "status", "--json", "--port", port, NULL };
+	struct json_object *o, *v;
+	char *out = NULL;
+
+	*pid = *age = -1;
+	snprintf(port, sizeof(port), "%u", (unsigned)dt.s.port);
+	if (sys_run(argv, 15000, &out, NULL) != 0 || out == NULL) {
+		free(out);
+		return;
+	}
+	o = json_tokener_parse(out);
+	free(out);
+	if (o == NULL)
+		return;
+	if (json_object_object_get_ex(o, "prober_pid", &v))
+		*pid = json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "prober_heartbeat_age_ms", &v))
+		*age = json_object_get_int64(v);
+	json_object_put(o);
+}
+
+/* The bound the supervisor applies with --test-min-interval 1 and
+ * --test-timeout 1 (SUPERVISOR_STALL_MIN_MS), and the slack given on top
+ * for ASan and a loaded machine to notice, restart and sign anew. */
+#define STALL_MS 10000
+#define STALL_SLACK_MS 20000
+
+/*
+ * A stopped prober checks nothing and renews no signature: the supervisor
+ * must notice its heartbeat stop, kill it, log why and start a new one,
+ * which publishes; the workers answer from the last image meanwhile, so
+ * answers validate before, during and after.
+ */
+Test(dnssec, stopped_prober_is_replaced)
+{
+	const char *const g[] = { "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+				  NULL };
+	struct sys_kids k;
+	int64_t pid, age, serial, stopped_at, deadline;
+	pid_t old;
+	bool killed = false;
+	unsigned during = 0;
+
+	dt_key(g);
+	dt_start("ECDSAP256SHA256", RESOLUTIONS);
+	dt_anchor(ZONE, 13, dt.anchors[0], sizeof(dt.anchors[0]));
+	dt_validates(0, "www." ZONE, "A", DT_POSITIVE, "192.0.2.1");
+	cr_assert_eq(sys_wait_kids(dt.s.pid, &k, 1), 0, "no prober found");
+	old = k.prober;
+	dt_status_prober(&pid, &age);
+	cr_assert_eq(pid, (int64_t)old, "status shows prober pid %lld, not %d", (long long)pid,
+		     (int)old);
+	cr_assert(age >= 0 && age < STALL_MS, "heartbeat age %lld ms", (long long)age);
+
+	serial = sys_soa_serial(dt.s.port, ZONE);
+	cr_assert_gt(serial, 0);
+	cr_assert_eq(kill(old, SIGSTOP), 0);
+	stopped_at = sys_now_ms();
+	deadline = stopped_at + STALL_MS + STALL_SLACK_MS;
+	/* Until the supervisor acts: status shows the heartbeat ageing, and
+	 * the last image still validates. */
+	do {
+		char *log = sys_server_log(&dt.s);
+
+		cr_assert_not_null(log);
+		killed = strstr(log, "sent no heartbeat") != NULL;
+		free(log);
+		if (!killed) {
+			dt_validates(0, "www." ZONE, "A", DT_POSITIVE, "192.0.2.1");
+			during++;
+			sys_sleep_ms(500);
+		}
+	} while (!killed && sys_now_ms() < deadline);
+	cr_assert(killed, "no log line about the stopped prober within %d ms",
+		  STALL_MS + STALL_SLACK_MS);
+	cr_assert_geq(sys_now_ms() - stopped_at, STALL_MS - 1000,
+		      "killed after %lld ms, before its bound",
+		      (long long)(sys_now_ms() - stopped_at));
+	cr_assert_gt(during, 0u);
+
+	/* A new prober publishes: the serial moves (the stopped one cannot
+	 * publish), and status names it with a fresh heartbeat. */
+	while (sys_soa_serial(dt.s.port, ZONE) <= serial && sys_now_ms() < deadline) {
+		dt_validates(0, "www." ZONE, "A", DT_POSITIVE, "192.0.2.1");
+		sys_sleep_ms(200);
+	}
+	cr_assert_gt(sys_soa_serial(dt.s.port, ZONE), serial,
+		     "no new serial %lld ms after the prober was stopped",
+		     (long long)(sys_now_ms() - stopped_at));
+	fprintf(stderr, "dnssec: stopped prober replaced, new serial %lld ms after SIGSTOP\n",
+		(long long)(sys_now_ms() - stopped_at));
+	cr_assert_eq(sys_wait_kids(dt.s.pid, &k, 1), 0);
+	cr_assert_neq(k.prober, old);
+	dt_status_prober(&pid, &age);
+	cr_assert_eq(pid, (int64_t)k.prober);
+	cr_assert(age >= 0 && age < STALL_MS, "heartbeat age %lld ms", (long long)age);
+	dt_validates(0, "www." ZONE, "A", DT_POSITIVE, "192.0.2.1");
+	dt_validates(0, ZONE, "SOA", DT_POSITIVE, "hostmaster");
+	dt_validates(0, "nope." ZONE, "A", DT_NEGATIVE, NULL);
 	dt_stop();
 }

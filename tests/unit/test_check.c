@@ -139,7 +139,7 @@ static void http_check(int status, bool want_pass, const char *want_reason)
 
 	http_srv_start(&srv, &th, status, &port);
 	target_v4(&t, port, CONFIG_CHECK_HTTP, "/healthz");
-	cr_assert_eq(check_run(&t, 1, 2000, 0, NULL), 0);
+	cr_assert_eq(check_run(&t, 1, 2000, 0, NULL, NULL, NULL), 0);
 	cr_assert_eq(t.pass, want_pass, "status %d: pass %d, reason %s", status, t.pass, t.reason);
 	cr_assert_str_eq(t.reason, want_reason);
 	cr_assert_lt(t.latency_us, 1000000u);
@@ -157,7 +157,7 @@ Test(check, tcp_connect_passes)
 	struct check_target t;
 
 	target_v4(&t, port, CONFIG_CHECK_TCP, NULL);
-	cr_assert_eq(check_run(&t, 1, 2000, 0, NULL), 0);
+	cr_assert_eq(check_run(&t, 1, 2000, 0, NULL, NULL, NULL), 0);
 	cr_assert(t.pass, "reason %s", t.reason);
 	cr_assert_str_eq(t.reason, "connected");
 	close(fd);
@@ -179,7 +179,7 @@ Test(check, tcp_ipv6_loopback_passes)
 	t.addr[15] = 1;
 	t.port = ntohs(s6.sin6_port);
 	t.kind = CONFIG_CHECK_TCP;
-	cr_assert_eq(check_run(&t, 1, 2000, 0, NULL), 0);
+	cr_assert_eq(check_run(&t, 1, 2000, 0, NULL, NULL, NULL), 0);
 	cr_assert(t.pass, "reason %s", t.reason);
 	close(fd);
 }
@@ -191,7 +191,7 @@ Test(check, refused_fails_fast)
 
 	target_v4(&t, closed_port(), CONFIG_CHECK_TCP, NULL);
 	t0 = now_s();
-	cr_assert_eq(check_run(&t, 1, 3000, 0, NULL), 0);
+	cr_assert_eq(check_run(&t, 1, 3000, 0, NULL, NULL, NULL), 0);
 	cr_assert_lt(now_s() - t0, 0.5, "a refused connect must not wait for the timeout");
 	cr_assert_not(t.pass);
 	cr_assert_str_eq(t.reason, "refused");
@@ -207,7 +207,7 @@ Test(check, full_accept_queue_times_out)
 
 	target_v4(&t, port, CONFIG_CHECK_TCP, NULL);
 	t0 = now_s();
-	cr_assert_eq(check_run(&t, 1, 500, 0, NULL), 0);
+	cr_assert_eq(check_run(&t, 1, 500, 0, NULL, NULL, NULL), 0);
 	dt = now_s() - t0;
 	cr_assert_not(t.pass);
 	cr_assert_str_eq(t.reason, "timeout");
@@ -231,7 +231,7 @@ Test(check, http_request_is_well_formed)
 
 	http_srv_start(&srv, &th, 200, &port);
 	target_v4(&t, port, CONFIG_CHECK_HTTP, NULL);
-	cr_assert_eq(check_run(&t, 1, 2000, 0, NULL), 0);
+	cr_assert_eq(check_run(&t, 1, 2000, 0, NULL, NULL, NULL), 0);
 	cr_assert(t.pass);
 	cr_assert_str_eq(srv.request, "GET / HTTP/1.1\r\n"
 				      "Host: 127.0.0.1\r\n"
@@ -250,9 +250,31 @@ Test(check, http_never_answering_times_out)
 	struct check_target t;
 
 	target_v4(&t, port, CONFIG_CHECK_HTTP, "/");
-	cr_assert_eq(check_run(&t, 1, 300, 0, NULL), 0);
+	cr_assert_eq(check_run(&t, 1, 300, 0, NULL, NULL, NULL), 0);
 	cr_assert_not(t.pass);
 	cr_assert_str_eq(t.reason, "timeout");
+	close(fd);
+}
+
+static void count_tick(void *arg)
+{
+	(*(unsigned *)arg)++;
+}
+
+/* The prober's heartbeat rides on the tick: a round waiting on a slow
+ * target must still wake every CHECK_TICK_MS, not once at its deadline. */
+Test(check, tick_runs_while_a_round_waits)
+{
+	uint16_t port;
+	int fd = listen_on(16, &port);
+	struct check_target t;
+	unsigned ticks = 0;
+
+	target_v4(&t, port, CONFIG_CHECK_HTTP, "/");
+	cr_assert_eq(check_run(&t, 1, 3 * CHECK_TICK_MS + 500, 0, NULL, count_tick, &ticks), 0);
+	cr_assert_str_eq(t.reason, "timeout");
+	/* One at the start, then one per CHECK_TICK_MS of the wait. */
+	cr_assert_geq(ticks, 4u, "ticks: %u", ticks);
 	close(fd);
 }
 
@@ -261,7 +283,7 @@ Test(check, http_refused)
 	struct check_target t;
 
 	target_v4(&t, closed_port(), CONFIG_CHECK_HTTP, "/");
-	cr_assert_eq(check_run(&t, 1, 1000, 0, NULL), 0);
+	cr_assert_eq(check_run(&t, 1, 1000, 0, NULL, NULL, NULL), 0);
 	cr_assert_not(t.pass);
 	cr_assert_str_eq(t.reason, "refused");
 }
@@ -284,7 +306,7 @@ Test(check, thousand_targets_take_about_one_timeout)
 		target_v4(&t[i], p, CONFIG_CHECK_TCP, NULL);
 	}
 	t0 = now_s();
-	cr_assert_eq(check_run(t, N, 1000, 0, NULL), 0);
+	cr_assert_eq(check_run(t, N, 1000, 0, NULL, NULL, NULL), 0);
 	dt = now_s() - t0;
 	for (size_t i = 0; i < N; i++) {
 		passed += t[i].pass;
@@ -313,7 +335,7 @@ Test(check, fd_budget_runs_in_waves)
 		target_v4(&t[i], full_port, CONFIG_CHECK_TCP, NULL);
 	t0 = now_s();
 	/* 10 at a time, 200 ms each: three waves. */
-	cr_assert_eq(check_run(t, N, 200, 10, NULL), 0);
+	cr_assert_eq(check_run(t, N, 200, 10, NULL, NULL, NULL), 0);
 	dt = now_s() - t0;
 	for (size_t i = 0; i < N; i++)
 		cr_assert_str_eq(t[i].reason, "timeout");
@@ -331,7 +353,7 @@ Test(check, many_passing_targets_with_small_budget)
 
 	for (size_t i = 0; i < N; i++)
 		target_v4(&t[i], port, CONFIG_CHECK_TCP, NULL);
-	cr_assert_eq(check_run(t, N, 1000, 7, NULL), 0);
+	cr_assert_eq(check_run(t, N, 1000, 7, NULL, NULL, NULL), 0);
 	for (size_t i = 0; i < N; i++)
 		cr_assert(t[i].pass, "target %zu: %s", i, t[i].reason);
 	close(fd);
@@ -348,7 +370,7 @@ Test(check, stop_flag_abandons_round)
 
 	target_v4(&t[0], port, CONFIG_CHECK_TCP, NULL);
 	target_v4(&t[1], port, CONFIG_CHECK_TCP, NULL);
-	cr_assert_eq(check_run(t, 2, 5000, 0, &stop), 1);
+	cr_assert_eq(check_run(t, 2, 5000, 0, &stop, NULL, NULL), 1);
 	cr_assert_lt(now_s() - t0, 0.5);
 	cr_assert_not(t[0].pass);
 	cr_assert_str_eq(t[0].reason, "stopped");
@@ -358,7 +380,7 @@ Test(check, stop_flag_abandons_round)
 
 Test(check, empty_round)
 {
-	cr_assert_eq(check_run(NULL, 0, 1000, 0, NULL), 0);
+	cr_assert_eq(check_run(NULL, 0, 1000, 0, NULL, NULL, NULL), 0);
 }
 
 Test(check, slow_first_moves_slow_targets_to_the_front)
@@ -401,7 +423,7 @@ Test(check, slow_first_after_a_round_puts_the_timeout_first)
 	target_v4(&t[3], closed_port(), CONFIG_CHECK_TCP, NULL);
 	for (size_t i = 0; i < 4; i++)
 		t[i].user = i;
-	cr_assert_eq(check_run(t, 4, 300, 0, NULL), 0);
+	cr_assert_eq(check_run(t, 4, 300, 0, NULL, NULL, NULL), 0);
 	cr_assert_str_eq(t[2].reason, "timeout");
 	cr_assert_eq(check_slow_first(t, 4, 150000), 1);
 	cr_assert_eq(t[0].user, 2, "the timed-out target starts first next round");

@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "answer.h"
+#include "proc.h"
 #include "health.h"
 #include "stats.h"
 
@@ -125,7 +126,12 @@ static const char *test_str(struct json_object *o, const char *key)
 Test(stats, layout_is_pinned)
 {
 	/* The shm format: sizes an independent reader relies on. */
-	cr_assert_eq(sizeof(struct stats_header), 128);
+	/* 128 in the first format; the prober's heartbeat was appended in
+	 * what was zero padding before the worker blocks (header_size 256),
+	 * so readers of either layout keep working. */
+	cr_assert_eq(sizeof(struct stats_header), 144);
+	cr_assert_eq(offsetof(struct stats_header, prober_pid), 128);
+	cr_assert_eq(offsetof(struct stats_header, prober_beat_ms), 136);
 	cr_assert_eq(sizeof(struct stats_worker), 384);
 	cr_assert_eq(offsetof(struct stats_worker, udp_queries), 128);
 	cr_assert_eq(offsetof(struct stats_worker, pid), 256);
@@ -211,6 +217,39 @@ Test(stats, refuses_a_bad_header)
 	close(fd);
 	/* st still maps the old length: unmap without touching it. */
 	stats_close(st);
+}
+
+Test(stats, prober_heartbeat_age)
+{
+	int fd = -1;
+	struct stats *st = stats_create(test_name, 1, 0, &fd);
+	struct stats *ro;
+	struct json_object *o;
+	char *json;
+	int64_t now = proc_now_ms();
+
+	cr_assert_not_null(st);
+	cr_assert_eq(stats_prober_age_ms(st, now), -1, "no prober yet: no age");
+	stats_prober_started(st, 777, now - 5000);
+	cr_assert_eq(stats_prober_age_ms(st, now), 5000);
+	/* A read-only mapping (status) cannot beat. */
+	ro = stats_open_ro(test_name);
+	cr_assert_not_null(ro);
+	stats_prober_beat(ro);
+	cr_assert_eq(stats_prober_age_ms(ro, now), 5000);
+	stats_prober_beat(st);
+	cr_assert_lt(stats_prober_age_ms(ro, proc_now_ms()), 5000);
+	json = test_capture_json(ro);
+	o = json_tokener_parse(json);
+	cr_assert_not_null(o, "%s", json);
+	cr_assert_eq(test_int(o, "prober_pid"), 777);
+	cr_assert(test_int(o, "prober_heartbeat_age_ms") >= 0 &&
+		  test_int(o, "prober_heartbeat_age_ms") < 5000);
+	json_object_put(o);
+	free(json);
+	stats_close(ro);
+	stats_close(st);
+	close(fd);
 }
 
 Test(stats, worker_restarts)

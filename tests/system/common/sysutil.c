@@ -161,8 +161,8 @@ static pid_t sys_spawn(const char *path, const char *const *argv, int out_fd,
 	_exit(127);
 }
 
-static int sys_server_launch(struct sys_server *s, const char *const *args,
-			     uint16_t port)
+static int sys_server_launch(struct sys_server *s, const char *const *wrap,
+			     const char *const *args, uint16_t port)
 {
 	const char *argv[128];
 	size_t n = 0;
@@ -175,11 +175,13 @@ static int sys_server_launch(struct sys_server *s, const char *const *args,
 	fd = mkstemp(s->log_path);
 	if (fd < 0)
 		return -1;
+	for (size_t i = 0; wrap != NULL && wrap[i] != NULL && n < 16; i++)
+		argv[n++] = wrap[i];
 	argv[n++] = sys_bin();
 	for (size_t i = 0; args[i] != NULL && n < 126; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	s->pid = sys_spawn(sys_bin(), argv, -1, fd);
+	s->pid = sys_spawn(argv[0], argv, -1, fd);
 	close(fd);
 	return s->pid > 0 ? 0 : -1;
 }
@@ -209,7 +211,13 @@ int sys_server_wait_ready(struct sys_server *s, const char *addr, int timeout_ms
 int sys_server_start_raw(struct sys_server *s, const char *const *args,
 			 uint16_t port, const char *addr)
 {
-	if (sys_server_launch(s, args, port) < 0)
+	return sys_server_start_wrapped(s, NULL, args, port, addr);
+}
+
+int sys_server_start_wrapped(struct sys_server *s, const char *const *wrap,
+			     const char *const *args, uint16_t port, const char *addr)
+{
+	if (sys_server_launch(s, wrap, args, port) < 0)
 		return -1;
 	if (addr == NULL)
 		return 0;

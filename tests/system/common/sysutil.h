@@ -51,6 +51,10 @@ int sys_server_start(struct sys_server *s, const char *const *args);
  * which must be port); waits for answers at addr unless addr is NULL. */
 int sys_server_start_raw(struct sys_server *s, const char *const *args,
 			 uint16_t port, const char *addr);
+/* Like sys_server_start_raw, run through the command wrap (NULL-terminated,
+ * e.g. a tool that execs its arguments under a seccomp filter). */
+int sys_server_start_wrapped(struct sys_server *s, const char *const *wrap,
+			     const char *const *args, uint16_t port, const char *addr);
 /* Wait until addr:port answers any query; -1 if the process exited. */
 int sys_server_wait_ready(struct sys_server *s, const char *addr, int timeout_ms);
 /* SIGTERM, wait (SIGKILL after 5 s). Returns the exit status: the exit
