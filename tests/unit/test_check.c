@@ -361,6 +361,32 @@ Test(check, empty_round)
 	cr_assert_eq(check_run(NULL, 0, 1000, 0, NULL), 0);
 }
 
+/* Where a check's timeout counts from. T = 2 s, round at R = 1000 s. */
+Test(check, deadline_of_the_opening_burst_counts_from_the_round)
+{
+	const int64_t R = 1000000000000, T = 2000000000, ms = 1000000;
+
+	/* Sent with the round, or a little later in the same burst: the
+	 * round's start (later rounds with their slow targets first, and
+	 * the first round alike, end one timeout after they began). */
+	cr_assert_eq(check_deadline_ns(R, R, T, true), R + T);
+	cr_assert_eq(check_deadline_ns(R, R + 150 * ms, T, true), R + T);
+	cr_assert_eq(check_deadline_ns(R, R + 200 * ms, T, true), R + T);
+	/* A burst longer than a tenth of the timeout never leaves a check
+	 * less than nine tenths of it. */
+	cr_assert_eq(check_deadline_ns(R, R + 500 * ms, T, true), R + 500 * ms + 1800 * ms);
+	/* Waited for a file descriptor: its own connect. */
+	cr_assert_eq(check_deadline_ns(R, R + 100 * ms, T, false), R + 100 * ms + T);
+	cr_assert_eq(check_deadline_ns(R, R + 3000 * ms, T, false), R + 5000 * ms);
+	/* check_run relies on deadlines growing with the start. */
+	for (int64_t s = 0; s < 3000; s += 7) {
+		cr_assert_leq(check_deadline_ns(R, R + s * ms, T, true),
+			      check_deadline_ns(R, R + (s + 7) * ms, T, true));
+		cr_assert_leq(check_deadline_ns(R, R + s * ms, T, true),
+			      check_deadline_ns(R, R + (s + 7) * ms, T, false));
+	}
+}
+
 Test(check, slow_first_moves_slow_targets_to_the_front)
 {
 	static const uint32_t lat[8] = { 5, 2000000, 7, 1999999, 1000000, 3, 2000000, 0 };
