@@ -387,6 +387,37 @@ Test(check, deadline_of_the_opening_burst_counts_from_the_round)
 	}
 }
 
+/* check_run uses that rule: of two timeouts, one sent first and one sent
+ * after thousands of refused connects in the same opening burst, both
+ * give up at the round's deadline, so the later one was waited for less
+ * (by the length of the burst, which is far longer than the time between
+ * the two give-ups) and still at least nine tenths of the timeout. */
+Test(check, late_timeout_in_the_opening_burst_ends_with_the_round)
+{
+	enum { N = 6002 };
+	static struct check_target t[N];
+	uint16_t full_port, dead_port = closed_port();
+	int fillers[3];
+	int full = full_listener(&full_port, fillers, 3);
+
+	if (check_raise_nofile() < (size_t)N + 100)
+		cr_skip_test("RLIMIT_NOFILE too low for one opening burst of %d", N);
+	for (size_t i = 0; i < N; i++)
+		target_v4(&t[i], i == 0 || i == N - 1 ? full_port : dead_port, CONFIG_CHECK_TCP,
+			  NULL);
+	cr_assert_eq(check_run(t, N, 1000, 0, NULL), 0);
+	cr_assert_str_eq(t[0].reason, "timeout");
+	cr_assert_str_eq(t[N - 1].reason, "timeout");
+	cr_assert_str_eq(t[1].reason, "refused");
+	cr_assert_geq(t[0].latency_us, 1000000u);
+	cr_assert_lt(t[N - 1].latency_us, t[0].latency_us, "first %u us, last %u us",
+		     t[0].latency_us, t[N - 1].latency_us);
+	/* Counted from its own connect it would have had the whole second. */
+	cr_assert_lt(t[N - 1].latency_us, 1000000u);
+	cr_assert_geq(t[N - 1].latency_us, 900000u);
+	close(full);
+}
+
 Test(check, slow_first_moves_slow_targets_to_the_front)
 {
 	static const uint32_t lat[8] = { 5, 2000000, 7, 1999999, 1000000, 3, 2000000, 0 };
