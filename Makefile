@@ -31,7 +31,7 @@ SYS_COMMON := $(wildcard tests/system/common/*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tools/%)
 
-.PHONY: all asan tests deps deps-build check run install clean bench fuzz
+.PHONY: all asan tests deps deps-build deps-run check run install clean bench fuzz
 
 all: $(B)/a-healthy-dns
 
@@ -73,13 +73,16 @@ deps:
 deps-build:
 	@scripts/deps.sh build
 
+deps-run:
+	@scripts/deps.sh run
+
 # Every test: unit tests (sanitized), then system tests against the plain
 # and the sanitized binary. Ends with one "N passed, N failed" line.
 check: deps
 	$(MAKE) tests
 	scripts/check.sh
 
-run: deps-build
+run: deps-run
 	$(MAKE) all $(B)/tools/ahd-health-target
 	scripts/run-demo.sh
 

@@ -32,11 +32,11 @@ struct check_target {
 };
 
 /*
- * Probe every target, all concurrently, each bounded by timeout_ms from
- * its own connect. At most max_inflight sockets are open at once (0: the
- * RLIMIT_NOFILE soft limit minus a reserve); the rest start as earlier
- * ones finish, so a round takes about one timeout per fd budget's worth
- * of targets. stop (may be NULL) is polled after every wake-up (signals
+ * Probe every target, all concurrently, each bounded by timeout_ms (see
+ * check_deadline_ns for where it counts from). At most max_inflight
+ * sockets are open at once (0: the RLIMIT_NOFILE soft limit minus a
+ * reserve); the rest start as earlier ones finish, so a round takes about
+ * one timeout per fd budget's worth of targets. stop (may be NULL) is polled after every wake-up (signals
  * interrupt the wait): when it becomes non-zero the round is abandoned.
  * tick (may be NULL) is called with tick_arg after every wake-up, and the
  * loop wakes at least every CHECK_TICK_MS, however long the timeout: a
@@ -48,6 +48,22 @@ struct check_target {
 int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 	      size_t max_inflight, const volatile sig_atomic_t *stop,
 	      void (*tick)(void *arg), void *tick_arg);
+
+/*
+ * When check_run gives up on a target whose connect started at start_ns,
+ * in a round that started at round_ns. Sending 10,000 connects takes a
+ * few hundred ms (on loopback each connect() also runs the listener's
+ * side of the handshake), so if every check counted only from its own
+ * connect, a round whose slow targets sit late in the list (the first
+ * round, before check_slow_first has anything to go on) would last that
+ * long plus the timeout. So a target sent in the opening burst
+ * (opening) gets the timeout from the round's start, but never less than
+ * nine tenths of it from its own connect: a round of up to a tenth of
+ * the timeout of sending still ends one timeout after it began. Targets
+ * that waited for a file descriptor count from their own connect.
+ * Never decreases as start_ns grows, for the same opening.
+ */
+int64_t check_deadline_ns(int64_t round_ns, int64_t start_ns, int64_t timeout_ns, bool opening);
 
 /*
  * Move the targets whose last check took at least slow_us (latency_us)

@@ -204,6 +204,8 @@ struct config_ttls {
  * (envp, AHDNS_* variables) and the --config file into *cfg.
  * On bad input: prints ONE line to stderr naming the flag, the offending
  * value and the rule it breaks, frees what it allocated, returns -1.
+ * An AHDNS_* variable that names no option is not bad input: one
+ * "warning: ..." line on stderr per such variable, and it is ignored.
  * --help / --version print to stdout and return 0 with *action =
  * CONFIG_EXIT_OK.
  */

@@ -133,6 +133,21 @@ int proc_sandbox(enum proc_role role);
  * if the name is unknown on this architecture (for tests). */
 int proc_sandbox_allows(enum proc_role role, const char *syscall_name);
 
+/*
+ * Open the shared memory object name read-only for a command that finds
+ * it by its predictable name (status, dump), and only if it can be
+ * trusted: anyone may create /dev/shm/<name> before the server does, so
+ * the object must be a regular one of at most 1 GiB, owned by root or by
+ * the caller (a server started by the caller's own account), and
+ * writable by nobody else (no group or other write bit). Checked with
+ * fstat on the open descriptor, not stat then open, so the object looked
+ * at is the one read. Returns the descriptor, or -1 with errno (from
+ * shm_open, or EPERM when refused) and why set to a phrase for the error
+ * line ("owned by uid 65534, not root or you").
+ */
+int proc_shm_open_ro(const char *name, char *why, size_t cap);
+#define PROC_SHM_WHY_MAX 96
+
 /* setproctitle(3): proc_title_init once in main() before anything reads
  * argv or the environment through other pointers (it moves environ). */
 void proc_title_init(int argc, char **argv);

@@ -187,9 +187,11 @@ struct stats *stats_create(const char *name, unsigned n_workers, size_t n_addrs,
 			   int *rw_fd);
 /* Map an inherited fd read-write; the header is validated, never trusted. */
 struct stats *stats_map(int fd);
-/* Open by name read-only (status). NULL with errno set (ENOENT: no
- * server; EPROTO: not a stats object of this version); does not log. */
-struct stats *stats_open_ro(const char *name);
+/* Open by name read-only (status), only an object proc_shm_open_ro
+ * trusts. NULL with errno set (ENOENT: no server; EPERM: refused, why
+ * says how; EPROTO: not a stats object of this version); does not log.
+ * why may be NULL. */
+struct stats *stats_open_ro(const char *name, char *why, size_t cap);
 void stats_close(struct stats *st);
 int stats_unlink(const char *name);
 

@@ -43,7 +43,8 @@ struct zimg *zimg_create(const char *shm_name, const struct config *cfg,
 /* Map an inherited fd. Validates magic, version and sizes; a header that
  * does not check out is refused (NULL), never trusted. */
 struct zimg *zimg_map(int fd, bool writable);
-/* Open by name read-only (status, dump). */
+/* Open by name read-only (dump), only an object proc_shm_open_ro
+ * trusts; NULL (logged) otherwise. */
 struct zimg *zimg_open(const char *shm_name);
 /* An image in plain memory, for tests and fuzzing. */
 struct zimg *zimg_new_mem(const struct config *cfg);

@@ -2,16 +2,28 @@
 # Install the Debian packages that building and testing need.
 # As root: apt-get installs what is missing. Otherwise: print the exact
 # command and fail, so `make check` never half-runs.
-#   usage: scripts/deps.sh [build|test|run]
+# --list prints the packages of that set, one a line, and installs nothing.
+#   usage: scripts/deps.sh [--list] [build|test|run|deb]
 set -eu
 build="gcc make pkg-config libldns-dev libjson-c-dev libbsd-dev libssl-dev libseccomp-dev"
 test="$build libcriterion-dev ldnsutils bind9-dnsutils bind9-utils openssl knot-dnsutils clang libclang-rt-14-dev valgrind mandoc procps iproute2 systemd"
+list=false
+if [ "${1:-}" = --list ]; then
+	list=true
+	shift
+fi
 case "${1:-test}" in
-build|run) want=$build ;;
+build) want=$build ;;
+# `make run` prints dig lines to try.
+run) want="$build bind9-dnsutils" ;;
 deb) want="$build build-essential debhelper dpkg-dev lintian" ;;
 test) want=$test ;;
-*) echo "usage: $0 [build|test|run|deb]" >&2; exit 2 ;;
+*) echo "usage: $0 [--list] [build|test|run|deb]" >&2; exit 2 ;;
 esac
+if $list; then
+	printf '%s\n' $want
+	exit 0
+fi
 missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -1,14 +1,18 @@
 #!/bin/bash
 # `make run`: a demo server on 127.0.0.1:53053 with one static name, one
 # health-checked name with a live and a dead backend, and a local health
-# target. Ctrl-C stops everything.
+# target. Ctrl-C stops everything. The dig lines it prints come from
+# bind9-dnsutils, which `make run` installs (scripts/deps.sh run); the
+# system test test_demo runs them. AHD_BIN and AHD_TOOLS as in the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=build
+BIN=${AHD_BIN:-$B/a-healthy-dns}
+TOOLS=${AHD_TOOLS:-$B/tools}
 PORT=${AHD_DEMO_PORT:-53053}
 TARGET_PORT=${AHD_DEMO_TARGET_PORT:-18080}
 
-"$B/tools/ahd-health-target" --bind 127.0.0.1 "$TARGET_PORT" &
+"$TOOLS/ahd-health-target" --bind 127.0.0.1 "$TARGET_PORT" &
 target=$!
 trap 'kill $target 2>/dev/null || true' EXIT
 
@@ -27,7 +31,7 @@ Try, in another terminal:
 Ctrl-C stops the server.
 
 EOT
-"$B/a-healthy-dns" \
+"$BIN" \
 	--hosted-zone demo.test \
 	--ns '["ns1.demo.test", "ns2.demo.test"]' \
 	--zone-resolutions "{\"static\": [\"192.0.2.10\"], \"www\": {\"ips\": [\"127.0.0.1\", \"127.0.0.2\"], \"health_port\": $TARGET_PORT}}" \

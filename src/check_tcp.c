@@ -21,6 +21,9 @@
 #define CHECK_EVENTS 512
 /* Enough for "HTTP/1.1 NNN"; the rest of the response is not read. */
 #define CHECK_HEAD_MAX 64
+/* Sending the opening burst may use up to this fraction (1/N) of the
+ * timeout of the checks it holds up; see check_deadline_ns. */
+#define CHECK_SEND_SHARE 10
 
 enum check_phase {
 	CHECK_IDLE = 0,
@@ -47,6 +50,8 @@ struct check_round {
 	size_t inflight;
 	size_t done;
 	int64_t timeout_ns;
+	int64_t start_ns;  /* the round's */
+	size_t opening;    /* targets [0, opening) went out before the first wait */
 };
 
 static int64_t check_now_ns(void)
@@ -93,6 +98,20 @@ size_t check_slow_first(struct check_target *t, size_t n, uint32_t slow_us)
 			t[hi - 1] = tmp;
 		}
 	}
+}
+
+int64_t check_deadline_ns(int64_t round_ns, int64_t start_ns, int64_t timeout_ns, bool opening)
+{
+	int64_t own = start_ns + timeout_ns - timeout_ns / CHECK_SEND_SHARE;
+
+	if (!opening)
+		return start_ns + timeout_ns;
+	return round_ns + timeout_ns > own ? round_ns + timeout_ns : own;
+}
+
+static int64_t check_conn_deadline(const struct check_round *r, size_t i)
+{
+	return check_deadline_ns(r->start_ns, r->c[i].start_ns, r->timeout_ns, i < r->opening);
 }
 
 static const char *check_errno_reason(int err)
@@ -366,6 +385,7 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 		free(r.c);
 		return -1;
 	}
+	r.start_ns = check_now_ns();
 	while (r.done < n) {
 		int64_t now, wait_ns;
 		int nev, wait_ms;
@@ -374,19 +394,22 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 			tick(tick_arg);
 		while (next < n && r.inflight < max_inflight)
 			check_start(&r, next++);
+		if (r.opening == 0)
+			r.opening = next;
 		if (stop != NULL && *stop) {
 			rc = 1;
 			break;
 		}
 		if (r.done == n)
 			break;
-		/* Connects start in index order, so deadlines are sorted:
-		 * the oldest unfinished one is the next to expire. */
+		/* Connects start in index order and check_deadline_ns grows
+		 * with the start, so deadlines are sorted: the oldest
+		 * unfinished one is the next to expire. */
 		while (oldest < next && r.c[oldest].phase == CHECK_DONE)
 			oldest++;
 		wait_ms = -1;
 		if (oldest < next) {
-			wait_ns = r.c[oldest].start_ns + r.timeout_ns - check_now_ns();
+			wait_ns = check_conn_deadline(&r, oldest) - check_now_ns();
 			/* Round up so we never wake just before the deadline. */
 			wait_ms = wait_ns <= 0 ? 0 : (int)((wait_ns + 999999) / 1000000);
 		}
@@ -406,7 +429,7 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 			struct check_conn *c = &r.c[oldest];
 
 			if (c->phase != CHECK_DONE) {
-				if (c->start_ns + r.timeout_ns > now)
+				if (check_conn_deadline(&r, oldest) > now)
 					break;
 				check_finish(&r, oldest, false, "timeout");
 			}

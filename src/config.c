@@ -1842,11 +1842,65 @@ static int config_scan_argv(struct config_layer *cli, int argc, char **argv)
 	return 0;
 }
 
-static int config_scan_env(struct config_layer *env, char **envp)
+/* Edit distance (insert, delete, substitute), for suggesting the known
+ * variable an unknown one is closest to. Names are short (< 64). */
+static size_t config_edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t row[64];
+
+	if (la >= AHD_ARRAY_LEN(row) || lb >= AHD_ARRAY_LEN(row))
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* A variable meant for a wrapper script, a container or a unit drop-in
+ * must not take the server down, but a typo must still be visible: one
+ * warning line naming it, with the nearest known name when it is close. */
+static void config_env_warn_unknown(const char *e, size_t len)
 {
 	char val[CONFIG_SHOW_MAX];
 	char name[80];
+	char env[64];
+	char hint[96] = "";
+	size_t best = 3; /* suggest only within two edits */
 
+	snprintf(name, sizeof(name), "%.*s", (int)(len < 64 ? len : 64), e);
+	for (int id = 0; id < FL_COUNT; id++) {
+		size_t d;
+
+		if (config_flags[id].kind == CONFIG_KIND_ACTION)
+			continue;
+		config_env_name(id, env, sizeof(env));
+		d = config_edit_distance(e, len, env, strlen(env));
+		if (d < best) {
+			best = d;
+			snprintf(hint, sizeof(hint), "; did you mean %s?", env);
+		}
+	}
+	log_startup_error("warning: ignoring unknown environment variable '%s' (no such option%s)",
+			  config_quote(name, val, sizeof(val)), hint);
+}
+
+static int config_scan_env(struct config_layer *env, char **envp)
+{
 	for (; envp != NULL && *envp != NULL; envp++) {
 		const char *e = *envp;
 		const char *eq = strchr(e, '=');
@@ -1856,10 +1910,8 @@ static int config_scan_env(struct config_layer *env, char **envp)
 			continue;
 		id = config_env_find(e, (size_t)(eq - e));
 		if (id < 0) {
-			/* A misspelt variable must not be silently ignored. */
-			snprintf(name, sizeof(name), "%.*s", (int)(eq - e < 64 ? eq - e : 64), e);
-			return config_fail("unknown environment variable '%s' (see --help)",
-					   config_quote(name, val, sizeof(val)));
+			config_env_warn_unknown(e, (size_t)(eq - e));
+			continue;
 		}
 		/* Empty means unset: "AHDNS_PRIV_KEY_PATH=" in a compose file
 		 * should not be an error. */
@@ -2478,7 +2530,8 @@ void config_print_help(FILE *out)
 	      "Values may be given as --flag VALUE or --flag=VALUE. Every option can also\n"
 	      "come from the environment as AHDNS_ + its name in upper case with _ for -\n"
 	      "(AHDNS_HOSTED_ZONE, AHDNS_LISTEN=\"127.0.0.1,::1\", AHDNS_CHECK_CONFIG=1);\n"
-	      "an empty variable counts as unset. Precedence: command line, then\n"
-	      "environment, then --config file, then defaults.\n",
+	      "an empty variable counts as unset, an unknown AHDNS_* one is ignored with\n"
+	      "a warning. Precedence: command line, then environment, then --config file,\n"
+	      "then defaults.\n",
 	      out);
 }

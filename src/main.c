@@ -358,18 +358,19 @@ static long main_dump_find_zone(const struct zimg *z, const char *name)
 /*
  * a-healthy-dns dump [--port N | --shm-name NAME] [--zone APEX]: the
  * live zone image in master-file format, from shared memory, read-only
- * (the object is mode 0644: no privilege needed). --zone prints one
- * zone, the form dnssec-verify reads.
+ * (the object is mode 0644: no privilege needed, but its name is
+ * predictable, so proc_shm_open_ro checks who made it). --zone prints
+ * one zone, the form dnssec-verify reads.
  */
 static int main_dump(int argc, char **argv)
 {
 	const char *shm = getenv("AHDNS_SHM_NAME");
 	const char *port_text = getenv("AHDNS_PORT");
 	const char *zone = NULL;
-	char name[256];
+	char name[256], why[PROC_SHM_WHY_MAX];
 	struct zimg *z;
 	long port = CONFIG_DEFAULT_PORT;
-	int rc;
+	int rc, fd;
 
 	for (int i = 2; i < argc; i += 2) {
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -405,9 +406,16 @@ static int main_dump(int argc, char **argv)
 		snprintf(name, sizeof(name), "/%s.%ld", AHD_NAME, port);
 		shm = name;
 	}
-	/* zimg_open's own message would be a second line. */
+	fd = proc_shm_open_ro(shm, why, sizeof(why));
+	if (fd < 0 && errno == EPERM) {
+		log_startup_error("dump: refusing to read shared memory %s: %s", shm, why);
+		return 1;
+	}
+	/* zimg_map's own message would be a second line. */
 	log_init("dump", AHD_LOG_CRITICAL);
-	z = zimg_open(shm);
+	z = fd >= 0 ? zimg_map(fd, false) : NULL;
+	if (fd >= 0)
+		close(fd); /* the mapping stays */
 	if (z == NULL) {
 		log_startup_error("dump: no zone image in shared memory %s (is a server "
 				  "running with that --port or --shm-name?)",

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -615,4 +617,42 @@ void proc_title(const char *fmt, ...)
 	/* "-": no program name from argv[0]; the forked prober would show
 	 * whatever name the supervisor was started under. */
 	setproctitle("-%s: %s", AHD_NAME, buf);
+}
+
+/* Far above a real zone image (10,000 names are a few MiB) or the
+ * statistics; a bigger object at our name is not ours. */
+#define PROC_SHM_MAX ((off_t)1 << 30)
+
+int proc_shm_open_ro(const char *name, char *why, size_t cap)
+{
+	struct stat st;
+	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+
+	if (fd < 0) {
+		snprintf(why, cap, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		int err = errno;
+
+		snprintf(why, cap, "fstat: %s", strerror(err));
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode))
+		snprintf(why, cap, "not a shared memory object");
+	else if (st.st_uid != 0 && st.st_uid != geteuid())
+		snprintf(why, cap, "owned by uid %u, not root or you", (unsigned)st.st_uid);
+	else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		snprintf(why, cap, "writable by %s (mode %04o)",
+			 (st.st_mode & S_IWOTH) != 0 ? "others" : "its group",
+			 (unsigned)(st.st_mode & 07777));
+	else if (st.st_size > PROC_SHM_MAX)
+		snprintf(why, cap, "%lld bytes, larger than 1 GiB", (long long)st.st_size);
+	else
+		return fd;
+	close(fd);
+	errno = EPERM;
+	return -1;
 }

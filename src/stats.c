@@ -254,9 +254,10 @@ struct stats *stats_map(int fd)
 	return st;
 }
 
-struct stats *stats_open_ro(const char *name)
+struct stats *stats_open_ro(const char *name, char *why, size_t cap)
 {
-	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	char buf[PROC_SHM_WHY_MAX];
+	int fd = proc_shm_open_ro(name, why != NULL ? why : buf, why != NULL ? cap : sizeof(buf));
 	struct stats *st;
 	int err;
 
@@ -888,7 +889,7 @@ int stats_status_main(int argc, char **argv)
 	const char *shm = getenv("AHDNS_SHM_NAME");
 	const char *env_port = getenv("AHDNS_PORT");
 	unsigned port = CONFIG_DEFAULT_PORT;
-	char base[256], name[300];
+	char base[256], name[300], why[PROC_SHM_WHY_MAX];
 	bool json = false, by_port = false;
 	struct stats *st;
 	int rc;
@@ -938,11 +939,14 @@ int stats_status_main(int argc, char **argv)
 			"short\n", AHD_NAME, base);
 		return 2;
 	}
-	st = stats_open_ro(name);
+	st = stats_open_ro(name, why, sizeof(why));
 	if (st == NULL) {
 		if (errno == ENOENT)
 			fprintf(stderr, "%s: status: no server is running with shared memory %s "
 				"(wrong --port or --shm-name?)\n", AHD_NAME, base);
+		else if (errno == EPERM)
+			fprintf(stderr, "%s: status: refusing to read shared memory %s: %s\n",
+				AHD_NAME, name, why);
 		else
 			fprintf(stderr, "%s: status: %s: %s\n", AHD_NAME, name,
 				errno == EPROTO ? "not a statistics object of this version"

@@ -19,6 +19,7 @@
 #include "ahd.h"
 #include "dname.h"
 #include "log.h"
+#include "proc.h"
 #include "zimg_format.h"
 
 static void zimg_init_header(struct zimg_header *h, size_t slot_size)
@@ -177,11 +178,12 @@ struct zimg *zimg_map(int fd, bool writable)
 
 struct zimg *zimg_open(const char *shm_name)
 {
-	int fd = shm_open(shm_name, O_RDONLY | O_CLOEXEC, 0);
+	char why[PROC_SHM_WHY_MAX];
+	int fd = proc_shm_open_ro(shm_name, why, sizeof(why));
 	struct zimg *z;
 
 	if (fd < 0) {
-		log_error("shm_open %s: %s", shm_name, strerror(errno));
+		log_error("zone image %s: %s", shm_name, why);
 		return NULL;
 	}
 	z = zimg_map(fd, false);

@@ -206,6 +206,78 @@ Test(health, tcp_address_follows_its_listener)
 	cr_assert_eq(sys_server_stop(&s), 0);
 }
 
+/* The SOA of the apex as an answer: its TTL and MINIMUM. */
+static void apex_soa(uint16_t port, uint32_t *ttl, uint32_t *minimum)
+{
+	ldns_pkt *p = sys_query(port, ZONE, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, false);
+	ldns_rr *soa;
+
+	cr_assert_not_null(p, "no SOA reply");
+	cr_assert_eq(ldns_pkt_ancount(p), 1);
+	soa = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
+	cr_assert_eq(ldns_rr_get_type(soa), LDNS_RR_TYPE_SOA);
+	*ttl = ldns_rr_ttl(soa);
+	*minimum = ldns_rdf2native_int32(ldns_rr_rdf(soa, 6));
+	ldns_pkt_free(p);
+}
+
+/* A name whose every address is withdrawn leaves the zone, as in the
+ * original: NXDOMAIN for every type, with the SOA whose TTL resolvers
+ * cache the absence for (RFC 2308 section 5: min(SOA TTL, MINIMUM); with
+ * an interval of 1 s the man page's rule gives MINIMUM 2 s, SOA TTL 60 s,
+ * so 2 s). It answers again once an address is back. */
+Test(health, withdrawn_name_answers_nxdomain_with_the_negative_ttl)
+{
+	static const ldns_rr_type types[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_TXT};
+	struct sys_server s;
+	uint16_t tport = sys_free_port();
+	char res[512];
+	uint32_t soa_ttl, minimum;
+	pid_t t = target_start(tport, 0);
+
+	snprintf(res, sizeof(res),
+		 "{\"www\": {\"ips\": [\"127.0.0.1\"], \"health_port\": %u},"
+		 " \"static\": [\"192.0.2.1\"]}", (unsigned)tport);
+	server_start(&s, res);
+	wait_a(s.port, "www." ZONE, "127.0.0.1");
+	apex_soa(s.port, &soa_ttl, &minimum);
+	cr_assert_eq(minimum, 2);
+	cr_assert_eq(soa_ttl, 60);
+
+	target_stop(t);
+	wait_a(s.port, "www." ZONE, "");
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		ldns_pkt *p = sys_query(s.port, "www." ZONE, types[i], LDNS_RR_CLASS_IN, false);
+		ldns_rr *soa;
+
+		cr_assert_not_null(p, "no reply");
+		cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN, "type %d: rcode %d",
+			     (int)types[i], (int)ldns_pkt_get_rcode(p));
+		cr_expect(ldns_pkt_aa(p));
+		cr_expect_eq(ldns_pkt_ancount(p), 0);
+		cr_assert_eq(ldns_pkt_nscount(p), 1);
+		soa = ldns_rr_list_rr(ldns_pkt_authority(p), 0);
+		cr_assert_eq(ldns_rr_get_type(soa), LDNS_RR_TYPE_SOA);
+		cr_expect_eq(ldns_rr_ttl(soa), soa_ttl < minimum ? soa_ttl : minimum,
+			     "negative TTL %u", ldns_rr_ttl(soa));
+		ldns_pkt_free(p);
+	}
+	/* The rest of the zone is untouched. */
+	{
+		ldns_pkt *p = sys_query(s.port, "static." ZONE, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN,
+					false);
+
+		cr_assert_not_null(p);
+		cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+		cr_expect_eq(ldns_pkt_ancount(p), 1);
+		ldns_pkt_free(p);
+	}
+	t = target_start(tport, 0);
+	wait_a(s.port, "www." ZONE, "127.0.0.1");
+	target_stop(t);
+	cr_assert_eq(sys_server_stop(&s), 0);
+}
+
 Test(health, http_check_follows_status_code)
 {
 	struct sys_server s;

@@ -358,25 +358,71 @@ Test(procs, unknown_user_is_refused, .timeout = 30)
 	expect_refusal(argv, port, "no-such-user-ahd", 0, NULL);
 }
 
-Test(procs, check_config_prints_a_summary, .timeout = 30)
+/* The binary with zone_args and --check-config; its exit status. */
+static int run_check_config(char **out, char **err)
 {
 	const char *argv[32];
 	size_t n = 0;
-	char *out = NULL, *err = NULL;
-	int st;
 
 	argv[n++] = sys_bin();
 	for (size_t i = 0; zone_args[i] != NULL; i++)
 		argv[n++] = zone_args[i];
 	argv[n++] = "--check-config";
 	argv[n] = NULL;
-	st = sys_run(argv, 10000, &out, &err);
+	return sys_run(argv, 10000, out, err);
+}
+
+Test(procs, check_config_prints_a_summary, .timeout = 30)
+{
+	char *out = NULL, *err = NULL;
+	int st;
+
+	st = run_check_config(&out, &err);
 	cr_expect_eq(st, 0, "stderr: %s", err);
 	cr_assert_not_null(out);
 	cr_expect(strstr(out, ZONE) != NULL, "summary lacks the zone: %s", out);
 	cr_expect(strstr(out, "192.0.2.1") != NULL, "summary lacks the address: %s", out);
 	free(out);
 	free(err);
+}
+
+/* A variable meant for a wrapper or a unit drop-in that happens to start
+ * with AHDNS_ must not take the server down: it starts, answers, and says
+ * once which variable it ignored; --check-config says so too and passes. */
+Test(procs, stray_ahdns_variable_is_a_warning, .timeout = 30)
+{
+	static const char warn[] = "warning: ignoring unknown environment variable "
+				   "'AHDNS_FOO'";
+	char *out = NULL, *err = NULL;
+	struct sys_server s;
+	ldns_pkt *p;
+	char *log;
+	int st;
+
+	cr_assert_eq(setenv("AHDNS_FOO", "1", 1), 0);
+	st = run_check_config(&out, &err);
+	cr_expect_eq(st, 0, "--check-config exit status %d, stderr: %s", st, err);
+	cr_expect(out != NULL && strstr(out, ZONE) != NULL, "no summary: %s", out);
+	cr_expect_eq(sys_count_lines(err), 1, "stderr [%s]", err);
+	cr_expect(err != NULL && strstr(err, warn) != NULL, "stderr [%s]", err);
+	free(out);
+	free(err);
+
+	cr_assert_eq(sys_server_start(&s, zone_args), 0, "the server did not start");
+	unsetenv("AHDNS_FOO");
+	p = sys_query(s.port, "www." ZONE, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, false);
+	cr_assert_not_null(p, "no answer");
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	cr_expect_eq(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+	log = sys_server_log(&s);
+	cr_assert_not_null(log);
+	cr_expect(strstr(log, warn) != NULL, "no warning in the log: %s", log);
+	/* Once, by the supervisor: the children read the serialized
+	 * configuration, not the environment. */
+	cr_expect_null(strstr(strstr(log, warn) + 1, warn), "warned twice: %s", log);
+	free(log);
+	cr_expect_eq(sys_server_stop(&s), 0);
 }
 
 Test(procs, bad_flags_exit_non_zero_with_one_line, .timeout = 30)

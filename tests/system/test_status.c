@@ -7,12 +7,15 @@
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -273,6 +276,87 @@ Test(status, no_server_is_one_line_and_exit_1)
 	cr_assert(out == NULL || out[0] == '\0', "stdout: %s", out);
 	free(out);
 	free(err);
+}
+
+/* Put a fake object at the name a server on port would use (suffix ""
+ * for the zone image, ".stats" for the statistics): 4 KiB of zeros, with
+ * the given owner and mode. Returns the path to remove. */
+static void fake_object(char *path, size_t cap, uint16_t port, const char *suffix, uid_t uid,
+			mode_t mode)
+{
+	int fd;
+
+	snprintf(path, cap, "/dev/shm/a-healthy-dns.%u%s", (unsigned)port, suffix);
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	cr_assert_eq(ftruncate(fd, 4096), 0);
+	cr_assert_eq(fchown(fd, uid, (gid_t)-1), 0, "%s", strerror(errno));
+	cr_assert_eq(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static int run_dump(uint16_t port, char **out, char **err)
+{
+	char port_s[8];
+	const char *argv[] = {sys_bin(), "dump", "--port", port_s, NULL};
+
+	snprintf(port_s, sizeof(port_s), "%u", (unsigned)port);
+	return sys_run(argv, 10000, out, err);
+}
+
+/* cmd exited 1 with nothing on stdout and one line on stderr naming the
+ * object (path under /dev/shm) and why; frees out and err. */
+static void expect_refusal(const char *cmd, int rc, char *out, char *err, const char *path,
+			   const char *why)
+{
+	char head[64];
+
+	snprintf(head, sizeof(head), "%s: refusing to read shared memory", cmd);
+	cr_expect_eq(rc, 1, "%s exit %d", cmd, rc);
+	cr_expect(out == NULL || out[0] == '\0', "%s stdout: %s", cmd, out);
+	cr_expect_eq(sys_count_lines(err), 1, "%s stderr: %s", cmd, err);
+	cr_expect(err != NULL && strstr(err, head) != NULL &&
+		  strstr(err, path + strlen("/dev/shm")) != NULL && strstr(err, why) != NULL,
+		  "%s stderr: %s", cmd, err);
+	free(out);
+	free(err);
+}
+
+/* The names are predictable, so anyone could put an object there before
+ * the server starts: status and dump read only what root (or the caller
+ * itself) made and nobody else may write, and say why they refuse. That
+ * they read a real server's objects, as root and as nobody, is
+ * works_unprivileged_and_as_text here and test_subcommands' dump tests. */
+Test(status, status_and_dump_refuse_an_untrusted_object)
+{
+	static const struct {
+		uid_t uid;
+		mode_t mode;
+		const char *why;
+	} cases[] = {
+		{0, 0666, "writable by others (mode 0666)"},
+		{0, 0664, "writable by its group (mode 0664)"},
+		{65534, 0644, "owned by uid 65534, not root or you"},
+	};
+
+	if (geteuid() != 0)
+		cr_skip_test("not root: cannot make an object owned by someone else");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint16_t port = sys_free_port();
+		char zpath[128], spath[128];
+		char *out = NULL, *err = NULL;
+		int rc;
+
+		fake_object(zpath, sizeof(zpath), port, "", cases[i].uid, cases[i].mode);
+		fake_object(spath, sizeof(spath), port, ".stats", cases[i].uid, cases[i].mode);
+		rc = run_status(NULL, port, false, &out, &err);
+		expect_refusal("status", rc, out, err, spath, cases[i].why);
+		out = err = NULL;
+		rc = run_dump(port, &out, &err);
+		expect_refusal("dump", rc, out, err, zpath, cases[i].why);
+		unlink(zpath);
+		unlink(spath);
+	}
 }
 
 Test(status, gone_after_a_clean_stop)

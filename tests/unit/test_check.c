@@ -383,6 +383,63 @@ Test(check, empty_round)
 	cr_assert_eq(check_run(NULL, 0, 1000, 0, NULL, NULL, NULL), 0);
 }
 
+/* Where a check's timeout counts from. T = 2 s, round at R = 1000 s. */
+Test(check, deadline_of_the_opening_burst_counts_from_the_round)
+{
+	const int64_t R = 1000000000000, T = 2000000000, ms = 1000000;
+
+	/* Sent with the round, or a little later in the same burst: the
+	 * round's start (later rounds with their slow targets first, and
+	 * the first round alike, end one timeout after they began). */
+	cr_assert_eq(check_deadline_ns(R, R, T, true), R + T);
+	cr_assert_eq(check_deadline_ns(R, R + 150 * ms, T, true), R + T);
+	cr_assert_eq(check_deadline_ns(R, R + 200 * ms, T, true), R + T);
+	/* A burst longer than a tenth of the timeout never leaves a check
+	 * less than nine tenths of it. */
+	cr_assert_eq(check_deadline_ns(R, R + 500 * ms, T, true), R + 500 * ms + 1800 * ms);
+	/* Waited for a file descriptor: its own connect. */
+	cr_assert_eq(check_deadline_ns(R, R + 100 * ms, T, false), R + 100 * ms + T);
+	cr_assert_eq(check_deadline_ns(R, R + 3000 * ms, T, false), R + 5000 * ms);
+	/* check_run relies on deadlines growing with the start. */
+	for (int64_t s = 0; s < 3000; s += 7) {
+		cr_assert_leq(check_deadline_ns(R, R + s * ms, T, true),
+			      check_deadline_ns(R, R + (s + 7) * ms, T, true));
+		cr_assert_leq(check_deadline_ns(R, R + s * ms, T, true),
+			      check_deadline_ns(R, R + (s + 7) * ms, T, false));
+	}
+}
+
+/* check_run uses that rule: of two timeouts, one sent first and one sent
+ * after thousands of refused connects in the same opening burst, both
+ * give up at the round's deadline, so the later one was waited for less
+ * (by the length of the burst, which is far longer than the time between
+ * the two give-ups) and still at least nine tenths of the timeout. */
+Test(check, late_timeout_in_the_opening_burst_ends_with_the_round)
+{
+	enum { N = 6002 };
+	static struct check_target t[N];
+	uint16_t full_port, dead_port = closed_port();
+	int fillers[3];
+	int full = full_listener(&full_port, fillers, 3);
+
+	if (check_raise_nofile() < (size_t)N + 100)
+		cr_skip_test("RLIMIT_NOFILE too low for one opening burst of %d", N);
+	for (size_t i = 0; i < N; i++)
+		target_v4(&t[i], i == 0 || i == N - 1 ? full_port : dead_port, CONFIG_CHECK_TCP,
+			  NULL);
+	cr_assert_eq(check_run(t, N, 1000, 0, NULL), 0);
+	cr_assert_str_eq(t[0].reason, "timeout");
+	cr_assert_str_eq(t[N - 1].reason, "timeout");
+	cr_assert_str_eq(t[1].reason, "refused");
+	cr_assert_geq(t[0].latency_us, 1000000u);
+	cr_assert_lt(t[N - 1].latency_us, t[0].latency_us, "first %u us, last %u us",
+		     t[0].latency_us, t[N - 1].latency_us);
+	/* Counted from its own connect it would have had the whole second. */
+	cr_assert_lt(t[N - 1].latency_us, 1000000u);
+	cr_assert_geq(t[N - 1].latency_us, 900000u);
+	close(full);
+}
+
 Test(check, slow_first_moves_slow_targets_to_the_front)
 {
 	static const uint32_t lat[8] = { 5, 2000000, 7, 1999999, 1000000, 3, 2000000, 0 };

@@ -183,7 +183,7 @@ Test(stats, create_sizes_and_maps)
 	cr_assert_eq(((uintptr_t)stats_worker(st, 1) - (uintptr_t)stats_worker(st, 0)), 384);
 	cr_assert_eq((uintptr_t)stats_worker(st, 1) % 64, 0);
 
-	ro = stats_open_ro(test_name);
+	ro = stats_open_ro(test_name, NULL, 0);
 	cr_assert_not_null(ro);
 	cr_assert_not(ro->writable);
 	cr_assert_eq(atomic_load(&stats_worker(ro, 1)->answers[ANSWER_NXDOMAIN]), 3);
@@ -194,7 +194,7 @@ Test(stats, create_sizes_and_maps)
 	stats_close(st);
 	close(fd);
 	cr_assert_eq(stats_unlink(test_name), 0);
-	cr_assert_null(stats_open_ro(test_name));
+	cr_assert_null(stats_open_ro(test_name, NULL, 0));
 	cr_assert_eq(errno, ENOENT);
 }
 
@@ -205,14 +205,14 @@ Test(stats, refuses_a_bad_header)
 
 	cr_assert_not_null(st);
 	st->hdr->n_workers = 2; /* sizes no longer add up */
-	cr_assert_null(stats_open_ro(test_name));
+	cr_assert_null(stats_open_ro(test_name, NULL, 0));
 	cr_assert_eq(errno, EPROTO);
 	st->hdr->n_workers = 1;
 	st->hdr->magic ^= 1;
 	cr_assert_null(stats_map(fd));
 	st->hdr->magic ^= 1;
 	cr_assert_eq(ftruncate(fd, 100), 0); /* shorter than a header */
-	cr_assert_null(stats_open_ro(test_name));
+	cr_assert_null(stats_open_ro(test_name, NULL, 0));
 	cr_assert_eq(errno, EPROTO);
 	close(fd);
 	/* st still maps the old length: unmap without touching it. */
