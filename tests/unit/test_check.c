@@ -427,7 +427,7 @@ Test(check, late_timeout_in_the_opening_burst_ends_with_the_round)
 	for (size_t i = 0; i < N; i++)
 		target_v4(&t[i], i == 0 || i == N - 1 ? full_port : dead_port, CONFIG_CHECK_TCP,
 			  NULL);
-	cr_assert_eq(check_run(t, N, 1000, 0, NULL), 0);
+	cr_assert_eq(check_run(t, N, 1000, 0, NULL, NULL, NULL), 0);
 	cr_assert_str_eq(t[0].reason, "timeout");
 	cr_assert_str_eq(t[N - 1].reason, "timeout");
 	cr_assert_str_eq(t[1].reason, "refused");

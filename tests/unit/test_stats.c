@@ -233,7 +233,7 @@ Test(stats, prober_heartbeat_age)
 	stats_prober_started(st, 777, now - 5000);
 	cr_assert_eq(stats_prober_age_ms(st, now), 5000);
 	/* A read-only mapping (status) cannot beat. */
-	ro = stats_open_ro(test_name);
+	ro = stats_open_ro(test_name, NULL, 0);
 	cr_assert_not_null(ro);
 	stats_prober_beat(ro);
 	cr_assert_eq(stats_prober_age_ms(ro, now), 5000);
