@@ -1,6 +1,6 @@
 /*
  * The query core: packet bytes + the image in, response bytes out.
- * Pure (ARCHITECTURE habit 5): no I/O, no logging, no globals, no
+ * Pure (DESIGN §8, habit 5): no I/O, no logging, no globals, no
  * allocation, no clock: everything it depends on is in struct answer_ctx.
  * Safe for any input bytes.
  */

@@ -1,5 +1,5 @@
 /*
- * Health probes (ARCHITECTURE habit 7: probes do only I/O, health.c
+ * Health probes (DESIGN §8, habit 7: probes do only I/O, health.c
  * decides). check_tcp.c runs every target of a round concurrently on one
  * epoll loop with non-blocking connects; check_http.c knows the HTTP/1.1
  * request and status line the http check exchanges over that loop.

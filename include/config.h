@@ -1,6 +1,6 @@
 /*
  * Configuration: command line, AHDNS_* environment, --config JSON file.
- * Parsed once (ARCHITECTURE habit 3); --check-config runs the same code.
+ * Parsed once (DESIGN §8, habit 3); --check-config runs the same code.
  * Precedence: command line > environment > config file > defaults.
  */
 #ifndef AHD_CONFIG_H

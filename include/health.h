@@ -1,5 +1,5 @@
 /*
- * The rise/fall state machine (ARCHITECTURE habit 7): pure, no I/O, no
+ * The rise/fall state machine (DESIGN §8, habit 7): pure, no I/O, no
  * logging; probe results and the clock come in as parameters.
  *
  * One state per address of the flat address list (config_entry.first_addr

@@ -1,6 +1,6 @@
 /*
  * Process management: the ONLY module that forks, execs, changes
- * credentials or restricts a process (ARCHITECTURE habit 2).
+ * credentials or restricts a process (DESIGN §8, habit 2).
  *
  * Workers are started by fork + exec of /proc/self/exe with an internal
  * command line (relayd's way), so they inherit file descriptors but never

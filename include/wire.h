@@ -1,5 +1,5 @@
 /*
- * Bounds-checked packet buffers (ARCHITECTURE habit 4): every get and put
+ * Bounds-checked packet buffers (DESIGN §8, habit 4): every get and put
  * can fail, none asserts on input, and a failed call leaves the position
  * where it was. Multi-byte integers are in network byte order.
  */

@@ -9,7 +9,7 @@ DEB_SRCDIR := $(B)/deb/a-healthy-dns-$(VERSION)
 DEB_TREE := Makefile README.md include src man packaging
 # Overridable so the recipe can run before scripts/deps.sh knows "deb".
 DEB_DEPS ?= scripts/deps.sh deb
-# Warnings are printed; an error fails the build (SPEC: no lintian error).
+# Warnings are printed; an error fails the build (a package with a lintian error is not shipped).
 DEB_LINT = lintian --fail-on error --info $(B)/deb/a-healthy-dns_*.changes
 
 .PHONY: deb deb-lint

@@ -1,5 +1,5 @@
 /*
- * Entry point: picks the role this process plays (ARCHITECTURE habit 1).
+ * Entry point: picks the role this process plays (DESIGN §8, habit 1).
  *
  *   a-healthy-dns [flags]             the server: the supervisor
  *   a-healthy-dns status|ds|dump ...  administrator subcommands

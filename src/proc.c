@@ -173,7 +173,7 @@ pid_t proc_spawn(const struct proc_spawn_args *a)
 		errno = EMFILE;
 		return -1;
 	}
-	/* Workers never see the key (SPEC 2, DNSSEC), and are always a fresh
+	/* Workers never see the key (DESIGN §2, DNSSEC), and are always a fresh
 	 * exec: never a copy of the supervisor's memory. The prober is the
 	 * forked one. */
 	if ((a->key_fd >= 0 || a->run != NULL) && a->role != PROC_ROLE_PROBER) {

@@ -542,7 +542,7 @@ static int supervisor_start_prober(struct supervisor *s)
 	/* A prober that cannot start is restarted by the main loop. */
 	supervisor_spawn(s, c, p[1]);
 	close(p[1]);
-	/* The first answers must already reflect health (SPEC 3), and be
+	/* The first answers must already reflect health (DESIGN §3), and be
 	 * signed: the first publish signs every RRset of every zone. */
 	wait_ms = (int64_t)cfg->test_timeout * 1000 + SUPERVISOR_PROBER_GRACE_MS;
 	if (s->key_fd >= 0) {
@@ -593,7 +593,7 @@ static int supervisor_start_workers(struct supervisor *s)
 }
 
 /*
- * The start-up gate (SPEC 3) holds the workers until the prober's first
+ * The start-up gate (DESIGN §3) holds the workers until the prober's first
  * round, so that the first answers reflect health and are signed. A zone
  * with no health-checked address and no key has nothing to wait for: the
  * image published before any child exists is already the final one. Its
@@ -1207,7 +1207,7 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 	}
 	proc_title("supervisor");
 
-	/* A bad key is refused before anything is bound (SPEC 1.2). */
+	/* A bad key is refused before anything is bound (DESIGN §1). */
 	if (supervisor_key(&s) < 0)
 		goto out;
 	supervisor_nofile(cfg);

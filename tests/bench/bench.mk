@@ -1,4 +1,4 @@
-# Benchmarks (SPEC 7): included from the top-level Makefile. Each prints a
+# Benchmarks (DESIGN §7): included from the top-level Makefile. Each prints a
 # table and one "RESULT ..." line; it fails only when it cannot measure,
 # never on a timing. They start build/a-healthy-dns (AHD_BIN overrides)
 # on 127.0.0.1 with backends on 127.0.0.0/8 served by the benchmark.

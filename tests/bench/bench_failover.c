@@ -1,5 +1,5 @@
 /*
- * Failover benchmark (SPEC 3: a state change reaches the answers within
+ * Failover benchmark (DESIGN §3: a state change reaches the answers within
  * one interval + timeout). The real server checks www.bench.test at
  * 127.0.0.1 and 127.0.0.2 on a port whose listeners live in this process;
  * we close and reopen the 127.0.0.2 listener at random phases of the

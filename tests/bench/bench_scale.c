@@ -1,5 +1,5 @@
 /*
- * Scale benchmark (SPEC 3 and 7): a zone of many health-checked
+ * Scale benchmark (DESIGN §3 and 7): a zone of many health-checked
  * addresses, checked concurrently, must take about one timeout per
  * round. Names n00000.. each get two addresses in 127.10.0.0/16 on one
  * health port; every tenth address refuses (no listener), every tenth

@@ -1,5 +1,5 @@
 /*
- * Helpers shared by the benchmarks (SPEC 7: measured by `make bench`,
+ * Helpers shared by the benchmarks (DESIGN §7: measured by `make bench`,
  * never asserted by a timed test). They start the real binary, talk DNS
  * to it over loopback UDP and read what the kernel says about its
  * processes. Benchmarks print numbers; they fail only when they cannot

@@ -1,4 +1,4 @@
-# DNSSEC signing cost (issue: DNSSEC item 2; SPEC 7): included from the
+# DNSSEC signing cost (issue: DNSSEC item 2; DESIGN §7): included from the
 # top-level Makefile. Prints numbers, asserts nothing on timing; fails
 # only when it cannot measure.
 #

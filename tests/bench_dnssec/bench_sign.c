@@ -1,6 +1,6 @@
 /*
  * The cost of one health change in a signed zone next to the cost of
- * signing the whole zone (SPEC 7: "one backend changing state costs
+ * signing the whole zone (DESIGN §7: "one backend changing state costs
  * milliseconds, not a full re-sign").
  *
  * A zone of N health-checked names (default 10,000), two IPv4 addresses

@@ -1,5 +1,5 @@
 #!/bin/bash
-# `make bench-peers` (SPEC 7): queries per second against NSD and Knot on
+# `make bench-peers` (DESIGN §7): queries per second against NSD and Knot on
 # loopback, same zone, same query mix, generator and server on different
 # cores. Prints numbers; asserts nothing; fails only when it cannot
 # measure.

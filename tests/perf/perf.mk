@@ -1,4 +1,4 @@
-# Speed against the peers (SPEC 7): included from the top-level Makefile
+# Speed against the peers (DESIGN §7): included from the top-level Makefile
 # after its variables. Prints numbers, asserts nothing.
 #
 #   make bench-peers     dnsperf against NSD, Knot and us on loopback

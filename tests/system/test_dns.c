@@ -1,5 +1,5 @@
 /*
- * SPEC section 2 over the wire: the real binary on a loopback port,
+ * DESIGN §2 over the wire: the real binary on a loopback port,
  * queries built with ldns (or by hand for malformed ones), replies parsed
  * with ldns_wire2pkt and checked byte by byte where flags matter.
  */
@@ -111,7 +111,7 @@ static void done(struct reply *r)
 	r->pkt = NULL;
 }
 
-/* Header rules of SPEC 2, checked on the raw bytes; the question must be
+/* Header rules of DESIGN §2, checked on the raw bytes; the question must be
  * echoed byte for byte (case included). */
 static void expect_header(const struct reply *r, int rcode, bool aa)
 {

@@ -1,5 +1,5 @@
 /*
- * SPEC section 2 DNSSEC with the real binary: for every algorithm
+ * DESIGN §2 DNSSEC with the real binary: for every algorithm
  * --priv-key-alg names, a key made at test time with `openssl genpkey`,
  * the zone's DNSKEY fetched with dig as delv's trust anchor, and delv
  * (BIND's validator) must report "; fully validated" for positive,

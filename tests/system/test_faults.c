@@ -311,7 +311,7 @@ static int check_answer(const uint8_t *p, size_t len, const uint8_t *q, size_t q
 		}
 	} else {
 		/* Withdrawn: absent (NXDOMAIN) or empty (NODATA), the SOA in
-		 * authority (SPEC 1.1, RFC 2308). */
+		 * authority (DESIGN §1, RFC 2308). */
 		if ((rcode != 0 && rcode != 3) || ns != 1) {
 			snprintf(why, cap, "flip withdrawn: rcode %u ns %u", rcode, ns);
 			return -1;

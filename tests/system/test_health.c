@@ -1,5 +1,5 @@
 /*
- * SPEC section 3 with the real binary: health-checked addresses follow
+ * DESIGN §3 with the real binary: health-checked addresses follow
  * local backends (ahd-health-target from AHD_TOOLS) on loopback, with
  * --test-min-interval 1 --test-timeout 1, so a change must show within
  * about 2 s (we allow 6 s for ASan and a loaded machine).

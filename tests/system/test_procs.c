@@ -1,5 +1,5 @@
 /*
- * SPEC section 4 from the outside: privileges of the children, restarts,
+ * DESIGN §4 from the outside: privileges of the children, restarts,
  * clean stop, refusing to start, --check-config and bad flags.
  */
 #include <criterion/criterion.h>
@@ -520,7 +520,7 @@ static bool memory_holds(pid_t pid, const void *needle, size_t len)
 	return found;
 }
 
-/* SPEC 2: "the workers never hold the private key". Only the prober is
+/* DESIGN §2: "the workers never hold the private key". Only the prober is
  * handed it, and no worker has a descriptor on it or its bytes in
  * memory, PEM text or DER. */
 Test(procs, workers_never_hold_the_key, .timeout = 60)

@@ -1,5 +1,5 @@
 /*
- * SPEC section 4, SIGHUP: the supervisor re-reads the --config file. A
+ * DESIGN §4, SIGHUP: the supervisor re-reads the --config file. A
  * valid change reaches the answers while a query loop (UDP, one query
  * every 2 ms) sees no failure and no timeout; a broken file, or a change
  * that needs a restart, is refused with one log line and the old zone

@@ -1,5 +1,5 @@
 /*
- * The start-up sequence (SPEC 3's gate, SPEC 7's start-up time) from the
+ * The start-up sequence (DESIGN §3's gate, DESIGN §7's start-up time) from the
  * server's debug log, which every process writes through one shared file:
  *
  * - a static zone (no health-checked address, no key) needs no gate: its

@@ -1,5 +1,5 @@
 /*
- * SPEC section 1, `a-healthy-dns status`, against the real binary: every
+ * DESIGN §1, `a-healthy-dns status`, against the real binary: every
  * health-checked backend with its state and last error, the serial the
  * server answers with, and per-worker counters that grow by exactly the
  * queries sent; as an unprivileged user too.

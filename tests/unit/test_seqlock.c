@@ -1,5 +1,5 @@
 /*
- * SPEC 4: "a reader never sees a torn zone ... a stress test proves it".
+ * DESIGN §4: "a reader never sees a torn zone ... a stress test proves it".
  *
  * One writer thread publishes self-checking slots as fast as it can into
  * a MAP_SHARED mapping (as the prober does into shm); two reader threads
