@@ -51,8 +51,6 @@ int dname_parse(const uint8_t *pkt, size_t len, size_t off,
  * last). Returns the number of labels besides the root, or -1. */
 int dname_check(const uint8_t *buf, size_t len);
 
-void dname_lower(uint8_t *name, size_t len);
-
 /* Case-insensitive equality of two valid wire names. */
 bool dname_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 

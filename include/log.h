@@ -19,7 +19,6 @@ enum ahd_log_level {
 /* role: "supervisor", "worker 0", "prober" ... (copied) */
 void log_init(const char *role, enum ahd_log_level min_level);
 void log_set_level(enum ahd_log_level min_level);
-enum ahd_log_level log_get_level(void);
 /* Returns 0 and sets *out for "debug", "info", "warning", "error",
  * "critical"; -1 otherwise. */
 int log_level_from_name(const char *name, enum ahd_log_level *out);

@@ -132,12 +132,6 @@ int dname_check(const uint8_t *buf, size_t len)
 	return -1;
 }
 
-void dname_lower(uint8_t *name, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		name[i] = dname_lower_byte(name[i]);
-}
-
 static bool dname_eq_ci(const uint8_t *a, const uint8_t *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -42,7 +42,6 @@ void log_init(const char *role, enum ahd_log_level min_level)
 
 void log_set_level(enum ahd_log_level min_level) { log_min = min_level; }
 
-enum ahd_log_level log_get_level(void) { return log_min; }
 
 int log_level_from_name(const char *name, enum ahd_log_level *out)
 {

@@ -98,10 +98,9 @@ struct supervisor {
 	uint64_t stats_gen;  /* the check round last told to systemd */
 	int64_t status_due;  /* when to look at it again */
 	/* Reload (SIGHUP). The workers keep boot_cfg's fd (config_fd); the
-	 * prober gets prober_config_fd, the latest valid configuration. */
+	 * prober, forked, inherits s->cfg, the latest valid configuration. */
 	const struct config *boot_cfg;
 	struct config *reloaded; /* owned; s->cfg points to it once set */
-	int prober_config_fd;    /* == config_fd until a reload */
 	int prober_ready_fd;     /* the ready pipe of the prober being started */
 	bool prober_reloading;   /* the prober was stopped to take it */
 	int argc;
@@ -398,7 +397,7 @@ static void supervisor_reap(struct supervisor *s)
  * The prober, in the child proc_spawn forked without exec: a copy of our
  * memory, every descriptor closed but its ready pipe and the key. It
  * works on what it inherited: the current configuration (the latest
- * valid reload, the same one prober_config_fd holds), the read-write
+ * valid reload), the read-write
  * image mapping and the statistics mapping. No JSON round trip, no new
  * mapping, no second dynamic link; privileges go exactly as a worker's.
  */
@@ -772,7 +771,6 @@ static void supervisor_reload(struct supervisor *s)
 	struct config *next = calloc(1, sizeof(*next));
 	char err[512], what[256];
 	size_t slot, checked;
-	int fd;
 
 	if (s->cfg->config_file == NULL) {
 		log_warning("SIGHUP: no --config file to reload; nothing changed");
@@ -803,11 +801,6 @@ static void supervisor_reload(struct supervisor *s)
 			  "configuration", slot, zimg_slot_have(s->z));
 		goto refuse;
 	}
-	fd = supervisor_config_fd(next);
-	if (fd < 0) {
-		log_error("SIGHUP: reload refused: cannot hand the configuration to the prober");
-		goto refuse;
-	}
 	supervisor_worker_settings(s->boot_cfg, next, what, sizeof(what));
 	if (what[0] != '\0')
 		log_warning("SIGHUP: %s changed: the workers keep their values until a restart",
@@ -816,9 +809,6 @@ static void supervisor_reload(struct supervisor *s)
 	if (s->st != NULL && checked > s->st->capacity)
 		log_warning("SIGHUP: status lists the first %llu of %zu health-checked addresses "
 			    "until a restart", (unsigned long long)s->st->capacity, checked);
-	if (s->prober_config_fd != s->config_fd)
-		close(s->prober_config_fd);
-	s->prober_config_fd = fd;
 	if (s->reloaded != NULL) {
 		config_free(s->reloaded);
 		free(s->reloaded);
@@ -1007,8 +997,6 @@ static void supervisor_cleanup(struct supervisor *s)
 		close(s->socks[i]);
 	free(s->socks);
 	free(s->children);
-	if (s->prober_config_fd >= 0 && s->prober_config_fd != s->config_fd)
-		close(s->prober_config_fd);
 	if (s->config_fd >= 0)
 		close(s->config_fd);
 	if (s->stats_fd >= 0)
@@ -1198,7 +1186,7 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.boot_cfg = cfg;
-	s.rw_fd = s.ro_fd = s.config_fd = s.key_fd = s.stats_fd = s.prober_config_fd = -1;
+	s.rw_fd = s.ro_fd = s.config_fd = s.key_fd = s.stats_fd = -1;
 	s.prober_ready_fd = s.wready[0] = s.wready[1] = -1;
 	log_init("supervisor", cfg->log_level);
 	if (supervisor_copy_args(&s, argc, argv) < 0) {
@@ -1225,7 +1213,6 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 	if (supervisor_stats(&s) < 0)
 		goto out;
 	s.config_fd = supervisor_config_fd(cfg);
-	s.prober_config_fd = s.config_fd;
 	if (s.config_fd < 0 || supervisor_children(&s) < 0)
 		goto out;
 	if (supervisor_signals(&s) < 0) {
