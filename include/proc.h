@@ -69,9 +69,6 @@ struct proc_account {
 	gid_t gid;
 };
 
-/* Monotonic clock in milliseconds. */
-int64_t proc_now_ms(void);
-
 void proc_backoff_init(struct proc_backoff *b);
 /* The child was (re)started at now_ms. */
 void proc_backoff_started(struct proc_backoff *b, int64_t now_ms);

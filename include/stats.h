@@ -210,7 +210,7 @@ void stats_worker_started(struct stats *st, unsigned i, pid_t pid, int64_t now);
 
 /* How often the prober's loop stores its heartbeat, at least. */
 #define STATS_BEAT_MS 1000
-/* The heartbeat's clock is proc_now_ms() (CLOCK_MONOTONIC, one per host,
+/* The heartbeat's clock is clock_now_ms() (CLOCK_MONOTONIC, one per host,
  * so the supervisor and status compare it with their own). */
 /* Supervisor: the prober was started as pid at now_ms; counts as its
  * first beat. */

@@ -14,6 +14,7 @@
 #include <bsd/string.h>
 
 #include "ahd.h"
+#include "clock.h"
 
 /* fds kept back from the round for logging, the image, the ready pipe. */
 #define CHECK_FD_RESERVE 64
@@ -53,14 +54,6 @@ struct check_round {
 	int64_t start_ns;  /* the round's */
 	size_t opening;    /* targets [0, opening) went out before the first wait */
 };
-
-static int64_t check_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 size_t check_raise_nofile(void)
 {
@@ -139,7 +132,7 @@ static void check_finish(struct check_round *r, size_t i, bool pass, const char 
 {
 	struct check_conn *c = &r->c[i];
 	struct check_target *t = &r->t[i];
-	int64_t us = (check_now_ns() - c->start_ns) / 1000;
+	int64_t us = (clock_now_ns() - c->start_ns) / 1000;
 
 	if (c->fd >= 0) {
 		/* Abortive close (RST): a prober with thousands of targets
@@ -266,7 +259,7 @@ static void check_start(struct check_round *r, size_t i)
 	socklen_t sl;
 
 	memset(&ss, 0, sizeof(ss));
-	c->start_ns = check_now_ns();
+	c->start_ns = clock_now_ns();
 	c->phase = CHECK_CONNECT;
 	if (t->family == AF_INET6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
@@ -343,7 +336,7 @@ static void check_abandon(struct check_round *r)
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->c[i].phase != CHECK_DONE) {
 			if (r->c[i].phase == CHECK_IDLE)
-				r->c[i].start_ns = check_now_ns();
+				r->c[i].start_ns = clock_now_ns();
 			check_finish(r, i, false, "stopped");
 		}
 	}
@@ -385,7 +378,7 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 		free(r.c);
 		return -1;
 	}
-	r.start_ns = check_now_ns();
+	r.start_ns = clock_now_ns();
 	while (r.done < n) {
 		int64_t now, wait_ns;
 		int nev, wait_ms;
@@ -409,7 +402,7 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 			oldest++;
 		wait_ms = -1;
 		if (oldest < next) {
-			wait_ns = check_conn_deadline(&r, oldest) - check_now_ns();
+			wait_ns = check_conn_deadline(&r, oldest) - clock_now_ns();
 			/* Round up so we never wake just before the deadline. */
 			wait_ms = wait_ns <= 0 ? 0 : (int)((wait_ns + 999999) / 1000000);
 		}
@@ -424,7 +417,7 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 		}
 		for (int k = 0; k < nev; k++)
 			check_event(&r, (size_t)evs[k].data.u64, evs[k].events);
-		now = check_now_ns();
+		now = clock_now_ns();
 		while (oldest < next) {
 			struct check_conn *c = &r.c[oldest];
 

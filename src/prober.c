@@ -11,6 +11,7 @@
 
 #include "ahd.h"
 #include "check.h"
+#include "clock.h"
 #include "dnssec.h"
 #include "health.h"
 #include "log.h"
@@ -49,14 +50,6 @@ static int64_t prober_wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t prober_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* One target per (address, health_port) of every health-checked entry. */
@@ -226,9 +219,9 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 	log_info("prober: %zu targets every %u s, timeout %u s, %zu file descriptors",
 		 n_targets, cfg->test_min_interval, cfg->test_timeout, nofile);
 
-	next_round = prober_mono_ns();
+	next_round = clock_now_ns();
 	while (!prober_stop) {
-		int64_t start = prober_mono_ns(), took;
+		int64_t start = clock_now_ns(), took;
 		struct timespec until;
 		int rc;
 
@@ -259,7 +252,7 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 			 * round; see check_slow_first. */
 			check_slow_first(targets, n_targets, slow_us);
 		}
-		took = prober_mono_ns() - start;
+		took = clock_now_ns() - start;
 		log_debug("prober: round %llu: %zu checks in %lld ms", (unsigned long long)round,
 			  n_targets, (long long)(took / 1000000));
 		round++;
@@ -272,7 +265,7 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 		}
 		if (need_publish && rc == 0) {
 			uint32_t serial = 0;
-			int64_t t0 = prober_mono_ns();
+			int64_t t0 = clock_now_ns();
 
 			if (zimg_publish_signed(z, cfg, h->published, signer, time(NULL),
 						&serial) == 0) {
@@ -280,7 +273,7 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 				char sigs[96] = "";
 
 				need_publish = false;
-				last_publish = prober_mono_ns();
+				last_publish = clock_now_ns();
 				if (signer != NULL) {
 					zimg_signer_stats(signer, &st);
 					snprintf(sigs, sizeof(sigs), "; %llu signatures made, %llu reused",
@@ -301,12 +294,12 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 		/* Rounds never overlap: a round longer than the interval
 		 * delays the next one instead of stacking up. */
 		next_round += (int64_t)cfg->test_min_interval * 1000000000;
-		if (next_round < prober_mono_ns())
-			next_round = prober_mono_ns();
+		if (next_round < clock_now_ns())
+			next_round = clock_now_ns();
 		/* The supervisor restarts a prober whose heartbeat stops
 		 * (stopped, wedged): beat through the wait too. */
-		while (!prober_stop && prober_mono_ns() < next_round) {
-			int64_t wake = prober_mono_ns() + (int64_t)STATS_BEAT_MS * 1000000;
+		while (!prober_stop && clock_now_ns() < next_round) {
+			int64_t wake = clock_now_ns() + (int64_t)STATS_BEAT_MS * 1000000;
 
 			if (wake > next_round)
 				wake = next_round;

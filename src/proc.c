@@ -28,14 +28,6 @@ extern char **environ;
 
 static pid_t proc_parent = -1;
 
-int64_t proc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void proc_backoff_init(struct proc_backoff *b)
 {
 	b->delay_ms = PROC_BACKOFF_MIN_MS;

@@ -21,6 +21,7 @@
 
 #include "ahd.h"
 #include "answer.h"
+#include "clock.h"
 #include "health.h"
 #include "log.h"
 #include "proc.h"
@@ -320,7 +321,7 @@ void stats_prober_beat(void *arg)
 
 	if (st == NULL || !st->writable)
 		return;
-	atomic_store_explicit(&st->hdr->prober_beat_ms, proc_now_ms(), memory_order_relaxed);
+	atomic_store_explicit(&st->hdr->prober_beat_ms, clock_now_ms(), memory_order_relaxed);
 }
 
 int64_t stats_prober_age_ms(const struct stats *st, int64_t now_ms)
@@ -637,7 +638,7 @@ struct json_object *stats_to_json(const struct stats *st)
 	rc |= stats_json_add(o, "checked", json_object_new_boolean(gen != 0));
 	rc |= stats_json_i64(o, "prober_pid",
 			     atomic_load_explicit(&st->hdr->prober_pid, memory_order_relaxed));
-	rc |= stats_json_i64(o, "prober_heartbeat_age_ms", stats_prober_age_ms(st, proc_now_ms()));
+	rc |= stats_json_i64(o, "prober_heartbeat_age_ms", stats_prober_age_ms(st, clock_now_ms()));
 	rc |= stats_json_u64(o, "serial", t.head.serial);
 	rc |= stats_json_i64(o, "published", t.head.published);
 	rc |= stats_json_u64(o, "backends_up", t.head.n_up);
@@ -809,7 +810,7 @@ static void stats_print_workers(const struct stats *st, FILE *out)
 static void stats_print_prober(const struct stats *st, FILE *out)
 {
 	int64_t pid = atomic_load_explicit(&st->hdr->prober_pid, memory_order_relaxed);
-	int64_t age = stats_prober_age_ms(st, proc_now_ms());
+	int64_t age = stats_prober_age_ms(st, clock_now_ms());
 
 	if (pid <= 0 || age < 0)
 		fprintf(out, "prober:   not started\n");

@@ -19,6 +19,7 @@
 #include <bsd/string.h>
 
 #include "ahd.h"
+#include "clock.h"
 #include "dnssec.h"
 #include "log.h"
 #include "prober.h"
@@ -357,7 +358,7 @@ static void supervisor_reap(struct supervisor *s)
 
 	supervisor_got_chld = 0;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		int64_t now = proc_now_ms();
+		int64_t now = clock_now_ms();
 		char why[96];
 
 		supervisor_describe(status, why, sizeof(why));
@@ -431,7 +432,7 @@ static int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 		.run = prober ? supervisor_prober_run : NULL,
 		.run_arg = prober ? s : NULL,
 	};
-	int64_t now = proc_now_ms();
+	int64_t now = clock_now_ms();
 	pid_t pid;
 
 	/* The prober read() the key: the offset is shared with us. */
@@ -470,7 +471,7 @@ static int supervisor_wait(struct supervisor *s, int fd, int64_t deadline)
 	int n;
 
 	if (deadline >= 0) {
-		int64_t left = deadline - proc_now_ms();
+		int64_t left = deadline - clock_now_ms();
 
 		if (left < 0)
 			left = 0;
@@ -509,7 +510,7 @@ static size_t supervisor_await_ready(struct supervisor *s, enum proc_role role, 
 			supervisor_reap(s);
 		/* Every one died: none will report (restarts wait for the
 		 * main loop). */
-		if (proc_now_ms() >= deadline || !supervisor_role_alive(s, role))
+		if (clock_now_ms() >= deadline || !supervisor_role_alive(s, role))
 			break;
 		if (!supervisor_wait(s, fd, deadline))
 			continue;
@@ -552,7 +553,7 @@ static int supervisor_start_prober(struct supervisor *s)
 	}
 	log_info("waiting up to %lld ms for the prober's first check round%s",
 		 (long long)wait_ms, s->key_fd >= 0 ? " and the signing of every zone" : "");
-	deadline = proc_now_ms() + wait_ms;
+	deadline = clock_now_ms() + wait_ms;
 	if (c->pid > 0 && supervisor_await_ready(s, PROC_ROLE_PROBER, p[0], 1, deadline) == 1)
 		log_debug("prober published the first check round");
 	else if (!supervisor_got_term)
@@ -575,7 +576,7 @@ static int supervisor_start_workers(struct supervisor *s)
 	for (size_t i = 1; i < s->n_children; i++)
 		supervisor_spawn(s, &s->children[i], p[1]);
 	got = supervisor_await_ready(s, PROC_ROLE_WORKER, p[0], n,
-				     proc_now_ms() + SUPERVISOR_WORKER_READY_MS);
+				     clock_now_ms() + SUPERVISOR_WORKER_READY_MS);
 	if (got < n && !supervisor_got_term)
 		log_warning("%zu of %zu workers came up", got, n);
 	s->workers_up = got > 0;
@@ -895,13 +896,13 @@ static void supervisor_ready(struct supervisor *s)
 	s->ready_sent = true;
 	supervisor_notify("READY=1");
 	log_info("ready");
-	supervisor_notify_status(s, proc_now_ms());
+	supervisor_notify_status(s, clock_now_ms());
 }
 
 static void supervisor_loop(struct supervisor *s)
 {
 	while (!supervisor_got_term && !s->failed) {
-		int64_t now = proc_now_ms();
+		int64_t now = clock_now_ms();
 		int64_t next;
 
 		if (s->workers_up && !s->ready_sent)
@@ -943,7 +944,7 @@ static bool supervisor_any_alive(const struct supervisor *s)
 
 static void supervisor_stop_children(struct supervisor *s)
 {
-	int64_t deadline = proc_now_ms() + SUPERVISOR_STOP_MS;
+	int64_t deadline = clock_now_ms() + SUPERVISOR_STOP_MS;
 
 	s->stopping = true;
 	for (size_t i = 0; i < s->n_children; i++) {
@@ -952,7 +953,7 @@ static void supervisor_stop_children(struct supervisor *s)
 	}
 	for (;;) {
 		supervisor_reap(s);
-		if (!supervisor_any_alive(s) || proc_now_ms() >= deadline)
+		if (!supervisor_any_alive(s) || clock_now_ms() >= deadline)
 			break;
 		supervisor_wait(s, -1, deadline);
 	}
@@ -975,10 +976,10 @@ static void supervisor_stop_children(struct supervisor *s)
 	}
 	/* SIGKILL cannot be ignored; the bound only guards against a child
 	 * stuck in the kernel (D state), which must not keep us from exiting. */
-	deadline = proc_now_ms() + SUPERVISOR_STOP_MS;
+	deadline = clock_now_ms() + SUPERVISOR_STOP_MS;
 	for (;;) {
 		supervisor_reap(s);
-		if (!supervisor_any_alive(s) || proc_now_ms() >= deadline)
+		if (!supervisor_any_alive(s) || clock_now_ms() >= deadline)
 			break;
 		supervisor_wait(s, -1, deadline);
 	}

@@ -15,6 +15,7 @@
 
 #include "ahd.h"
 #include "answer.h"
+#include "clock.h"
 #include "log.h"
 #include "proc.h"
 #include "stats.h"
@@ -354,7 +355,7 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats_wor
 
 	status = 0;
 	while (!worker_stop) {
-		int timeout = tcp_server_tick(w.tcp, proc_now_ms());
+		int timeout = tcp_server_tick(w.tcp, clock_now_ms());
 		int n = epoll_pwait(epfd, evs, WORKER_MAX_EVENTS, timeout, &wait_mask);
 		int64_t now;
 
@@ -366,7 +367,7 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats_wor
 			break;
 		}
 		/* One clock reading per batch of events. */
-		now = proc_now_ms();
+		now = clock_now_ms();
 		w.actx.now = (uint32_t)time(NULL);
 		n_ready = 0;
 		for (int e = 0; e < n && !worker_stop; e++) {
