@@ -613,38 +613,29 @@ void proc_title(const char *fmt, ...)
 
 /* Far above a real zone image (10,000 names are a few MiB) or the
  * statistics; a bigger object at our name is not ours. */
-#define PROC_SHM_MAX ((off_t)1 << 30)
 
-int proc_shm_open_ro(const char *name, char *why, size_t cap)
+int proc_sealed_memfd(const char *name, const void *data, size_t len)
 {
-	struct stat st;
-	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	const char *p = data;
+	size_t off = 0;
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
-	if (fd < 0) {
-		snprintf(why, cap, "%s", strerror(errno));
+	if (fd < 0)
 		return -1;
-	}
-	if (fstat(fd, &st) < 0) {
-		int err = errno;
+	while (off < len) {
+		ssize_t w = write(fd, p + off, len - off);
 
-		snprintf(why, cap, "fstat: %s", strerror(err));
-		close(fd);
-		errno = err;
-		return -1;
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int err = w < 0 ? errno : EIO;
+
+			close(fd);
+			errno = err;
+			return -1;
+		}
+		off += (size_t)w;
 	}
-	if (!S_ISREG(st.st_mode))
-		snprintf(why, cap, "not a shared memory object");
-	else if (st.st_uid != 0 && st.st_uid != geteuid())
-		snprintf(why, cap, "owned by uid %u, not root or you", (unsigned)st.st_uid);
-	else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		snprintf(why, cap, "writable by %s (mode %04o)",
-			 (st.st_mode & S_IWOTH) != 0 ? "others" : "its group",
-			 (unsigned)(st.st_mode & 07777));
-	else if (st.st_size > PROC_SHM_MAX)
-		snprintf(why, cap, "%lld bytes, larger than 1 GiB", (long long)st.st_size);
-	else
-		return fd;
-	close(fd);
-	errno = EPERM;
-	return -1;
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+	return fd;
 }
