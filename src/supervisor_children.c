@@ -366,21 +366,27 @@ static bool supervisor_any_alive(const struct supervisor *s)
 	return false;
 }
 
-void supervisor_stop_children(struct supervisor *s)
+/* Reap children as they exit, for at most ms. */
+static void supervisor_reap_for(struct supervisor *s, int64_t ms)
 {
-	int64_t deadline = clock_now_ms() + SUPERVISOR_STOP_MS;
+	int64_t deadline = clock_now_ms() + ms;
 
-	s->stopping = true;
-	for (size_t i = 0; i < s->n_children; i++) {
-		if (s->children[i].pid > 0)
-			kill(s->children[i].pid, SIGTERM);
-	}
 	for (;;) {
 		supervisor_reap(s);
 		if (!supervisor_any_alive(s) || clock_now_ms() >= deadline)
 			break;
 		supervisor_wait(s, -1, deadline);
 	}
+}
+
+void supervisor_stop_children(struct supervisor *s)
+{
+	s->stopping = true;
+	for (size_t i = 0; i < s->n_children; i++) {
+		if (s->children[i].pid > 0)
+			kill(s->children[i].pid, SIGTERM);
+	}
+	supervisor_reap_for(s, SUPERVISOR_STOP_MS);
 	for (size_t i = 0; i < s->n_children; i++) {
 		struct supervisor_child *c = &s->children[i];
 
@@ -400,13 +406,7 @@ void supervisor_stop_children(struct supervisor *s)
 	}
 	/* SIGKILL cannot be ignored; the bound only guards against a child
 	 * stuck in the kernel (D state), which must not keep us from exiting. */
-	deadline = clock_now_ms() + SUPERVISOR_STOP_MS;
-	for (;;) {
-		supervisor_reap(s);
-		if (!supervisor_any_alive(s) || clock_now_ms() >= deadline)
-			break;
-		supervisor_wait(s, -1, deadline);
-	}
+	supervisor_reap_for(s, SUPERVISOR_STOP_MS);
 	for (size_t i = 0; i < s->n_children; i++) {
 		if (s->children[i].pid > 0) {
 			log_error("%s (pid %d) did not die; exiting without it",
