@@ -76,9 +76,6 @@ int64_t check_deadline_ns(int64_t round_ns, int64_t start_ns, int64_t timeout_ns
  */
 size_t check_slow_first(struct check_target *t, size_t n, uint32_t slow_us);
 
-/* Raise the RLIMIT_NOFILE soft limit to the hard limit; returns the new
- * soft limit. */
-size_t check_raise_nofile(void);
 
 /* Render the request for t into buf (GET <path> HTTP/1.1, Host,
  * User-Agent, Connection: close). Returns its length, or 0 if it does

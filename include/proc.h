@@ -91,9 +91,18 @@ pid_t proc_spawn(const struct proc_spawn_args *a);
 /*
  * Make sure this process (and the children it starts, who inherit it)
  * may hold want descriptors: raises the soft RLIMIT_NOFILE, and the hard
- * one too when privileged. Returns the soft limit now in force.
+ * one too when privileged. Returns the soft limit now in force
+ * (UINT64_MAX: unlimited). want UINT64_MAX: as many as allowed.
  */
 uint64_t proc_raise_nofile(uint64_t want);
+
+/*
+ * data[0..len) in a new memfd named name, sealed against any change
+ * (F_SEAL_WRITE, _GROW, _SHRINK, _SEAL), close-on-exec: what the
+ * supervisor validated, handed to a child that cannot be given anything
+ * else (the configuration, the key). Returns the fd, or -1 with errno.
+ */
+int proc_sealed_memfd(const char *name, const void *data, size_t len);
 
 /* Record the supervisor's pid: the first thing an exec'd worker does
  * (a forked prober has it recorded by proc_spawn). */
@@ -129,21 +138,6 @@ int proc_sandbox(enum proc_role role);
 /* 1 if a system call of that name is on role's allow-list, 0 if not, -1
  * if the name is unknown on this architecture (for tests). */
 int proc_sandbox_allows(enum proc_role role, const char *syscall_name);
-
-/*
- * Open the shared memory object name read-only for a command that finds
- * it by its predictable name (status, dump), and only if it can be
- * trusted: anyone may create /dev/shm/<name> before the server does, so
- * the object must be a regular one of at most 1 GiB, owned by root or by
- * the caller (a server started by the caller's own account), and
- * writable by nobody else (no group or other write bit). Checked with
- * fstat on the open descriptor, not stat then open, so the object looked
- * at is the one read. Returns the descriptor, or -1 with errno (from
- * shm_open, or EPERM when refused) and why set to a phrase for the error
- * line ("owned by uid 65534, not root or you").
- */
-int proc_shm_open_ro(const char *name, char *why, size_t cap);
-#define PROC_SHM_WHY_MAX 96
 
 /* setproctitle(3): proc_title_init once in main() before anything reads
  * argv or the environment through other pointers (it moves environ). */

@@ -21,11 +21,11 @@
  *
  * Who does what:
  *   supervisor: stats_create() (mode 0644: status works unprivileged),
- *               hands the RW fd to every child, stats_worker_started()
+ *               hands the RW fd to every worker, stats_worker_started()
  *               on every spawn, stats_summary() for sd_notify STATUS=,
  *               stats_unlink() at exit.
  *   workers:    stats_map(fd) + stats_worker(st, index) + stats_add().
- *   prober:     stats_map(fd) + stats_publish_backends().
+ *   prober:     (forked: the supervisor's mapping) stats_publish_backends().
  *   status:     stats_status_main() -> stats_open_ro() + print.
  */
 #ifndef AHD_STATS_H
@@ -181,13 +181,13 @@ size_t stats_count_checked(const struct config *cfg);
 
 /* Create (replacing a stale object of that name, name as given: callers
  * use stats_shm_name) mode 0644, sized for n_workers blocks and n_addrs
- * backends, mapped read-write. *rw_fd is open O_RDWR without FD_CLOEXEC,
- * for children. Returns NULL and logs on error. */
-struct stats *stats_create(const char *name, unsigned n_workers, size_t n_addrs,
-			   int *rw_fd);
+ * backends, mapped read-write. *fd is open O_RDWR without FD_CLOEXEC,
+ * for the workers (exec'd, they map it with stats_map; the prober, forked,
+ * uses the mapping it inherits). Returns NULL and logs on error. */
+struct stats *stats_create(const char *name, unsigned n_workers, size_t n_addrs, int *fd);
 /* Map an inherited fd read-write; the header is validated, never trusted. */
 struct stats *stats_map(int fd);
-/* Open by name read-only (status), only an object proc_shm_open_ro
+/* Open by name read-only (status), only an object shm_open_trusted
  * trusts. NULL with errno set (ENOENT: no server; EPERM: refused, why
  * says how; EPROTO: not a stats object of this version); does not log.
  * why may be NULL. */

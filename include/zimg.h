@@ -35,15 +35,15 @@ struct zimg; /* one mapping of an image (shm or plain memory) */
 
 /* Create (replacing a stale object of that name) and size the shm object
  * for cfg, mode 0644 (zone data is public; status must work
- * unprivileged), and map it read-write. *rw_fd / *ro_fd receive fds
- * opened O_RDWR / O_RDONLY on the object, without FD_CLOEXEC, for
- * children. Returns NULL and logs on error. */
-struct zimg *zimg_create(const char *shm_name, const struct config *cfg,
-			 int *rw_fd, int *ro_fd);
+ * unprivileged), and map it read-write. *ro_fd receives an fd opened
+ * O_RDONLY on the object, without FD_CLOEXEC, for the workers (the
+ * prober, forked, writes through the inherited mapping). Returns NULL
+ * and logs on error. */
+struct zimg *zimg_create(const char *shm_name, const struct config *cfg, int *ro_fd);
 /* Map an inherited fd. Validates magic, version and sizes; a header that
  * does not check out is refused (NULL), never trusted. */
 struct zimg *zimg_map(int fd, bool writable);
-/* Open by name read-only (dump), only an object proc_shm_open_ro
+/* Open by name read-only (dump), only an object shm_open_trusted
  * trusts; NULL (logged) otherwise. */
 struct zimg *zimg_open(const char *shm_name);
 /* An image in plain memory, for tests and fuzzing. */

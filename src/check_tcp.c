@@ -55,23 +55,6 @@ struct check_round {
 	size_t opening;    /* targets [0, opening) went out before the first wait */
 };
 
-size_t check_raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return 1024;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-		if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-			return 1024;
-	}
-	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)SIZE_MAX / 2)
-		return SIZE_MAX / 2;
-	return (size_t)rl.rlim_cur;
-}
-
 size_t check_slow_first(struct check_target *t, size_t n, uint32_t slow_us)
 {
 	size_t lo = 0, hi = n;

@@ -25,6 +25,7 @@
 #include "dnssec.h"
 #include "log.h"
 #include "proc.h"
+#include "shm.h"
 #include "stats.h"
 #include "supervisor.h"
 #include "worker.h"
@@ -359,7 +360,7 @@ static long main_dump_find_zone(const struct zimg *z, const char *name)
  * a-healthy-dns dump [--port N | --shm-name NAME] [--zone APEX]: the
  * live zone image in master-file format, from shared memory, read-only
  * (the object is mode 0644: no privilege needed, but its name is
- * predictable, so proc_shm_open_ro checks who made it). --zone prints
+ * predictable, so shm_open_trusted checks who made it). --zone prints
  * one zone, the form dnssec-verify reads.
  */
 static int main_dump(int argc, char **argv)
@@ -367,7 +368,7 @@ static int main_dump(int argc, char **argv)
 	const char *shm = getenv("AHDNS_SHM_NAME");
 	const char *port_text = getenv("AHDNS_PORT");
 	const char *zone = NULL;
-	char name[256], why[PROC_SHM_WHY_MAX];
+	char name[256], why[SHM_WHY_MAX];
 	struct zimg *z;
 	long port = CONFIG_DEFAULT_PORT;
 	int rc, fd;
@@ -406,7 +407,7 @@ static int main_dump(int argc, char **argv)
 		snprintf(name, sizeof(name), "/%s.%ld", AHD_NAME, port);
 		shm = name;
 	}
-	fd = proc_shm_open_ro(shm, why, sizeof(why));
+	fd = shm_open_trusted(shm, why, sizeof(why));
 	if (fd < 0 && errno == EPERM) {
 		log_startup_error("dump: refusing to read shared memory %s: %s", shm, why);
 		return 1;

@@ -15,6 +15,7 @@
 #include "dnssec.h"
 #include "health.h"
 #include "log.h"
+#include "proc.h"
 #include "stats.h"
 #include "zimg.h"
 
@@ -177,7 +178,8 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 	struct zimg_signer *signer = NULL;
 	struct check_target *targets;
 	struct health *h;
-	size_t n_targets = 0, nofile;
+	size_t n_targets = 0;
+	uint64_t nofile;
 	bool need_publish = true;
 	int64_t next_round, last_publish = 0;
 	uint64_t round = 0;
@@ -205,7 +207,9 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 	timeout_ms = (cfg->test_timeout > 86400 ? 86400 : cfg->test_timeout) * 1000u;
 	/* Half the timeout in microseconds (fits: the timeout is clamped). */
 	slow_us = timeout_ms * 500u;
-	nofile = check_raise_nofile();
+	/* A round opens a socket per target at once: as many descriptors as
+	 * the hard limit allows. */
+	nofile = proc_raise_nofile(UINT64_MAX);
 	targets = prober_targets(cfg, &n_targets);
 	h = health_new(cfg, prober_wall_ms());
 	if (targets == NULL || h == NULL) {
@@ -216,8 +220,8 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 		dnssec_key_free(key);
 		return 1;
 	}
-	log_info("prober: %zu targets every %u s, timeout %u s, %zu file descriptors",
-		 n_targets, cfg->test_min_interval, cfg->test_timeout, nofile);
+	log_info("prober: %zu targets every %u s, timeout %u s, %llu file descriptors",
+		 n_targets, cfg->test_min_interval, cfg->test_timeout, (unsigned long long)nofile);
 
 	next_round = clock_now_ns();
 	while (!prober_stop) {

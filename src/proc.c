@@ -150,87 +150,104 @@ static pid_t proc_fork_run(const struct proc_spawn_args *a, int *keep, size_t nk
 	exit(status & 0xff);
 }
 
-pid_t proc_spawn(const struct proc_spawn_args *a)
+/* What proc_spawn refuses: errno EMFILE, EPERM or EINVAL, else 0. */
+static int proc_spawn_check(const struct proc_spawn_args *a)
 {
-	char idx[16], cfd[16], sfd[16], rfd[16], tfd[16];
-	char fdlist[PROC_MAX_FDS * 12 + 1];
-	int keep[PROC_MAX_FDS + 5];
-	size_t nkeep = 0;
-	char *argv[20];
-	size_t argc = 0;
-	pid_t parent = getpid();
-	pid_t pid;
-
-	if (a->n_fds > PROC_MAX_FDS) {
-		errno = EMFILE;
-		return -1;
-	}
+	if (a->n_fds > PROC_MAX_FDS)
+		return EMFILE;
 	/* Workers never see the key (DESIGN §2, DNSSEC), and are always a fresh
 	 * exec: never a copy of the supervisor's memory. The prober is the
 	 * forked one. */
-	if ((a->key_fd >= 0 || a->run != NULL) && a->role != PROC_ROLE_PROBER) {
-		errno = EPERM;
-		return -1;
+	if ((a->key_fd >= 0 || a->run != NULL) && a->role != PROC_ROLE_PROBER)
+		return EPERM;
+	if (a->role == PROC_ROLE_PROBER && a->run == NULL)
+		return EINVAL;
+	if (a->run == NULL && (a->config_fd < 0 || a->shm_fd < 0))
+		return EINVAL;
+	return 0;
+}
+
+/* The descriptors the child keeps: its sockets, then the others it got. */
+static size_t proc_keep_fds(const struct proc_spawn_args *a, int *keep)
+{
+	const int extra[] = { a->config_fd, a->shm_fd, a->ready_fd, a->key_fd, a->stats_fd };
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n_fds; i++)
+		keep[n++] = a->fds[i];
+	for (size_t i = 0; i < AHD_ARRAY_LEN(extra); i++) {
+		if (extra[i] >= 0)
+			keep[n++] = extra[i];
 	}
-	if (a->role == PROC_ROLE_PROBER && a->run == NULL) {
-		errno = EINVAL;
-		return -1;
-	}
-	/* Everything the child needs is built before fork(): between fork
-	 * and exec it only calls async-signal-safe functions. */
-	snprintf(idx, sizeof(idx), "%u", a->index);
-	proc_fmt_fd(cfd, sizeof(cfd), a->config_fd);
-	proc_fmt_fd(sfd, sizeof(sfd), a->shm_fd);
-	proc_fmt_fd(rfd, sizeof(rfd), a->ready_fd);
-	proc_fmt_fd(tfd, sizeof(tfd), a->stats_fd);
-	fdlist[0] = '\0';
+	return n;
+}
+
+/* A worker's command line and the text it points into. */
+struct proc_argv {
+	char idx[16], cfd[16], sfd[16], rfd[16], tfd[16];
+	char fdlist[PROC_MAX_FDS * 12 + 1];
+	char *argv[20];
+};
+
+static void proc_worker_argv(const struct proc_spawn_args *a, struct proc_argv *v)
+{
+	size_t argc = 0;
+
+	snprintf(v->idx, sizeof(v->idx), "%u", a->index);
+	proc_fmt_fd(v->cfd, sizeof(v->cfd), a->config_fd);
+	proc_fmt_fd(v->sfd, sizeof(v->sfd), a->shm_fd);
+	proc_fmt_fd(v->rfd, sizeof(v->rfd), a->ready_fd);
+	proc_fmt_fd(v->tfd, sizeof(v->tfd), a->stats_fd);
+	v->fdlist[0] = '\0';
 	for (size_t i = 0; i < a->n_fds; i++) {
 		char one[16];
 
 		snprintf(one, sizeof(one), i ? ",%d" : "%d", a->fds[i]);
-		strlcat(fdlist, one, sizeof(fdlist));
-		keep[nkeep++] = a->fds[i];
+		strlcat(v->fdlist, one, sizeof(v->fdlist));
 	}
-	if (a->config_fd >= 0)
-		keep[nkeep++] = a->config_fd;
-	if (a->shm_fd >= 0)
-		keep[nkeep++] = a->shm_fd;
-	if (a->ready_fd >= 0)
-		keep[nkeep++] = a->ready_fd;
-	if (a->key_fd >= 0)
-		keep[nkeep++] = a->key_fd;
-	if (a->stats_fd >= 0)
-		keep[nkeep++] = a->stats_fd;
-	if (a->run != NULL)
-		return proc_fork_run(a, keep, nkeep);
-	if (a->config_fd < 0 || a->shm_fd < 0) {
-		errno = EINVAL;
-		return -1;
-	}
-
-	argv[argc++] = (char *)AHD_NAME;
-	argv[argc++] = (char *)"--role";
-	argv[argc++] = (char *)proc_role_name(a->role);
-	argv[argc++] = (char *)"--index";
-	argv[argc++] = idx;
-	argv[argc++] = (char *)"--config-fd";
-	argv[argc++] = cfd;
-	argv[argc++] = (char *)"--shm-fd";
-	argv[argc++] = sfd;
+	v->argv[argc++] = (char *)AHD_NAME;
+	v->argv[argc++] = (char *)"--role";
+	v->argv[argc++] = (char *)proc_role_name(a->role);
+	v->argv[argc++] = (char *)"--index";
+	v->argv[argc++] = v->idx;
+	v->argv[argc++] = (char *)"--config-fd";
+	v->argv[argc++] = v->cfd;
+	v->argv[argc++] = (char *)"--shm-fd";
+	v->argv[argc++] = v->sfd;
 	if (a->n_fds > 0) {
-		argv[argc++] = (char *)"--fds";
-		argv[argc++] = fdlist;
+		v->argv[argc++] = (char *)"--fds";
+		v->argv[argc++] = v->fdlist;
 	}
 	if (a->ready_fd >= 0) {
-		argv[argc++] = (char *)"--ready-fd";
-		argv[argc++] = rfd;
+		v->argv[argc++] = (char *)"--ready-fd";
+		v->argv[argc++] = v->rfd;
 	}
 	if (a->stats_fd >= 0) {
-		argv[argc++] = (char *)"--stats-fd";
-		argv[argc++] = tfd;
+		v->argv[argc++] = (char *)"--stats-fd";
+		v->argv[argc++] = v->tfd;
 	}
-	argv[argc] = NULL;
+	v->argv[argc] = NULL;
+}
 
+pid_t proc_spawn(const struct proc_spawn_args *a)
+{
+	int keep[PROC_MAX_FDS + 5];
+	struct proc_argv v;
+	size_t nkeep;
+	pid_t parent = getpid();
+	pid_t pid;
+	int err = proc_spawn_check(a);
+
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	nkeep = proc_keep_fds(a, keep);
+	if (a->run != NULL)
+		return proc_fork_run(a, keep, nkeep);
+	/* Everything the child needs is built before fork(): between fork
+	 * and exec it only calls async-signal-safe functions. */
+	proc_worker_argv(a, &v);
 	pid = fork();
 	if (pid != 0)
 		return pid;
@@ -238,17 +255,15 @@ pid_t proc_spawn(const struct proc_spawn_args *a)
 	proc_child_signals(parent);
 	proc_close_others(keep, nkeep, true);
 	/* /proc/self/exe: the very binary the supervisor runs, even if a
-	 * package upgrade replaced the file on disk. */
-	{
-		/* fexecve of an fd rather than execve of the path: valgrind
-		 * --trace-children maps an open of /proc/self/exe to the client
-		 * binary, but an execve of the path loads valgrind's own tool.
-		 * The fd still names the exact binary that is running. */
-		int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	 * package upgrade replaced the file on disk. fexecve of an fd rather
+	 * than execve of the path: valgrind --trace-children maps an open of
+	 * /proc/self/exe to the client binary, but an execve of the path
+	 * loads valgrind's own tool. The fd still names the exact binary that
+	 * is running. */
+	int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 
-		if (exe >= 0)
-			fexecve(exe, argv, environ);
-	}
+	if (exe >= 0)
+		fexecve(exe, v.argv, environ);
 	_exit(127);
 }
 
@@ -613,38 +628,29 @@ void proc_title(const char *fmt, ...)
 
 /* Far above a real zone image (10,000 names are a few MiB) or the
  * statistics; a bigger object at our name is not ours. */
-#define PROC_SHM_MAX ((off_t)1 << 30)
 
-int proc_shm_open_ro(const char *name, char *why, size_t cap)
+int proc_sealed_memfd(const char *name, const void *data, size_t len)
 {
-	struct stat st;
-	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	const char *p = data;
+	size_t off = 0;
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
-	if (fd < 0) {
-		snprintf(why, cap, "%s", strerror(errno));
+	if (fd < 0)
 		return -1;
-	}
-	if (fstat(fd, &st) < 0) {
-		int err = errno;
+	while (off < len) {
+		ssize_t w = write(fd, p + off, len - off);
 
-		snprintf(why, cap, "fstat: %s", strerror(err));
-		close(fd);
-		errno = err;
-		return -1;
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int err = w < 0 ? errno : EIO;
+
+			close(fd);
+			errno = err;
+			return -1;
+		}
+		off += (size_t)w;
 	}
-	if (!S_ISREG(st.st_mode))
-		snprintf(why, cap, "not a shared memory object");
-	else if (st.st_uid != 0 && st.st_uid != geteuid())
-		snprintf(why, cap, "owned by uid %u, not root or you", (unsigned)st.st_uid);
-	else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		snprintf(why, cap, "writable by %s (mode %04o)",
-			 (st.st_mode & S_IWOTH) != 0 ? "others" : "its group",
-			 (unsigned)(st.st_mode & 07777));
-	else if (st.st_size > PROC_SHM_MAX)
-		snprintf(why, cap, "%lld bytes, larger than 1 GiB", (long long)st.st_size);
-	else
-		return fd;
-	close(fd);
-	errno = EPERM;
-	return -1;
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+	return fd;
 }

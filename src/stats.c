@@ -25,6 +25,7 @@
 #include "health.h"
 #include "log.h"
 #include "proc.h"
+#include "shm.h"
 
 _Static_assert(ANSWER_KIND_COUNT <= STATS_KINDS, "every answer kind has a counter");
 _Static_assert(STATS_ERROR_MAX >= HEALTH_REASON_MAX, "a health reason fits");
@@ -162,13 +163,11 @@ static void stats_init_header(struct stats_header *h, uint32_t n_workers, uint64
 	atomic_init(&h->prober_beat_ms, 0);
 }
 
-struct stats *stats_create(const char *name, unsigned n_workers, size_t n_addrs,
-			   int *rw_fd)
+struct stats *stats_create(const char *name, unsigned n_workers, size_t n_addrs, int *fd)
 {
 	size_t total;
-	void *base = MAP_FAILED;
-	struct stats *st = NULL;
-	int fd, fl;
+	void *base = NULL;
+	struct stats *st;
 
 	if (n_workers > STATS_MAX_WORKERS || n_addrs > STATS_MAX_BACKENDS) {
 		log_error("shm %s: %u workers / %zu backends exceed the statistics format",
@@ -176,69 +175,39 @@ struct stats *stats_create(const char *name, unsigned n_workers, size_t n_addrs,
 		return NULL;
 	}
 	total = stats_total_size(n_workers, n_addrs);
-	(void)shm_unlink(name); /* a stale object of a crashed run */
-	fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_error("shm_open %s: %s", name, strerror(errno));
+	*fd = shm_create(name, total, true, &base);
+	if (*fd < 0)
 		return NULL;
-	}
-	/* The umask must not make it unreadable to an unprivileged status. */
-	if (fchmod(fd, 0644) < 0 || ftruncate(fd, (off_t)total) < 0) {
-		log_error("shm %s: sizing to %zu bytes: %s", name, total, strerror(errno));
-		goto fail;
-	}
-	base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED) {
-		log_error("mmap %s: %s", name, strerror(errno));
-		goto fail;
-	}
-	fl = fcntl(fd, F_GETFD);
-	if (fl < 0 || fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0) {
-		log_error("shm %s: fcntl: %s", name, strerror(errno));
-		goto fail;
-	}
 	/* ftruncate zeroed every counter and slot. */
 	stats_init_header(base, n_workers, n_addrs);
 	st = stats_wrap(base, total, true);
 	if (st == NULL) {
 		log_error("shm %s: out of memory", name);
-		goto fail;
-	}
-	*rw_fd = fd;
-	return st;
-fail:
-	if (base != MAP_FAILED)
 		munmap(base, total);
-	close(fd);
-	shm_unlink(name);
-	return NULL;
+		close(*fd);
+		*fd = -1;
+		shm_unlink(name);
+	}
+	return st;
 }
 
 /* Map fd; NULL with errno set, nothing logged. */
 static struct stats *stats_map_fd(int fd, bool writable)
 {
 	struct stats *st;
-	struct stat sb;
-	void *base;
+	size_t size;
+	void *base = shm_map(fd, writable, STATS_HEADER_SIZE, &size);
 
-	if (fstat(fd, &sb) < 0)
+	if (base == NULL)
 		return NULL;
-	if (sb.st_size < STATS_HEADER_SIZE || (uint64_t)sb.st_size > SIZE_MAX) {
+	if (stats_check_header(base, size) < 0) {
+		munmap(base, size);
 		errno = EPROTO;
 		return NULL;
 	}
-	base = mmap(NULL, (size_t)sb.st_size, writable ? PROT_READ | PROT_WRITE : PROT_READ,
-		    MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED)
-		return NULL;
-	if (stats_check_header(base, (size_t)sb.st_size) < 0) {
-		munmap(base, (size_t)sb.st_size);
-		errno = EPROTO;
-		return NULL;
-	}
-	st = stats_wrap(base, (size_t)sb.st_size, writable);
+	st = stats_wrap(base, size, writable);
 	if (st == NULL) {
-		munmap(base, (size_t)sb.st_size);
+		munmap(base, size);
 		errno = ENOMEM;
 	}
 	return st;
@@ -257,8 +226,8 @@ struct stats *stats_map(int fd)
 
 struct stats *stats_open_ro(const char *name, char *why, size_t cap)
 {
-	char buf[PROC_SHM_WHY_MAX];
-	int fd = proc_shm_open_ro(name, why != NULL ? why : buf, why != NULL ? cap : sizeof(buf));
+	char buf[SHM_WHY_MAX];
+	int fd = shm_open_trusted(name, why != NULL ? why : buf, why != NULL ? cap : sizeof(buf));
 	struct stats *st;
 	int err;
 
@@ -281,11 +250,7 @@ void stats_close(struct stats *st)
 
 int stats_unlink(const char *name)
 {
-	if (shm_unlink(name) < 0 && errno != ENOENT) {
-		log_error("shm_unlink %s: %s", name, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return shm_remove(name);
 }
 
 struct stats_worker *stats_worker(struct stats *st, unsigned i)
@@ -890,7 +855,7 @@ int stats_status_main(int argc, char **argv)
 	const char *shm = getenv("AHDNS_SHM_NAME");
 	const char *env_port = getenv("AHDNS_PORT");
 	unsigned port = CONFIG_DEFAULT_PORT;
-	char base[256], name[300], why[PROC_SHM_WHY_MAX];
+	char base[256], name[300], why[SHM_WHY_MAX];
 	bool json = false, by_port = false;
 	struct stats *st;
 	int rc;

@@ -276,18 +276,92 @@ static void worker_serve_udp(struct worker *w, struct udp_batch *b, const int *f
 	}
 }
 
+static void worker_tcp_limits(const struct config *cfg, struct tcp_limits *lim)
+{
+	lim->max_conns = worker_max_conns(cfg);
+	lim->idle_ms = 1000u * (cfg->tcp_idle_timeout ? cfg->tcp_idle_timeout
+						      : CONFIG_DEFAULT_TCP_IDLE_TIMEOUT);
+	lim->io_ms = cfg->tcp_io_timeout_ms ? cfg->tcp_io_timeout_ms
+					    : CONFIG_DEFAULT_TCP_IO_TIMEOUT;
+	lim->per_client = cfg->tcp_max_conns_per_client
+				  ? cfg->tcp_max_conns_per_client
+				  : CONFIG_DEFAULT_TCP_PER_CLIENT(lim->max_conns);
+}
+
+/* The inherited sockets, non-blocking: UDP ones on epfd (tagged with
+ * their index), TCP listeners in the connection table. */
+static int worker_add_sockets(struct worker *w, int epfd, const int *fds, size_t n_fds,
+			      bool *pktinfo)
+{
+	size_t n_udp = 0, n_tcp = 0;
+
+	for (size_t i = 0; i < n_fds; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = i};
+		int fl = fcntl(fds[i], F_GETFL);
+		int rc;
+
+		if (fl < 0 || fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) < 0) {
+			rc = -1;
+		} else if (tcp_is_listener(fds[i])) {
+			rc = tcp_server_listen(w->tcp, fds[i]);
+			n_tcp++;
+		} else {
+			rc = epoll_ctl(epfd, EPOLL_CTL_ADD, fds[i], &ev);
+			pktinfo[i] = udp_is_wildcard(fds[i]);
+			n_udp++;
+		}
+		if (rc < 0) {
+			log_critical("socket fd %d: %s", fds[i], strerror(errno));
+			return -1;
+		}
+	}
+	log_debug("serving %zu UDP sockets and %zu TCP listeners", n_udp, n_tcp);
+	return 0;
+}
+
+/* Until SIGTERM: 0, or 1 if epoll fails. */
+static int worker_loop(struct worker *w, int epfd, struct udp_batch *b, const int *fds,
+		       const bool *pktinfo, const sigset_t *wait_mask, unsigned pause_us)
+{
+	struct epoll_event evs[WORKER_MAX_EVENTS];
+	size_t ready[WORKER_MAX_EVENTS], n_ready;
+
+	while (!worker_stop) {
+		int timeout = tcp_server_tick(w->tcp, clock_now_ms());
+		int n = epoll_pwait(epfd, evs, WORKER_MAX_EVENTS, timeout, wait_mask);
+		int64_t now;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("epoll_pwait: %s", strerror(errno));
+			return 1;
+		}
+		/* One clock reading per batch of events. */
+		now = clock_now_ms();
+		w->actx.now = (uint32_t)time(NULL);
+		n_ready = 0;
+		for (int e = 0; e < n && !worker_stop; e++) {
+			if (evs[e].data.u64 & TCP_EV_TAG)
+				tcp_server_event(w->tcp, evs[e].data.u64, evs[e].events, now);
+			else
+				ready[n_ready++] = (size_t)evs[e].data.u64;
+		}
+		if (n_ready > 0 && !worker_stop)
+			worker_serve_udp(w, b, fds, pktinfo, ready, n_ready, pause_us);
+		worker_flush_counts(w);
+	}
+	return 0;
+}
+
 int worker_main(const struct config *cfg, const struct zimg *z, struct stats_worker *sw,
 		const int *fds, size_t n_fds, int ready_fd)
 {
-	struct epoll_event evs[WORKER_MAX_EVENTS];
 	bool pktinfo[PROC_MAX_FDS];
 	struct worker w;
 	struct udp_batch *b = NULL;
 	sigset_t wait_mask;
-	size_t n_udp = 0, n_tcp = 0;
 	struct tcp_limits lim;
-	unsigned pause_us = cfg->udp_pause_us;
-	size_t ready[WORKER_MAX_EVENTS], n_ready;
 	int status = 1;
 	int epfd = -1;
 
@@ -309,39 +383,14 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats_wor
 		log_critical("worker setup: %s", strerror(errno));
 		goto out;
 	}
-	lim.max_conns = worker_max_conns(cfg);
-	lim.idle_ms = 1000u * (cfg->tcp_idle_timeout ? cfg->tcp_idle_timeout
-						     : CONFIG_DEFAULT_TCP_IDLE_TIMEOUT);
-	lim.io_ms = cfg->tcp_io_timeout_ms ? cfg->tcp_io_timeout_ms
-					   : CONFIG_DEFAULT_TCP_IO_TIMEOUT;
-	lim.per_client = cfg->tcp_max_conns_per_client
-				 ? cfg->tcp_max_conns_per_client
-				 : CONFIG_DEFAULT_TCP_PER_CLIENT(lim.max_conns);
+	worker_tcp_limits(cfg, &lim);
 	w.tcp = tcp_server_new(epfd, &lim, worker_handle_tcp, &w);
 	if (w.tcp == NULL) {
 		log_critical("TCP connection table: %s", strerror(errno));
 		goto out;
 	}
-	for (size_t i = 0; i < n_fds; i++) {
-		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = i};
-		int fl = fcntl(fds[i], F_GETFL);
-		int rc;
-
-		if (fl < 0 || fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) < 0) {
-			rc = -1;
-		} else if (tcp_is_listener(fds[i])) {
-			rc = tcp_server_listen(w.tcp, fds[i]);
-			n_tcp++;
-		} else {
-			rc = epoll_ctl(epfd, EPOLL_CTL_ADD, fds[i], &ev);
-			pktinfo[i] = udp_is_wildcard(fds[i]);
-			n_udp++;
-		}
-		if (rc < 0) {
-			log_critical("socket fd %d: %s", fds[i], strerror(errno));
-			goto out;
-		}
-	}
+	if (worker_add_sockets(&w, epfd, fds, n_fds, pktinfo) < 0)
+		goto out;
 	/* The default slack (50 us) would stretch the pause. */
 	(void)prctl(PR_SET_TIMERSLACK, WORKER_TIMER_SLACK_NS);
 	/* Set up: from here on only the worker's allow-list (proc.c). */
@@ -351,35 +400,7 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats_wor
 		(void)!write(ready_fd, "R", 1);
 		close(ready_fd);
 	}
-	log_debug("serving %zu UDP sockets and %zu TCP listeners", n_udp, n_tcp);
-
-	status = 0;
-	while (!worker_stop) {
-		int timeout = tcp_server_tick(w.tcp, clock_now_ms());
-		int n = epoll_pwait(epfd, evs, WORKER_MAX_EVENTS, timeout, &wait_mask);
-		int64_t now;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("epoll_pwait: %s", strerror(errno));
-			status = 1;
-			break;
-		}
-		/* One clock reading per batch of events. */
-		now = clock_now_ms();
-		w.actx.now = (uint32_t)time(NULL);
-		n_ready = 0;
-		for (int e = 0; e < n && !worker_stop; e++) {
-			if (evs[e].data.u64 & TCP_EV_TAG)
-				tcp_server_event(w.tcp, evs[e].data.u64, evs[e].events, now);
-			else
-				ready[n_ready++] = (size_t)evs[e].data.u64;
-		}
-		if (n_ready > 0 && !worker_stop)
-			worker_serve_udp(&w, b, fds, pktinfo, ready, n_ready, pause_us);
-		worker_flush_counts(&w);
-	}
+	status = worker_loop(&w, epfd, b, fds, pktinfo, &wait_mask, cfg->udp_pause_us);
 	worker_flush_counts(&w);
 	worker_log_counts(&w);
 out:

@@ -19,7 +19,7 @@
 #include "ahd.h"
 #include "dname.h"
 #include "log.h"
-#include "proc.h"
+#include "shm.h"
 #include "zimg_format.h"
 
 static void zimg_init_header(struct zimg_header *h, size_t slot_size)
@@ -75,22 +75,12 @@ static struct zimg *zimg_wrap(uint8_t *base, size_t size, bool writable, bool me
 	return z;
 }
 
-static int zimg_clear_cloexec(int fd)
-{
-	int fl = fcntl(fd, F_GETFD);
-
-	if (fl < 0 || fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
-		return -1;
-	return 0;
-}
-
-struct zimg *zimg_create(const char *shm_name, const struct config *cfg,
-			 int *rw_fd, int *ro_fd)
+struct zimg *zimg_create(const char *shm_name, const struct config *cfg, int *ro_fd)
 {
 	size_t slot_size = zimg_build_slot_size(cfg);
 	size_t total;
-	int fd = -1, rfd = -1;
-	void *base = MAP_FAILED;
+	int fd, rfd = -1;
+	void *base = NULL;
 	struct zimg *z = NULL;
 
 	if (slot_size == 0) {
@@ -98,24 +88,14 @@ struct zimg *zimg_create(const char *shm_name, const struct config *cfg,
 		return NULL;
 	}
 	total = ZIMG_HEADER_SIZE + 2 * slot_size;
-	(void)shm_unlink(shm_name); /* a stale object of a crashed run */
-	fd = shm_open(shm_name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_error("shm_open %s: %s", shm_name, strerror(errno));
+	fd = shm_create(shm_name, total, false, &base);
+	if (fd < 0)
 		return NULL;
-	}
-	/* The umask must not make the zone unreadable to status. */
-	if (fchmod(fd, 0644) < 0 || ftruncate(fd, (off_t)total) < 0) {
-		log_error("shm %s: sizing to %zu bytes: %s", shm_name, total, strerror(errno));
-		goto fail;
-	}
-	base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED) {
-		log_error("mmap %s: %s", shm_name, strerror(errno));
-		goto fail;
-	}
+	/* The prober, forked, writes through the mapping it inherits: only
+	 * the workers (exec'd) need a descriptor, and a read-only one. */
+	close(fd);
 	rfd = shm_open(shm_name, O_RDONLY | O_CLOEXEC, 0);
-	if (rfd < 0 || zimg_clear_cloexec(fd) < 0 || zimg_clear_cloexec(rfd) < 0) {
+	if (rfd < 0 || shm_inherit(rfd) < 0) {
 		log_error("shm %s: read-only fd: %s", shm_name, strerror(errno));
 		goto fail;
 	}
@@ -128,49 +108,38 @@ struct zimg *zimg_create(const char *shm_name, const struct config *cfg,
 	/* The first image: static records only (nothing is checked yet). */
 	if (zimg_publish(z, cfg, NULL, NULL) < 0)
 		goto fail;
-	*rw_fd = fd;
 	*ro_fd = rfd;
 	return z;
 fail:
 	free(z);
-	if (base != MAP_FAILED)
-		munmap(base, total);
+	munmap(base, total);
 	if (rfd >= 0)
 		close(rfd);
-	close(fd);
 	shm_unlink(shm_name);
 	return NULL;
 }
 
 struct zimg *zimg_map(int fd, bool writable)
 {
-	struct stat st;
-	void *base;
+	size_t size;
+	void *base = shm_map(fd, writable, ZIMG_HEADER_SIZE, &size);
 	struct zimg *z;
 
-	if (fstat(fd, &st) < 0) {
-		log_error("zone image: fstat: %s", strerror(errno));
+	if (base == NULL) {
+		if (errno == EPROTO)
+			log_error("zone image: object of %zu bytes is not an image", size);
+		else
+			log_error("zone image: mmap: %s", strerror(errno));
 		return NULL;
 	}
-	if (st.st_size < (off_t)ZIMG_HEADER_SIZE || (uint64_t)st.st_size > SIZE_MAX) {
-		log_error("zone image: object of %lld bytes is not an image",
-			  (long long)st.st_size);
-		return NULL;
-	}
-	base = mmap(NULL, (size_t)st.st_size, writable ? PROT_READ | PROT_WRITE : PROT_READ,
-		    MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED) {
-		log_error("zone image: mmap: %s", strerror(errno));
-		return NULL;
-	}
-	if (zimg_check_header(base, (size_t)st.st_size) < 0) {
+	if (zimg_check_header(base, size) < 0) {
 		log_error("zone image: bad header (magic, version or sizes)");
-		munmap(base, (size_t)st.st_size);
+		munmap(base, size);
 		return NULL;
 	}
-	z = zimg_wrap(base, (size_t)st.st_size, writable, false);
+	z = zimg_wrap(base, size, writable, false);
 	if (!z) {
-		munmap(base, (size_t)st.st_size);
+		munmap(base, size);
 		log_error("zone image: out of memory");
 	}
 	return z;
@@ -178,8 +147,8 @@ struct zimg *zimg_map(int fd, bool writable)
 
 struct zimg *zimg_open(const char *shm_name)
 {
-	char why[PROC_SHM_WHY_MAX];
-	int fd = proc_shm_open_ro(shm_name, why, sizeof(why));
+	char why[SHM_WHY_MAX];
+	int fd = shm_open_trusted(shm_name, why, sizeof(why));
 	struct zimg *z;
 
 	if (fd < 0) {
@@ -224,11 +193,7 @@ void zimg_close(struct zimg *z)
 
 int zimg_unlink(const char *shm_name)
 {
-	if (shm_unlink(shm_name) < 0 && errno != ENOENT) {
-		log_error("shm_unlink %s: %s", shm_name, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return shm_remove(shm_name);
 }
 
 uint32_t zimg_next_serial(uint32_t prev, uint32_t now)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "proc.h"
 
 static int listen_on(int backlog, uint16_t *port)
 {
@@ -299,7 +300,7 @@ Test(check, thousand_targets_take_about_one_timeout)
 	size_t passed = 0, timeouts = 0, refused = 0;
 	double t0, dt;
 
-	cr_assert_gt(check_raise_nofile(), (size_t)N + 100);
+	cr_assert_gt(proc_raise_nofile(UINT64_MAX), (uint64_t)N + 100);
 	for (size_t i = 0; i < N; i++) {
 		uint16_t p = i % 3 == 0 ? full_port : i % 3 == 1 ? open_port : dead_port;
 
@@ -422,7 +423,7 @@ Test(check, late_timeout_in_the_opening_burst_ends_with_the_round)
 	int fillers[3];
 	int full = full_listener(&full_port, fillers, 3);
 
-	if (check_raise_nofile() < (size_t)N + 100)
+	if (proc_raise_nofile(UINT64_MAX) < (uint64_t)N + 100)
 		cr_skip_test("RLIMIT_NOFILE too low for one opening burst of %d", N);
 	for (size_t i = 0; i < N; i++)
 		target_v4(&t[i], i == 0 || i == N - 1 ? full_port : dead_port, CONFIG_CHECK_TCP,
