@@ -19,6 +19,7 @@
 #include "answer_dnssec.h"
 #include "query.h"
 #include "wire.h"
+#include "zimg.h"
 #include "zimg_format.h"
 
 #define ANSWER_READ_TRIES 64u
@@ -477,17 +478,18 @@ size_t answer_query_ex(const struct answer_ctx *ctx, const uint8_t *pkt, size_t 
 		 * that keeps failing means a corrupt image: SERVFAIL, never a
 		 * hang. */
 		for (unsigned tries = 0;; tries++) {
-			const struct zimg *z = ctx->z;
-			uint64_t seq;
-			unsigned s = seqlock_read_begin(&z->hdr->lock, &seq);
-			struct answer_slot sl = { z->slot[s], z->slot_size };
+			struct zimg_view v;
+			struct answer_slot sl;
 
 			if (tries == ANSWER_READ_TRIES) {
 				n = 0;
 				break;
 			}
+			zimg_read_begin(ctx->z, &v);
+			sl.base = v.slot;
+			sl.size = v.size;
 			n = answer_from_slot(&sl, &q, pkt, out, limit, &k);
-			if (!seqlock_read_retry(&z->hdr->lock, s, seq))
+			if (!zimg_read_retry(ctx->z, &v))
 				break;
 		}
 		if (n == 0) {

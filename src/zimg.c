@@ -1,7 +1,8 @@
 /*
- * The shm object of the zone image: create, map, validate, publish. The
- * slot format is in zimg_format.h, the builder in zimg_build.c, the
- * readers in answer.c.
+ * The shm object of the zone image: create, map, validate, publish, and
+ * the seqlock's read side. The slot format is in zimg_format.h, the
+ * builder in zimg_build.c (called here, never calling back), the readers
+ * in answer.c and admin_dump.c (through struct zimg_view or a copy).
  */
 #include "zimg.h"
 
@@ -20,7 +21,22 @@
 #include "dname.h"
 #include "log.h"
 #include "proc.h"
+#include "zimg_build.h"
 #include "zimg_format.h"
+
+/* One mapping. The slot geometry is copied out of the header once it has
+ * been validated, so a later change to the shared header cannot move a
+ * reader's bounds. */
+struct zimg {
+	uint8_t *base;
+	size_t size;
+	bool writable;
+	bool mem;   /* zimg_new_mem: heap, not mmap */
+	bool parts; /* zimg_heap_copy: header and slots in their own blocks */
+	struct zimg_header *hdr;
+	size_t slot_size;
+	uint8_t *slot[2];
+};
 
 static void zimg_init_header(struct zimg_header *h, size_t slot_size)
 {
@@ -211,10 +227,43 @@ struct zimg *zimg_new_mem(const struct config *cfg)
 	return z;
 }
 
+struct zimg *zimg_heap_copy(const struct zimg *m)
+{
+	struct zimg *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->size = m->size;
+	h->mem = h->parts = true;
+	h->slot_size = m->slot_size;
+	h->hdr = malloc(sizeof(*h->hdr));
+	h->base = (uint8_t *)h->hdr;
+	h->slot[0] = malloc(m->slot_size);
+	h->slot[1] = malloc(m->slot_size);
+	if (!h->hdr || !h->slot[0] || !h->slot[1]) {
+		zimg_close(h);
+		return NULL;
+	}
+	memcpy(h->hdr, m->hdr, sizeof(*h->hdr));
+	memcpy(h->slot[0], m->slot[0], m->slot_size);
+	memcpy(h->slot[1], m->slot[1], m->slot_size);
+	return h;
+}
+
+uint8_t *zimg_raw(const struct zimg *z, size_t *size)
+{
+	*size = z->size;
+	return z->base;
+}
+
 void zimg_close(struct zimg *z)
 {
 	if (!z)
 		return;
+	if (z->parts) {
+		free(z->slot[0]);
+		free(z->slot[1]);
+	}
 	if (z->mem)
 		free(z->base);
 	else
@@ -305,20 +354,31 @@ int zimg_publish_signed(struct zimg *z, const struct config *cfg, const bool *pu
 	return zimg_publish_common(z, cfg, published, signer, now, serial_out);
 }
 
+void zimg_read_begin(const struct zimg *z, struct zimg_view *v)
+{
+	v->s = seqlock_read_begin(&z->hdr->lock, &v->seq);
+	v->slot = z->slot[v->s];
+	v->size = z->slot_size;
+}
+
+bool zimg_read_retry(const struct zimg *z, const struct zimg_view *v)
+{
+	return seqlock_read_retry(&z->hdr->lock, v->s, v->seq);
+}
+
 uint32_t zimg_serial(const struct zimg *z)
 {
 	/* Bounded like every reader: a corrupt image whose active slot stays
 	 * odd must not hang the prober or `status`. 0: no serial to be had. */
 	for (int tries = 0; tries < 1000; tries++) {
 		const volatile struct zimg_slot *sl;
+		struct zimg_view v;
 		uint32_t serial;
-		uint64_t seq;
-		unsigned s;
 
-		s = seqlock_read_begin(&z->hdr->lock, &seq);
-		sl = (const volatile struct zimg_slot *)z->slot[s];
+		zimg_read_begin(z, &v);
+		sl = (const volatile struct zimg_slot *)v.slot;
 		serial = sl->magic == ZIMG_SLOT_MAGIC ? sl->serial : 0;
-		if (!seqlock_read_retry(&z->hdr->lock, s, seq))
+		if (!zimg_read_retry(z, &v))
 			return serial;
 	}
 	return 0;
@@ -329,32 +389,30 @@ uint64_t zimg_generation(const struct zimg *z)
 	return atomic_load_explicit(&z->hdr->generation, memory_order_acquire);
 }
 
-/* One consistent private copy of the active slot (used bytes only), or
- * NULL if there is none or a writer kept overlapping the copy. */
-static uint8_t *zimg_copy_active(const struct zimg *z, size_t *len)
+uint8_t *zimg_copy_active(const struct zimg *z, size_t *len)
 {
 	for (int tries = 0; tries < 1000; tries++) {
 		const volatile struct zimg_slot *sl;
-		uint64_t seq;
-		unsigned s = seqlock_read_begin(&z->hdr->lock, &seq);
+		struct zimg_view v;
 		uint32_t used;
 		bool ok;
 		uint8_t *buf;
 
-		sl = (const volatile struct zimg_slot *)z->slot[s];
+		zimg_read_begin(z, &v);
+		sl = (const volatile struct zimg_slot *)v.slot;
 		used = sl->used;
 		ok = sl->magic == ZIMG_SLOT_MAGIC && sl->version == ZIMG_VERSION &&
-		     used >= sizeof(struct zimg_slot) && used <= z->slot_size;
+		     used >= sizeof(struct zimg_slot) && used <= v.size;
 		if (!ok) {
-			if (seqlock_read_retry(&z->hdr->lock, s, seq))
+			if (zimg_read_retry(z, &v))
 				continue;
 			return NULL;
 		}
 		buf = malloc(used);
 		if (!buf)
 			return NULL;
-		memcpy(buf, z->slot[s], used);
-		if (!seqlock_read_retry(&z->hdr->lock, s, seq)) {
+		memcpy(buf, v.slot, used);
+		if (!zimg_read_retry(z, &v)) {
 			*len = used;
 			return buf;
 		}

@@ -13,12 +13,14 @@
 #include <ldns/ldns.h>
 
 #include "ahd.h"
+#include "config.h"
 #include "dname.h"
 #include "dnssec.h"
 #include "log.h"
 #include "query.h"
 #include "wire.h"
-#include "zimg.h"
+#include "zimg_build.h"
+#include "zsign.h"
 
 #define ZB_KEY_CAP AHD_MAX_NAME_WIRE
 #define ZB_RR_HDR 10 /* TYPE CLASS TTL RDLENGTH */

@@ -28,8 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "dnssec.h"
 #include "zimg.h"
+#include "zsign.h"
 
 struct bench {
 	struct config cfg;
