@@ -16,49 +16,13 @@
 #include <string.h>
 
 #include "ahd.h"
-#include "answer_dnssec.h"
+#include "answer_int.h"
 #include "query.h"
 #include "wire.h"
 #include "zimg.h"
 #include "zimg_format.h"
 
 #define ANSWER_READ_TRIES 64u
-
-#define ANSWER_RCODE_NOERROR 0
-#define ANSWER_RCODE_FORMERR 1
-#define ANSWER_RCODE_SERVFAIL 2
-#define ANSWER_RCODE_NXDOMAIN 3
-#define ANSWER_RCODE_NOTIMP 4
-#define ANSWER_RCODE_REFUSED 5
-
-#define ANSWER_FLAG_AA 0x04
-#define ANSWER_FLAG_TC 0x02
-#define ANSWER_FLAG_CD 0x10 /* byte 3 */
-
-/* Bounds of one read of the slot. */
-struct answer_slot {
-	const uint8_t *base;
-	size_t size;
-};
-
-/* true if [off, off + len) lies in the slot and off is aligned to align. */
-static inline bool answer_in(const struct answer_slot *sl, uint64_t off, uint64_t len,
-			     size_t align)
-{
-	return off <= sl->size && len <= sl->size - off && (off % align) == 0;
-}
-
-static void answer_header(uint8_t *out, const uint8_t *pkt, const struct query *q,
-			  uint8_t flags, uint8_t rcode, uint16_t qdcount)
-{
-	wire_store_u16(out, q->id);
-	out[2] = (uint8_t)(0x80 | (q->opcode << 3) | flags | (q->rd ? 0x01 : 0));
-	/* RA, Z, AD clear; CD copied into every response, DO or not (RFC
-	 * 4035 section 3.1.6). */
-	out[3] = (uint8_t)(rcode | (pkt[3] & ANSWER_FLAG_CD));
-	wire_store_u16(out + 4, qdcount);
-	memset(out + 6, 0, 6);
-}
 
 /* Header + the question echoed byte for byte (its case preserved). */
 static size_t answer_head(uint8_t *out, size_t limit, const uint8_t *pkt,
@@ -204,34 +168,15 @@ answer_find_name(const struct answer_slot *sl, const volatile struct zimg_zone *
 		 const uint8_t *key, size_t key_len, bool *bad)
 {
 	uint32_t names_off = z->names_off;
-	uint32_t n = z->n_names;
+	uint32_t n = z->n_names, idx;
 	const volatile struct zimg_name *names;
-	size_t lo = 0, hi = n;
 
 	if (!answer_in(sl, names_off, (uint64_t)n * sizeof(struct zimg_name), ZIMG_ALIGN)) {
 		*bad = true;
 		return NULL;
 	}
 	names = (const volatile struct zimg_name *)(sl->base + names_off);
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		uint32_t koff = names[mid].key_off;
-		uint16_t klen = names[mid].key_len;
-		int c;
-
-		if (!answer_in(sl, koff, klen, 1)) {
-			*bad = true;
-			return NULL;
-		}
-		c = dname_key_cmp(key, key_len, sl->base + koff, klen);
-		if (c == 0)
-			return &names[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	return answer_search(sl, names, n, key, key_len, &idx, bad) ? &names[idx] : NULL;
 }
 
 /* The answer from one read of slot s; *kind set. 0 if the slot is bad. */
@@ -267,15 +212,10 @@ static size_t answer_from_slot(const struct answer_slot *sl, const struct query 
 	default:
 		break;
 	}
-	/* The apex suffix of the question name: owner of the SOA in negative
-	 * answers and target of the names in NS and SOA RDATA. */
-	apex_ptr = (uint16_t)(0xc000 | (QUERY_HEADER_LEN +
-				       (label_idx < q->n_labels ? q->label_off[label_idx]
-								: q->qname_len - 1)));
-	/* DO=1 at a signed zone: RRSIGs and NSEC proofs (answer_dnssec.h). */
+	apex_ptr = answer_apex_ptr(q, label_idx);
+	/* DO=1 at a signed zone: RRSIGs and NSEC proofs (answer_int.h). */
 	if (answer_dnssec_wanted(zone, q))
-		return answer_dnssec_from_slot(sl->base, sl->size, zone, q, pkt, label_idx, out,
-					       limit, kind);
+		return answer_dnssec_from_slot(sl, zone, q, pkt, label_idx, out, limit, kind);
 	/* The key of the part left of the apex: labels right to left. */
 	for (unsigned i = label_idx; i-- > 0;) {
 		const uint8_t *l = q->qname + q->label_off[i];

@@ -1,5 +1,5 @@
 /*
- * DNSSEC answers (answer_dnssec.h): the hot path of DO=1 queries at a
+ * DNSSEC answers (answer_int.h): the hot path of DO=1 queries at a
  * signed zone. Same rules as answer.c: every offset and count read from
  * the slot is loaded once and checked against the slot size the mapping
  * was validated with; a torn read yields a wrong answer (discarded by the
@@ -10,7 +10,7 @@
  * so a partial answer would only turn into a bogus one (RFC 4035 section
  * 3.1.1), and an RRset never travels without its RRSIGs.
  */
-#include "answer_dnssec.h"
+#include "answer_int.h"
 
 #include <string.h>
 
@@ -18,23 +18,11 @@
 #include "dname.h"
 #include "wire.h"
 
-#define ANSWER_DNSSEC_RCODE_NOERROR 0
-#define ANSWER_DNSSEC_RCODE_NXDOMAIN 3
-
-#define ANSWER_DNSSEC_FLAG_AA 0x04 /* byte 2 */
-#define ANSWER_DNSSEC_FLAG_TC 0x02 /* byte 2 */
-#define ANSWER_DNSSEC_FLAG_CD 0x10 /* byte 3 */
-
 /* Compression pointers hold 14-bit offsets. */
 #define ANSWER_DNSSEC_PTR_MAX 0x3fffu
 
 /* An RR body: TYPE CLASS TTL RDLENGTH. */
 #define ANSWER_DNSSEC_RR_HDR 10u
-
-struct answer_dnssec_slot {
-	const uint8_t *base;
-	size_t size;
-};
 
 /* An owner name as written: labels, then a compression pointer (or just
  * the pointer). */
@@ -53,7 +41,7 @@ struct answer_dnssec_name {
 };
 
 struct answer_dnssec_ctx {
-	struct answer_dnssec_slot sl;
+	struct answer_slot sl;
 	uint32_t names_off;
 	uint32_t n_names;
 	uint32_t nsec_idx_off;
@@ -68,12 +56,6 @@ struct answer_dnssec_ctx {
 	bool full; /* something did not fit: TC */
 	bool bad;  /* the slot does not check out */
 };
-
-static inline bool answer_dnssec_in(const struct answer_dnssec_slot *sl, uint64_t off,
-				    uint64_t len, size_t align)
-{
-	return off <= sl->size && len <= sl->size - off && (off % align) == 0;
-}
 
 static void answer_dnssec_load_rrset(const volatile struct zimg_rrset *src,
 				     struct zimg_rrset *dst)
@@ -111,7 +93,7 @@ static void answer_dnssec_put_block(struct answer_dnssec_ctx *c, uint32_t off, u
 
 	if (c->bad || c->full)
 		return;
-	if (!answer_dnssec_in(&c->sl, off, (uint64_t)len + 2u * n_ptrs, 1)) {
+	if (!answer_in(&c->sl, off, (uint64_t)len + 2u * n_ptrs, 1)) {
 		c->bad = true;
 		return;
 	}
@@ -173,10 +155,10 @@ static bool answer_dnssec_name_at(struct answer_dnssec_ctx *c, uint32_t i,
 	nm->key_len = names[i].key_len;
 	nm->rrsets_off = names[i].rrsets_off;
 	nm->n_rrsets = names[i].n_rrsets;
-	if (!answer_dnssec_in(&c->sl, nm->key_off, nm->key_len, 1) ||
+	if (!answer_in(&c->sl, nm->key_off, nm->key_len, 1) ||
 	    nm->key_len >= AHD_MAX_NAME_WIRE ||
 	    (nm->n_rrsets &&
-	     !answer_dnssec_in(&c->sl, nm->rrsets_off,
+	     !answer_in(&c->sl, nm->rrsets_off,
 			       (uint64_t)nm->n_rrsets * sizeof(struct zimg_rrset), ZIMG_ALIGN))) {
 		c->bad = true;
 		return false;
@@ -189,27 +171,10 @@ static bool answer_dnssec_name_at(struct answer_dnssec_ctx *c, uint32_t i,
 static bool answer_dnssec_search(struct answer_dnssec_ctx *c, const uint8_t *key,
 				 size_t key_len, uint32_t *idx)
 {
-	uint32_t lo = 0, hi = c->n_names;
+	const volatile struct zimg_name *names =
+		(const volatile struct zimg_name *)(c->sl.base + c->names_off);
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		struct answer_dnssec_name nm;
-		int cmp;
-
-		if (!answer_dnssec_name_at(c, mid, &nm))
-			return false;
-		cmp = dname_key_cmp(key, key_len, c->sl.base + nm.key_off, nm.key_len);
-		if (cmp == 0) {
-			*idx = mid;
-			return true;
-		}
-		if (cmp < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	*idx = lo;
-	return false;
+	return answer_search(&c->sl, names, c->n_names, key, key_len, idx, &c->bad);
 }
 
 static const volatile struct zimg_rrset *
@@ -382,18 +347,7 @@ static bool answer_dnssec_put_all_sigs(struct answer_dnssec_ctx *c,
 	return c->an > 0;
 }
 
-static void answer_dnssec_header(uint8_t *out, const struct query *q, const uint8_t *pkt,
-				 uint8_t flags, uint8_t rcode)
-{
-	wire_store_u16(out, q->id);
-	out[2] = (uint8_t)(0x80 | (q->opcode << 3) | flags | (q->rd ? 0x01 : 0));
-	/* RA, Z, AD clear; CD copied (RFC 4035 section 3.1.6). */
-	out[3] = (uint8_t)(rcode | (pkt[3] & ANSWER_DNSSEC_FLAG_CD));
-	wire_store_u16(out + 4, 1);
-	memset(out + 6, 0, 6);
-}
-
-size_t answer_dnssec_from_slot(const uint8_t *base, size_t size,
+size_t answer_dnssec_from_slot(const struct answer_slot *sl,
 			       const volatile struct zimg_zone *zone, const struct query *q,
 			       const uint8_t *pkt, unsigned label_idx, uint8_t *out,
 			       size_t limit, enum answer_kind *kind)
@@ -404,27 +358,24 @@ size_t answer_dnssec_from_slot(const uint8_t *base, size_t size,
 	struct answer_dnssec_owner o;
 	uint8_t key[AHD_MAX_NAME_WIRE];
 	size_t key_len = 0, head = QUERY_HEADER_LEN + q->question_len;
-	uint8_t rcode = ANSWER_DNSSEC_RCODE_NOERROR;
+	uint8_t rcode = ANSWER_RCODE_NOERROR;
 	bool positive = false;
 	uint32_t idx = 0;
 
 	memset(&c, 0, sizeof(c));
-	c.sl.base = base;
-	c.sl.size = size;
+	c.sl = *sl;
 	c.names_off = zone->names_off;
 	c.n_names = zone->n_names;
 	c.nsec_idx_off = zone->nsec_idx_off;
 	answer_dnssec_load_rrset(&zone->neg_soa, &soa);
 	if (c.n_names == 0 ||
-	    !answer_dnssec_in(&c.sl, c.names_off, (uint64_t)c.n_names * sizeof(struct zimg_name),
+	    !answer_in(&c.sl, c.names_off, (uint64_t)c.n_names * sizeof(struct zimg_name),
 			      ZIMG_ALIGN) ||
-	    !answer_dnssec_in(&c.sl, c.nsec_idx_off, (uint64_t)c.n_names * sizeof(uint32_t),
+	    !answer_in(&c.sl, c.nsec_idx_off, (uint64_t)c.n_names * sizeof(uint32_t),
 			      sizeof(uint32_t)) ||
 	    limit < head)
 		return 0;
-	c.apex_ptr = (uint16_t)(0xc000u | (QUERY_HEADER_LEN +
-					   (label_idx < q->n_labels ? q->label_off[label_idx]
-								    : q->qname_len - 1)));
+	c.apex_ptr = answer_apex_ptr(q, label_idx);
 	c.out = out;
 	c.limit = limit;
 	c.pos = head;
@@ -475,7 +426,7 @@ size_t answer_dnssec_from_slot(const uint8_t *base, size_t size,
 		*kind = positive ? ANSWER_NOERROR : ANSWER_NODATA;
 	} else {
 		*kind = ANSWER_NXDOMAIN;
-		rcode = ANSWER_DNSSEC_RCODE_NXDOMAIN;
+		rcode = ANSWER_RCODE_NXDOMAIN;
 	}
 	if (!positive) {
 		answer_dnssec_owner_ptr(&o, c.apex_ptr & ANSWER_DNSSEC_PTR_MAX);
@@ -494,11 +445,10 @@ size_t answer_dnssec_from_slot(const uint8_t *base, size_t size,
 	if (c.bad)
 		return 0;
 	if (c.full) {
-		answer_dnssec_header(out, q, pkt, ANSWER_DNSSEC_FLAG_AA | ANSWER_DNSSEC_FLAG_TC,
-				     rcode);
+		answer_header(out, pkt, q, ANSWER_FLAG_AA | ANSWER_FLAG_TC, rcode, 1);
 		return head;
 	}
-	answer_dnssec_header(out, q, pkt, ANSWER_DNSSEC_FLAG_AA, rcode);
+	answer_header(out, pkt, q, ANSWER_FLAG_AA, rcode, 1);
 	wire_store_u16(out + 6, (uint16_t)c.an);
 	wire_store_u16(out + 8, (uint16_t)c.ns);
 	return c.pos;
