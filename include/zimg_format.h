@@ -84,6 +84,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "seqlock.h"
+#include "wire.h"
 
 #define ZIMG_MAGIC 0x5a444841u /* "AHDZ" little-endian */
 #define ZIMG_VERSION 2u
@@ -122,6 +123,17 @@ struct zimg_rrset {
 	uint16_t n_ptrs;   /* apex pointer placeholders in the RR bodies */
 };
 _Static_assert(sizeof(struct zimg_rrset) == 24, "slot layout");
+
+/* An RR body's fixed part: TYPE CLASS TTL RDLENGTH. */
+#define ZIMG_RR_HDR 10u
+
+static inline void zimg_rr_hdr(uint8_t *p, uint16_t type, uint32_t ttl, uint16_t rdlen)
+{
+	wire_store_u16(p, type);
+	wire_store_u16(p + 2, 1); /* class IN */
+	wire_store_u32(p + 4, ttl);
+	wire_store_u16(p + 8, rdlen);
+}
 
 /* The 2-byte pointer the builder leaves where an NS or SOA RDATA name
  * reaches the apex; answers overwrite it. */

@@ -52,4 +52,41 @@ bool zimg_signer_due(const struct zimg_signer *s, time_t now);
  * heartbeat must go on meanwhile. */
 void zimg_signer_set_tick(struct zimg_signer *s, void (*tick)(void *arg), void *arg);
 
+/*
+ * The builder's side (zimg_build.c). A build calls zimg_signer_begin,
+ * then zimg_signer_sign for every RRset of every zone, then
+ * zimg_signer_end (ok: the build succeeded, so entries it did not use
+ * are dropped; else the cache keeps everything and checks it all after
+ * the next success).
+ */
+struct config_ttls;
+struct ldns_struct_rdf;
+
+/* One zone of one build. */
+struct zimg_sign_zone {
+	struct zimg_signer *signer;
+	int64_t now;
+	uint32_t zone;                  /* its index: part of the cache key */
+	const struct config_ttls *ttls; /* the signing policy */
+	struct ldns_struct_rdf *apex;   /* absolute, the RRSIG signer name */
+};
+
+/* RRSIG bodies (zimg_format.h), valid until the signer's next call. */
+struct zimg_sigs {
+	const uint8_t *data;
+	uint32_t len;
+	uint16_t count;
+};
+
+void zimg_signer_begin(struct zimg_signer *s);
+void zimg_signer_end(struct zimg_signer *s, bool ok);
+/* The DNSKEY RDATA of the signer's key, *len bytes. */
+const uint8_t *zimg_signer_dnskey(const struct zimg_signer *s, size_t *len);
+/* The RRSIGs of the RRset of type with owner owner (wire, lower case)
+ * and count bodies in bodies[0..len): from the cache while fresh, else
+ * signed now. Returns 0, or -1 (out of memory or the key failed). */
+int zimg_signer_sign(struct zimg_sign_zone *sg, uint16_t type, const uint8_t *owner,
+		     size_t owner_len, const uint8_t *bodies, uint32_t len, uint16_t count,
+		     struct zimg_sigs *out);
+
 #endif

@@ -22,7 +22,6 @@
 #define ANSWER_DNSSEC_PTR_MAX 0x3fffu
 
 /* An RR body: TYPE CLASS TTL RDLENGTH. */
-#define ANSWER_DNSSEC_RR_HDR 10u
 
 /* An owner name as written: labels, then a compression pointer (or just
  * the pointer). */
@@ -101,11 +100,11 @@ static void answer_dnssec_put_block(struct answer_dnssec_ctx *c, uint32_t off, u
 	for (unsigned i = 0; i < count; i++) {
 		size_t body, at = c->pos;
 
-		if (len - used < ANSWER_DNSSEC_RR_HDR) {
+		if (len - used < ZIMG_RR_HDR) {
 			c->bad = true;
 			return;
 		}
-		body = ANSWER_DNSSEC_RR_HDR + wire_load_u16(p + used + 8);
+		body = ZIMG_RR_HDR + wire_load_u16(p + used + 8);
 		if (len - used < body) {
 			c->bad = true;
 			return;
