@@ -15,9 +15,11 @@
 struct config;
 struct zimg_signer;
 
-/* An upper bound of the slot size cfg can need, or 0 if cfg cannot fit
- * the format. */
+/* zimg_size.c: an upper bound of the slot size cfg can need, or 0 if
+ * cfg cannot fit the format. */
 size_t zimg_build_slot_size(const struct config *cfg);
+/* zimg_size.c: labels of a text name (dots + 1), so of its ancestors. */
+size_t zimg_label_count(const char *name);
 /* Render cfg into slot[0..slot_size). Returns 0 or -1 (logged). */
 int zimg_build(uint8_t *slot, size_t slot_size, const struct config *cfg,
 	       const bool *published, uint32_t serial);

@@ -39,110 +39,6 @@ struct zb_item {
 	size_t entry;
 };
 
-static size_t zb_label_count(const char *name)
-{
-	size_t n = 1;
-
-	for (; *name; name++)
-		n += *name == '.';
-	return n;
-}
-
-/* RRSIG signature field bytes per algorithm (RSA: up to 4096-bit keys,
- * RFC 3110; ECDSA r||s, RFC 6605; EdDSA, RFC 8080). */
-static size_t zb_sig_max(enum config_alg alg)
-{
-	switch (alg) {
-	case CONFIG_ALG_ECDSAP256SHA256:
-	case CONFIG_ALG_ED25519:
-		return 64;
-	case CONFIG_ALG_ECDSAP384SHA384:
-		return 96;
-	case CONFIG_ALG_ED448:
-		return 114;
-	default:
-		return 512;
-	}
-}
-
-/* DNSKEY RDATA bytes: flags, protocol, algorithm, public key (RSA: a
- * 3-byte exponent length, an exponent of at most 4096 bits, RFC 3110). */
-static size_t zb_dnskey_max(enum config_alg alg)
-{
-	switch (alg) {
-	case CONFIG_ALG_ECDSAP256SHA256:
-		return 4 + 64;
-	case CONFIG_ALG_ECDSAP384SHA384:
-		return 4 + 96;
-	case CONFIG_ALG_ED25519:
-		return 4 + 32;
-	case CONFIG_ALG_ED448:
-		return 4 + 57;
-	default:
-		return 4 + 3 + 512 + 512;
-	}
-}
-
-/* NSEC type bitmap: window 0 only (every type we serve is below 256),
- * 2 bytes of header + up to DNSKEY (48): 7 bytes. */
-#define ZB_BITMAP_MAX (2 + 32)
-/* RRSIG RDATA without signer name and signature. */
-#define ZB_RRSIG_FIXED 18
-
-size_t zimg_build_slot_size(const struct config *cfg)
-{
-	uint64_t items = 1, keys = 0, bodies = 0, per_zone, total, longest = 0;
-	uint64_t zones = 1 + (uint64_t)cfg->n_alias_zones;
-	uint64_t apex_max = strlen(cfg->hosted_zone) + 2;
-
-	for (size_t i = 0; i < cfg->n_alias_zones; i++)
-		if (strlen(cfg->alias_zones[i]) + 2 > apex_max)
-			apex_max = strlen(cfg->alias_zones[i]) + 2;
-	if (apex_max > AHD_MAX_NAME_WIRE)
-		apex_max = AHD_MAX_NAME_WIRE;
-	for (size_t i = 0; i < cfg->n_entries; i++) {
-		const struct config_entry *e = &cfg->entries[i];
-		uint64_t labels = zb_label_count(e->name);
-
-		items += labels;
-		keys += labels * (strlen(e->name) + 2 + ZIMG_ALIGN);
-		bodies += (uint64_t)e->n_addrs * (ZIMG_RR_HDR + 16) + 2 * ZIMG_ALIGN;
-		if (strlen(e->name) + 1 > longest)
-			longest = strlen(e->name) + 1;
-	}
-	per_zone = (AHD_MAX_NAME_WIRE + ZIMG_ALIGN)          /* apex */
-		   + items * sizeof(struct zimg_name) + ZIMG_ALIGN /* name table */
-		   + keys
-		   + items * (2 * sizeof(struct zimg_rrset) + ZIMG_ALIGN)
-		   + bodies
-		   + 2 * (ZIMG_RR_HDR + 2 * AHD_MAX_NAME_WIRE + 20 + ZIMG_ALIGN) /* SOAs */
-		   + (uint64_t)cfg->n_ns * (ZIMG_RR_HDR + AHD_MAX_NAME_WIRE) + ZIMG_ALIGN
-		   + (ZIMG_RR_HDR + 16 + ZIMG_ALIGN); /* HINFO */
-	if (cfg->priv_key_path != NULL) {
-		uint64_t sig = ZIMG_RR_HDR + ZB_RRSIG_FIXED + apex_max +
-			       zb_sig_max(cfg->priv_key_alg) + ZIMG_ALIGN;
-		uint64_t owner = longest + apex_max;
-
-		if (owner > AHD_MAX_NAME_WIRE)
-			owner = AHD_MAX_NAME_WIRE;
-		/* Per name: an NSEC RRset (descriptor + body) and RRSIGs over
-		 * A, AAAA and NSEC; the apex adds NS, SOA, DNSKEY and their
-		 * RRSIGs, neg_soa its RRSIG copy; the NSEC index. */
-		per_zone += items * (sizeof(struct zimg_rrset) + ZIMG_RR_HDR + owner +
-				     ZB_BITMAP_MAX + ZIMG_ALIGN + 3 * sig + sizeof(uint32_t))
-			    + 2 * sizeof(struct zimg_rrset) + 4 * sig + ZIMG_ALIGN
-			    + ZIMG_RR_HDR + zb_dnskey_max(cfg->priv_key_alg) + ZIMG_ALIGN;
-	}
-	total = sizeof(struct zimg_slot) + zones * sizeof(struct zimg_zone) + ZIMG_ALIGN
-		+ zones * per_zone;
-	/* Headroom: a later format can grow without a resize. */
-	total += total / 4 + 65536;
-	total = (total + 4095) & ~(uint64_t)4095;
-	if (total > ZIMG_SLOT_MAX)
-		return 0;
-	return (size_t)total;
-}
-
 /* Reserve n zeroed, aligned bytes; returns the offset or 0 (offset 0 is
  * the slot header, never handed out). */
 static uint32_t zb_alloc(struct zb *b, size_t n)
@@ -461,7 +357,7 @@ static int zb_names_make(struct zb_names *nm, const struct config *cfg,
 
 	memset(nm, 0, sizeof(*nm));
 	for (size_t i = 0; i < cfg->n_entries; i++)
-		max_items += zb_label_count(cfg->entries[i].name);
+		max_items += zimg_label_count(cfg->entries[i].name);
 	nm->keys = reallocarray(NULL, cfg->n_entries ? cfg->n_entries : 1, ZB_KEY_CAP);
 	nm->items = reallocarray(NULL, max_items, sizeof(*nm->items));
 	nm->group = reallocarray(NULL, max_items + 1, sizeof(*nm->group));
@@ -612,160 +508,224 @@ static int zb_neg_sigs(struct zb *b, struct zimg_rrset *neg, const struct zimg_r
 	return 0;
 }
 
+static int zb_full(const struct zb *b)
+{
+	log_error("zone image: slot of %zu bytes is too small", b->cap);
+	return -1;
+}
+
+/* One zone of one build: what each of its names needs. */
+struct zb_zone {
+	struct zb *b;
+	const struct config *cfg;
+	const bool *published;
+	const struct zb_names *nm;
+	const struct zb_soa *soa;
+	struct zimg_sign_zone *sg; /* NULL: unsigned */
+	const char *apex_text;
+	uint8_t apex[AHD_MAX_NAME_WIRE];
+	size_t apex_len;
+	uint8_t rname[AHD_MAX_NAME_WIRE];
+	size_t rname_len;
+	struct zimg_zone zone;
+	struct zimg_rrset apex_soa; /* signed: its RRSIGs go to neg_soa */
+};
+
+/* The apex, the name table, the NSEC index and the signer name. */
+static int zb_zone_head(struct zb_zone *zz)
+{
+	struct zimg_zone *zone = &zz->zone;
+	struct zb *b = zz->b;
+	char rname_text[AHD_MAX_NAME_TEXT + 16];
+	int apex_len, rname_len;
+	size_t n = zz->nm->n_groups;
+
+	apex_len = dname_from_text(zz->apex_text, zz->apex, sizeof(zz->apex));
+	/* An alias zone's SOA is the hosted zone's under the alias name, RNAME
+	 * included (as the original serves it). */
+	snprintf(rname_text, sizeof(rname_text), "hostmaster.%s", zz->cfg->hosted_zone);
+	rname_len = dname_from_text(rname_text, zz->rname, sizeof(zz->rname));
+	if (apex_len < 0 || rname_len < 0) {
+		log_error("zone image: zone name \"%s\" is too long for hostmaster.%s",
+			  zz->cfg->hosted_zone, zz->cfg->hosted_zone);
+		return -1;
+	}
+	zz->apex_len = (size_t)apex_len;
+	zz->rname_len = (size_t)rname_len;
+	zone->apex_off = zb_alloc(b, zz->apex_len);
+	if (!zone->apex_off)
+		return zb_full(b);
+	memcpy(zb_ptr(b, zone->apex_off), zz->apex, zz->apex_len);
+	zone->apex_len = (uint16_t)apex_len;
+	zone->names_off = zb_alloc(b, n * sizeof(struct zimg_name));
+	if (!zone->names_off)
+		return zb_full(b);
+	zone->n_names = (uint32_t)n;
+	if (zz->sg) {
+		zone->flags = ZIMG_ZONE_SIGNED;
+		zone->nsec_idx_off = zb_alloc(b, n * sizeof(uint32_t));
+		if (!zone->nsec_idx_off)
+			return zb_full(b);
+		memcpy(zb_ptr(b, zone->nsec_idx_off), zz->nm->nsec_idx, n * sizeof(uint32_t));
+		zz->sg->apex = ldns_dname_new_frm_data((uint16_t)apex_len, zz->apex);
+		if (!zz->sg->apex) {
+			log_error("zone image: out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Name group g's NSEC (after its rs[0..*n_rs)), the apex's DNSKEY, and
+ * the RRSIGs of them all. */
+static int zb_name_sign(struct zb_zone *zz, size_t g, struct zimg_rrset *rs, size_t *n_rs)
+{
+	const struct zb_names *nm = zz->nm;
+	const struct zb_item *it = &nm->items[nm->group[g]];
+	const struct zb_item *nx = &nm->items[nm->group[nm->nsec_next[g]]];
+	uint8_t owner[AHD_MAX_NAME_WIRE], next[AHD_MAX_NAME_WIRE];
+	size_t owner_len = dname_from_key(it->key, it->key_len, zz->apex, zz->apex_len, owner);
+	size_t next_len = dname_from_key(nx->key, nx->key_len, zz->apex, zz->apex_len, next);
+	uint16_t types[4];
+	size_t n_types = 0;
+
+	if (!owner_len || !next_len) {
+		log_error("zone image: a name under %s is longer than 255 bytes", zz->apex_text);
+		return -1;
+	}
+	for (size_t i = 0; i < *n_rs; i++)
+		types[n_types++] = rs[i].type;
+	/* Sorted by type: NS SOA NSEC DNSKEY / A AAAA NSEC. */
+	if (it->key_len == 0) {
+		if (zb_dnskey(zz->b, &rs[*n_rs + 1], zz->sg->signer, zz->soa->ttls.dnskey) < 0)
+			return zb_full(zz->b);
+		types[n_types++] = ZIMG_TYPE_DNSKEY;
+	}
+	if (zb_nsec(zz->b, &rs[*n_rs], next, next_len, types, n_types, zz->soa->ttls.neg) < 0)
+		return zb_full(zz->b);
+	*n_rs += it->key_len == 0 ? 2 : 1;
+	for (size_t i = 0; i < *n_rs; i++)
+		if (zb_sign_rrset(zz->b, &rs[i], owner, owner_len, zz->sg) < 0)
+			return -1;
+	return 0;
+}
+
+/* The RRsets of name group g: NS and SOA at the apex, else its
+ * addresses (none: an empty non-terminal). */
+static int zb_name_rrsets(struct zb_zone *zz, size_t g, struct zimg_name *name,
+			  struct zimg_rrset *rs, size_t *n_rs)
+{
+	const struct zb_names *nm = zz->nm;
+	const struct zb_item *it = &nm->items[nm->group[g]];
+	const struct zb_soa *soa = zz->soa;
+	struct zb *b = zz->b;
+	size_t n_real = 0;
+
+	while (nm->group[g] + n_real < nm->group[g + 1] && it[n_real].real)
+		n_real++;
+	if (it->key_len == 0) {
+		name->flags = ZIMG_NAME_APEX;
+		if (zb_ns(b, &rs[(*n_rs)++], zz->cfg, soa->ttls.ns) < 0 ||
+		    zb_soa(b, &rs[(*n_rs)++], soa, zz->rname, zz->rname_len, soa->ttls.soa) < 0)
+			return zb_full(b);
+	} else if (n_real == 0) {
+		name->flags = ZIMG_NAME_ENT;
+	} else {
+		if (zb_addrs(b, &rs[*n_rs], zz->cfg, zz->published, it, n_real, AF_INET,
+			     &soa->ttls) < 0)
+			return zb_full(b);
+		*n_rs += rs[*n_rs].count > 0;
+		if (zb_addrs(b, &rs[*n_rs], zz->cfg, zz->published, it, n_real, AF_INET6,
+			     &soa->ttls) < 0)
+			return zb_full(b);
+		*n_rs += rs[*n_rs].count > 0;
+	}
+	return 0;
+}
+
+/* Name group g: its key, RRsets (signed if the zone is) and table entry. */
+static int zb_name(struct zb_zone *zz, size_t g)
+{
+	const struct zb_item *it = &zz->nm->items[zz->nm->group[g]];
+	struct zb *b = zz->b;
+	struct zimg_name name = { 0 };
+	struct zimg_rrset rs[4];
+	size_t n_rs = 0;
+
+	memset(rs, 0, sizeof(rs));
+	name.key_len = it->key_len;
+	if (it->key_len) {
+		name.key_off = zb_alloc(b, it->key_len);
+		if (!name.key_off)
+			return zb_full(b);
+		memcpy(zb_ptr(b, name.key_off), it->key, it->key_len);
+	} else {
+		name.key_off = zz->zone.apex_off; /* any in-bounds offset */
+	}
+	if (zb_name_rrsets(zz, g, &name, rs, &n_rs) < 0)
+		return -1;
+	if (zz->sg && zb_has_nsec(zz->nm, g) && zb_name_sign(zz, g, rs, &n_rs) < 0)
+		return -1;
+	if (it->key_len == 0) {
+		zb_compress(b, &rs[0], zz->apex, zz->apex_len); /* NS */
+		zb_compress(b, &rs[1], zz->apex, zz->apex_len); /* SOA */
+	}
+	if (n_rs) {
+		name.rrsets_off = zb_alloc(b, n_rs * sizeof(struct zimg_rrset));
+		if (!name.rrsets_off)
+			return zb_full(b);
+		memcpy(zb_ptr(b, name.rrsets_off), rs, n_rs * sizeof(struct zimg_rrset));
+		if (it->key_len == 0)
+			zz->apex_soa = rs[1];
+	}
+	name.n_rrsets = (uint32_t)n_rs;
+	memcpy(zb_ptr(b, zz->zone.names_off + g * sizeof(struct zimg_name)), &name,
+	       sizeof(name));
+	return 0;
+}
+
+/* The negative-answer SOA (with the apex SOA's RRSIGs if signed) and the
+ * RFC 8482 section 4.2 HINFO. */
+static int zb_zone_tail(struct zb_zone *zz)
+{
+	/* HINFO CPU "RFC8482", OS "". */
+	static const uint8_t hinfo[] = { 7, 'R', 'F', 'C', '8', '4', '8', '2', 0 };
+	const struct zb_soa *soa = zz->soa;
+	struct zimg_zone *zone = &zz->zone;
+	struct zb *b = zz->b;
+	uint32_t off;
+
+	if (zb_soa(b, &zone->neg_soa, soa, zz->rname, zz->rname_len, soa->ttls.neg) < 0)
+		return zb_full(b);
+	if (zz->sg && zb_neg_sigs(b, &zone->neg_soa, &zz->apex_soa, soa->ttls.neg) < 0)
+		return zb_full(b);
+	zb_compress(b, &zone->neg_soa, zz->apex, zz->apex_len);
+	off = zb_alloc(b, ZIMG_RR_HDR + sizeof(hinfo));
+	if (!off)
+		return zb_full(b);
+	zimg_rr_hdr(zb_ptr(b, off), QUERY_TYPE_HINFO, soa->ttls.a, sizeof(hinfo));
+	memcpy(zb_ptr(b, off) + ZIMG_RR_HDR, hinfo, sizeof(hinfo));
+	zone->hinfo = (struct zimg_rrset){ .type = QUERY_TYPE_HINFO, .count = 1,
+		.rrs_off = off, .rrs_len = ZIMG_RR_HDR + sizeof(hinfo) };
+	return 0;
+}
+
 static int zb_zone(struct zb *b, uint32_t zone_off, const char *apex_text,
 		   const struct config *cfg, const bool *published,
 		   const struct zb_names *nm, const struct zb_soa *soa, struct zimg_sign_zone *sg)
 {
-	struct zimg_zone zone = { 0 };
-	uint8_t apex[AHD_MAX_NAME_WIRE], rname[AHD_MAX_NAME_WIRE];
-	char rname_text[AHD_MAX_NAME_TEXT + 16];
-	int apex_len, rname_len;
-	uint32_t names_off;
-	struct zimg_rrset apex_soa = { 0 };
+	struct zb_zone zz = { .b = b, .cfg = cfg, .published = published, .nm = nm,
+			      .soa = soa, .sg = sg, .apex_text = apex_text };
 
-	apex_len = dname_from_text(apex_text, apex, sizeof(apex));
-	/* An alias zone's SOA is the hosted zone's under the alias name, RNAME
-	 * included (as the original serves it). */
-	snprintf(rname_text, sizeof(rname_text), "hostmaster.%s", cfg->hosted_zone);
-	rname_len = dname_from_text(rname_text, rname, sizeof(rname));
-	if (apex_len < 0 || rname_len < 0) {
-		log_error("zone image: zone name \"%s\" is too long for hostmaster.%s",
-			  cfg->hosted_zone, cfg->hosted_zone);
+	if (zb_zone_head(&zz) < 0)
 		return -1;
-	}
-	zone.apex_off = zb_alloc(b, (size_t)apex_len);
-	if (!zone.apex_off)
-		goto full;
-	memcpy(zb_ptr(b, zone.apex_off), apex, (size_t)apex_len);
-	zone.apex_len = (uint16_t)apex_len;
-	names_off = zb_alloc(b, nm->n_groups * sizeof(struct zimg_name));
-	if (!names_off)
-		goto full;
-	zone.names_off = names_off;
-	zone.n_names = (uint32_t)nm->n_groups;
-	if (sg) {
-		zone.flags = ZIMG_ZONE_SIGNED;
-		zone.nsec_idx_off = zb_alloc(b, nm->n_groups * sizeof(uint32_t));
-		if (!zone.nsec_idx_off)
-			goto full;
-		memcpy(zb_ptr(b, zone.nsec_idx_off), nm->nsec_idx,
-		       nm->n_groups * sizeof(uint32_t));
-		sg->apex = ldns_dname_new_frm_data((uint16_t)apex_len, apex);
-		if (!sg->apex)
-			goto oom;
-	}
-
-	for (size_t g = 0; g < nm->n_groups; g++) {
-		const struct zb_item *it = &nm->items[nm->group[g]];
-		size_t n_real = 0;
-		struct zimg_name name = { 0 };
-		struct zimg_rrset rs[4];
-		size_t n_rs = 0;
-
-		while (nm->group[g] + n_real < nm->group[g + 1] && it[n_real].real)
-			n_real++;
-		memset(rs, 0, sizeof(rs));
-		name.key_len = it->key_len;
-		if (it->key_len) {
-			name.key_off = zb_alloc(b, it->key_len);
-			if (!name.key_off)
-				goto full;
-			memcpy(zb_ptr(b, name.key_off), it->key, it->key_len);
-		} else {
-			name.key_off = zone.apex_off; /* any in-bounds offset */
-		}
-		if (it->key_len == 0) {
-			name.flags = ZIMG_NAME_APEX;
-			if (zb_ns(b, &rs[n_rs++], cfg, soa->ttls.ns) < 0 ||
-			    zb_soa(b, &rs[n_rs++], soa, rname, (size_t)rname_len,
-				   soa->ttls.soa) < 0)
-				goto full;
-		} else if (n_real == 0) {
-			name.flags = ZIMG_NAME_ENT;
-		} else {
-			if (zb_addrs(b, &rs[n_rs], cfg, published, it, n_real, AF_INET,
-				     &soa->ttls) < 0)
-				goto full;
-			n_rs += rs[n_rs].count > 0;
-			if (zb_addrs(b, &rs[n_rs], cfg, published, it, n_real, AF_INET6,
-				     &soa->ttls) < 0)
-				goto full;
-			n_rs += rs[n_rs].count > 0;
-		}
-		if (sg && zb_has_nsec(nm, g)) {
-			uint8_t owner[AHD_MAX_NAME_WIRE], next[AHD_MAX_NAME_WIRE];
-			const struct zb_item *nx = &nm->items[nm->group[nm->nsec_next[g]]];
-			size_t owner_len = dname_from_key(it->key, it->key_len, apex, (size_t)apex_len,
-						    owner);
-			size_t next_len = dname_from_key(nx->key, nx->key_len, apex, (size_t)apex_len,
-						   next);
-
-			if (!owner_len || !next_len) {
-				log_error("zone image: a name under %s is longer than 255 bytes",
-					  apex_text);
-				return -1;
-			}
-			uint16_t types[4];
-			size_t n_types = 0;
-
-			for (size_t i = 0; i < n_rs; i++)
-				types[n_types++] = rs[i].type;
-			/* Sorted by type: NS SOA NSEC DNSKEY / A AAAA NSEC. */
-			if (it->key_len == 0) {
-				if (zb_dnskey(b, &rs[n_rs + 1], sg->signer, soa->ttls.dnskey) < 0)
-					goto full;
-				types[n_types++] = ZIMG_TYPE_DNSKEY;
-			}
-			if (zb_nsec(b, &rs[n_rs], next, next_len, types, n_types,
-				    soa->ttls.neg) < 0)
-				goto full;
-			n_rs += it->key_len == 0 ? 2 : 1;
-			for (size_t i = 0; i < n_rs; i++)
-				if (zb_sign_rrset(b, &rs[i], owner, owner_len, sg) < 0)
-					return -1;
-		}
-		if (it->key_len == 0) {
-			zb_compress(b, &rs[0], apex, (size_t)apex_len); /* NS */
-			zb_compress(b, &rs[1], apex, (size_t)apex_len); /* SOA */
-		}
-		if (n_rs) {
-			name.rrsets_off = zb_alloc(b, n_rs * sizeof(struct zimg_rrset));
-			if (!name.rrsets_off)
-				goto full;
-			memcpy(zb_ptr(b, name.rrsets_off), rs, n_rs * sizeof(struct zimg_rrset));
-			if (it->key_len == 0)
-				apex_soa = rs[1];
-		}
-		name.n_rrsets = (uint32_t)n_rs;
-		memcpy(zb_ptr(b, names_off + g * sizeof(struct zimg_name)), &name,
-		       sizeof(name));
-	}
-
-	if (zb_soa(b, &zone.neg_soa, soa, rname, (size_t)rname_len, soa->ttls.neg) < 0)
-		goto full;
-	if (sg && zb_neg_sigs(b, &zone.neg_soa, &apex_soa, soa->ttls.neg) < 0)
-		goto full;
-	zb_compress(b, &zone.neg_soa, apex, (size_t)apex_len);
-	{
-		/* RFC 8482 section 4.2: HINFO CPU "RFC8482", OS "". */
-		static const uint8_t hinfo[] = { 7, 'R', 'F', 'C', '8', '4', '8', '2', 0 };
-		uint32_t off = zb_alloc(b, ZIMG_RR_HDR + sizeof(hinfo));
-
-		if (!off)
-			goto full;
-		zimg_rr_hdr(zb_ptr(b, off), QUERY_TYPE_HINFO, soa->ttls.a, sizeof(hinfo));
-		memcpy(zb_ptr(b, off) + ZIMG_RR_HDR, hinfo, sizeof(hinfo));
-		zone.hinfo = (struct zimg_rrset){ .type = QUERY_TYPE_HINFO, .count = 1,
-			.rrs_off = off, .rrs_len = ZIMG_RR_HDR + sizeof(hinfo) };
-	}
-	memcpy(zb_ptr(b, zone_off), &zone, sizeof(zone));
+	for (size_t g = 0; g < nm->n_groups; g++)
+		if (zb_name(&zz, g) < 0)
+			return -1;
+	if (zb_zone_tail(&zz) < 0)
+		return -1;
+	memcpy(zb_ptr(b, zone_off), &zz.zone, sizeof(zz.zone));
 	return 0;
-full:
-	log_error("zone image: slot of %zu bytes is too small", b->cap);
-	return -1;
-oom:
-	log_error("zone image: out of memory");
-	return -1;
 }
 
 int zimg_build_signed(uint8_t *slot, size_t slot_size, const struct config *cfg,
@@ -810,7 +770,7 @@ int zimg_build_signed(uint8_t *slot, size_t slot_size, const struct config *cfg,
 	}
 	hdr.zones_off = zb_alloc(&b, n_zones * sizeof(struct zimg_zone));
 	if (!hdr.zones_off) {
-		log_error("zone image: slot of %zu bytes is too small", slot_size);
+		zb_full(&b);
 		goto out;
 	}
 	for (size_t z = 0; z < n_zones; z++) {
