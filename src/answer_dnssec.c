@@ -346,39 +346,38 @@ static bool answer_dnssec_put_all_sigs(struct answer_dnssec_ctx *c,
 	return c->an > 0;
 }
 
-size_t answer_dnssec_from_slot(const struct answer_slot *sl,
-			       const volatile struct zimg_zone *zone, const struct query *q,
-			       const uint8_t *pkt, unsigned label_idx, uint8_t *out,
-			       size_t limit, enum answer_kind *kind)
+/* c set up for zone and the response; false if the zone's tables do not
+ * lie in the slot or the header and question do not fit. */
+static inline bool answer_dnssec_init(struct answer_dnssec_ctx *c,
+				      const struct answer_slot *sl,
+				      const volatile struct zimg_zone *zone, const struct query *q,
+				      unsigned label_idx, uint8_t *out, size_t limit)
 {
-	struct answer_dnssec_ctx c;
-	struct zimg_rrset soa, rs;
-	struct answer_dnssec_name nm;
-	struct answer_dnssec_owner o;
-	uint8_t key[AHD_MAX_NAME_WIRE];
-	size_t key_len = 0, head = QUERY_HEADER_LEN + q->question_len;
-	uint8_t rcode = ANSWER_RCODE_NOERROR;
-	bool positive = false;
-	uint32_t idx = 0;
+	memset(c, 0, sizeof(*c));
+	c->sl = *sl;
+	c->names_off = zone->names_off;
+	c->n_names = zone->n_names;
+	c->nsec_idx_off = zone->nsec_idx_off;
+	if (c->n_names == 0 ||
+	    !answer_in(&c->sl, c->names_off, (uint64_t)c->n_names * sizeof(struct zimg_name),
+		       ZIMG_ALIGN) ||
+	    !answer_in(&c->sl, c->nsec_idx_off, (uint64_t)c->n_names * sizeof(uint32_t),
+		       sizeof(uint32_t)) ||
+	    limit < QUERY_HEADER_LEN + q->question_len)
+		return false;
+	c->apex_ptr = answer_apex_ptr(q, label_idx);
+	c->out = out;
+	c->limit = limit;
+	c->pos = QUERY_HEADER_LEN + q->question_len;
+	return true;
+}
 
-	memset(&c, 0, sizeof(c));
-	c.sl = *sl;
-	c.names_off = zone->names_off;
-	c.n_names = zone->n_names;
-	c.nsec_idx_off = zone->nsec_idx_off;
-	answer_dnssec_load_rrset(&zone->neg_soa, &soa);
-	if (c.n_names == 0 ||
-	    !answer_in(&c.sl, c.names_off, (uint64_t)c.n_names * sizeof(struct zimg_name),
-			      ZIMG_ALIGN) ||
-	    !answer_in(&c.sl, c.nsec_idx_off, (uint64_t)c.n_names * sizeof(uint32_t),
-			      sizeof(uint32_t)) ||
-	    limit < head)
-		return 0;
-	c.apex_ptr = answer_apex_ptr(q, label_idx);
-	c.out = out;
-	c.limit = limit;
-	c.pos = head;
-	memcpy(out + QUERY_HEADER_LEN, pkt + QUERY_HEADER_LEN, q->question_len);
+/* The key of the part of the question name left of the apex (labels
+ * right to left) into key[0..*key_len). */
+static inline void answer_dnssec_key(const struct query *q, unsigned label_idx, uint8_t *key,
+				     size_t *key_len)
+{
+	size_t n = 0;
 
 	for (unsigned i = label_idx; i-- > 0;) {
 		const uint8_t *l = q->qname + q->label_off[i];
@@ -394,58 +393,105 @@ size_t answer_dnssec_from_slot(const struct answer_slot *sl,
 			 * The name and everything below it are absent. */
 			size_t pre = (size_t)(zero - (l + 1));
 
-			memcpy(key + key_len, l + 1, pre);
-			key_len += pre;
-			key[key_len++] = 1;
+			memcpy(key + n, l + 1, pre);
+			n += pre;
+			key[n++] = 1;
 			break;
 		}
-		memcpy(key + key_len, l + 1, l[0]);
-		key_len += l[0];
-		key[key_len++] = 0;
+		memcpy(key + n, l + 1, l[0]);
+		n += l[0];
+		key[n++] = 0;
 	}
+	*key_len = n;
+}
+
+/* The question name exists (name idx): its RRset of the type with the
+ * RRSIGs; false if there is none (NODATA), or 0 from the caller if the
+ * slot is bad (c->bad). */
+static inline bool answer_dnssec_positive(struct answer_dnssec_ctx *c, const struct query *q,
+					  uint32_t idx)
+{
+	struct answer_dnssec_name nm;
+	struct answer_dnssec_owner o;
+	struct zimg_rrset rs;
+	bool positive;
+
+	if (!answer_dnssec_name_at(c, idx, &nm))
+		return false;
+	answer_dnssec_owner_ptr(&o, QUERY_HEADER_LEN);
+	if (q->qtype == QUERY_TYPE_ANY) {
+		positive = answer_dnssec_any_rrset(c, &nm, &rs);
+		if (positive)
+			answer_dnssec_put_set(c, &rs, &o, &c->an);
+	} else if (q->qtype == ZIMG_TYPE_RRSIG) {
+		positive = answer_dnssec_put_all_sigs(c, &nm) || c->full;
+	} else {
+		positive = answer_dnssec_find_type(c, &nm, q->qtype, &rs);
+		if (positive)
+			answer_dnssec_put_set(c, &rs, &o, &c->an);
+	}
+	return positive;
+}
+
+/* NODATA or NXDOMAIN: the SOA with its RRSIGs and the NSEC proofs. */
+static inline void answer_dnssec_negative(struct answer_dnssec_ctx *c,
+					  const struct zimg_rrset *soa, const uint8_t *key,
+					  size_t key_len, uint32_t idx)
+{
+	struct answer_dnssec_owner o;
+
+	answer_dnssec_owner_ptr(&o, c->apex_ptr & ANSWER_DNSSEC_PTR_MAX);
+	answer_dnssec_put_set(c, soa, &o, &c->ns);
+	if (c->qname_found) {
+		uint32_t j;
+
+		/* NODATA: the name's own NSEC, or for an empty non-terminal
+		 * the one whose next name is below it. */
+		if (answer_dnssec_nsec_idx(c, idx, &j))
+			answer_dnssec_put_nsec(c, j);
+	} else {
+		answer_dnssec_put_nxdomain_proof(c, key, key_len, idx);
+	}
+}
+
+size_t answer_dnssec_from_slot(const struct answer_slot *sl,
+			       const volatile struct zimg_zone *zone, const struct query *q,
+			       const uint8_t *pkt, unsigned label_idx, uint8_t *out,
+			       size_t limit, enum answer_kind *kind)
+{
+	struct answer_dnssec_ctx c;
+	struct zimg_rrset soa;
+	uint8_t key[AHD_MAX_NAME_WIRE];
+	size_t key_len = 0;
+	uint8_t rcode = ANSWER_RCODE_NOERROR;
+	bool positive = false;
+	uint32_t idx = 0;
+
+	answer_dnssec_load_rrset(&zone->neg_soa, &soa);
+	if (!answer_dnssec_init(&c, sl, zone, q, label_idx, out, limit))
+		return 0;
+	memcpy(out + QUERY_HEADER_LEN, pkt + QUERY_HEADER_LEN, q->question_len);
+	answer_dnssec_key(q, label_idx, key, &key_len);
 	c.qname_found = answer_dnssec_search(&c, key, key_len, &idx);
 	if (c.bad)
 		return 0;
 	c.qname_idx = idx;
 	if (c.qname_found) {
-		if (!answer_dnssec_name_at(&c, idx, &nm))
+		positive = answer_dnssec_positive(&c, q, idx);
+		if (c.bad)
 			return 0;
-		answer_dnssec_owner_ptr(&o, QUERY_HEADER_LEN);
-		if (q->qtype == QUERY_TYPE_ANY) {
-			positive = answer_dnssec_any_rrset(&c, &nm, &rs);
-			if (positive)
-				answer_dnssec_put_set(&c, &rs, &o, &c.an);
-		} else if (q->qtype == ZIMG_TYPE_RRSIG) {
-			positive = answer_dnssec_put_all_sigs(&c, &nm) || c.full;
-		} else {
-			positive = answer_dnssec_find_type(&c, &nm, q->qtype, &rs);
-			if (positive)
-				answer_dnssec_put_set(&c, &rs, &o, &c.an);
-		}
 		*kind = positive ? ANSWER_NOERROR : ANSWER_NODATA;
 	} else {
 		*kind = ANSWER_NXDOMAIN;
 		rcode = ANSWER_RCODE_NXDOMAIN;
 	}
-	if (!positive) {
-		answer_dnssec_owner_ptr(&o, c.apex_ptr & ANSWER_DNSSEC_PTR_MAX);
-		answer_dnssec_put_set(&c, &soa, &o, &c.ns);
-		if (c.qname_found) {
-			uint32_t j;
-
-			/* NODATA: the name's own NSEC, or for an empty
-			 * non-terminal the one whose next name is below it. */
-			if (answer_dnssec_nsec_idx(&c, idx, &j))
-				answer_dnssec_put_nsec(&c, j);
-		} else {
-			answer_dnssec_put_nxdomain_proof(&c, key, key_len, idx);
-		}
-	}
+	if (!positive)
+		answer_dnssec_negative(&c, &soa, key, key_len, idx);
 	if (c.bad)
 		return 0;
 	if (c.full) {
 		answer_header(out, pkt, q, ANSWER_FLAG_AA | ANSWER_FLAG_TC, rcode, 1);
-		return head;
+		return QUERY_HEADER_LEN + q->question_len;
 	}
 	answer_header(out, pkt, q, ANSWER_FLAG_AA, rcode, 1);
 	wire_store_u16(out + 6, (uint16_t)c.an);
