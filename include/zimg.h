@@ -74,17 +74,6 @@ struct zimg_signer; /* zsign.h */
 int zimg_publish_signed(struct zimg *z, const struct config *cfg, const bool *published,
 			struct zimg_signer *signer, time_t now, uint32_t *serial_out);
 
-/*
- * Print the active image (one consistent copy, taken under the seqlock)
- * in master-file format (RFC 1035 section 5), absolute names, every zone
- * in turn, each introduced by a "; zone <apex> serial <n>" comment line:
- * what ldns-verify-zone and dnssec-verify read. zimg_dump_zone prints
- * zone index zone only (0: the hosted zone, i: alias_zones[i - 1]).
- * Returns 0, or -1 if there is no image or it does not check out.
- */
-int zimg_dump(const struct zimg *z, FILE *out);
-int zimg_dump_zone(const struct zimg *z, size_t zone, FILE *out);
-
 /* Bytes per slot that cfg needs (0: cfg cannot fit the format at all)
  * and bytes per slot this mapping has: a reload whose zone needs more
  * than the shm object was created with needs a restart. */

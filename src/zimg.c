@@ -15,10 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ldns/ldns.h>
-
 #include "ahd.h"
-#include "dname.h"
 #include "log.h"
 #include "proc.h"
 #include "zimg_build.h"
@@ -419,136 +416,6 @@ uint8_t *zimg_copy_active(const struct zimg *z, size_t *len)
 		free(buf);
 	}
 	return NULL;
-}
-
-static bool zimg_in(size_t len, uint64_t off, uint64_t n)
-{
-	return off <= len && n <= len - off;
-}
-
-/* Print count RR bodies at bodies[0..len) with owner owner, their n_ptrs
- * apex placeholders (listed after them) pointed at the owner: only apex
- * RRsets have any. ldns wants pointers past a message header, so the RR
- * is parsed behind 12 zero bytes. */
-static int zimg_dump_bodies(FILE *out, const uint8_t *owner, size_t owner_len,
-			    const uint8_t *bodies, size_t len, unsigned count, unsigned n_ptrs)
-{
-	uint8_t rr[12 + AHD_MAX_NAME_WIRE + 10 + 65535];
-	size_t off = 0;
-	unsigned k = 0;
-
-	memset(rr, 0, 12);
-	for (unsigned i = 0; i < count; i++) {
-		size_t body, pos = 12;
-		ldns_rr *one = NULL;
-
-		if (len - off < 10)
-			return -1;
-		body = 10 + (((size_t)bodies[off + 8] << 8) | bodies[off + 9]);
-		if (body > len - off)
-			return -1;
-		memcpy(rr + 12, owner, owner_len);
-		memcpy(rr + 12 + owner_len, bodies + off, body);
-		if (!zimg_patch_apex_ptrs(bodies + len, n_ptrs, &k, off, body,
-					  rr + 12 + owner_len, 0xc000 | 12))
-			return -1;
-		if (ldns_wire2rr(&one, rr, 12 + owner_len + body, &pos, LDNS_SECTION_ANSWER) !=
-		    LDNS_STATUS_OK)
-			return -1;
-		ldns_rr_print(out, one);
-		ldns_rr_free(one);
-		off += body;
-	}
-	return k == n_ptrs ? 0 : -1;
-}
-
-static int zimg_dump_one(FILE *out, const uint8_t *sl, size_t len, const struct zimg_zone *zn,
-			 uint32_t serial)
-{
-	uint8_t apex[AHD_MAX_NAME_WIRE];
-	char text[AHD_MAX_NAME_TEXT + 8];
-	const struct zimg_name *names;
-
-	if (zn->apex_len == 0 || zn->apex_len > AHD_MAX_NAME_WIRE ||
-	    !zimg_in(len, zn->apex_off, zn->apex_len) ||
-	    !zimg_in(len, zn->names_off, (uint64_t)zn->n_names * sizeof(struct zimg_name)) ||
-	    zn->names_off % ZIMG_ALIGN != 0)
-		return -1;
-	memcpy(apex, sl + zn->apex_off, zn->apex_len);
-	if (dname_check(apex, zn->apex_len) < 0 ||
-	    dname_to_text(apex, zn->apex_len, text, sizeof(text)) < 0)
-		return -1;
-	fprintf(out, "; zone %s serial %u\n", text, (unsigned)serial);
-	names = (const struct zimg_name *)(sl + zn->names_off);
-	for (uint32_t i = 0; i < zn->n_names; i++) {
-		const struct zimg_name *nm = &names[i];
-		const struct zimg_rrset *rs;
-		uint8_t owner[AHD_MAX_NAME_WIRE];
-		size_t owner_len;
-
-		if (!zimg_in(len, nm->key_off, nm->key_len) ||
-		    !zimg_in(len, nm->rrsets_off,
-			     (uint64_t)nm->n_rrsets * sizeof(struct zimg_rrset)) ||
-		    (nm->n_rrsets && nm->rrsets_off % ZIMG_ALIGN != 0))
-			return -1;
-		owner_len = nm->key_len == 0
-				    ? zn->apex_len
-				    : dname_from_key(sl + nm->key_off, nm->key_len, apex, zn->apex_len,
-						 owner);
-		if (nm->key_len == 0)
-			memcpy(owner, apex, zn->apex_len);
-		if (owner_len == 0)
-			return -1;
-		rs = (const struct zimg_rrset *)(sl + nm->rrsets_off);
-		for (uint32_t j = 0; j < nm->n_rrsets; j++) {
-			if (!zimg_in(len, rs[j].rrs_off, (uint64_t)rs[j].rrs_len + 2u * rs[j].n_ptrs) ||
-			    !zimg_in(len, rs[j].sigs_off, rs[j].sigs_len))
-				return -1;
-			if (zimg_dump_bodies(out, owner, owner_len, sl + rs[j].rrs_off,
-					     rs[j].rrs_len, rs[j].count, rs[j].n_ptrs) < 0 ||
-			    zimg_dump_bodies(out, owner, owner_len, sl + rs[j].sigs_off,
-					     rs[j].sigs_len, rs[j].sig_count, 0) < 0)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-/* zone == SIZE_MAX: every zone. */
-static int zimg_dump_zones(const struct zimg *z, size_t zone, FILE *out)
-{
-	size_t len = 0;
-	uint8_t *sl = zimg_copy_active(z, &len);
-	struct zimg_slot hdr;
-	int rc = 0;
-
-	if (!sl)
-		return -1;
-	memcpy(&hdr, sl, sizeof(hdr));
-	if (!zimg_in(len, hdr.zones_off, (uint64_t)hdr.n_zones * sizeof(struct zimg_zone)) ||
-	    hdr.zones_off % ZIMG_ALIGN != 0 || (zone != SIZE_MAX && zone >= hdr.n_zones)) {
-		free(sl);
-		return -1;
-	}
-	for (size_t i = 0; i < hdr.n_zones && rc == 0; i++) {
-		const struct zimg_zone *zn =
-			(const struct zimg_zone *)(sl + hdr.zones_off) + i;
-
-		if (zone == SIZE_MAX || zone == i)
-			rc = zimg_dump_one(out, sl, len, zn, hdr.serial);
-	}
-	free(sl);
-	return rc;
-}
-
-int zimg_dump(const struct zimg *z, FILE *out)
-{
-	return zimg_dump_zones(z, SIZE_MAX, out);
-}
-
-int zimg_dump_zone(const struct zimg *z, size_t zone, FILE *out)
-{
-	return zimg_dump_zones(z, zone, out);
 }
 
 size_t zimg_slot_need(const struct config *cfg)
