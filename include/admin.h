@@ -10,6 +10,9 @@
 
 struct zimg;
 
+/* admin.c: a --port value or AHDNS_PORT, 1-65535; 0 or -1. */
+int admin_parse_port(const char *s, unsigned *port);
+
 /*
  * admin_dump.c: a-healthy-dns dump [--port N | --shm-name NAME]
  * [--zone APEX]. Returns the exit status.

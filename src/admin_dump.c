@@ -155,19 +155,6 @@ int admin_dump_zone(const struct zimg *z, size_t zone, FILE *out)
 	return admin_dump_zones(z, zone, out);
 }
 
-static int admin_dump_port(const char *s, long *port)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 65535)
-		return -1;
-	*port = v;
-	return 0;
-}
-
 /* The index of the zone whose apex is name in z, or -1. Zones are only
  * known by their dumps' "; zone <apex>." header lines. */
 static long admin_dump_find_zone(const struct zimg *z, const char *name)
@@ -242,7 +229,7 @@ int admin_dump_main(int argc, char **argv)
 	const char *zone = NULL;
 	char name[256];
 	struct zimg *z;
-	long port = CONFIG_DEFAULT_PORT;
+	unsigned port = CONFIG_DEFAULT_PORT;
 	int rc;
 
 	for (int i = 2; i < argc; i += 2) {
@@ -270,12 +257,12 @@ int admin_dump_main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (port_text != NULL && shm == NULL && admin_dump_port(port_text, &port) < 0) {
+	if (port_text != NULL && shm == NULL && admin_parse_port(port_text, &port) < 0) {
 		log_startup_error("dump: --port: '%s' is not a port number (1-65535)", port_text);
 		return 1;
 	}
 	if (shm == NULL) {
-		snprintf(name, sizeof(name), "/%s.%ld", AHD_NAME, port);
+		snprintf(name, sizeof(name), "/%s.%u", AHD_NAME, port);
 		shm = name;
 	}
 	z = admin_dump_open(shm);
