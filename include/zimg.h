@@ -20,7 +20,8 @@
  *               supervisor's read-write mapping and calls zimg_publish()
  *               on every change.
  *   workers:    zimg_map(fd, read-only) + answer_query() (answer.h).
- *   status/dump subcommands: zimg_open(name) read-only.
+ *   dump subcommand: zimg_map(fd, read-only) on the fd proc_shm_open_ro
+ *               vetted (admin_dump.c); zimg_open(name) does both.
  */
 #ifndef AHD_ZIMG_H
 #define AHD_ZIMG_H
