@@ -1,24 +1,27 @@
 /*
- * The zone image in POSIX shared memory.
+ * The zone image in POSIX shared memory (DESIGN §5). This file (zimg.c)
+ * alone knows the mapping and the seqlock; the slot layout is in
+ * zimg_format.h, the writer in zimg_build.h.
  *
  * One shm object: a fixed header, then two slots. The prober (the only
  * writer) builds the next zone into the inactive slot under that slot's
  * sequence counter (odd while writing), then flips the active index.
- * Workers map it read-only and answer with a seqlock read: load the active
- * index and the slot's sequence, build the answer with every offset
- * bounds-checked against the slot, re-load the sequence, retry on change.
- * The layout uses offsets, never pointers, and is pinned with
- * _Static_assert; see zimg.c for the slot format.
+ * Readers take a view of the active slot (zimg_read_begin), read it with
+ * every offset bounds-checked against the view's size, and retry when
+ * zimg_read_retry says a publish overlapped. The layout uses offsets,
+ * never pointers, and is pinned with _Static_assert.
  *
  * Who does what:
  *   supervisor: zimg_create() -> publishes the initial image (static
  *               records only: health-checked addresses not yet checked
- *               are not published), passes a read-write fd to the
- *               prober and a read-only fd to workers, zimg_unlink() at
- *               exit.
- *   prober:     zimg_map(fd, writable) + zimg_publish() on every change.
+ *               are not published), hands the read-only fd to the
+ *               workers it forks, zimg_unlink() at exit.
+ *   prober:     forked by the supervisor (DESIGN §4), it keeps the
+ *               supervisor's read-write mapping and calls zimg_publish()
+ *               on every change.
  *   workers:    zimg_map(fd, read-only) + answer_query() (answer.h).
- *   status/dump subcommands: zimg_open(name) read-only.
+ *   dump subcommand: zimg_map(fd, read-only) on the fd shm_open_trusted
+ *               vetted (admin_dump.c); zimg_open(name) does both.
  */
 #ifndef AHD_ZIMG_H
 #define AHD_ZIMG_H
@@ -26,11 +29,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <time.h>
 
-#include "config.h"
-
+struct config;
 struct zimg; /* one mapping of an image (shm or plain memory) */
 
 /* Create (replacing a stale object of that name) and size the shm object
@@ -63,50 +64,7 @@ int zimg_unlink(const char *shm_name);
 int zimg_publish(struct zimg *z, const struct config *cfg,
 		 const bool *published, uint32_t *serial_out);
 
-/*
- * DNSSEC signing of published images (prober only: it holds the key).
- *
- * A signer keeps, on the heap, the RRSIG of every RRset it signed, keyed
- * by (zone index, owner, type, the RRset's exact wire form). A publish
- * reuses a cached signature while the RRset is unchanged and at least
- * sig_refresh seconds of its validity remain (config_ttls()); anything
- * else is signed anew with inception = now - sig_backdate and
- * expiration = now + sig_lifetime - a jitter of 0..sig_jitter fixed per
- * owner and type. So one health change re-signs only
- * what changed: the name's A/AAAA RRset, each zone's SOA (new serial),
- * and the NSEC RRsets whose next name or type bitmap changed. Entries
- * not used by a successful publish are dropped.
- *
- * Images are sized for signatures only if cfg->priv_key_path is set
- * (zimg_create / zimg_new_mem size the slots from cfg, per
- * cfg->priv_key_alg): keep it set in the config the prober gets.
- */
-struct dnssec_key;
-struct zimg_signer;
-
-/* Counters of a signer: totals, and those of the last publish. */
-struct zimg_signer_stats {
-	uint64_t sigs_made;     /* RRSIGs computed (private-key operations) */
-	uint64_t sigs_reused;   /* RRSIGs taken from the cache */
-	uint64_t last_made;
-	uint64_t last_reused;
-	size_t cached;          /* cache entries now */
-};
-
-/* A signer for key, which it borrows (free the key after the signer).
- * NULL on out of memory (logged). */
-struct zimg_signer *zimg_signer_new(struct dnssec_key *key);
-void zimg_signer_free(struct zimg_signer *s);
-void zimg_signer_stats(const struct zimg_signer *s, struct zimg_signer_stats *out);
-/* Whether a publish at now would re-sign a signature of the last
- * successful one: less than the refresh time left, or the clock set back
- * before an inception. The prober asks this every round, so signatures
- * are renewed with no health change to trigger a publish. */
-bool zimg_signer_due(const struct zimg_signer *s, time_t now);
-/* Call tick(arg) after every signature made: signing a large zone takes
- * seconds (about 1 ms per RRSIG with RSA-2048), and the prober's
- * heartbeat must go on meanwhile. */
-void zimg_signer_set_tick(struct zimg_signer *s, void (*tick)(void *arg), void *arg);
+struct zimg_signer; /* zsign.h */
 
 /*
  * zimg_publish(), signed by signer at time now (signer NULL: unsigned,
@@ -116,26 +74,53 @@ void zimg_signer_set_tick(struct zimg_signer *s, void (*tick)(void *arg), void *
 int zimg_publish_signed(struct zimg *z, const struct config *cfg, const bool *published,
 			struct zimg_signer *signer, time_t now, uint32_t *serial_out);
 
-/*
- * Print the active image (one consistent copy, taken under the seqlock)
- * in master-file format (RFC 1035 section 5), absolute names, every zone
- * in turn, each introduced by a "; zone <apex> serial <n>" comment line:
- * what ldns-verify-zone and dnssec-verify read. zimg_dump_zone prints
- * zone index zone only (0: the hosted zone, i: alias_zones[i - 1]).
- * Returns 0, or -1 if there is no image or it does not check out.
- */
-int zimg_dump(const struct zimg *z, FILE *out);
-int zimg_dump_zone(const struct zimg *z, size_t zone, FILE *out);
-
 /* Bytes per slot that cfg needs (0: cfg cannot fit the format at all)
  * and bytes per slot this mapping has: a reload whose zone needs more
  * than the shm object was created with needs a restart. */
 size_t zimg_slot_need(const struct config *cfg);
 size_t zimg_slot_have(const struct zimg *z);
 
+/*
+ * A read of the active slot: slot[0..size) as it was when the read
+ * began. The bytes may change under the reader (a publish that
+ * overlaps), so every offset read from them is bounds-checked against
+ * size, never against anything in the slot, and whatever the reader
+ * concluded counts only if zimg_read_retry() then returns false.
+ */
+struct zimg_view {
+	const uint8_t *slot;
+	size_t size;
+	unsigned s;   /* the slot index */
+	uint64_t seq; /* its sequence when the read began */
+};
+
+void zimg_read_begin(const struct zimg *z, struct zimg_view *v);
+/* true: a publish overlapped the read, discard what was read. */
+bool zimg_read_retry(const struct zimg *z, const struct zimg_view *v);
+
+/* One consistent private copy of the active slot's used bytes (malloc'd,
+ * *len its length), or NULL if there is no complete image or a writer
+ * kept overlapping the copy. */
+uint8_t *zimg_copy_active(const struct zimg *z, size_t *len);
+
 /* Serial of the active image (seqlock read). */
 uint32_t zimg_serial(const struct zimg *z);
 /* How many images were published since the object was created. */
 uint64_t zimg_generation(const struct zimg *z);
+
+/* max(now, prev + 1) in RFC 1982 serial arithmetic. */
+uint32_t zimg_next_serial(uint32_t prev, uint32_t now);
+/* zimg_publish() with the clock passed in (tests). */
+int zimg_publish_at(struct zimg *z, const struct config *cfg,
+		    const bool *published, uint32_t now, uint32_t *serial_out);
+
+/* For tests and fuzzers that damage an image on purpose: the whole
+ * object (struct zimg_header, then the slots at its slot_off), *size
+ * bytes; writable only if the mapping is. */
+uint8_t *zimg_raw(const struct zimg *z, size_t *size);
+/* A copy of m whose header and slots are each their own heap block of
+ * exact size, so a sanitizer sees any read past a slot (fuzzers). NULL
+ * on out of memory. */
+struct zimg *zimg_heap_copy(const struct zimg *m);
 
 #endif

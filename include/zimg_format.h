@@ -1,7 +1,9 @@
 /*
- * The zone image's internal layout, shared by zimg.c (the shm object),
- * zimg_build.c (the writer) and answer.c (the readers). Nothing here is a
- * public interface: everyone else uses zimg.h and answer.h.
+ * The zone image's layout, shared by zimg.c (the shm object and its
+ * seqlock), zimg_build.c (the writer, zimg_build.h) and the answer code
+ * (the readers, through zimg.h's read view). Plain data and constants:
+ * it pulls in neither config.h nor log.h, so the query core can read it.
+ * Everyone else uses zimg.h and answer.h.
  *
  * shm object:  [struct zimg_header][slot 0][slot 1]
  * slot:        [struct zimg_slot][struct zimg_zone x n_zones] then, per
@@ -81,10 +83,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
-
-#include "config.h"
 #include "seqlock.h"
+#include "wire.h"
 
 #define ZIMG_MAGIC 0x5a444841u /* "AHDZ" little-endian */
 #define ZIMG_VERSION 2u
@@ -123,6 +123,17 @@ struct zimg_rrset {
 	uint16_t n_ptrs;   /* apex pointer placeholders in the RR bodies */
 };
 _Static_assert(sizeof(struct zimg_rrset) == 24, "slot layout");
+
+/* An RR body's fixed part: TYPE CLASS TTL RDLENGTH. */
+#define ZIMG_RR_HDR 10u
+
+static inline void zimg_rr_hdr(uint8_t *p, uint16_t type, uint32_t ttl, uint16_t rdlen)
+{
+	wire_store_u16(p, type);
+	wire_store_u16(p + 2, 1); /* class IN */
+	wire_store_u32(p + 4, ttl);
+	wire_store_u16(p + 8, rdlen);
+}
 
 /* The 2-byte pointer the builder leaves where an NS or SOA RDATA name
  * reaches the apex; answers overwrite it. */
@@ -193,41 +204,9 @@ struct zimg_slot {
 };
 _Static_assert(sizeof(struct zimg_slot) == 32, "slot layout");
 
-/* One mapping. The slot geometry is copied out of the header once it has
- * been validated, so a later change to the shared header cannot move a
- * reader's bounds. */
-struct zimg {
-	uint8_t *base;
-	size_t size;
-	bool writable;
-	bool mem; /* zimg_new_mem: heap, not mmap */
-	struct zimg_header *hdr;
-	size_t slot_size;
-	uint8_t *slot[2];
-};
-
-/* zimg_build.c: an upper bound of the slot size cfg can need, or 0 if
- * cfg cannot fit the format. */
-size_t zimg_build_slot_size(const struct config *cfg);
-/* zimg_build.c: render cfg into slot[0..slot_size). Returns 0 or -1
- * (logged). */
-int zimg_build(uint8_t *slot, size_t slot_size, const struct config *cfg,
-	       const bool *published, uint32_t serial);
-/* zimg_build.c: the same, signed with signer (NULL: unsigned, as
- * zimg_build) at time now. */
-struct zimg_signer;
-int zimg_build_signed(uint8_t *slot, size_t slot_size, const struct config *cfg,
-		      const bool *published, uint32_t serial, struct zimg_signer *signer,
-		      time_t now);
-/* zimg_build.c: the RRSIG TYPE the bodies carry, and the NSEC type. */
+/* The RRSIG TYPE the signature bodies carry, the NSEC and DNSKEY types. */
 #define ZIMG_TYPE_RRSIG 46u
 #define ZIMG_TYPE_NSEC 47u
 #define ZIMG_TYPE_DNSKEY 48u
-
-/* zimg.c: max(now, prev + 1) in RFC 1982 serial arithmetic. */
-uint32_t zimg_next_serial(uint32_t prev, uint32_t now);
-/* zimg.c: zimg_publish() with the clock passed in (tests). */
-int zimg_publish_at(struct zimg *z, const struct config *cfg,
-		    const bool *published, uint32_t now, uint32_t *serial_out);
 
 #endif

@@ -16,48 +16,13 @@
 #include <string.h>
 
 #include "ahd.h"
-#include "answer_dnssec.h"
+#include "answer_int.h"
 #include "query.h"
 #include "wire.h"
+#include "zimg.h"
 #include "zimg_format.h"
 
 #define ANSWER_READ_TRIES 64u
-
-#define ANSWER_RCODE_NOERROR 0
-#define ANSWER_RCODE_FORMERR 1
-#define ANSWER_RCODE_SERVFAIL 2
-#define ANSWER_RCODE_NXDOMAIN 3
-#define ANSWER_RCODE_NOTIMP 4
-#define ANSWER_RCODE_REFUSED 5
-
-#define ANSWER_FLAG_AA 0x04
-#define ANSWER_FLAG_TC 0x02
-#define ANSWER_FLAG_CD 0x10 /* byte 3 */
-
-/* Bounds of one read of the slot. */
-struct answer_slot {
-	const uint8_t *base;
-	size_t size;
-};
-
-/* true if [off, off + len) lies in the slot and off is aligned to align. */
-static inline bool answer_in(const struct answer_slot *sl, uint64_t off, uint64_t len,
-			     size_t align)
-{
-	return off <= sl->size && len <= sl->size - off && (off % align) == 0;
-}
-
-static void answer_header(uint8_t *out, const uint8_t *pkt, const struct query *q,
-			  uint8_t flags, uint8_t rcode, uint16_t qdcount)
-{
-	wire_store_u16(out, q->id);
-	out[2] = (uint8_t)(0x80 | (q->opcode << 3) | flags | (q->rd ? 0x01 : 0));
-	/* RA, Z, AD clear; CD copied into every response, DO or not (RFC
-	 * 4035 section 3.1.6). */
-	out[3] = (uint8_t)(rcode | (pkt[3] & ANSWER_FLAG_CD));
-	wire_store_u16(out + 4, qdcount);
-	memset(out + 6, 0, 6);
-}
 
 /* Header + the question echoed byte for byte (its case preserved). */
 static size_t answer_head(uint8_t *out, size_t limit, const uint8_t *pkt,
@@ -203,96 +168,121 @@ answer_find_name(const struct answer_slot *sl, const volatile struct zimg_zone *
 		 const uint8_t *key, size_t key_len, bool *bad)
 {
 	uint32_t names_off = z->names_off;
-	uint32_t n = z->n_names;
+	uint32_t n = z->n_names, idx;
 	const volatile struct zimg_name *names;
-	size_t lo = 0, hi = n;
 
 	if (!answer_in(sl, names_off, (uint64_t)n * sizeof(struct zimg_name), ZIMG_ALIGN)) {
 		*bad = true;
 		return NULL;
 	}
 	names = (const volatile struct zimg_name *)(sl->base + names_off);
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		uint32_t koff = names[mid].key_off;
-		uint16_t klen = names[mid].key_len;
-		int c;
-
-		if (!answer_in(sl, koff, klen, 1)) {
-			*bad = true;
-			return NULL;
-		}
-		c = dname_key_cmp(key, key_len, sl->base + koff, klen);
-		if (c == 0)
-			return &names[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	return answer_search(sl, names, n, key, key_len, &idx, bad) ? &names[idx] : NULL;
 }
 
-/* The answer from one read of slot s; *kind set. 0 if the slot is bad. */
-static size_t answer_from_slot(const struct answer_slot *sl, const struct query *q,
-			       const uint8_t *pkt, uint8_t *out, size_t limit,
-			       enum answer_kind *kind)
+/* The end of a response from the image: its counts, or, when an RRset
+ * did not fit (whole RRsets only), header and question with TC (the
+ * caller appends the OPT); 0 if the slot does not check out. */
+static inline size_t answer_done(uint8_t *out, size_t limit, const uint8_t *pkt,
+				 const struct query *q, size_t pos, unsigned ancount,
+				 unsigned nscount, bool fits, bool bad, uint8_t rcode)
 {
-	const volatile struct zimg_zone *zone;
-	const volatile struct zimg_name *name = NULL;
-	const volatile struct zimg_rrset *rs = NULL, *arr;
-	uint8_t key[AHD_MAX_NAME_WIRE];
-	size_t key_len = 0, pos;
-	unsigned label_idx = 0, ancount = 0, nscount = 0;
-	uint32_t n_rs, rs_off;
-	uint16_t apex_ptr;
-	uint8_t rcode = ANSWER_RCODE_NOERROR;
-	bool bad = false, fits = true;
-
-	zone = answer_find_zone(sl, q, &label_idx, &bad);
 	if (bad)
 		return 0;
-	if (!zone || q->qclass != QUERY_CLASS_IN) {
-		*kind = ANSWER_REFUSED;
-		return answer_head(out, limit, pkt, q, 0, ANSWER_RCODE_REFUSED);
-	}
-	switch (q->qtype) {
-	case QUERY_TYPE_IXFR:
-	case QUERY_TYPE_AXFR:
-	case QUERY_TYPE_MAILB:
-	case QUERY_TYPE_MAILA:
-		*kind = ANSWER_NOTIMP;
-		return answer_head(out, limit, pkt, q, 0, ANSWER_RCODE_NOTIMP);
-	default:
-		break;
-	}
-	/* The apex suffix of the question name: owner of the SOA in negative
-	 * answers and target of the names in NS and SOA RDATA. */
-	apex_ptr = (uint16_t)(0xc000 | (QUERY_HEADER_LEN +
-				       (label_idx < q->n_labels ? q->label_off[label_idx]
-								: q->qname_len - 1)));
-	/* DO=1 at a signed zone: RRSIGs and NSEC proofs (answer_dnssec.h). */
-	if (answer_dnssec_wanted(zone, q))
-		return answer_dnssec_from_slot(sl->base, sl->size, zone, q, pkt, label_idx, out,
-					       limit, kind);
-	/* The key of the part left of the apex: labels right to left. */
+	if (!fits || ancount > UINT16_MAX)
+		return answer_head(out, limit, pkt, q, ANSWER_FLAG_AA | ANSWER_FLAG_TC, rcode);
+	wire_store_u16(out + 6, (uint16_t)ancount);
+	wire_store_u16(out + 8, (uint16_t)nscount);
+	return pos;
+}
+
+/* NODATA or NXDOMAIN after the header and question (pos): the SOA in
+ * authority, owned by the apex suffix of the question name. */
+static inline size_t answer_negative(const struct answer_slot *sl,
+				     const volatile struct zimg_zone *zone, const struct query *q,
+				     const uint8_t *pkt, uint8_t *out, size_t limit, size_t pos,
+				     uint16_t apex_ptr, uint8_t rcode)
+{
+	unsigned nscount = 0;
+	bool bad = false;
+	bool fits = answer_rrset(sl, &zone->neg_soa, apex_ptr, apex_ptr, out, limit, &pos,
+				 &nscount, &bad);
+
+	return answer_done(out, limit, pkt, q, pos, 0, nscount, fits, bad, rcode);
+}
+
+static inline size_t answer_nxdomain(const struct answer_slot *sl,
+				     const volatile struct zimg_zone *zone, const struct query *q,
+				     const uint8_t *pkt, uint8_t *out, size_t limit,
+				     uint16_t apex_ptr, enum answer_kind *kind)
+{
+	size_t pos = answer_head(out, limit, pkt, q, ANSWER_FLAG_AA, ANSWER_RCODE_NXDOMAIN);
+
+	*kind = ANSWER_NXDOMAIN;
+	if (!pos)
+		return 0;
+	return answer_negative(sl, zone, q, pkt, out, limit, pos, apex_ptr,
+			       ANSWER_RCODE_NXDOMAIN);
+}
+
+/* The key of the part of the question name left of the apex: its labels
+ * right to left. false if one holds a 0 byte, which would fake a label
+ * boundary (LDH names have none): no such name. */
+static inline bool answer_qname_key(const struct query *q, unsigned label_idx, uint8_t *key,
+				    size_t *key_len)
+{
+	size_t n = 0;
+
 	for (unsigned i = label_idx; i-- > 0;) {
 		const uint8_t *l = q->qname + q->label_off[i];
 
-		/* A 0 byte would fake a label boundary; LDH names have none. */
 		if (memchr(l + 1, 0, l[0]))
-			goto nxdomain;
-		memcpy(key + key_len, l + 1, l[0]);
-		key_len += l[0];
-		key[key_len++] = 0;
+			return false;
+		memcpy(key + n, l + 1, l[0]);
+		n += l[0];
+		key[n++] = 0;
 	}
-	name = answer_find_name(sl, zone, key, key_len, &bad);
-	if (bad)
-		return 0;
-	if (!name)
-		goto nxdomain;
-	n_rs = name->n_rrsets;
-	rs_off = name->rrsets_off;
+	*key_len = n;
+	return true;
+}
+
+/* Asked for by type, RRSIGs come without DO too (RFC 4035 section 3.1.1
+ * only keeps them out of other answers): every signature at the name,
+ * all or TC. false if one did not fit. */
+static inline bool answer_all_sigs(const struct answer_slot *sl,
+				   const volatile struct zimg_rrset *arr, uint32_t n_rs,
+				   uint16_t apex_ptr, uint8_t *out, size_t limit, size_t *pos,
+				   unsigned *ancount, bool *bad)
+{
+	bool fits = true;
+
+	for (uint32_t i = 0; i < n_rs && fits; i++) {
+		struct zimg_rrset sigs = { .type = ZIMG_TYPE_RRSIG };
+
+		sigs.count = arr[i].sig_count;
+		sigs.rrs_off = arr[i].sigs_off;
+		sigs.rrs_len = arr[i].sigs_len;
+		if (sigs.count)
+			fits = answer_rrset(sl, &sigs, 0xc000 | QUERY_HEADER_LEN, apex_ptr, out,
+					    limit, pos, ancount, bad);
+	}
+	return fits;
+}
+
+/* The answer at a name of the zone: its RRset of the type, NODATA if it
+ * has none. */
+static inline size_t answer_at_name(const struct answer_slot *sl,
+				    const volatile struct zimg_zone *zone,
+				    const volatile struct zimg_name *name, const struct query *q,
+				    const uint8_t *pkt, uint8_t *out, size_t limit,
+				    uint16_t apex_ptr, enum answer_kind *kind)
+{
+	const volatile struct zimg_rrset *rs = NULL, *arr;
+	uint32_t n_rs = name->n_rrsets;
+	uint32_t rs_off = name->rrsets_off;
+	unsigned ancount = 0;
+	bool bad = false, fits;
+	size_t pos;
+
 	if (n_rs && !answer_in(sl, rs_off, (uint64_t)n_rs * sizeof(struct zimg_rrset),
 			       ZIMG_ALIGN))
 		return 0;
@@ -314,53 +304,65 @@ static size_t answer_from_slot(const struct answer_slot *sl, const struct query 
 		return 0;
 	if (rs) {
 		*kind = ANSWER_NOERROR;
-		fits = answer_rrset(sl, rs, 0xc000 | QUERY_HEADER_LEN, apex_ptr, out, limit,
-				    &pos, &ancount, &bad);
-		goto done;
+		fits = answer_rrset(sl, rs, 0xc000 | QUERY_HEADER_LEN, apex_ptr, out, limit, &pos,
+				    &ancount, &bad);
+		return answer_done(out, limit, pkt, q, pos, ancount, 0, fits, bad,
+				   ANSWER_RCODE_NOERROR);
 	}
 	if (q->qtype == ZIMG_TYPE_RRSIG) {
-		/* Asked for by type, RRSIGs come without DO too (RFC 4035
-		 * section 3.1.1 only keeps them out of other answers): every
-		 * signature at the name, all or TC. */
-		for (uint32_t i = 0; i < n_rs && fits; i++) {
-			struct zimg_rrset sigs = { .type = ZIMG_TYPE_RRSIG };
-
-			sigs.count = arr[i].sig_count;
-			sigs.rrs_off = arr[i].sigs_off;
-			sigs.rrs_len = arr[i].sigs_len;
-			if (sigs.count)
-				fits = answer_rrset(sl, &sigs, 0xc000 | QUERY_HEADER_LEN, apex_ptr,
-						    out, limit, &pos, &ancount, &bad);
-		}
+		fits = answer_all_sigs(sl, arr, n_rs, apex_ptr, out, limit, &pos, &ancount, &bad);
 		if (ancount || !fits || bad) {
 			*kind = ANSWER_NOERROR;
-			goto done;
+			return answer_done(out, limit, pkt, q, pos, ancount, 0, fits, bad,
+					   ANSWER_RCODE_NOERROR);
 		}
 	}
 	*kind = ANSWER_NODATA;
-	goto negative;
-nxdomain:
-	*kind = ANSWER_NXDOMAIN;
-	rcode = ANSWER_RCODE_NXDOMAIN;
-	pos = answer_head(out, limit, pkt, q, ANSWER_FLAG_AA, rcode);
-	if (!pos)
-		return 0;
-negative:
-	/* The SOA's owner: the apex suffix of the question name. */
-	fits = answer_rrset(sl, &zone->neg_soa, apex_ptr, apex_ptr, out, limit, &pos, &nscount,
-			    &bad);
-done:
+	return answer_negative(sl, zone, q, pkt, out, limit, pos, apex_ptr, ANSWER_RCODE_NOERROR);
+}
+
+/* The answer from one read of the slot; *kind set. 0 if the slot is bad. */
+static size_t answer_from_slot(const struct answer_slot *sl, const struct query *q,
+			       const uint8_t *pkt, uint8_t *out, size_t limit,
+			       enum answer_kind *kind)
+{
+	const volatile struct zimg_zone *zone;
+	const volatile struct zimg_name *name;
+	uint8_t key[AHD_MAX_NAME_WIRE];
+	size_t key_len = 0;
+	unsigned label_idx = 0;
+	uint16_t apex_ptr;
+	bool bad = false;
+
+	zone = answer_find_zone(sl, q, &label_idx, &bad);
 	if (bad)
 		return 0;
-	if (!fits || ancount > UINT16_MAX) {
-		/* By whole RRsets: the one RRset did not fit, so header and
-		 * question only (the caller appends the OPT). */
-		pos = answer_head(out, limit, pkt, q, ANSWER_FLAG_AA | ANSWER_FLAG_TC, rcode);
-		return pos;
+	if (!zone || q->qclass != QUERY_CLASS_IN) {
+		*kind = ANSWER_REFUSED;
+		return answer_head(out, limit, pkt, q, 0, ANSWER_RCODE_REFUSED);
 	}
-	wire_store_u16(out + 6, (uint16_t)ancount);
-	wire_store_u16(out + 8, (uint16_t)nscount);
-	return pos;
+	switch (q->qtype) {
+	case QUERY_TYPE_IXFR:
+	case QUERY_TYPE_AXFR:
+	case QUERY_TYPE_MAILB:
+	case QUERY_TYPE_MAILA:
+		*kind = ANSWER_NOTIMP;
+		return answer_head(out, limit, pkt, q, 0, ANSWER_RCODE_NOTIMP);
+	default:
+		break;
+	}
+	apex_ptr = answer_apex_ptr(q, label_idx);
+	/* DO=1 at a signed zone: RRSIGs and NSEC proofs (answer_int.h). */
+	if (answer_dnssec_wanted(zone, q))
+		return answer_dnssec_from_slot(sl, zone, q, pkt, label_idx, out, limit, kind);
+	if (!answer_qname_key(q, label_idx, key, &key_len))
+		return answer_nxdomain(sl, zone, q, pkt, out, limit, apex_ptr, kind);
+	name = answer_find_name(sl, zone, key, key_len, &bad);
+	if (bad)
+		return 0;
+	if (!name)
+		return answer_nxdomain(sl, zone, q, pkt, out, limit, apex_ptr, kind);
+	return answer_at_name(sl, zone, name, q, pkt, out, limit, apex_ptr, kind);
 }
 
 static void answer_opt_reply(const struct answer_ctx *ctx, const struct query *q,
@@ -392,6 +394,81 @@ static void answer_opt_reply(const struct answer_ctx *ctx, const struct query *q
 		rep->cookie = cookie;
 		rep->cookie_len = COOKIE_REPLY_LEN;
 	}
+}
+
+/* A response without a question section: NOTIMP, FORMERR or BADVERS for
+ * what did not parse, or the cookie-only reply (RFC 7873 section 5.4). */
+static size_t answer_no_question(enum query_status st, const struct query *q,
+				 const uint8_t *pkt, uint8_t *out, size_t limit,
+				 enum answer_kind *k)
+{
+	uint8_t rcode = ANSWER_RCODE_NOERROR;
+
+	if (limit < QUERY_HEADER_LEN)
+		return 0;
+	if (st == QUERY_NO_QUESTION) {
+		*k = ANSWER_NOERROR;
+	} else {
+		*k = q->opcode != 0 ? ANSWER_NOTIMP : ANSWER_FORMERR;
+		/* An OPT of a version we lack makes it BADVERS whatever else
+		 * is wrong (RFC 6891 section 6.1.3: MUST); its OPT already
+		 * carries the upper bits. */
+		if (q->edns.present && q->edns.version != 0)
+			*k = ANSWER_BADVERS;
+		rcode = *k == ANSWER_NOTIMP ? ANSWER_RCODE_NOTIMP :
+			*k == ANSWER_FORMERR ? ANSWER_RCODE_FORMERR :
+					      EDNS_RCODE_BADVERS & 0x0f;
+	}
+	answer_header(out, pkt, q, 0, rcode, 0);
+	return QUERY_HEADER_LEN;
+}
+
+/* The answer from the image. A read only retries when it overlapped two
+ * publishes; one that keeps failing means a corrupt image: SERVFAIL,
+ * never a hang. */
+static inline size_t answer_from_image(const struct zimg *z, const struct query *q,
+				       const uint8_t *pkt, uint8_t *out, size_t limit,
+				       enum answer_kind *k)
+{
+	size_t n = 0;
+
+	for (unsigned tries = 0; tries < ANSWER_READ_TRIES; tries++) {
+		struct zimg_view v;
+		struct answer_slot sl;
+
+		zimg_read_begin(z, &v);
+		sl.base = v.slot;
+		sl.size = v.size;
+		n = answer_from_slot(&sl, q, pkt, out, limit, k);
+		if (!zimg_read_retry(z, &v))
+			return n;
+	}
+	return 0;
+}
+
+/* The response to a question (QUERY_OK). */
+static inline size_t answer_question(const struct answer_ctx *ctx, const struct query *q,
+				     const uint8_t *pkt, uint8_t *out, size_t limit,
+				     enum answer_kind *k)
+{
+	size_t n;
+
+	if (q->edns.version != 0) {
+		/* The low 4 bits of BADVERS (16) are 0; the rest is in the OPT. */
+		*k = ANSWER_BADVERS;
+		return answer_head(out, limit, pkt, q, 0, EDNS_RCODE_BADVERS & 0x0f);
+	}
+	if (q->qtype == QUERY_TYPE_OPT) {
+		/* OPT is a pseudo-RR (RFC 6891): never a question type. */
+		*k = ANSWER_FORMERR;
+		return answer_head(out, limit, pkt, q, 0, ANSWER_RCODE_FORMERR);
+	}
+	n = ctx->z ? answer_from_image(ctx->z, q, pkt, out, limit, k) : 0;
+	if (n == 0) {
+		*k = ANSWER_SERVFAIL;
+		n = answer_head(out, limit, pkt, q, 0, ANSWER_RCODE_SERVFAIL);
+	}
+	return n;
 }
 
 size_t answer_query_ex(const struct answer_ctx *ctx, const uint8_t *pkt, size_t len,
@@ -427,75 +504,10 @@ size_t answer_query_ex(const struct answer_ctx *ctx, const uint8_t *pkt, size_t 
 			goto out;
 		limit -= opt_len;
 	}
-	switch (st) {
-	case QUERY_DROP:
-		break;
-	case QUERY_NOTIMP:
-	case QUERY_FORMERR:
-		if (limit < QUERY_HEADER_LEN)
-			break;
-		k = q.opcode != 0 ? ANSWER_NOTIMP : ANSWER_FORMERR;
-		/* An OPT of a version we lack makes it BADVERS whatever else
-		 * is wrong (RFC 6891 section 6.1.3: MUST); its OPT already
-		 * carries the upper bits. */
-		if (q.edns.present && q.edns.version != 0)
-			k = ANSWER_BADVERS;
-		answer_header(out, pkt, &q, 0,
-			      k == ANSWER_NOTIMP ? ANSWER_RCODE_NOTIMP :
-			      k == ANSWER_FORMERR ? ANSWER_RCODE_FORMERR :
-						    EDNS_RCODE_BADVERS & 0x0f, 0);
-		n = QUERY_HEADER_LEN;
-		break;
-	case QUERY_NO_QUESTION:
-		/* RFC 7873 section 5.4: just the cookie. */
-		if (limit < QUERY_HEADER_LEN)
-			break;
-		k = ANSWER_NOERROR;
-		answer_header(out, pkt, &q, 0, ANSWER_RCODE_NOERROR, 0);
-		n = QUERY_HEADER_LEN;
-		break;
-	case QUERY_OK:
-		if (q.edns.version != 0) {
-			/* The low 4 bits of BADVERS (16) are 0; the rest is in
-			 * the OPT. */
-			k = ANSWER_BADVERS;
-			n = answer_head(out, limit, pkt, &q, 0, EDNS_RCODE_BADVERS & 0x0f);
-			break;
-		}
-		if (q.qtype == QUERY_TYPE_OPT) {
-			/* OPT is a pseudo-RR (RFC 6891): never a question type. */
-			k = ANSWER_FORMERR;
-			n = answer_head(out, limit, pkt, &q, 0, ANSWER_RCODE_FORMERR);
-			break;
-		}
-		if (!ctx->z) {
-			k = ANSWER_SERVFAIL;
-			n = answer_head(out, limit, pkt, &q, 0, ANSWER_RCODE_SERVFAIL);
-			break;
-		}
-		/* A read only retries when it overlapped two publishes; one
-		 * that keeps failing means a corrupt image: SERVFAIL, never a
-		 * hang. */
-		for (unsigned tries = 0;; tries++) {
-			const struct zimg *z = ctx->z;
-			uint64_t seq;
-			unsigned s = seqlock_read_begin(&z->hdr->lock, &seq);
-			struct answer_slot sl = { z->slot[s], z->slot_size };
-
-			if (tries == ANSWER_READ_TRIES) {
-				n = 0;
-				break;
-			}
-			n = answer_from_slot(&sl, &q, pkt, out, limit, &k);
-			if (!seqlock_read_retry(&z->hdr->lock, s, seq))
-				break;
-		}
-		if (n == 0) {
-			k = ANSWER_SERVFAIL;
-			n = answer_head(out, limit, pkt, &q, 0, ANSWER_RCODE_SERVFAIL);
-		}
-		break;
-	}
+	if (st == QUERY_OK)
+		n = answer_question(ctx, &q, pkt, out, limit, &k);
+	else
+		n = answer_no_question(st, &q, pkt, out, limit, &k);
 	if (n > 0 && opt_len > 0) {
 		/* limit was reduced by opt_len, so the OPT fits. */
 		n += edns_write(&rep, out + n, opt_len);

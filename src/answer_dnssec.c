@@ -1,5 +1,5 @@
 /*
- * DNSSEC answers (answer_dnssec.h): the hot path of DO=1 queries at a
+ * DNSSEC answers (answer_int.h): the hot path of DO=1 queries at a
  * signed zone. Same rules as answer.c: every offset and count read from
  * the slot is loaded once and checked against the slot size the mapping
  * was validated with; a torn read yields a wrong answer (discarded by the
@@ -10,7 +10,7 @@
  * so a partial answer would only turn into a bogus one (RFC 4035 section
  * 3.1.1), and an RRset never travels without its RRSIGs.
  */
-#include "answer_dnssec.h"
+#include "answer_int.h"
 
 #include <string.h>
 
@@ -18,23 +18,10 @@
 #include "dname.h"
 #include "wire.h"
 
-#define ANSWER_DNSSEC_RCODE_NOERROR 0
-#define ANSWER_DNSSEC_RCODE_NXDOMAIN 3
-
-#define ANSWER_DNSSEC_FLAG_AA 0x04 /* byte 2 */
-#define ANSWER_DNSSEC_FLAG_TC 0x02 /* byte 2 */
-#define ANSWER_DNSSEC_FLAG_CD 0x10 /* byte 3 */
-
 /* Compression pointers hold 14-bit offsets. */
 #define ANSWER_DNSSEC_PTR_MAX 0x3fffu
 
 /* An RR body: TYPE CLASS TTL RDLENGTH. */
-#define ANSWER_DNSSEC_RR_HDR 10u
-
-struct answer_dnssec_slot {
-	const uint8_t *base;
-	size_t size;
-};
 
 /* An owner name as written: labels, then a compression pointer (or just
  * the pointer). */
@@ -53,7 +40,7 @@ struct answer_dnssec_name {
 };
 
 struct answer_dnssec_ctx {
-	struct answer_dnssec_slot sl;
+	struct answer_slot sl;
 	uint32_t names_off;
 	uint32_t n_names;
 	uint32_t nsec_idx_off;
@@ -68,12 +55,6 @@ struct answer_dnssec_ctx {
 	bool full; /* something did not fit: TC */
 	bool bad;  /* the slot does not check out */
 };
-
-static inline bool answer_dnssec_in(const struct answer_dnssec_slot *sl, uint64_t off,
-				    uint64_t len, size_t align)
-{
-	return off <= sl->size && len <= sl->size - off && (off % align) == 0;
-}
 
 static void answer_dnssec_load_rrset(const volatile struct zimg_rrset *src,
 				     struct zimg_rrset *dst)
@@ -111,7 +92,7 @@ static void answer_dnssec_put_block(struct answer_dnssec_ctx *c, uint32_t off, u
 
 	if (c->bad || c->full)
 		return;
-	if (!answer_dnssec_in(&c->sl, off, (uint64_t)len + 2u * n_ptrs, 1)) {
+	if (!answer_in(&c->sl, off, (uint64_t)len + 2u * n_ptrs, 1)) {
 		c->bad = true;
 		return;
 	}
@@ -119,11 +100,11 @@ static void answer_dnssec_put_block(struct answer_dnssec_ctx *c, uint32_t off, u
 	for (unsigned i = 0; i < count; i++) {
 		size_t body, at = c->pos;
 
-		if (len - used < ANSWER_DNSSEC_RR_HDR) {
+		if (len - used < ZIMG_RR_HDR) {
 			c->bad = true;
 			return;
 		}
-		body = ANSWER_DNSSEC_RR_HDR + wire_load_u16(p + used + 8);
+		body = ZIMG_RR_HDR + wire_load_u16(p + used + 8);
 		if (len - used < body) {
 			c->bad = true;
 			return;
@@ -173,10 +154,10 @@ static bool answer_dnssec_name_at(struct answer_dnssec_ctx *c, uint32_t i,
 	nm->key_len = names[i].key_len;
 	nm->rrsets_off = names[i].rrsets_off;
 	nm->n_rrsets = names[i].n_rrsets;
-	if (!answer_dnssec_in(&c->sl, nm->key_off, nm->key_len, 1) ||
+	if (!answer_in(&c->sl, nm->key_off, nm->key_len, 1) ||
 	    nm->key_len >= AHD_MAX_NAME_WIRE ||
 	    (nm->n_rrsets &&
-	     !answer_dnssec_in(&c->sl, nm->rrsets_off,
+	     !answer_in(&c->sl, nm->rrsets_off,
 			       (uint64_t)nm->n_rrsets * sizeof(struct zimg_rrset), ZIMG_ALIGN))) {
 		c->bad = true;
 		return false;
@@ -189,27 +170,10 @@ static bool answer_dnssec_name_at(struct answer_dnssec_ctx *c, uint32_t i,
 static bool answer_dnssec_search(struct answer_dnssec_ctx *c, const uint8_t *key,
 				 size_t key_len, uint32_t *idx)
 {
-	uint32_t lo = 0, hi = c->n_names;
+	const volatile struct zimg_name *names =
+		(const volatile struct zimg_name *)(c->sl.base + c->names_off);
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		struct answer_dnssec_name nm;
-		int cmp;
-
-		if (!answer_dnssec_name_at(c, mid, &nm))
-			return false;
-		cmp = dname_key_cmp(key, key_len, c->sl.base + nm.key_off, nm.key_len);
-		if (cmp == 0) {
-			*idx = mid;
-			return true;
-		}
-		if (cmp < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	*idx = lo;
-	return false;
+	return answer_search(&c->sl, names, c->n_names, key, key_len, idx, &c->bad);
 }
 
 static const volatile struct zimg_rrset *
@@ -382,53 +346,38 @@ static bool answer_dnssec_put_all_sigs(struct answer_dnssec_ctx *c,
 	return c->an > 0;
 }
 
-static void answer_dnssec_header(uint8_t *out, const struct query *q, const uint8_t *pkt,
-				 uint8_t flags, uint8_t rcode)
+/* c set up for zone and the response; false if the zone's tables do not
+ * lie in the slot or the header and question do not fit. */
+static inline bool answer_dnssec_init(struct answer_dnssec_ctx *c,
+				      const struct answer_slot *sl,
+				      const volatile struct zimg_zone *zone, const struct query *q,
+				      unsigned label_idx, uint8_t *out, size_t limit)
 {
-	wire_store_u16(out, q->id);
-	out[2] = (uint8_t)(0x80 | (q->opcode << 3) | flags | (q->rd ? 0x01 : 0));
-	/* RA, Z, AD clear; CD copied (RFC 4035 section 3.1.6). */
-	out[3] = (uint8_t)(rcode | (pkt[3] & ANSWER_DNSSEC_FLAG_CD));
-	wire_store_u16(out + 4, 1);
-	memset(out + 6, 0, 6);
+	memset(c, 0, sizeof(*c));
+	c->sl = *sl;
+	c->names_off = zone->names_off;
+	c->n_names = zone->n_names;
+	c->nsec_idx_off = zone->nsec_idx_off;
+	if (c->n_names == 0 ||
+	    !answer_in(&c->sl, c->names_off, (uint64_t)c->n_names * sizeof(struct zimg_name),
+		       ZIMG_ALIGN) ||
+	    !answer_in(&c->sl, c->nsec_idx_off, (uint64_t)c->n_names * sizeof(uint32_t),
+		       sizeof(uint32_t)) ||
+	    limit < QUERY_HEADER_LEN + q->question_len)
+		return false;
+	c->apex_ptr = answer_apex_ptr(q, label_idx);
+	c->out = out;
+	c->limit = limit;
+	c->pos = QUERY_HEADER_LEN + q->question_len;
+	return true;
 }
 
-size_t answer_dnssec_from_slot(const uint8_t *base, size_t size,
-			       const volatile struct zimg_zone *zone, const struct query *q,
-			       const uint8_t *pkt, unsigned label_idx, uint8_t *out,
-			       size_t limit, enum answer_kind *kind)
+/* The key of the part of the question name left of the apex (labels
+ * right to left) into key[0..*key_len). */
+static inline void answer_dnssec_key(const struct query *q, unsigned label_idx, uint8_t *key,
+				     size_t *key_len)
 {
-	struct answer_dnssec_ctx c;
-	struct zimg_rrset soa, rs;
-	struct answer_dnssec_name nm;
-	struct answer_dnssec_owner o;
-	uint8_t key[AHD_MAX_NAME_WIRE];
-	size_t key_len = 0, head = QUERY_HEADER_LEN + q->question_len;
-	uint8_t rcode = ANSWER_DNSSEC_RCODE_NOERROR;
-	bool positive = false;
-	uint32_t idx = 0;
-
-	memset(&c, 0, sizeof(c));
-	c.sl.base = base;
-	c.sl.size = size;
-	c.names_off = zone->names_off;
-	c.n_names = zone->n_names;
-	c.nsec_idx_off = zone->nsec_idx_off;
-	answer_dnssec_load_rrset(&zone->neg_soa, &soa);
-	if (c.n_names == 0 ||
-	    !answer_dnssec_in(&c.sl, c.names_off, (uint64_t)c.n_names * sizeof(struct zimg_name),
-			      ZIMG_ALIGN) ||
-	    !answer_dnssec_in(&c.sl, c.nsec_idx_off, (uint64_t)c.n_names * sizeof(uint32_t),
-			      sizeof(uint32_t)) ||
-	    limit < head)
-		return 0;
-	c.apex_ptr = (uint16_t)(0xc000u | (QUERY_HEADER_LEN +
-					   (label_idx < q->n_labels ? q->label_off[label_idx]
-								    : q->qname_len - 1)));
-	c.out = out;
-	c.limit = limit;
-	c.pos = head;
-	memcpy(out + QUERY_HEADER_LEN, pkt + QUERY_HEADER_LEN, q->question_len);
+	size_t n = 0;
 
 	for (unsigned i = label_idx; i-- > 0;) {
 		const uint8_t *l = q->qname + q->label_off[i];
@@ -444,61 +393,107 @@ size_t answer_dnssec_from_slot(const uint8_t *base, size_t size,
 			 * The name and everything below it are absent. */
 			size_t pre = (size_t)(zero - (l + 1));
 
-			memcpy(key + key_len, l + 1, pre);
-			key_len += pre;
-			key[key_len++] = 1;
+			memcpy(key + n, l + 1, pre);
+			n += pre;
+			key[n++] = 1;
 			break;
 		}
-		memcpy(key + key_len, l + 1, l[0]);
-		key_len += l[0];
-		key[key_len++] = 0;
+		memcpy(key + n, l + 1, l[0]);
+		n += l[0];
+		key[n++] = 0;
 	}
+	*key_len = n;
+}
+
+/* The question name exists (name idx): its RRset of the type with the
+ * RRSIGs; false if there is none (NODATA), or 0 from the caller if the
+ * slot is bad (c->bad). */
+static inline bool answer_dnssec_positive(struct answer_dnssec_ctx *c, const struct query *q,
+					  uint32_t idx)
+{
+	struct answer_dnssec_name nm;
+	struct answer_dnssec_owner o;
+	struct zimg_rrset rs;
+	bool positive;
+
+	if (!answer_dnssec_name_at(c, idx, &nm))
+		return false;
+	answer_dnssec_owner_ptr(&o, QUERY_HEADER_LEN);
+	if (q->qtype == QUERY_TYPE_ANY) {
+		positive = answer_dnssec_any_rrset(c, &nm, &rs);
+		if (positive)
+			answer_dnssec_put_set(c, &rs, &o, &c->an);
+	} else if (q->qtype == ZIMG_TYPE_RRSIG) {
+		positive = answer_dnssec_put_all_sigs(c, &nm) || c->full;
+	} else {
+		positive = answer_dnssec_find_type(c, &nm, q->qtype, &rs);
+		if (positive)
+			answer_dnssec_put_set(c, &rs, &o, &c->an);
+	}
+	return positive;
+}
+
+/* NODATA or NXDOMAIN: the SOA with its RRSIGs and the NSEC proofs. */
+static inline void answer_dnssec_negative(struct answer_dnssec_ctx *c,
+					  const struct zimg_rrset *soa, const uint8_t *key,
+					  size_t key_len, uint32_t idx)
+{
+	struct answer_dnssec_owner o;
+
+	answer_dnssec_owner_ptr(&o, c->apex_ptr & ANSWER_DNSSEC_PTR_MAX);
+	answer_dnssec_put_set(c, soa, &o, &c->ns);
+	if (c->qname_found) {
+		uint32_t j;
+
+		/* NODATA: the name's own NSEC, or for an empty non-terminal
+		 * the one whose next name is below it. */
+		if (answer_dnssec_nsec_idx(c, idx, &j))
+			answer_dnssec_put_nsec(c, j);
+	} else {
+		answer_dnssec_put_nxdomain_proof(c, key, key_len, idx);
+	}
+}
+
+size_t answer_dnssec_from_slot(const struct answer_slot *sl,
+			       const volatile struct zimg_zone *zone, const struct query *q,
+			       const uint8_t *pkt, unsigned label_idx, uint8_t *out,
+			       size_t limit, enum answer_kind *kind)
+{
+	struct answer_dnssec_ctx c;
+	struct zimg_rrset soa;
+	uint8_t key[AHD_MAX_NAME_WIRE];
+	size_t key_len = 0;
+	uint8_t rcode = ANSWER_RCODE_NOERROR;
+	bool positive = false;
+	uint32_t idx = 0;
+
+	answer_dnssec_load_rrset(&zone->neg_soa, &soa);
+	if (!answer_dnssec_init(&c, sl, zone, q, label_idx, out, limit))
+		return 0;
+	memcpy(out + QUERY_HEADER_LEN, pkt + QUERY_HEADER_LEN, q->question_len);
+	answer_dnssec_key(q, label_idx, key, &key_len);
 	c.qname_found = answer_dnssec_search(&c, key, key_len, &idx);
 	if (c.bad)
 		return 0;
 	c.qname_idx = idx;
 	if (c.qname_found) {
-		if (!answer_dnssec_name_at(&c, idx, &nm))
+		positive = answer_dnssec_positive(&c, q, idx);
+		if (c.bad)
 			return 0;
-		answer_dnssec_owner_ptr(&o, QUERY_HEADER_LEN);
-		if (q->qtype == QUERY_TYPE_ANY) {
-			positive = answer_dnssec_any_rrset(&c, &nm, &rs);
-			if (positive)
-				answer_dnssec_put_set(&c, &rs, &o, &c.an);
-		} else if (q->qtype == ZIMG_TYPE_RRSIG) {
-			positive = answer_dnssec_put_all_sigs(&c, &nm) || c.full;
-		} else {
-			positive = answer_dnssec_find_type(&c, &nm, q->qtype, &rs);
-			if (positive)
-				answer_dnssec_put_set(&c, &rs, &o, &c.an);
-		}
 		*kind = positive ? ANSWER_NOERROR : ANSWER_NODATA;
 	} else {
 		*kind = ANSWER_NXDOMAIN;
-		rcode = ANSWER_DNSSEC_RCODE_NXDOMAIN;
+		rcode = ANSWER_RCODE_NXDOMAIN;
 	}
-	if (!positive) {
-		answer_dnssec_owner_ptr(&o, c.apex_ptr & ANSWER_DNSSEC_PTR_MAX);
-		answer_dnssec_put_set(&c, &soa, &o, &c.ns);
-		if (c.qname_found) {
-			uint32_t j;
-
-			/* NODATA: the name's own NSEC, or for an empty
-			 * non-terminal the one whose next name is below it. */
-			if (answer_dnssec_nsec_idx(&c, idx, &j))
-				answer_dnssec_put_nsec(&c, j);
-		} else {
-			answer_dnssec_put_nxdomain_proof(&c, key, key_len, idx);
-		}
-	}
+	if (!positive)
+		answer_dnssec_negative(&c, &soa, key, key_len, idx);
 	if (c.bad)
 		return 0;
 	if (c.full) {
-		answer_dnssec_header(out, q, pkt, ANSWER_DNSSEC_FLAG_AA | ANSWER_DNSSEC_FLAG_TC,
-				     rcode);
-		return head;
+		answer_header(out, pkt, q, ANSWER_FLAG_AA | ANSWER_FLAG_TC, rcode, 1);
+		return QUERY_HEADER_LEN + q->question_len;
 	}
-	answer_dnssec_header(out, q, pkt, ANSWER_DNSSEC_FLAG_AA, rcode);
+	answer_header(out, pkt, q, ANSWER_FLAG_AA, rcode, 1);
 	wire_store_u16(out + 6, (uint16_t)c.an);
 	wire_store_u16(out + 8, (uint16_t)c.ns);
 	return c.pos;

@@ -10,7 +10,6 @@
  *                                     prober is forked without exec, see
  *                                     supervisor.c)
  */
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -20,12 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "ahd.h"
 #include "config.h"
 #include "dnssec.h"
 #include "log.h"
 #include "proc.h"
-#include "shm.h"
 #include "stats.h"
 #include "supervisor.h"
 #include "worker.h"
@@ -82,13 +81,12 @@ static int main_worker(const struct main_child *c, const struct config *cfg,
 }
 
 static int main_ds(int argc, char **argv);
-static int main_dump(int argc, char **argv);
 
 static const struct main_role main_roles[] = {
 	{"worker", MAIN_CHILD, PROC_ROLE_WORKER, main_worker, NULL},
 	{"status", MAIN_COMMAND, 0, NULL, stats_status_main},
 	{"ds", MAIN_COMMAND, 0, NULL, main_ds},
-	{"dump", MAIN_COMMAND, 0, NULL, main_dump},
+	{"dump", MAIN_COMMAND, 0, NULL, admin_dump_main},
 };
 
 static const struct main_role *main_find(const char *name, enum main_kind kind)
@@ -317,135 +315,6 @@ static int main_ds(int argc, char **argv)
 	if (fflush(stdout) != 0)
 		rc = log_startup_error("ds: writing the output: %s", strerror(errno));
 	return rc < 0 ? 1 : 0;
-}
-
-/* The index of the zone whose apex is name in z, or -1. Zones are only
- * known by their dumps' "; zone <apex>." header lines. */
-static long main_dump_find_zone(const struct zimg *z, const char *name)
-{
-	char want[AHD_MAX_NAME_TEXT + 16];
-	size_t n = strlen(name);
-
-	if (n == 0 || n > AHD_MAX_NAME_TEXT)
-		return -1;
-	/* Compare as "; zone <apex> " (zimg_dump's header: no trailing
-	 * dot), lower case; the user may give the dot. */
-	if (name[n - 1] == '.')
-		n--;
-	snprintf(want, sizeof(want), "; zone %.*s ", (int)n, name);
-	for (char *p = want; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	for (size_t i = 0; i < 4096; i++) {
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&buf, &len);
-		int rc;
-		bool match;
-
-		if (f == NULL)
-			return -1;
-		rc = zimg_dump_zone(z, i, f);
-		fclose(f);
-		match = rc == 0 && buf != NULL && strncmp(buf, want, strlen(want)) == 0;
-		free(buf);
-		if (rc < 0)
-			return -1;
-		if (match)
-			return (long)i;
-	}
-	return -1;
-}
-
-/*
- * a-healthy-dns dump [--port N | --shm-name NAME] [--zone APEX]: the
- * live zone image in master-file format, from shared memory, read-only
- * (the object is mode 0644: no privilege needed, but its name is
- * predictable, so shm_open_trusted checks who made it). --zone prints
- * one zone, the form dnssec-verify reads.
- */
-static int main_dump(int argc, char **argv)
-{
-	const char *shm = getenv("AHDNS_SHM_NAME");
-	const char *port_text = getenv("AHDNS_PORT");
-	const char *zone = NULL;
-	char name[256], why[SHM_WHY_MAX];
-	struct zimg *z;
-	long port = CONFIG_DEFAULT_PORT;
-	int rc, fd;
-
-	for (int i = 2; i < argc; i += 2) {
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (strcmp(argv[i], "--help") == 0) {
-			printf("usage: %s dump [--port N | --shm-name NAME] [--zone APEX]\n",
-			       AHD_NAME);
-			return 0;
-		}
-		if (val == NULL) {
-			log_startup_error("dump: %s: missing value", argv[i]);
-			return 1;
-		}
-		if (strcmp(argv[i], "--port") == 0) {
-			port_text = val;
-			shm = NULL;
-		} else if (strcmp(argv[i], "--shm-name") == 0) {
-			shm = val;
-		} else if (strcmp(argv[i], "--zone") == 0) {
-			zone = val;
-		} else {
-			log_startup_error("dump: %s: unknown flag (--port, --shm-name, --zone)",
-					  argv[i]);
-			return 1;
-		}
-	}
-	if (port_text != NULL && shm == NULL &&
-	    (main_parse_int(port_text, 65535, &port) < 0 || port == 0)) {
-		log_startup_error("dump: --port: '%s' is not a port number (1-65535)", port_text);
-		return 1;
-	}
-	if (shm == NULL) {
-		snprintf(name, sizeof(name), "/%s.%ld", AHD_NAME, port);
-		shm = name;
-	}
-	fd = shm_open_trusted(shm, why, sizeof(why));
-	if (fd < 0 && errno == EPERM) {
-		log_startup_error("dump: refusing to read shared memory %s: %s", shm, why);
-		return 1;
-	}
-	/* zimg_map's own message would be a second line. */
-	log_init("dump", AHD_LOG_CRITICAL);
-	z = fd >= 0 ? zimg_map(fd, false) : NULL;
-	if (fd >= 0)
-		close(fd); /* the mapping stays */
-	if (z == NULL) {
-		log_startup_error("dump: no zone image in shared memory %s (is a server "
-				  "running with that --port or --shm-name?)",
-				  shm);
-		return 1;
-	}
-	if (zone != NULL) {
-		long idx = main_dump_find_zone(z, zone);
-
-		if (idx < 0) {
-			zimg_close(z);
-			log_startup_error("dump: --zone: '%s' is not a zone of the server at %s",
-					  zone, shm);
-			return 1;
-		}
-		rc = zimg_dump_zone(z, (size_t)idx, stdout);
-	} else {
-		rc = zimg_dump(z, stdout);
-	}
-	zimg_close(z);
-	if (rc < 0) {
-		log_startup_error("dump: the image in %s does not check out", shm);
-		return 1;
-	}
-	if (fflush(stdout) != 0) {
-		log_startup_error("dump: writing the output: %s", strerror(errno));
-		return 1;
-	}
-	return 0;
 }
 
 /* --check-config covers the key's content too, as the server would. */

@@ -18,6 +18,7 @@
 #include "proc.h"
 #include "stats.h"
 #include "zimg.h"
+#include "zsign.h"
 
 /* check_run's wake-ups carry the heartbeat through a round. */
 _Static_assert(CHECK_TICK_MS <= STATS_BEAT_MS, "check rounds beat often enough");

@@ -19,6 +19,7 @@
 #include <bsd/string.h>
 #include <json-c/json.h>
 
+#include "admin.h"
 #include "ahd.h"
 #include "answer.h"
 #include "clock.h"
@@ -837,19 +838,6 @@ static int stats_usage(FILE *out, int status)
 	return status;
 }
 
-static int stats_port(const char *s, unsigned *port)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 65535)
-		return -1;
-	*port = (unsigned)v;
-	return 0;
-}
-
 int stats_status_main(int argc, char **argv)
 {
 	const char *shm = getenv("AHDNS_SHM_NAME");
@@ -862,7 +850,7 @@ int stats_status_main(int argc, char **argv)
 
 	if (shm != NULL && shm[0] == '\0')
 		shm = NULL;
-	if (env_port != NULL && env_port[0] != '\0' && stats_port(env_port, &port) < 0) {
+	if (env_port != NULL && env_port[0] != '\0' && admin_parse_port(env_port, &port) < 0) {
 		fprintf(stderr, "%s: status: AHDNS_PORT: '%s' is not a port (1-65535)\n",
 			AHD_NAME, env_port);
 		return 2;
@@ -880,7 +868,7 @@ int stats_status_main(int argc, char **argv)
 				return 2;
 			}
 			if (a[2] == 'p') {
-				if (stats_port(argv[i + 1], &port) < 0) {
+				if (admin_parse_port(argv[i + 1], &port) < 0) {
 					fprintf(stderr, "%s: status: --port: '%s' is not a port "
 						"(1-65535)\n", AHD_NAME, argv[i + 1]);
 					return 2;

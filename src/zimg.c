@@ -1,7 +1,8 @@
 /*
- * The shm object of the zone image: create, map, validate, publish. The
- * slot format is in zimg_format.h, the builder in zimg_build.c, the
- * readers in answer.c.
+ * The shm object of the zone image: create, map, validate, publish, and
+ * the seqlock's read side. The slot format is in zimg_format.h, the
+ * builder in zimg_build.c (called here, never calling back), the readers
+ * in answer.c and admin_dump.c (through struct zimg_view or a copy).
  */
 #include "zimg.h"
 
@@ -14,13 +15,25 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ldns/ldns.h>
-
 #include "ahd.h"
-#include "dname.h"
 #include "log.h"
 #include "shm.h"
+#include "zimg_build.h"
 #include "zimg_format.h"
+
+/* One mapping. The slot geometry is copied out of the header once it has
+ * been validated, so a later change to the shared header cannot move a
+ * reader's bounds. */
+struct zimg {
+	uint8_t *base;
+	size_t size;
+	bool writable;
+	bool mem;   /* zimg_new_mem: heap, not mmap */
+	bool parts; /* zimg_heap_copy: header and slots in their own blocks */
+	struct zimg_header *hdr;
+	size_t slot_size;
+	uint8_t *slot[2];
+};
 
 static void zimg_init_header(struct zimg_header *h, size_t slot_size)
 {
@@ -180,10 +193,43 @@ struct zimg *zimg_new_mem(const struct config *cfg)
 	return z;
 }
 
+struct zimg *zimg_heap_copy(const struct zimg *m)
+{
+	struct zimg *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->size = m->size;
+	h->mem = h->parts = true;
+	h->slot_size = m->slot_size;
+	h->hdr = malloc(sizeof(*h->hdr));
+	h->base = (uint8_t *)h->hdr;
+	h->slot[0] = malloc(m->slot_size);
+	h->slot[1] = malloc(m->slot_size);
+	if (!h->hdr || !h->slot[0] || !h->slot[1]) {
+		zimg_close(h);
+		return NULL;
+	}
+	memcpy(h->hdr, m->hdr, sizeof(*h->hdr));
+	memcpy(h->slot[0], m->slot[0], m->slot_size);
+	memcpy(h->slot[1], m->slot[1], m->slot_size);
+	return h;
+}
+
+uint8_t *zimg_raw(const struct zimg *z, size_t *size)
+{
+	*size = z->size;
+	return z->base;
+}
+
 void zimg_close(struct zimg *z)
 {
 	if (!z)
 		return;
+	if (z->parts) {
+		free(z->slot[0]);
+		free(z->slot[1]);
+	}
 	if (z->mem)
 		free(z->base);
 	else
@@ -270,20 +316,31 @@ int zimg_publish_signed(struct zimg *z, const struct config *cfg, const bool *pu
 	return zimg_publish_common(z, cfg, published, signer, now, serial_out);
 }
 
+void zimg_read_begin(const struct zimg *z, struct zimg_view *v)
+{
+	v->s = seqlock_read_begin(&z->hdr->lock, &v->seq);
+	v->slot = z->slot[v->s];
+	v->size = z->slot_size;
+}
+
+bool zimg_read_retry(const struct zimg *z, const struct zimg_view *v)
+{
+	return seqlock_read_retry(&z->hdr->lock, v->s, v->seq);
+}
+
 uint32_t zimg_serial(const struct zimg *z)
 {
 	/* Bounded like every reader: a corrupt image whose active slot stays
 	 * odd must not hang the prober or `status`. 0: no serial to be had. */
 	for (int tries = 0; tries < 1000; tries++) {
 		const volatile struct zimg_slot *sl;
+		struct zimg_view v;
 		uint32_t serial;
-		uint64_t seq;
-		unsigned s;
 
-		s = seqlock_read_begin(&z->hdr->lock, &seq);
-		sl = (const volatile struct zimg_slot *)z->slot[s];
+		zimg_read_begin(z, &v);
+		sl = (const volatile struct zimg_slot *)v.slot;
 		serial = sl->magic == ZIMG_SLOT_MAGIC ? sl->serial : 0;
-		if (!seqlock_read_retry(&z->hdr->lock, s, seq))
+		if (!zimg_read_retry(z, &v))
 			return serial;
 	}
 	return 0;
@@ -294,168 +351,36 @@ uint64_t zimg_generation(const struct zimg *z)
 	return atomic_load_explicit(&z->hdr->generation, memory_order_acquire);
 }
 
-/* One consistent private copy of the active slot (used bytes only), or
- * NULL if there is none or a writer kept overlapping the copy. */
-static uint8_t *zimg_copy_active(const struct zimg *z, size_t *len)
+uint8_t *zimg_copy_active(const struct zimg *z, size_t *len)
 {
 	for (int tries = 0; tries < 1000; tries++) {
 		const volatile struct zimg_slot *sl;
-		uint64_t seq;
-		unsigned s = seqlock_read_begin(&z->hdr->lock, &seq);
+		struct zimg_view v;
 		uint32_t used;
 		bool ok;
 		uint8_t *buf;
 
-		sl = (const volatile struct zimg_slot *)z->slot[s];
+		zimg_read_begin(z, &v);
+		sl = (const volatile struct zimg_slot *)v.slot;
 		used = sl->used;
 		ok = sl->magic == ZIMG_SLOT_MAGIC && sl->version == ZIMG_VERSION &&
-		     used >= sizeof(struct zimg_slot) && used <= z->slot_size;
+		     used >= sizeof(struct zimg_slot) && used <= v.size;
 		if (!ok) {
-			if (seqlock_read_retry(&z->hdr->lock, s, seq))
+			if (zimg_read_retry(z, &v))
 				continue;
 			return NULL;
 		}
 		buf = malloc(used);
 		if (!buf)
 			return NULL;
-		memcpy(buf, z->slot[s], used);
-		if (!seqlock_read_retry(&z->hdr->lock, s, seq)) {
+		memcpy(buf, v.slot, used);
+		if (!zimg_read_retry(z, &v)) {
 			*len = used;
 			return buf;
 		}
 		free(buf);
 	}
 	return NULL;
-}
-
-static bool zimg_in(size_t len, uint64_t off, uint64_t n)
-{
-	return off <= len && n <= len - off;
-}
-
-/* Print count RR bodies at bodies[0..len) with owner owner, their n_ptrs
- * apex placeholders (listed after them) pointed at the owner: only apex
- * RRsets have any. ldns wants pointers past a message header, so the RR
- * is parsed behind 12 zero bytes. */
-static int zimg_dump_bodies(FILE *out, const uint8_t *owner, size_t owner_len,
-			    const uint8_t *bodies, size_t len, unsigned count, unsigned n_ptrs)
-{
-	uint8_t rr[12 + AHD_MAX_NAME_WIRE + 10 + 65535];
-	size_t off = 0;
-	unsigned k = 0;
-
-	memset(rr, 0, 12);
-	for (unsigned i = 0; i < count; i++) {
-		size_t body, pos = 12;
-		ldns_rr *one = NULL;
-
-		if (len - off < 10)
-			return -1;
-		body = 10 + (((size_t)bodies[off + 8] << 8) | bodies[off + 9]);
-		if (body > len - off)
-			return -1;
-		memcpy(rr + 12, owner, owner_len);
-		memcpy(rr + 12 + owner_len, bodies + off, body);
-		if (!zimg_patch_apex_ptrs(bodies + len, n_ptrs, &k, off, body,
-					  rr + 12 + owner_len, 0xc000 | 12))
-			return -1;
-		if (ldns_wire2rr(&one, rr, 12 + owner_len + body, &pos, LDNS_SECTION_ANSWER) !=
-		    LDNS_STATUS_OK)
-			return -1;
-		ldns_rr_print(out, one);
-		ldns_rr_free(one);
-		off += body;
-	}
-	return k == n_ptrs ? 0 : -1;
-}
-
-static int zimg_dump_one(FILE *out, const uint8_t *sl, size_t len, const struct zimg_zone *zn,
-			 uint32_t serial)
-{
-	uint8_t apex[AHD_MAX_NAME_WIRE];
-	char text[AHD_MAX_NAME_TEXT + 8];
-	const struct zimg_name *names;
-
-	if (zn->apex_len == 0 || zn->apex_len > AHD_MAX_NAME_WIRE ||
-	    !zimg_in(len, zn->apex_off, zn->apex_len) ||
-	    !zimg_in(len, zn->names_off, (uint64_t)zn->n_names * sizeof(struct zimg_name)) ||
-	    zn->names_off % ZIMG_ALIGN != 0)
-		return -1;
-	memcpy(apex, sl + zn->apex_off, zn->apex_len);
-	if (dname_check(apex, zn->apex_len) < 0 ||
-	    dname_to_text(apex, zn->apex_len, text, sizeof(text)) < 0)
-		return -1;
-	fprintf(out, "; zone %s serial %u\n", text, (unsigned)serial);
-	names = (const struct zimg_name *)(sl + zn->names_off);
-	for (uint32_t i = 0; i < zn->n_names; i++) {
-		const struct zimg_name *nm = &names[i];
-		const struct zimg_rrset *rs;
-		uint8_t owner[AHD_MAX_NAME_WIRE];
-		size_t owner_len;
-
-		if (!zimg_in(len, nm->key_off, nm->key_len) ||
-		    !zimg_in(len, nm->rrsets_off,
-			     (uint64_t)nm->n_rrsets * sizeof(struct zimg_rrset)) ||
-		    (nm->n_rrsets && nm->rrsets_off % ZIMG_ALIGN != 0))
-			return -1;
-		owner_len = nm->key_len == 0
-				    ? zn->apex_len
-				    : dname_from_key(sl + nm->key_off, nm->key_len, apex, zn->apex_len,
-						 owner);
-		if (nm->key_len == 0)
-			memcpy(owner, apex, zn->apex_len);
-		if (owner_len == 0)
-			return -1;
-		rs = (const struct zimg_rrset *)(sl + nm->rrsets_off);
-		for (uint32_t j = 0; j < nm->n_rrsets; j++) {
-			if (!zimg_in(len, rs[j].rrs_off, (uint64_t)rs[j].rrs_len + 2u * rs[j].n_ptrs) ||
-			    !zimg_in(len, rs[j].sigs_off, rs[j].sigs_len))
-				return -1;
-			if (zimg_dump_bodies(out, owner, owner_len, sl + rs[j].rrs_off,
-					     rs[j].rrs_len, rs[j].count, rs[j].n_ptrs) < 0 ||
-			    zimg_dump_bodies(out, owner, owner_len, sl + rs[j].sigs_off,
-					     rs[j].sigs_len, rs[j].sig_count, 0) < 0)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-/* zone == SIZE_MAX: every zone. */
-static int zimg_dump_zones(const struct zimg *z, size_t zone, FILE *out)
-{
-	size_t len = 0;
-	uint8_t *sl = zimg_copy_active(z, &len);
-	struct zimg_slot hdr;
-	int rc = 0;
-
-	if (!sl)
-		return -1;
-	memcpy(&hdr, sl, sizeof(hdr));
-	if (!zimg_in(len, hdr.zones_off, (uint64_t)hdr.n_zones * sizeof(struct zimg_zone)) ||
-	    hdr.zones_off % ZIMG_ALIGN != 0 || (zone != SIZE_MAX && zone >= hdr.n_zones)) {
-		free(sl);
-		return -1;
-	}
-	for (size_t i = 0; i < hdr.n_zones && rc == 0; i++) {
-		const struct zimg_zone *zn =
-			(const struct zimg_zone *)(sl + hdr.zones_off) + i;
-
-		if (zone == SIZE_MAX || zone == i)
-			rc = zimg_dump_one(out, sl, len, zn, hdr.serial);
-	}
-	free(sl);
-	return rc;
-}
-
-int zimg_dump(const struct zimg *z, FILE *out)
-{
-	return zimg_dump_zones(z, SIZE_MAX, out);
-}
-
-int zimg_dump_zone(const struct zimg *z, size_t zone, FILE *out)
-{
-	return zimg_dump_zones(z, zone, out);
 }
 
 size_t zimg_slot_need(const struct config *cfg)

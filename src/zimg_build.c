@@ -13,15 +13,16 @@
 #include <ldns/ldns.h>
 
 #include "ahd.h"
+#include "config.h"
 #include "dname.h"
 #include "dnssec.h"
 #include "log.h"
 #include "query.h"
 #include "wire.h"
-#include "zimg.h"
+#include "zimg_build.h"
+#include "zsign.h"
 
 #define ZB_KEY_CAP AHD_MAX_NAME_WIRE
-#define ZB_RR_HDR 10 /* TYPE CLASS TTL RDLENGTH */
 
 struct zb {
 	uint8_t *slot;
@@ -38,110 +39,6 @@ struct zb_item {
 	size_t entry;
 };
 
-static size_t zb_label_count(const char *name)
-{
-	size_t n = 1;
-
-	for (; *name; name++)
-		n += *name == '.';
-	return n;
-}
-
-/* RRSIG signature field bytes per algorithm (RSA: up to 4096-bit keys,
- * RFC 3110; ECDSA r||s, RFC 6605; EdDSA, RFC 8080). */
-static size_t zb_sig_max(enum config_alg alg)
-{
-	switch (alg) {
-	case CONFIG_ALG_ECDSAP256SHA256:
-	case CONFIG_ALG_ED25519:
-		return 64;
-	case CONFIG_ALG_ECDSAP384SHA384:
-		return 96;
-	case CONFIG_ALG_ED448:
-		return 114;
-	default:
-		return 512;
-	}
-}
-
-/* DNSKEY RDATA bytes: flags, protocol, algorithm, public key (RSA: a
- * 3-byte exponent length, an exponent of at most 4096 bits, RFC 3110). */
-static size_t zb_dnskey_max(enum config_alg alg)
-{
-	switch (alg) {
-	case CONFIG_ALG_ECDSAP256SHA256:
-		return 4 + 64;
-	case CONFIG_ALG_ECDSAP384SHA384:
-		return 4 + 96;
-	case CONFIG_ALG_ED25519:
-		return 4 + 32;
-	case CONFIG_ALG_ED448:
-		return 4 + 57;
-	default:
-		return 4 + 3 + 512 + 512;
-	}
-}
-
-/* NSEC type bitmap: window 0 only (every type we serve is below 256),
- * 2 bytes of header + up to DNSKEY (48): 7 bytes. */
-#define ZB_BITMAP_MAX (2 + 32)
-/* RRSIG RDATA without signer name and signature. */
-#define ZB_RRSIG_FIXED 18
-
-size_t zimg_build_slot_size(const struct config *cfg)
-{
-	uint64_t items = 1, keys = 0, bodies = 0, per_zone, total, longest = 0;
-	uint64_t zones = 1 + (uint64_t)cfg->n_alias_zones;
-	uint64_t apex_max = strlen(cfg->hosted_zone) + 2;
-
-	for (size_t i = 0; i < cfg->n_alias_zones; i++)
-		if (strlen(cfg->alias_zones[i]) + 2 > apex_max)
-			apex_max = strlen(cfg->alias_zones[i]) + 2;
-	if (apex_max > AHD_MAX_NAME_WIRE)
-		apex_max = AHD_MAX_NAME_WIRE;
-	for (size_t i = 0; i < cfg->n_entries; i++) {
-		const struct config_entry *e = &cfg->entries[i];
-		uint64_t labels = zb_label_count(e->name);
-
-		items += labels;
-		keys += labels * (strlen(e->name) + 2 + ZIMG_ALIGN);
-		bodies += (uint64_t)e->n_addrs * (ZB_RR_HDR + 16) + 2 * ZIMG_ALIGN;
-		if (strlen(e->name) + 1 > longest)
-			longest = strlen(e->name) + 1;
-	}
-	per_zone = (AHD_MAX_NAME_WIRE + ZIMG_ALIGN)          /* apex */
-		   + items * sizeof(struct zimg_name) + ZIMG_ALIGN /* name table */
-		   + keys
-		   + items * (2 * sizeof(struct zimg_rrset) + ZIMG_ALIGN)
-		   + bodies
-		   + 2 * (ZB_RR_HDR + 2 * AHD_MAX_NAME_WIRE + 20 + ZIMG_ALIGN) /* SOAs */
-		   + (uint64_t)cfg->n_ns * (ZB_RR_HDR + AHD_MAX_NAME_WIRE) + ZIMG_ALIGN
-		   + (ZB_RR_HDR + 16 + ZIMG_ALIGN); /* HINFO */
-	if (cfg->priv_key_path != NULL) {
-		uint64_t sig = ZB_RR_HDR + ZB_RRSIG_FIXED + apex_max +
-			       zb_sig_max(cfg->priv_key_alg) + ZIMG_ALIGN;
-		uint64_t owner = longest + apex_max;
-
-		if (owner > AHD_MAX_NAME_WIRE)
-			owner = AHD_MAX_NAME_WIRE;
-		/* Per name: an NSEC RRset (descriptor + body) and RRSIGs over
-		 * A, AAAA and NSEC; the apex adds NS, SOA, DNSKEY and their
-		 * RRSIGs, neg_soa its RRSIG copy; the NSEC index. */
-		per_zone += items * (sizeof(struct zimg_rrset) + ZB_RR_HDR + owner +
-				     ZB_BITMAP_MAX + ZIMG_ALIGN + 3 * sig + sizeof(uint32_t))
-			    + 2 * sizeof(struct zimg_rrset) + 4 * sig + ZIMG_ALIGN
-			    + ZB_RR_HDR + zb_dnskey_max(cfg->priv_key_alg) + ZIMG_ALIGN;
-	}
-	total = sizeof(struct zimg_slot) + zones * sizeof(struct zimg_zone) + ZIMG_ALIGN
-		+ zones * per_zone;
-	/* Headroom: a later format can grow without a resize. */
-	total += total / 4 + 65536;
-	total = (total + 4095) & ~(uint64_t)4095;
-	if (total > ZIMG_SLOT_MAX)
-		return 0;
-	return (size_t)total;
-}
-
 /* Reserve n zeroed, aligned bytes; returns the offset or 0 (offset 0 is
  * the slot header, never handed out). */
 static uint32_t zb_alloc(struct zb *b, size_t n)
@@ -157,458 +54,15 @@ static uint32_t zb_alloc(struct zb *b, size_t n)
 
 static uint8_t *zb_ptr(struct zb *b, uint32_t off) { return b->slot + off; }
 
-static void zb_rr_hdr(uint8_t *p, uint16_t type, uint32_t ttl, uint16_t rdlen)
-{
-	wire_store_u16(p, type);
-	wire_store_u16(p + 2, QUERY_CLASS_IN);
-	wire_store_u32(p + 4, ttl);
-	wire_store_u16(p + 8, rdlen);
-}
-
-/*
- * The signature cache (zimg.h). An entry's data[] holds the cache key
- * (zone index, type, owner, the RRset's bodies) then the RRSIG bodies.
- */
-struct zb_cache_entry {
-	struct zb_cache_entry *next; /* hash chain */
-	uint64_t hash;
-	uint64_t used;      /* generation of the last publish that used it */
-	int64_t signed_at;  /* the clock the signature was made at */
-	int64_t expires;    /* its expiration, on the same clock */
-	size_t pos;         /* index in the visit order of generation used */
-	uint32_t key_len;
-	uint32_t sig_len;
-	uint16_t sig_count;
-	uint8_t data[];
-};
-
-struct zimg_signer {
-	struct dnssec_key *key;
-	uint8_t *dnskey_rdata; /* owner-independent DNSKEY RDATA */
-	size_t dnskey_len;
-	struct zb_cache_entry **buckets;
-	size_t n_buckets; /* a power of two */
-	size_t n_entries;
-	uint64_t gen;
-	/*
-	 * Builds visit RRsets in the same order every time: the entries in
-	 * the previous build's visit order (old) are checked first, at a
-	 * cursor, which turns the lookups of an unchanged zone into a
-	 * sequential walk instead of two cache misses each (bucket, entry).
-	 * NULL where an entry was replaced. cur is the order being made.
-	 */
-	struct zb_cache_entry **old, **cur;
-	size_t n_old, n_cur, cap_old, cap_cur, cursor;
-	bool full_sweep; /* a build failed: old no longer lists everything */
-	struct zimg_signer_stats stats;
-	/* Over the signatures of the last successful publish: the earliest
-	 * time one of them has less than the refresh time left, and the
-	 * latest signing time (a clock set back before it, less the
-	 * backdate, makes inceptions lie in the future). cur_* are those
-	 * of the build under way. */
-	int64_t due, cur_due;
-	int64_t newest, cur_newest;
-	uint8_t *scratch; /* the key of the RRset being looked up */
-	size_t scratch_cap;
-	void (*tick)(void *arg); /* after each signature made, or NULL */
-	void *tick_arg;
-};
-
-/* The signing context of one zone of one build. */
-struct zb_sign {
-	struct zimg_signer *signer;
-	int64_t now;
-	uint32_t zone;
-	const struct config_ttls *ttls; /* the signing policy */
-	ldns_rdf *apex; /* absolute, the RRSIG signer name */
-};
-
-struct zimg_signer *zimg_signer_new(struct dnssec_key *key)
-{
-	struct zimg_signer *s = calloc(1, sizeof(*s));
-	ldns_rdf *root = ldns_dname_new_frm_str(".");
-	ldns_rr *dnskey = NULL;
-	ldns_buffer *buf = ldns_buffer_new(1024);
-
-	if (!s || !root || !buf)
-		goto fail;
-	dnskey = dnssec_dnskey(key, root, 0);
-	if (!dnskey || ldns_rr_rdata2buffer_wire(buf, dnskey) != LDNS_STATUS_OK)
-		goto fail;
-	s->dnskey_len = ldns_buffer_position(buf);
-	s->dnskey_rdata = malloc(s->dnskey_len);
-	s->n_buckets = 1024;
-	s->buckets = calloc(s->n_buckets, sizeof(*s->buckets));
-	s->due = INT64_MAX; /* nothing signed yet: nothing due */
-	s->newest = INT64_MIN;
-	if (!s->dnskey_rdata || !s->buckets)
-		goto fail;
-	memcpy(s->dnskey_rdata, ldns_buffer_begin(buf), s->dnskey_len);
-	s->key = key;
-	ldns_rr_free(dnskey);
-	ldns_rdf_deep_free(root);
-	ldns_buffer_free(buf);
-	return s;
-fail:
-	log_error("zone signer: out of memory");
-	ldns_rr_free(dnskey);
-	ldns_rdf_deep_free(root);
-	if (buf)
-		ldns_buffer_free(buf);
-	zimg_signer_free(s);
-	return NULL;
-}
-
-void zimg_signer_set_tick(struct zimg_signer *s, void (*tick)(void *arg), void *arg)
-{
-	s->tick = tick;
-	s->tick_arg = arg;
-}
-
-void zimg_signer_free(struct zimg_signer *s)
-{
-	if (!s)
-		return;
-	for (size_t i = 0; s->buckets && i < s->n_buckets; i++) {
-		for (struct zb_cache_entry *e = s->buckets[i], *nx; e; e = nx) {
-			nx = e->next;
-			free(e);
-		}
-	}
-	free(s->buckets);
-	free(s->old);
-	free(s->cur);
-	free(s->dnskey_rdata);
-	free(s->scratch);
-	free(s);
-}
-
-bool zimg_signer_due(const struct zimg_signer *s, time_t now)
-{
-	return (int64_t)now >= s->due || (int64_t)now < s->newest - CONFIG_RRSIG_BACKDATE;
-}
-
-void zimg_signer_stats(const struct zimg_signer *s, struct zimg_signer_stats *out)
-{
-	*out = s->stats;
-	out->cached = s->n_entries;
-}
-
-/* FNV-1a, 64 bits: the keys are short and the table checks every byte
- * on a hit, so a plain hash is enough. */
-static uint64_t zb_cache_hash(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325u;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3u;
-	return h;
-}
-
-static struct zb_cache_entry **zb_cache_slot(struct zimg_signer *s, uint64_t hash,
-					     const uint8_t *key, size_t key_len)
-{
-	struct zb_cache_entry **pp = &s->buckets[hash & (s->n_buckets - 1)];
-
-	for (; *pp; pp = &(*pp)->next)
-		if ((*pp)->hash == hash && (*pp)->key_len == key_len &&
-		    memcmp((*pp)->data, key, key_len) == 0)
-			break;
-	return pp;
-}
-
-/* Doubling keeps chains short; failing to grow only makes them longer. */
-static void zb_cache_grow(struct zimg_signer *s)
-{
-	size_t n = s->n_buckets * 2;
-	struct zb_cache_entry **b;
-
-	if (s->n_entries < s->n_buckets || n > SIZE_MAX / sizeof(*b))
-		return;
-	b = calloc(n, sizeof(*b));
-	if (!b)
-		return;
-	for (size_t i = 0; i < s->n_buckets; i++) {
-		for (struct zb_cache_entry *e = s->buckets[i], *nx; e; e = nx) {
-			nx = e->next;
-			e->next = b[e->hash & (n - 1)];
-			b[e->hash & (n - 1)] = e;
-		}
-	}
-	free(s->buckets);
-	s->buckets = b;
-	s->n_buckets = n;
-}
-
-static void zb_cache_unlink(struct zimg_signer *s, struct zb_cache_entry *e)
-{
-	struct zb_cache_entry **pp = &s->buckets[e->hash & (s->n_buckets - 1)];
-
-	while (*pp && *pp != e)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = e->next;
-	free(e);
-	s->n_entries--;
-}
-
-/* Drop what the last publish did not use (changed RRsets, gone names):
- * after a successful build every live entry is in old or cur. */
-static void zb_cache_sweep(struct zimg_signer *s)
-{
-	struct zb_cache_entry **swap = s->old;
-	size_t cap = s->cap_old;
-
-	if (s->full_sweep) {
-		for (size_t i = 0; i < s->n_buckets; i++) {
-			struct zb_cache_entry **pp = &s->buckets[i];
-
-			while (*pp) {
-				struct zb_cache_entry *e = *pp;
-
-				if (e->used != s->gen) {
-					*pp = e->next;
-					free(e);
-					s->n_entries--;
-				} else {
-					pp = &e->next;
-				}
-			}
-		}
-		s->full_sweep = false;
-	} else {
-		for (size_t i = 0; i < s->n_old; i++)
-			if (s->old[i] && s->old[i]->used != s->gen)
-				zb_cache_unlink(s, s->old[i]);
-	}
-	s->due = s->cur_due;
-	s->newest = s->cur_newest;
-	s->old = s->cur;
-	s->cap_old = s->cap_cur;
-	s->n_old = s->n_cur;
-	s->cur = swap;
-	s->cap_cur = cap;
-	s->n_cur = 0;
-}
-
-/* A build is starting (gen already advanced). */
-static void zb_cache_begin(struct zimg_signer *s)
-{
-	s->cursor = 0;
-	s->n_cur = 0;
-	s->cur_due = INT64_MAX;
-	s->cur_newest = INT64_MIN;
-	s->stats.last_made = 0;
-	s->stats.last_reused = 0;
-}
-
-/* A build failed: what it used is in no order list any more. */
-static void zb_cache_abort(struct zimg_signer *s)
-{
-	s->n_old = 0;
-	s->n_cur = 0;
-	s->full_sweep = true;
-}
-
-/* e is used by this build: append it to the visit order. */
-static int zb_cache_use(struct zimg_signer *s, struct zb_cache_entry *e, uint32_t refresh)
-{
-	/* The first second with less than refresh left (zb_cache_fresh). */
-	int64_t due = e->expires - (int64_t)refresh + 1;
-
-	if (due < s->cur_due)
-		s->cur_due = due;
-	if (e->signed_at > s->cur_newest)
-		s->cur_newest = e->signed_at;
-	if (s->n_cur == s->cap_cur) {
-		size_t cap = s->cap_cur ? 2 * s->cap_cur : 1024;
-		struct zb_cache_entry **n = reallocarray(s->cur, cap, sizeof(*n));
-
-		if (!n)
-			return -1;
-		s->cur = n;
-		s->cap_cur = cap;
-	}
-	e->used = s->gen;
-	e->pos = s->n_cur;
-	s->cur[s->n_cur++] = e;
-	return 0;
-}
-
-/* A cached signature is reused while at least the refresh time of its
- * validity remains (RFC 6781 section 4.4.2) and the clock has not gone
- * back past its inception. */
-static bool zb_cache_fresh(const struct zb_cache_entry *e, const struct zb_sign *sg)
-{
-	return sg->now >= e->signed_at - (int64_t)sg->ttls->sig_backdate &&
-	       e->expires - sg->now >= (int64_t)sg->ttls->sig_refresh;
-}
-
-/* The jitter taken off the lifetime of the RRset's signatures: fixed
- * per owner and type, so each RRset keeps its own re-signing period and
- * a zone signed at one moment spreads its refreshes over sig_jitter
- * seconds instead of coming due all at once. */
-static uint32_t zb_sig_jitter(const struct config_ttls *t, const uint8_t *owner,
-			      size_t owner_len, uint16_t type)
-{
-	uint8_t tb[2];
-
-	wire_store_u16(tb, type);
-	return (uint32_t)((zb_cache_hash(owner, owner_len) ^ zb_cache_hash(tb, 2)) %
-			  ((uint64_t)t->sig_jitter + 1));
-}
-
-/* Sign the RRset (owner + its bodies) into a new entry keyed by key. */
-static struct zb_cache_entry *zb_cache_sign(struct zb_sign *sg, const uint8_t *key,
-					    size_t key_len, uint64_t hash, const uint8_t *owner,
-					    size_t owner_len, const uint8_t *bodies, size_t len,
-					    uint16_t count)
-{
-	uint8_t rr[AHD_MAX_NAME_WIRE + ZB_RR_HDR + 2048];
-	ldns_rr_list *list = ldns_rr_list_new();
-	ldns_buffer *buf = ldns_buffer_new(1024);
-	ldns_rr *sig = NULL;
-	struct zb_cache_entry *e = NULL;
-	size_t off = 0, rdlen;
-	uint32_t inception, expiration, lifetime;
-
-	if (!list || !buf)
-		goto out;
-	for (uint16_t i = 0; i < count; i++) {
-		size_t body, pos = 0;
-		ldns_rr *one = NULL;
-
-		if (len - off < ZB_RR_HDR)
-			goto out;
-		body = ZB_RR_HDR + wire_load_u16(bodies + off + 8);
-		if (body > len - off || owner_len + body > sizeof(rr))
-			goto out;
-		memcpy(rr, owner, owner_len);
-		memcpy(rr + owner_len, bodies + off, body);
-		if (ldns_wire2rr(&one, rr, owner_len + body, &pos, LDNS_SECTION_ANSWER) !=
-		    LDNS_STATUS_OK)
-			goto out;
-		if (!ldns_rr_list_push_rr(list, one)) {
-			ldns_rr_free(one);
-			goto out;
-		}
-		off += body;
-	}
-	lifetime = sg->ttls->sig_lifetime -
-		   zb_sig_jitter(sg->ttls, owner, owner_len, wire_load_u16(key + 4));
-	dnssec_sig_window((time_t)sg->now, lifetime, &inception, &expiration);
-	sig = dnssec_sign_rrset(sg->signer->key, list, sg->apex, inception, expiration);
-	if (!sig || ldns_rr_rdata2buffer_wire(buf, sig) != LDNS_STATUS_OK)
-		goto out;
-	rdlen = ldns_buffer_position(buf);
-	if (rdlen > UINT16_MAX)
-		goto out;
-	e = malloc(sizeof(*e) + key_len + ZB_RR_HDR + rdlen);
-	if (!e)
-		goto out;
-	memset(e, 0, sizeof(*e));
-	e->hash = hash;
-	e->signed_at = sg->now;
-	e->expires = sg->now + lifetime;
-	e->key_len = (uint32_t)key_len;
-	e->sig_len = (uint32_t)(ZB_RR_HDR + rdlen);
-	e->sig_count = 1;
-	memcpy(e->data, key, key_len);
-	zb_rr_hdr(e->data + key_len, ZIMG_TYPE_RRSIG, ldns_rr_ttl(sig), (uint16_t)rdlen);
-	memcpy(e->data + key_len + ZB_RR_HDR, ldns_buffer_begin(buf), rdlen);
-	sg->signer->stats.sigs_made++;
-	sg->signer->stats.last_made++;
-	if (sg->signer->tick != NULL)
-		sg->signer->tick(sg->signer->tick_arg);
-out:
-	ldns_rr_free(sig);
-	if (list)
-		ldns_rr_list_deep_free(list);
-	if (buf)
-		ldns_buffer_free(buf);
-	return e;
-}
-
-static bool zb_cache_match(const struct zb_cache_entry *e, uint64_t hash,
-			   const uint8_t *key, size_t key_len)
-{
-	return e && e->hash == hash && e->key_len == key_len &&
-	       memcmp(e->data, key, key_len) == 0;
-}
-
-/* The cached entry for an RRset, signed now if missing or stale. */
-static struct zb_cache_entry *zb_cache_get(struct zb_sign *sg, const struct zb *b,
-					   const struct zimg_rrset *rs, const uint8_t *owner,
-					   size_t owner_len)
-{
-	struct zimg_signer *s = sg->signer;
-	size_t key_len = 8 + owner_len + rs->rrs_len;
-	struct zb_cache_entry **pp, *e = NULL, *old;
-	uint64_t hash;
-	uint8_t *k;
-
-	if (key_len > s->scratch_cap) {
-		k = realloc(s->scratch, key_len);
-		if (!k)
-			return NULL;
-		s->scratch = k;
-		s->scratch_cap = key_len;
-	}
-	k = s->scratch;
-	wire_store_u32(k, sg->zone);
-	wire_store_u16(k + 4, rs->type);
-	wire_store_u16(k + 6, (uint16_t)owner_len);
-	memcpy(k + 8, owner, owner_len);
-	memcpy(k + 8 + owner_len, b->slot + rs->rrs_off, rs->rrs_len);
-	hash = zb_cache_hash(k, key_len);
-	if (s->cursor < s->n_old && zb_cache_match(s->old[s->cursor], hash, k, key_len)) {
-		e = s->old[s->cursor++];
-	} else {
-		e = *zb_cache_slot(s, hash, k, key_len);
-		/* Resynchronise the cursor after an inserted or removed RRset. */
-		if (e && e->used + 1 == s->gen && e->pos < s->n_old && s->old[e->pos] == e)
-			s->cursor = e->pos + 1;
-	}
-	if (e && e->used == s->gen)
-		return e; /* one key per build: cannot happen, but never free it */
-	if (e && zb_cache_fresh(e, sg)) {
-		if (zb_cache_use(s, e, sg->ttls->sig_refresh) < 0)
-			return NULL;
-		s->stats.sigs_reused++;
-		s->stats.last_reused++;
-		return e;
-	}
-	old = e;
-	e = zb_cache_sign(sg, k, key_len, hash, owner, owner_len, b->slot + rs->rrs_off,
-			  rs->rrs_len, rs->count);
-	if (!e)
-		return NULL;
-	pp = zb_cache_slot(s, hash, k, key_len);
-	if (old) { /* stale: replace it in the chain and in old */
-		if (old->used + 1 == s->gen && old->pos < s->n_old && s->old[old->pos] == old)
-			s->old[old->pos] = NULL;
-		e->next = old->next;
-		*pp = e;
-		free(old);
-	} else {
-		e->next = NULL;
-		*pp = e;
-		s->n_entries++;
-	}
-	if (zb_cache_use(s, e, sg->ttls->sig_refresh) < 0)
-		return NULL;
-	zb_cache_grow(s);
-	return e;
-}
-
 /* Put the RRSIG of rs (owner owner) beside it in the slot. */
 static int zb_sign_rrset(struct zb *b, struct zimg_rrset *rs, const uint8_t *owner,
-			 size_t owner_len, struct zb_sign *sg)
+			 size_t owner_len, struct zimg_sign_zone *sg)
 {
-	struct zb_cache_entry *e = zb_cache_get(sg, b, rs, owner, owner_len);
+	struct zimg_sigs sigs;
 	uint32_t off;
 
-	if (!e) {
+	if (zimg_signer_sign(sg, rs->type, owner, owner_len, b->slot + rs->rrs_off, rs->rrs_len,
+			     rs->count, &sigs) < 0) {
 		char text[AHD_MAX_NAME_TEXT + 8];
 
 		if (dname_to_text(owner, owner_len, text, sizeof(text)) < 0)
@@ -616,13 +70,13 @@ static int zb_sign_rrset(struct zb *b, struct zimg_rrset *rs, const uint8_t *own
 		log_error("zone image: cannot sign %s type %u", text, (unsigned)rs->type);
 		return -1;
 	}
-	off = zb_alloc(b, e->sig_len);
+	off = zb_alloc(b, sigs.len);
 	if (!off)
 		return -1;
-	memcpy(zb_ptr(b, off), e->data + e->key_len, e->sig_len);
+	memcpy(zb_ptr(b, off), sigs.data, sigs.len);
 	rs->sigs_off = off;
-	rs->sigs_len = e->sig_len;
-	rs->sig_count = e->sig_count;
+	rs->sigs_len = sigs.len;
+	rs->sig_count = sigs.count;
 	return 0;
 }
 
@@ -637,14 +91,14 @@ static int zb_soa(struct zb *b, struct zimg_rrset *rs, const struct zb_soa *soa,
 		  const uint8_t *rname, size_t rname_len, uint32_t ttl)
 {
 	size_t rdlen = soa->mname_len + rname_len + 20;
-	uint32_t off = zb_alloc(b, ZB_RR_HDR + rdlen);
+	uint32_t off = zb_alloc(b, ZIMG_RR_HDR + rdlen);
 	uint8_t *p;
 
 	if (!off)
 		return -1;
 	p = zb_ptr(b, off);
-	zb_rr_hdr(p, QUERY_TYPE_SOA, ttl, (uint16_t)rdlen);
-	p += ZB_RR_HDR;
+	zimg_rr_hdr(p, QUERY_TYPE_SOA, ttl, (uint16_t)rdlen);
+	p += ZIMG_RR_HDR;
 	memcpy(p, soa->mname, soa->mname_len);
 	p += soa->mname_len;
 	memcpy(p, rname, rname_len);
@@ -657,7 +111,7 @@ static int zb_soa(struct zb *b, struct zimg_rrset *rs, const struct zb_soa *soa,
 	rs->type = QUERY_TYPE_SOA;
 	rs->count = 1;
 	rs->rrs_off = off;
-	rs->rrs_len = (uint32_t)(ZB_RR_HDR + rdlen);
+	rs->rrs_len = (uint32_t)(ZIMG_RR_HDR + rdlen);
 	return 0;
 }
 
@@ -681,16 +135,16 @@ static int zb_ns(struct zb *b, struct zimg_rrset *rs, const struct config *cfg,
 		for (size_t j = 0; j < n && !dup; j++)
 			dup = dname_equal(names[j], (size_t)lens[j], names[n], (size_t)lens[n]);
 		if (!dup)
-			total += ZB_RR_HDR + (size_t)lens[n++];
+			total += ZIMG_RR_HDR + (size_t)lens[n++];
 	}
 	off = zb_alloc(b, total);
 	if (!off)
 		return -1;
 	p = zb_ptr(b, off);
 	for (size_t i = 0; i < n; i++) {
-		zb_rr_hdr(p, QUERY_TYPE_NS, ttl, (uint16_t)lens[i]);
-		memcpy(p + ZB_RR_HDR, names[i], (size_t)lens[i]);
-		p += ZB_RR_HDR + (size_t)lens[i];
+		zimg_rr_hdr(p, QUERY_TYPE_NS, ttl, (uint16_t)lens[i]);
+		memcpy(p + ZIMG_RR_HDR, names[i], (size_t)lens[i]);
+		p += ZIMG_RR_HDR + (size_t)lens[i];
 	}
 	rs->type = QUERY_TYPE_NS;
 	rs->count = (uint16_t)n;
@@ -738,12 +192,12 @@ static void zb_compress(struct zb *b, struct zimg_rrset *rs, const uint8_t *apex
 	if (apex_len < 4 || rs->n_ptrs)
 		return;
 	for (unsigned i = 0; i < rs->count; i++) {
-		size_t rdlen = wire_load_u16(p + r + 8), end = r + ZB_RR_HDR + rdlen, hdr = w;
+		size_t rdlen = wire_load_u16(p + r + 8), end = r + ZIMG_RR_HDR + rdlen, hdr = w;
 		unsigned names = rs->type == QUERY_TYPE_SOA ? 2 : rs->type == QUERY_TYPE_NS;
 
-		memmove(p + w, p + r, ZB_RR_HDR);
-		w += ZB_RR_HDR;
-		r += ZB_RR_HDR;
+		memmove(p + w, p + r, ZIMG_RR_HDR);
+		w += ZIMG_RR_HDR;
+		r += ZIMG_RR_HDR;
 		for (unsigned j = 0; j < names; j++) {
 			size_t at, nl = zb_name_apex(p + r, end - r, apex, apex_len, &at);
 
@@ -762,7 +216,7 @@ static void zb_compress(struct zb *b, struct zimg_rrset *rs, const uint8_t *apex
 		memmove(p + w, p + r, end - r);
 		w += end - r;
 		r = end;
-		wire_store_u16(p + hdr + 8, (uint16_t)(w - hdr - ZB_RR_HDR));
+		wire_store_u16(p + hdr + 8, (uint16_t)(w - hdr - ZIMG_RR_HDR));
 	}
 	for (size_t i = 0; i < n; i++)
 		wire_store_u16(p + w + 2 * i, offs[i]);
@@ -832,25 +286,25 @@ static int zb_addrs(struct zb *b, struct zimg_rrset *rs, const struct config *cf
 				continue;
 			rr = off ? zb_ptr(b, off) : NULL;
 			for (size_t i = 0; i < count && !dup; i++)
-				dup = memcmp(rr + i * (ZB_RR_HDR + alen) + ZB_RR_HDR,
+				dup = memcmp(rr + i * (ZIMG_RR_HDR + alen) + ZIMG_RR_HDR,
 					     e->addrs[j].addr, alen) == 0;
 			if (dup)
 				continue;
 			/* Bodies of one RRset are contiguous: extend in place. */
 			if (!off) {
-				off = zb_alloc(b, ZB_RR_HDR + alen);
+				off = zb_alloc(b, ZIMG_RR_HDR + alen);
 				if (!off)
 					return -1;
 			} else {
-				if (b->cap - b->pos < ZB_RR_HDR + alen)
+				if (b->cap - b->pos < ZIMG_RR_HDR + alen)
 					return -1;
-				b->pos += ZB_RR_HDR + alen;
+				b->pos += ZIMG_RR_HDR + alen;
 			}
 			if (count == UINT16_MAX)
 				return -1;
-			zb_rr_hdr(zb_ptr(b, off) + count * (ZB_RR_HDR + alen), type, ttl,
+			zimg_rr_hdr(zb_ptr(b, off) + count * (ZIMG_RR_HDR + alen), type, ttl,
 				  (uint16_t)alen);
-			memcpy(zb_ptr(b, off) + count * (ZB_RR_HDR + alen) + ZB_RR_HDR,
+			memcpy(zb_ptr(b, off) + count * (ZIMG_RR_HDR + alen) + ZIMG_RR_HDR,
 			       e->addrs[j].addr, alen);
 			count++;
 		}
@@ -858,7 +312,7 @@ static int zb_addrs(struct zb *b, struct zimg_rrset *rs, const struct config *cf
 	rs->type = type;
 	rs->count = (uint16_t)count;
 	rs->rrs_off = off;
-	rs->rrs_len = (uint32_t)(count * (ZB_RR_HDR + alen));
+	rs->rrs_len = (uint32_t)(count * (ZIMG_RR_HDR + alen));
 	return 0;
 }
 
@@ -903,7 +357,7 @@ static int zb_names_make(struct zb_names *nm, const struct config *cfg,
 
 	memset(nm, 0, sizeof(*nm));
 	for (size_t i = 0; i < cfg->n_entries; i++)
-		max_items += zb_label_count(cfg->entries[i].name);
+		max_items += zimg_label_count(cfg->entries[i].name);
 	nm->keys = reallocarray(NULL, cfg->n_entries ? cfg->n_entries : 1, ZB_KEY_CAP);
 	nm->items = reallocarray(NULL, max_items, sizeof(*nm->items));
 	nm->group = reallocarray(NULL, max_items + 1, sizeof(*nm->group));
@@ -1000,33 +454,35 @@ static int zb_nsec(struct zb *b, struct zimg_rrset *rs, const uint8_t *next,
 			len = (size_t)types[i] / 8 + 1;
 	}
 	rdlen = next_len + 2 + len;
-	off = zb_alloc(b, ZB_RR_HDR + rdlen);
+	off = zb_alloc(b, ZIMG_RR_HDR + rdlen);
 	if (!off)
 		return -1;
 	p = zb_ptr(b, off);
-	zb_rr_hdr(p, ZIMG_TYPE_NSEC, ttl, (uint16_t)rdlen);
-	p += ZB_RR_HDR;
+	zimg_rr_hdr(p, ZIMG_TYPE_NSEC, ttl, (uint16_t)rdlen);
+	p += ZIMG_RR_HDR;
 	memcpy(p, next, next_len);
 	p += next_len;
 	p[0] = 0; /* window 0 */
 	p[1] = (uint8_t)len;
 	memcpy(p + 2, bits, len);
 	*rs = (struct zimg_rrset){ .type = ZIMG_TYPE_NSEC, .count = 1, .rrs_off = off,
-				   .rrs_len = (uint32_t)(ZB_RR_HDR + rdlen) };
+				   .rrs_len = (uint32_t)(ZIMG_RR_HDR + rdlen) };
 	return 0;
 }
 
 static int zb_dnskey(struct zb *b, struct zimg_rrset *rs, const struct zimg_signer *s,
 		     uint32_t ttl)
 {
-	uint32_t off = zb_alloc(b, ZB_RR_HDR + s->dnskey_len);
+	size_t len;
+	const uint8_t *rdata = zimg_signer_dnskey(s, &len);
+	uint32_t off = zb_alloc(b, ZIMG_RR_HDR + len);
 
 	if (!off)
 		return -1;
-	zb_rr_hdr(zb_ptr(b, off), ZIMG_TYPE_DNSKEY, ttl, (uint16_t)s->dnskey_len);
-	memcpy(zb_ptr(b, off) + ZB_RR_HDR, s->dnskey_rdata, s->dnskey_len);
+	zimg_rr_hdr(zb_ptr(b, off), ZIMG_TYPE_DNSKEY, ttl, (uint16_t)len);
+	memcpy(zb_ptr(b, off) + ZIMG_RR_HDR, rdata, len);
 	*rs = (struct zimg_rrset){ .type = ZIMG_TYPE_DNSKEY, .count = 1, .rrs_off = off,
-				   .rrs_len = (uint32_t)(ZB_RR_HDR + s->dnskey_len) };
+				   .rrs_len = (uint32_t)(ZIMG_RR_HDR + len) };
 	return 0;
 }
 
@@ -1042,9 +498,9 @@ static int zb_neg_sigs(struct zb *b, struct zimg_rrset *neg, const struct zimg_r
 		return -1;
 	p = zb_ptr(b, off);
 	memcpy(p, zb_ptr(b, soa->sigs_off), soa->sigs_len);
-	for (uint16_t i = 0; i < soa->sig_count && soa->sigs_len - o >= ZB_RR_HDR; i++) {
+	for (uint16_t i = 0; i < soa->sig_count && soa->sigs_len - o >= ZIMG_RR_HDR; i++) {
 		wire_store_u32(p + o + 4, ttl);
-		o += ZB_RR_HDR + wire_load_u16(p + o + 8);
+		o += ZIMG_RR_HDR + wire_load_u16(p + o + 8);
 	}
 	neg->sigs_off = off;
 	neg->sigs_len = soa->sigs_len;
@@ -1052,160 +508,224 @@ static int zb_neg_sigs(struct zb *b, struct zimg_rrset *neg, const struct zimg_r
 	return 0;
 }
 
-static int zb_zone(struct zb *b, uint32_t zone_off, const char *apex_text,
-		   const struct config *cfg, const bool *published,
-		   const struct zb_names *nm, const struct zb_soa *soa, struct zb_sign *sg)
+static int zb_full(const struct zb *b)
 {
-	struct zimg_zone zone = { 0 };
-	uint8_t apex[AHD_MAX_NAME_WIRE], rname[AHD_MAX_NAME_WIRE];
-	char rname_text[AHD_MAX_NAME_TEXT + 16];
-	int apex_len, rname_len;
-	uint32_t names_off;
-	struct zimg_rrset apex_soa = { 0 };
-
-	apex_len = dname_from_text(apex_text, apex, sizeof(apex));
-	/* An alias zone's SOA is the hosted zone's under the alias name, RNAME
-	 * included (as the original serves it). */
-	snprintf(rname_text, sizeof(rname_text), "hostmaster.%s", cfg->hosted_zone);
-	rname_len = dname_from_text(rname_text, rname, sizeof(rname));
-	if (apex_len < 0 || rname_len < 0) {
-		log_error("zone image: zone name \"%s\" is too long for hostmaster.%s",
-			  cfg->hosted_zone, cfg->hosted_zone);
-		return -1;
-	}
-	zone.apex_off = zb_alloc(b, (size_t)apex_len);
-	if (!zone.apex_off)
-		goto full;
-	memcpy(zb_ptr(b, zone.apex_off), apex, (size_t)apex_len);
-	zone.apex_len = (uint16_t)apex_len;
-	names_off = zb_alloc(b, nm->n_groups * sizeof(struct zimg_name));
-	if (!names_off)
-		goto full;
-	zone.names_off = names_off;
-	zone.n_names = (uint32_t)nm->n_groups;
-	if (sg) {
-		zone.flags = ZIMG_ZONE_SIGNED;
-		zone.nsec_idx_off = zb_alloc(b, nm->n_groups * sizeof(uint32_t));
-		if (!zone.nsec_idx_off)
-			goto full;
-		memcpy(zb_ptr(b, zone.nsec_idx_off), nm->nsec_idx,
-		       nm->n_groups * sizeof(uint32_t));
-		sg->apex = ldns_dname_new_frm_data((uint16_t)apex_len, apex);
-		if (!sg->apex)
-			goto oom;
-	}
-
-	for (size_t g = 0; g < nm->n_groups; g++) {
-		const struct zb_item *it = &nm->items[nm->group[g]];
-		size_t n_real = 0;
-		struct zimg_name name = { 0 };
-		struct zimg_rrset rs[4];
-		size_t n_rs = 0;
-
-		while (nm->group[g] + n_real < nm->group[g + 1] && it[n_real].real)
-			n_real++;
-		memset(rs, 0, sizeof(rs));
-		name.key_len = it->key_len;
-		if (it->key_len) {
-			name.key_off = zb_alloc(b, it->key_len);
-			if (!name.key_off)
-				goto full;
-			memcpy(zb_ptr(b, name.key_off), it->key, it->key_len);
-		} else {
-			name.key_off = zone.apex_off; /* any in-bounds offset */
-		}
-		if (it->key_len == 0) {
-			name.flags = ZIMG_NAME_APEX;
-			if (zb_ns(b, &rs[n_rs++], cfg, soa->ttls.ns) < 0 ||
-			    zb_soa(b, &rs[n_rs++], soa, rname, (size_t)rname_len,
-				   soa->ttls.soa) < 0)
-				goto full;
-		} else if (n_real == 0) {
-			name.flags = ZIMG_NAME_ENT;
-		} else {
-			if (zb_addrs(b, &rs[n_rs], cfg, published, it, n_real, AF_INET,
-				     &soa->ttls) < 0)
-				goto full;
-			n_rs += rs[n_rs].count > 0;
-			if (zb_addrs(b, &rs[n_rs], cfg, published, it, n_real, AF_INET6,
-				     &soa->ttls) < 0)
-				goto full;
-			n_rs += rs[n_rs].count > 0;
-		}
-		if (sg && zb_has_nsec(nm, g)) {
-			uint8_t owner[AHD_MAX_NAME_WIRE], next[AHD_MAX_NAME_WIRE];
-			const struct zb_item *nx = &nm->items[nm->group[nm->nsec_next[g]]];
-			size_t owner_len = dname_from_key(it->key, it->key_len, apex, (size_t)apex_len,
-						    owner);
-			size_t next_len = dname_from_key(nx->key, nx->key_len, apex, (size_t)apex_len,
-						   next);
-
-			if (!owner_len || !next_len) {
-				log_error("zone image: a name under %s is longer than 255 bytes",
-					  apex_text);
-				return -1;
-			}
-			uint16_t types[4];
-			size_t n_types = 0;
-
-			for (size_t i = 0; i < n_rs; i++)
-				types[n_types++] = rs[i].type;
-			/* Sorted by type: NS SOA NSEC DNSKEY / A AAAA NSEC. */
-			if (it->key_len == 0) {
-				if (zb_dnskey(b, &rs[n_rs + 1], sg->signer, soa->ttls.dnskey) < 0)
-					goto full;
-				types[n_types++] = ZIMG_TYPE_DNSKEY;
-			}
-			if (zb_nsec(b, &rs[n_rs], next, next_len, types, n_types,
-				    soa->ttls.neg) < 0)
-				goto full;
-			n_rs += it->key_len == 0 ? 2 : 1;
-			for (size_t i = 0; i < n_rs; i++)
-				if (zb_sign_rrset(b, &rs[i], owner, owner_len, sg) < 0)
-					return -1;
-		}
-		if (it->key_len == 0) {
-			zb_compress(b, &rs[0], apex, (size_t)apex_len); /* NS */
-			zb_compress(b, &rs[1], apex, (size_t)apex_len); /* SOA */
-		}
-		if (n_rs) {
-			name.rrsets_off = zb_alloc(b, n_rs * sizeof(struct zimg_rrset));
-			if (!name.rrsets_off)
-				goto full;
-			memcpy(zb_ptr(b, name.rrsets_off), rs, n_rs * sizeof(struct zimg_rrset));
-			if (it->key_len == 0)
-				apex_soa = rs[1];
-		}
-		name.n_rrsets = (uint32_t)n_rs;
-		memcpy(zb_ptr(b, names_off + g * sizeof(struct zimg_name)), &name,
-		       sizeof(name));
-	}
-
-	if (zb_soa(b, &zone.neg_soa, soa, rname, (size_t)rname_len, soa->ttls.neg) < 0)
-		goto full;
-	if (sg && zb_neg_sigs(b, &zone.neg_soa, &apex_soa, soa->ttls.neg) < 0)
-		goto full;
-	zb_compress(b, &zone.neg_soa, apex, (size_t)apex_len);
-	{
-		/* RFC 8482 section 4.2: HINFO CPU "RFC8482", OS "". */
-		static const uint8_t hinfo[] = { 7, 'R', 'F', 'C', '8', '4', '8', '2', 0 };
-		uint32_t off = zb_alloc(b, ZB_RR_HDR + sizeof(hinfo));
-
-		if (!off)
-			goto full;
-		zb_rr_hdr(zb_ptr(b, off), QUERY_TYPE_HINFO, soa->ttls.a, sizeof(hinfo));
-		memcpy(zb_ptr(b, off) + ZB_RR_HDR, hinfo, sizeof(hinfo));
-		zone.hinfo = (struct zimg_rrset){ .type = QUERY_TYPE_HINFO, .count = 1,
-			.rrs_off = off, .rrs_len = ZB_RR_HDR + sizeof(hinfo) };
-	}
-	memcpy(zb_ptr(b, zone_off), &zone, sizeof(zone));
-	return 0;
-full:
 	log_error("zone image: slot of %zu bytes is too small", b->cap);
 	return -1;
-oom:
-	log_error("zone image: out of memory");
-	return -1;
+}
+
+/* One zone of one build: what each of its names needs. */
+struct zb_zone {
+	struct zb *b;
+	const struct config *cfg;
+	const bool *published;
+	const struct zb_names *nm;
+	const struct zb_soa *soa;
+	struct zimg_sign_zone *sg; /* NULL: unsigned */
+	const char *apex_text;
+	uint8_t apex[AHD_MAX_NAME_WIRE];
+	size_t apex_len;
+	uint8_t rname[AHD_MAX_NAME_WIRE];
+	size_t rname_len;
+	struct zimg_zone zone;
+	struct zimg_rrset apex_soa; /* signed: its RRSIGs go to neg_soa */
+};
+
+/* The apex, the name table, the NSEC index and the signer name. */
+static int zb_zone_head(struct zb_zone *zz)
+{
+	struct zimg_zone *zone = &zz->zone;
+	struct zb *b = zz->b;
+	char rname_text[AHD_MAX_NAME_TEXT + 16];
+	int apex_len, rname_len;
+	size_t n = zz->nm->n_groups;
+
+	apex_len = dname_from_text(zz->apex_text, zz->apex, sizeof(zz->apex));
+	/* An alias zone's SOA is the hosted zone's under the alias name, RNAME
+	 * included (as the original serves it). */
+	snprintf(rname_text, sizeof(rname_text), "hostmaster.%s", zz->cfg->hosted_zone);
+	rname_len = dname_from_text(rname_text, zz->rname, sizeof(zz->rname));
+	if (apex_len < 0 || rname_len < 0) {
+		log_error("zone image: zone name \"%s\" is too long for hostmaster.%s",
+			  zz->cfg->hosted_zone, zz->cfg->hosted_zone);
+		return -1;
+	}
+	zz->apex_len = (size_t)apex_len;
+	zz->rname_len = (size_t)rname_len;
+	zone->apex_off = zb_alloc(b, zz->apex_len);
+	if (!zone->apex_off)
+		return zb_full(b);
+	memcpy(zb_ptr(b, zone->apex_off), zz->apex, zz->apex_len);
+	zone->apex_len = (uint16_t)apex_len;
+	zone->names_off = zb_alloc(b, n * sizeof(struct zimg_name));
+	if (!zone->names_off)
+		return zb_full(b);
+	zone->n_names = (uint32_t)n;
+	if (zz->sg) {
+		zone->flags = ZIMG_ZONE_SIGNED;
+		zone->nsec_idx_off = zb_alloc(b, n * sizeof(uint32_t));
+		if (!zone->nsec_idx_off)
+			return zb_full(b);
+		memcpy(zb_ptr(b, zone->nsec_idx_off), zz->nm->nsec_idx, n * sizeof(uint32_t));
+		zz->sg->apex = ldns_dname_new_frm_data((uint16_t)apex_len, zz->apex);
+		if (!zz->sg->apex) {
+			log_error("zone image: out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Name group g's NSEC (after its rs[0..*n_rs)), the apex's DNSKEY, and
+ * the RRSIGs of them all. */
+static int zb_name_sign(struct zb_zone *zz, size_t g, struct zimg_rrset *rs, size_t *n_rs)
+{
+	const struct zb_names *nm = zz->nm;
+	const struct zb_item *it = &nm->items[nm->group[g]];
+	const struct zb_item *nx = &nm->items[nm->group[nm->nsec_next[g]]];
+	uint8_t owner[AHD_MAX_NAME_WIRE], next[AHD_MAX_NAME_WIRE];
+	size_t owner_len = dname_from_key(it->key, it->key_len, zz->apex, zz->apex_len, owner);
+	size_t next_len = dname_from_key(nx->key, nx->key_len, zz->apex, zz->apex_len, next);
+	uint16_t types[4];
+	size_t n_types = 0;
+
+	if (!owner_len || !next_len) {
+		log_error("zone image: a name under %s is longer than 255 bytes", zz->apex_text);
+		return -1;
+	}
+	for (size_t i = 0; i < *n_rs; i++)
+		types[n_types++] = rs[i].type;
+	/* Sorted by type: NS SOA NSEC DNSKEY / A AAAA NSEC. */
+	if (it->key_len == 0) {
+		if (zb_dnskey(zz->b, &rs[*n_rs + 1], zz->sg->signer, zz->soa->ttls.dnskey) < 0)
+			return zb_full(zz->b);
+		types[n_types++] = ZIMG_TYPE_DNSKEY;
+	}
+	if (zb_nsec(zz->b, &rs[*n_rs], next, next_len, types, n_types, zz->soa->ttls.neg) < 0)
+		return zb_full(zz->b);
+	*n_rs += it->key_len == 0 ? 2 : 1;
+	for (size_t i = 0; i < *n_rs; i++)
+		if (zb_sign_rrset(zz->b, &rs[i], owner, owner_len, zz->sg) < 0)
+			return -1;
+	return 0;
+}
+
+/* The RRsets of name group g: NS and SOA at the apex, else its
+ * addresses (none: an empty non-terminal). */
+static int zb_name_rrsets(struct zb_zone *zz, size_t g, struct zimg_name *name,
+			  struct zimg_rrset *rs, size_t *n_rs)
+{
+	const struct zb_names *nm = zz->nm;
+	const struct zb_item *it = &nm->items[nm->group[g]];
+	const struct zb_soa *soa = zz->soa;
+	struct zb *b = zz->b;
+	size_t n_real = 0;
+
+	while (nm->group[g] + n_real < nm->group[g + 1] && it[n_real].real)
+		n_real++;
+	if (it->key_len == 0) {
+		name->flags = ZIMG_NAME_APEX;
+		if (zb_ns(b, &rs[(*n_rs)++], zz->cfg, soa->ttls.ns) < 0 ||
+		    zb_soa(b, &rs[(*n_rs)++], soa, zz->rname, zz->rname_len, soa->ttls.soa) < 0)
+			return zb_full(b);
+	} else if (n_real == 0) {
+		name->flags = ZIMG_NAME_ENT;
+	} else {
+		if (zb_addrs(b, &rs[*n_rs], zz->cfg, zz->published, it, n_real, AF_INET,
+			     &soa->ttls) < 0)
+			return zb_full(b);
+		*n_rs += rs[*n_rs].count > 0;
+		if (zb_addrs(b, &rs[*n_rs], zz->cfg, zz->published, it, n_real, AF_INET6,
+			     &soa->ttls) < 0)
+			return zb_full(b);
+		*n_rs += rs[*n_rs].count > 0;
+	}
+	return 0;
+}
+
+/* Name group g: its key, RRsets (signed if the zone is) and table entry. */
+static int zb_name(struct zb_zone *zz, size_t g)
+{
+	const struct zb_item *it = &zz->nm->items[zz->nm->group[g]];
+	struct zb *b = zz->b;
+	struct zimg_name name = { 0 };
+	struct zimg_rrset rs[4];
+	size_t n_rs = 0;
+
+	memset(rs, 0, sizeof(rs));
+	name.key_len = it->key_len;
+	if (it->key_len) {
+		name.key_off = zb_alloc(b, it->key_len);
+		if (!name.key_off)
+			return zb_full(b);
+		memcpy(zb_ptr(b, name.key_off), it->key, it->key_len);
+	} else {
+		name.key_off = zz->zone.apex_off; /* any in-bounds offset */
+	}
+	if (zb_name_rrsets(zz, g, &name, rs, &n_rs) < 0)
+		return -1;
+	if (zz->sg && zb_has_nsec(zz->nm, g) && zb_name_sign(zz, g, rs, &n_rs) < 0)
+		return -1;
+	if (it->key_len == 0) {
+		zb_compress(b, &rs[0], zz->apex, zz->apex_len); /* NS */
+		zb_compress(b, &rs[1], zz->apex, zz->apex_len); /* SOA */
+	}
+	if (n_rs) {
+		name.rrsets_off = zb_alloc(b, n_rs * sizeof(struct zimg_rrset));
+		if (!name.rrsets_off)
+			return zb_full(b);
+		memcpy(zb_ptr(b, name.rrsets_off), rs, n_rs * sizeof(struct zimg_rrset));
+		if (it->key_len == 0)
+			zz->apex_soa = rs[1];
+	}
+	name.n_rrsets = (uint32_t)n_rs;
+	memcpy(zb_ptr(b, zz->zone.names_off + g * sizeof(struct zimg_name)), &name,
+	       sizeof(name));
+	return 0;
+}
+
+/* The negative-answer SOA (with the apex SOA's RRSIGs if signed) and the
+ * RFC 8482 section 4.2 HINFO. */
+static int zb_zone_tail(struct zb_zone *zz)
+{
+	/* HINFO CPU "RFC8482", OS "". */
+	static const uint8_t hinfo[] = { 7, 'R', 'F', 'C', '8', '4', '8', '2', 0 };
+	const struct zb_soa *soa = zz->soa;
+	struct zimg_zone *zone = &zz->zone;
+	struct zb *b = zz->b;
+	uint32_t off;
+
+	if (zb_soa(b, &zone->neg_soa, soa, zz->rname, zz->rname_len, soa->ttls.neg) < 0)
+		return zb_full(b);
+	if (zz->sg && zb_neg_sigs(b, &zone->neg_soa, &zz->apex_soa, soa->ttls.neg) < 0)
+		return zb_full(b);
+	zb_compress(b, &zone->neg_soa, zz->apex, zz->apex_len);
+	off = zb_alloc(b, ZIMG_RR_HDR + sizeof(hinfo));
+	if (!off)
+		return zb_full(b);
+	zimg_rr_hdr(zb_ptr(b, off), QUERY_TYPE_HINFO, soa->ttls.a, sizeof(hinfo));
+	memcpy(zb_ptr(b, off) + ZIMG_RR_HDR, hinfo, sizeof(hinfo));
+	zone->hinfo = (struct zimg_rrset){ .type = QUERY_TYPE_HINFO, .count = 1,
+		.rrs_off = off, .rrs_len = ZIMG_RR_HDR + sizeof(hinfo) };
+	return 0;
+}
+
+static int zb_zone(struct zb *b, uint32_t zone_off, const char *apex_text,
+		   const struct config *cfg, const bool *published,
+		   const struct zb_names *nm, const struct zb_soa *soa, struct zimg_sign_zone *sg)
+{
+	struct zb_zone zz = { .b = b, .cfg = cfg, .published = published, .nm = nm,
+			      .soa = soa, .sg = sg, .apex_text = apex_text };
+
+	if (zb_zone_head(&zz) < 0)
+		return -1;
+	for (size_t g = 0; g < nm->n_groups; g++)
+		if (zb_name(&zz, g) < 0)
+			return -1;
+	if (zb_zone_tail(&zz) < 0)
+		return -1;
+	memcpy(zb_ptr(b, zone_off), &zz.zone, sizeof(zz.zone));
+	return 0;
 }
 
 int zimg_build_signed(uint8_t *slot, size_t slot_size, const struct config *cfg,
@@ -1216,7 +736,7 @@ int zimg_build_signed(uint8_t *slot, size_t slot_size, const struct config *cfg,
 	struct zimg_slot hdr = { 0 };
 	struct zb_names nm;
 	struct zb_soa soa;
-	struct zb_sign sg = { 0 };
+	struct zimg_sign_zone sg = { 0 };
 	size_t n_zones = 1 + cfg->n_alias_zones;
 	int len, rc = -1;
 
@@ -1243,15 +763,14 @@ int zimg_build_signed(uint8_t *slot, size_t slot_size, const struct config *cfg,
 	if (signer) {
 		if (zb_names_nsec(&nm) < 0)
 			goto out;
-		signer->gen++;
-		zb_cache_begin(signer);
+		zimg_signer_begin(signer);
 		sg.signer = signer;
 		sg.now = (int64_t)now;
 		sg.ttls = &soa.ttls;
 	}
 	hdr.zones_off = zb_alloc(&b, n_zones * sizeof(struct zimg_zone));
 	if (!hdr.zones_off) {
-		log_error("zone image: slot of %zu bytes is too small", slot_size);
+		zb_full(&b);
 		goto out;
 	}
 	for (size_t z = 0; z < n_zones; z++) {
@@ -1272,12 +791,10 @@ int zimg_build_signed(uint8_t *slot, size_t slot_size, const struct config *cfg,
 	hdr.n_zones = (uint32_t)n_zones;
 	hdr.flags = signer ? ZIMG_SLOT_SIGNED : 0;
 	memcpy(slot, &hdr, sizeof(hdr));
-	if (signer)
-		zb_cache_sweep(signer);
 	rc = 0;
 out:
-	if (rc < 0 && signer)
-		zb_cache_abort(signer);
+	if (signer)
+		zimg_signer_end(signer, rc == 0);
 	zb_names_free(&nm);
 	return rc;
 }

@@ -28,8 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
+#include "config.h"
 #include "dnssec.h"
 #include "zimg.h"
+#include "zsign.h"
 
 struct bench {
 	struct config cfg;
@@ -170,7 +173,7 @@ static int bench_alg(const char *label, const char *genpkey, enum config_alg alg
 
 		/* the unsigned build above is the active image: sign again */
 		if (!f || bench_publish(&b, "re-publish for dump", true) < 0 ||
-		    zimg_dump_zone(b.z, 0, f) < 0) {
+		    admin_dump_zone(b.z, 0, f) < 0) {
 			fprintf(stderr, "bench_sign: cannot dump to %s\n", dump);
 			if (f)
 				fclose(f);

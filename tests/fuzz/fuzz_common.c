@@ -15,6 +15,7 @@
 #include <sanitizer/common_interface_defs.h>
 
 #include "dnssec.h"
+#include "zsign.h"
 
 
 /* Where fuzz_fail() and sanitizer reports go once stderr is silenced. */

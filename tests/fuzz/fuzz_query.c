@@ -19,6 +19,7 @@
 
 #include "ahd.h"
 #include "answer.h"
+#include "config.h"
 
 /* RFC 6891 OPT with payload 1232 and DO set (RFC 3225). */
 static const uint8_t fuzz_query_opt_do[11] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0 };

@@ -30,6 +30,7 @@
 
 #include "ahd.h"
 #include "answer.h"
+#include "config.h"
 #include "log.h"
 #include "zimg_format.h"
 
@@ -133,32 +134,17 @@ static void fuzz_zimg_answer(const struct zimg *z)
 /* The mapped image again, each part in its own exact heap block. */
 static void fuzz_zimg_heap_copy(const struct zimg *m)
 {
-	struct zimg h;
-	struct zimg_header *hdr = malloc(sizeof(*hdr));
+	struct zimg *h = zimg_heap_copy(m);
 
-	memset(&h, 0, sizeof(h));
-	FUZZ_CHECK(hdr != NULL);
-	memcpy(hdr, m->hdr, sizeof(*hdr));
-	h.base = (uint8_t *)hdr;
-	h.size = m->size;
-	h.mem = true;
-	h.hdr = hdr;
-	h.slot_size = m->slot_size;
-	for (unsigned s = 0; s < 2; s++) {
-		h.slot[s] = malloc(m->slot_size);
-		FUZZ_CHECK(h.slot[s] != NULL);
-		memcpy(h.slot[s], m->slot[s], m->slot_size);
-	}
-	fuzz_zimg_answer(&h);
-	free(h.slot[0]);
-	free(h.slot[1]);
-	free(hdr);
+	FUZZ_CHECK(h != NULL);
+	fuzz_zimg_answer(h);
+	zimg_close(h);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *img = malloc(size ? size : 1);
-	size_t total = size;
+	size_t total = size, mapped;
 	struct zimg *z;
 
 	FUZZ_CHECK(img != NULL);
@@ -180,8 +166,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!z)
 		return 0;
 	/* What zimg_map accepted must describe exactly the object. */
-	FUZZ_CHECK(z->size == total && z->slot_size >= sizeof(struct zimg_slot));
-	FUZZ_CHECK(sizeof(struct zimg_header) + 2 * z->slot_size == total);
+	(void)zimg_raw(z, &mapped);
+	FUZZ_CHECK(mapped == total && zimg_slot_have(z) >= sizeof(struct zimg_slot));
+	FUZZ_CHECK(sizeof(struct zimg_header) + 2 * zimg_slot_have(z) == total);
 	(void)zimg_serial(z);
 	(void)zimg_generation(z);
 	fuzz_zimg_answer(z);

@@ -11,6 +11,7 @@
 #include <ldns/ldns.h>
 
 #include "ahd.h"
+#include "config.h"
 #include "fuzz.h"
 #include "zimg_format.h"
 
@@ -260,41 +261,44 @@ static void gen_images(void)
 {
 	struct config cfg;
 	struct zimg *z;
-	uint8_t *img;
+	uint8_t *img, *raw;
+	size_t size;
 	struct zimg_header *h;
 
 	if (fuzz_fixture_config(&cfg) < 0 || !(z = fuzz_fixture_image(&cfg))) {
 		fprintf(stderr, "gen_corpus: the fixture image\n");
 		exit(1);
 	}
-	img = malloc(z->size);
+	raw = zimg_raw(z, &size);
+	img = malloc(size);
 	if (!img)
 		exit(1);
-	memcpy(img, z->base, z->size);
+	memcpy(img, raw, size);
 	h = (struct zimg_header *)img;
 	/* Slot 1 holds the older image; cleared so the file can be cut. */
-	memset(z->slot[1] - z->base + img, 0, z->slot_size);
-	gen_image("fixture", img, z->size);
+	memset(img + h->slot_off[1], 0, h->slot_size);
+	gen_image("fixture", img, size);
 	/* Directed at the cleared slot: SERVFAIL. */
 	atomic_store(&h->lock.active, 1);
-	gen_image("active_empty_slot", img, z->size);
+	gen_image("active_empty_slot", img, size);
 	atomic_store(&h->lock.active, 0);
 	/* Header only: the size does not match, refused. */
 	gen_write("zimg", "header_only_refused", img, ZIMG_HEADER_SIZE);
 	h->version = 2;
-	gen_image("bad_version", img, z->size);
+	gen_image("bad_version", img, size);
 	zimg_close(z);
 	free(img);
 	config_free(&cfg);
 	/* The same, signed: RRSIG blocks and the NSEC index. */
 	if (fuzz_fixture_config(&cfg) < 0 || !(z = fuzz_fixture_signed_image(&cfg, NULL)) ||
-	    !(img = malloc(z->size))) {
+	    !(raw = zimg_raw(z, &size)) || !(img = malloc(size))) {
 		fprintf(stderr, "gen_corpus: the signed fixture image\n");
 		exit(1);
 	}
-	memcpy(img, z->base, z->size);
-	memset(z->slot[1] - z->base + img, 0, z->slot_size);
-	gen_image("signed_fixture", img, z->size);
+	memcpy(img, raw, size);
+	h = (struct zimg_header *)img;
+	memset(img + h->slot_off[1], 0, h->slot_size);
+	gen_image("signed_fixture", img, size);
 	zimg_close(z);
 	free(img);
 	config_free(&cfg);

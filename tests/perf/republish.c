@@ -44,6 +44,7 @@
 #include "dnssec.h"
 #include "log.h"
 #include "zimg.h"
+#include "zsign.h"
 
 #define REPUBLISH_SETTLE_NS 200000000LL /* generation still for this long */
 #define REPUBLISH_SETTLE_TRIES 50

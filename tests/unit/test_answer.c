@@ -6,6 +6,7 @@
 
 #include "ahd.h"
 #include "answer.h"
+#include "config.h"
 #include "zimg.h"
 #include "zimg_format.h"
 
@@ -21,6 +22,16 @@ struct fx_entry {
 	const char *addrs[128];
 	bool up[128]; /* health state of checked addresses */
 };
+
+/* The active slot's bytes (zimg_format.h layout). */
+static uint8_t *active_slot(const struct zimg *z)
+{
+	size_t size;
+	uint8_t *raw = zimg_raw(z, &size);
+	struct zimg_header *h = (struct zimg_header *)raw;
+
+	return raw + h->slot_off[atomic_load(&h->lock.active) & 1u];
+}
 
 static struct fx_entry fx_entries[] = {
 	{ "www", CONFIG_CHECK_NONE, -1, { "192.0.2.1", "192.0.2.2", "192.0.2.1", "2001:db8::1" }, { 0 } },
@@ -783,8 +794,7 @@ Test(answer, corrupt_slot_never_reads_out_of_bounds)
 		"www.example.com", "example.com", "nope.example.com", "a.b.c.example.net",
 		"leaf.parent.example.com", "many.example.com",
 	};
-	unsigned s = atomic_load(&zi->hdr->lock.active);
-	uint8_t *slot = zi->slot[s];
+	uint8_t *slot = active_slot(zi);
 	uint32_t used = ((struct zimg_slot *)slot)->used;
 	uint32_t rng = 12345;
 
@@ -822,11 +832,13 @@ Test(answer, corrupt_slot_never_reads_out_of_bounds)
  * fuzz_zimg). */
 Test(answer, odd_active_sequence_is_servfail_not_a_hang, .timeout = 10)
 {
-	unsigned a = atomic_load(&zi->hdr->lock.active) & 1u;
+	size_t size;
+	struct zimg_header *h = (struct zimg_header *)zimg_raw(zi, &size);
+	unsigned a = atomic_load(&h->lock.active) & 1u;
 
 	ask("www.example.com", 1);
 	cr_assert_eq(rsp.kind, ANSWER_NOERROR);
-	atomic_fetch_or(&zi->hdr->lock.seq[a], 1u);
+	atomic_fetch_or(&h->lock.seq[a], 1u);
 	ask("www.example.com", 1);
 	cr_assert_eq(rsp.kind, ANSWER_SERVFAIL);
 	expect_header(2, false, 0, 0);

@@ -18,9 +18,11 @@
 
 #include "ahd.h"
 #include "answer.h"
+#include "config.h"
 #include "dnssec.h"
 #include "zimg.h"
 #include "zimg_format.h"
+#include "zsign.h"
 
 /*
  * example.com + alias example.net:
@@ -768,28 +770,33 @@ Test(answer_dnssec, corrupt_slots_never_read_out_of_bounds)
 	static uint8_t out[AHD_MAX_MSG];
 	unsigned seed = 12345;
 
+	size_t size;
+	uint8_t *raw = zimg_raw(zs, &size);
+	const struct zimg_header *zh = (const struct zimg_header *)raw;
+
 	for (unsigned s = 0; s < 2; s++) {
-		struct zimg_slot *h = (struct zimg_slot *)zs->slot[s];
+		uint8_t *slot = raw + zh->slot_off[s];
+		struct zimg_slot *h = (struct zimg_slot *)slot;
 		size_t used = h->used;
 		uint8_t *copy;
 
 		if (h->magic != ZIMG_SLOT_MAGIC || used == 0)
 			continue; /* never published */
-		cr_assert_leq(used, zs->slot_size);
+		cr_assert_leq(used, zimg_slot_have(zs));
 		copy = malloc(used);
 		cr_assert_not_null(copy);
-		memcpy(copy, zs->slot[s], used);
+		memcpy(copy, slot, used);
 		for (unsigned round = 0; round < 3000; round++) {
-			memcpy(zs->slot[s], copy, used);
+			memcpy(slot, copy, used);
 			for (unsigned k = 0; k < 1 + round % 4; k++) {
 				size_t at = (size_t)rand_r(&seed) % used;
 
-				zs->slot[s][at] = (uint8_t)rand_r(&seed);
+				slot[at] = (uint8_t)rand_r(&seed);
 			}
 			for (size_t i = 0; i < AHD_ARRAY_LEN(qs); i++)
 				(void)ask_raw(zs, qs[i].name, qs[i].type, &o, out, sizeof(out));
 		}
-		memcpy(zs->slot[s], copy, used);
+		memcpy(slot, copy, used);
 		free(copy);
 	}
 }

@@ -10,6 +10,7 @@
 
 #include "ahd.h"
 #include "answer.h"
+#include "config.h"
 #include "zimg.h"
 #include "zimg_format.h"
 

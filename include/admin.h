@@ -1,0 +1,32 @@
+/*
+ * Administrator subcommands (a-healthy-dns status|ds|dump): they read a
+ * running server's shared memory, read-only, and print.
+ */
+#ifndef AHD_ADMIN_H
+#define AHD_ADMIN_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct zimg;
+
+/* admin.c: a --port value or AHDNS_PORT, 1-65535; 0 or -1. */
+int admin_parse_port(const char *s, unsigned *port);
+
+/*
+ * admin_dump.c: a-healthy-dns dump [--port N | --shm-name NAME]
+ * [--zone APEX]. Returns the exit status.
+ */
+int admin_dump_main(int argc, char **argv);
+/*
+ * Print the active image (one consistent copy, taken under the seqlock)
+ * in master-file format (RFC 1035 section 5), absolute names, every zone
+ * in turn, each introduced by a "; zone <apex> serial <n>" comment line:
+ * what ldns-verify-zone and dnssec-verify read. admin_dump_zone prints
+ * zone index zone only (0: the hosted zone, i: alias_zones[i - 1]).
+ * Returns 0, or -1 if there is no image or it does not check out.
+ */
+int admin_dump_image(const struct zimg *z, FILE *out);
+int admin_dump_zone(const struct zimg *z, size_t zone, FILE *out);
+
+#endif
