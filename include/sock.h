@@ -31,6 +31,10 @@ bool sock_addr_is_any(int family, const uint8_t addr[16]);
  */
 int sock_listener(int family, int type, bool reuseport);
 
+/* Bind fd to addr:port of family; on failure close fd, keep errno and
+ * return -1 (EAFNOSUPPORT for a family other than AF_INET/AF_INET6). */
+int sock_bind(int fd, int family, const uint8_t addr[16], uint16_t port);
+
 /* Close fd keeping errno (the reason the set-up failed); returns -1. */
 int sock_fail(int fd);
 

@@ -55,6 +55,16 @@ int sock_listener(int family, int type, bool reuseport)
 	return fd;
 }
 
+int sock_bind(int fd, int family, const uint8_t addr[16], uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sock_addr(&ss, family, addr, port);
+
+	if (sl == 0 || bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		return sock_fail(fd);
+	return 0;
+}
+
 int sock_fail(int fd)
 {
 	int err = errno;

@@ -115,14 +115,9 @@ bool tcp_outq_empty(const struct tcp_outq *q)
 
 int tcp_listen(int family, const uint8_t addr[16], uint16_t port, bool reuseport)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sock_addr(&ss, family, addr, port);
 	int one = 1, qlen = TCP_FASTOPEN_QLEN;
-	int fd;
+	int fd = sock_listener(family, SOCK_STREAM, reuseport);
 
-	if (sl == 0)
-		return -1;
-	fd = sock_listener(family, SOCK_STREAM, reuseport);
 	if (fd < 0)
 		return -1;
 	/* A restart must not wait for the last instance's TIME_WAITs. */
@@ -130,7 +125,9 @@ int tcp_listen(int family, const uint8_t addr[16], uint16_t port, bool reuseport
 		return sock_fail(fd);
 	/* Optional: a client's query may ride on its SYN (RFC 7413). */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, TCP_BACKLOG) < 0)
+	if (sock_bind(fd, family, addr, port) < 0)
+		return -1;
+	if (listen(fd, TCP_BACKLOG) < 0)
 		return sock_fail(fd);
 	return fd;
 }

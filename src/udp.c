@@ -49,15 +49,10 @@ static void udp_setsockbuf(int fd, int force_opt, int opt)
 
 int udp_bind(int family, const uint8_t addr[16], uint16_t port, bool reuseport)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sock_addr(&ss, family, addr, port);
 	int one = 1;
 	bool wildcard = sock_addr_is_any(family, addr);
-	int fd;
+	int fd = sock_listener(family, SOCK_DGRAM, reuseport);
 
-	if (sl == 0)
-		return -1;
-	fd = sock_listener(family, SOCK_DGRAM, reuseport);
 	if (fd < 0)
 		return -1;
 	if (family == AF_INET6) {
@@ -80,8 +75,8 @@ int udp_bind(int family, const uint8_t addr[16], uint16_t port, bool reuseport)
 	}
 	udp_setsockbuf(fd, SO_RCVBUFFORCE, SO_RCVBUF);
 	udp_setsockbuf(fd, SO_SNDBUFFORCE, SO_SNDBUF);
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
-		return sock_fail(fd);
+	if (sock_bind(fd, family, addr, port) < 0)
+		return -1;
 	return fd;
 }
 
