@@ -19,12 +19,60 @@ B := build
 SRCS := $(wildcard src/*.c)
 OBJS := $(SRCS:src/%.c=$(B)/obj/%.o)
 SAN_OBJS := $(SRCS:src/%.c=$(B)/asan/obj/%.o)
-# Everything but main(): what unit tests and fuzzers link against.
+# Everything but main(): what the benchmarks and perf tools link against.
 LIB_OBJS := $(filter-out $(B)/obj/main.o,$(OBJS))
 SAN_LIB_OBJS := $(filter-out $(B)/asan/obj/main.o,$(SAN_OBJS))
 
+# Link sets. Each unit test (and, in tests/fuzz/fuzz.mk, each fuzz
+# target) links only the objects it tests plus their real dependencies,
+# so the linker proves what a module needs: a call from the query core
+# into the configuration or the log fails to link test_query and
+# fuzz_query instead of passing unseen. A set names modules (src/<name>.c)
+# that belong together; a new file joins the set of the module it was
+# split from (config_*.c -> SET_config, zsign.c -> SET_image, shm.c ->
+# SET_proc, ...), and a target whose module gains a dependency adds that
+# set to its line. Every unit test needs a DEPS_ line (empty if it tests
+# a header only); `make` stops if one is missing.
+SET_core := query dname edns cookie answer answer_dnssec # the query core: pure
+SET_log := log
+SET_config := config $(SET_log)
+SET_shm := shm $(SET_log)
+SET_proc := proc $(SET_shm)
+SET_dnssec := dnssec $(SET_config)
+SET_image := zimg zimg_build zimg_size zsign $(SET_dnssec) $(SET_shm) dname # build and publish
+SET_sock := sock
+SET_check := check_tcp check_http $(SET_sock)
+SET_health := health
+SET_admin := admin admin_dump
+SET_stats := stats admin $(SET_health) $(SET_config) $(SET_proc)
+
+DEPS_test_query := query dname edns
+DEPS_test_dname := dname
+DEPS_test_edns := edns
+DEPS_test_cookie := cookie
+DEPS_test_seqlock :=
+# The answer tests build their images with the builder (which signs and
+# reads the configuration); the answer code itself is SET_core.
+DEPS_test_answer := $(SET_core) $(SET_image)
+DEPS_test_answer_dnssec := $(SET_core) $(SET_image)
+DEPS_test_zimg := $(SET_core) $(SET_image)
+DEPS_test_zimg_dnssec := $(SET_image) prober $(SET_check) $(SET_stats) $(SET_admin)
+DEPS_test_dnssec := $(SET_dnssec)
+DEPS_test_config := $(SET_config)
+DEPS_test_health := $(SET_health)
+DEPS_test_stats := $(SET_stats)
+DEPS_test_proc := $(SET_proc)
+DEPS_test_check := $(SET_check) $(SET_proc) # proc_raise_nofile: room for a round
+DEPS_test_tcp := tcp $(SET_sock)
+DEPS_test_udp := udp $(SET_sock)
+
+# $(call link_objs,DIR,TARGET): TARGET's objects in DIR, each once.
+link_objs = $(patsubst %,$(1)/%.o,$(sort $(DEPS_$(2))))
+
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
+$(foreach t,$(UNIT_SRCS:tests/unit/%.c=%),$(if $(filter undefined,$(origin DEPS_$(t))),\
+	$(error Makefile: no link set DEPS_$(t) for tests/unit/$(t).c)))
 SYS_SRCS := $(wildcard tests/system/test_*.c)
 SYS_BINS := $(SYS_SRCS:tests/system/%.c=$(B)/tests/system/%)
 SYS_COMMON := $(wildcard tests/system/common/*.c)
@@ -51,10 +99,13 @@ $(B)/asan/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
 
-# Unit tests run under ASan+UBSan: they link the sanitized objects.
-$(B)/tests/unit/%: tests/unit/%.c $(SAN_LIB_OBJS)
+# Unit tests run under ASan+UBSan: they link the sanitized objects of
+# their link set (above).
+.SECONDEXPANSION:
+$(B)/tests/unit/test_%: tests/unit/test_%.c $$(call link_objs,$(B)/asan/obj,test_$$*)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(SAN_LIB_OBJS) $(LDLIBS) -lcriterion
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(call link_objs,$(B)/asan/obj,test_$*) \
+		$(LDLIBS) -lcriterion
 
 # System tests are clients: they start the real binary and talk DNS to it.
 $(B)/tests/system/%: tests/system/%.c $(SYS_COMMON) $(wildcard tests/system/common/*.h)

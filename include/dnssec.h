@@ -1,6 +1,7 @@
 /*
- * DNSSEC (RFC 4033-4035): the zone's key, its DNSKEY and DS, RRSIGs over
- * RRsets, and the NSEC chain.
+ * DNSSEC (RFC 4033-4035): the zone's key, its DNSKEY and DS, and RRSIGs
+ * over RRsets. The NSEC chain is rendered by the image builder, straight
+ * into the image (DESIGN §5).
  *
  * One combined signing key (flags 257: zone key + SEP) signs every RRset,
  * DNSKEY included, for the hosted zone and its aliases alike; the signer
@@ -14,7 +15,7 @@
  *               key before anything is bound (config validation), and for
  *               `a-healthy-dns ds`.
  *   prober:     dnssec_key_load_mem(), then per published image
- *               dnssec_dnskey(), dnssec_sign_rrset(), dnssec_nsec_chain().
+ *               dnssec_dnskey(), dnssec_sign_rrset().
  *   workers:    never see the key.
  *
  * A struct dnssec_key is not thread-safe: dnssec_sign_rrset() uses it as
@@ -107,35 +108,5 @@ void dnssec_sig_window(time_t now, uint32_t validity, uint32_t *inception,
  */
 ldns_rr *dnssec_sign_rrset(struct dnssec_key *key, const ldns_rr_list *rrset,
 			   const ldns_rdf *signer, uint32_t inception, uint32_t expiration);
-
-/* TTL of NSEC RRs and of the SOA in negative answers: min(SOA TTL, SOA
- * MINIMUM) (RFC 4035 section 2.3 as updated by RFC 9077). */
-uint32_t dnssec_nsec_ttl(uint32_t soa_ttl, uint32_t soa_minimum);
-
-/*
- * One NSEC RR: owner -> next, with the types of the RRsets at owner
- * (any order, duplicates allowed). RRSIG and NSEC are always added (a
- * signed zone has both at every name); at_apex adds SOA, NS and DNSKEY.
- * Returns a new RR or NULL.
- */
-ldns_rr *dnssec_nsec(const ldns_rdf *owner, const ldns_rdf *next, const uint16_t *types,
-		     size_t n_types, bool at_apex, uint32_t ttl);
-
-/* A name of the zone that holds RRsets (empty non-terminals have none and
- * no NSEC, RFC 4035 section 2.3). */
-struct dnssec_nsec_name {
-	const ldns_rdf *owner; /* absolute dname */
-	const uint16_t *types; /* types of its RRsets */
-	size_t n_types;
-};
-
-/*
- * The NSEC chain of a zone (RFC 4034 section 4): names[0] is the apex,
- * names[] in strictly increasing canonical order (RFC 4034 section
- * 6.1), all at or under the apex. NSEC i points to name i+1, the last
- * back to the apex. Returns a list of n new RRs (free with
- * ldns_rr_list_deep_free), or NULL if the order is wrong or n == 0.
- */
-ldns_rr_list *dnssec_nsec_chain(const struct dnssec_nsec_name *names, size_t n, uint32_t ttl);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "ahd.h"
 #include "clock.h"
+#include "sock.h"
 
 /* fds kept back from the round for logging, the image, the ready pipe. */
 #define CHECK_FD_RESERVE 64
@@ -238,29 +239,13 @@ static void check_start(struct check_round *r, size_t i)
 {
 	struct check_conn *c = &r->c[i];
 	const struct check_target *t = &r->t[i];
+	int family = t->family == AF_INET6 ? AF_INET6 : AF_INET;
 	struct sockaddr_storage ss;
-	socklen_t sl;
+	socklen_t sl = sock_addr(&ss, family, t->addr, t->port);
 
-	memset(&ss, 0, sizeof(ss));
 	c->start_ns = clock_now_ns();
 	c->phase = CHECK_CONNECT;
-	if (t->family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(t->port);
-		memcpy(&s6->sin6_addr, t->addr, 16);
-		sl = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(t->port);
-		memcpy(&s4->sin_addr, t->addr, 4);
-		sl = sizeof(*s4);
-	}
-	c->fd = socket(t->family == AF_INET6 ? AF_INET6 : AF_INET,
-		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		check_fail_errno(r, i, "socket", errno);
 		return;
@@ -325,6 +310,60 @@ static void check_abandon(struct check_round *r)
 	}
 }
 
+/* The default bound on connections in flight: the fd limit less a
+ * reserve, so a round never starves the process of descriptors. */
+static size_t check_inflight_limit(void)
+{
+	struct rlimit rl;
+	size_t soft = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		soft = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)(SIZE_MAX / 2)
+		       ? SIZE_MAX / 2 : (size_t)rl.rlim_cur;
+	return soft > CHECK_FD_RESERVE + CHECK_MIN_INFLIGHT ? soft - CHECK_FD_RESERVE
+							    : CHECK_MIN_INFLIGHT;
+}
+
+/* How long epoll may sleep: until the oldest unfinished connection's
+ * deadline (-1: none), at most a tick when there is a tick to call. */
+static int check_wait_ms(const struct check_round *r, size_t *oldest, size_t next,
+			 bool ticking)
+{
+	int wait_ms = -1;
+
+	/* Connects start in index order and check_deadline_ns grows with
+	 * the start, so deadlines are sorted: the oldest unfinished one is
+	 * the next to expire. */
+	while (*oldest < next && r->c[*oldest].phase == CHECK_DONE)
+		(*oldest)++;
+	if (*oldest < next) {
+		int64_t wait_ns = check_conn_deadline(r, *oldest) - clock_now_ns();
+
+		/* Round up so we never wake just before the deadline. */
+		wait_ms = wait_ns <= 0 ? 0 : (int)((wait_ns + 999999) / 1000000);
+	}
+	if (ticking && (wait_ms < 0 || wait_ms > CHECK_TICK_MS))
+		wait_ms = CHECK_TICK_MS;
+	return wait_ms;
+}
+
+/* Fail the connections whose deadline has passed, oldest first. */
+static void check_expire(struct check_round *r, size_t *oldest, size_t next)
+{
+	int64_t now = clock_now_ns();
+
+	while (*oldest < next) {
+		struct check_conn *c = &r->c[*oldest];
+
+		if (c->phase != CHECK_DONE) {
+			if (check_conn_deadline(r, *oldest) > now)
+				break;
+			check_finish(r, *oldest, false, "timeout");
+		}
+		(*oldest)++;
+	}
+}
+
 int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 	      size_t max_inflight, const volatile sig_atomic_t *stop,
 	      void (*tick)(void *arg), void *tick_arg)
@@ -341,16 +380,8 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 	}
 	if (n == 0)
 		return 0;
-	if (max_inflight == 0) {
-		struct rlimit rl;
-		size_t soft = 1024;
-
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-			soft = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)(SIZE_MAX / 2)
-			       ? SIZE_MAX / 2 : (size_t)rl.rlim_cur;
-		max_inflight = soft > CHECK_FD_RESERVE + CHECK_MIN_INFLIGHT
-			       ? soft - CHECK_FD_RESERVE : CHECK_MIN_INFLIGHT;
-	}
+	if (max_inflight == 0)
+		max_inflight = check_inflight_limit();
 	r.c = calloc(n, sizeof(*r.c));
 	if (r.c == NULL)
 		return -1;
@@ -363,7 +394,6 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 	}
 	r.start_ns = clock_now_ns();
 	while (r.done < n) {
-		int64_t now, wait_ns;
 		int nev, wait_ms;
 
 		if (tick != NULL)
@@ -378,19 +408,7 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 		}
 		if (r.done == n)
 			break;
-		/* Connects start in index order and check_deadline_ns grows
-		 * with the start, so deadlines are sorted: the oldest
-		 * unfinished one is the next to expire. */
-		while (oldest < next && r.c[oldest].phase == CHECK_DONE)
-			oldest++;
-		wait_ms = -1;
-		if (oldest < next) {
-			wait_ns = check_conn_deadline(&r, oldest) - clock_now_ns();
-			/* Round up so we never wake just before the deadline. */
-			wait_ms = wait_ns <= 0 ? 0 : (int)((wait_ns + 999999) / 1000000);
-		}
-		if (tick != NULL && (wait_ms < 0 || wait_ms > CHECK_TICK_MS))
-			wait_ms = CHECK_TICK_MS;
+		wait_ms = check_wait_ms(&r, &oldest, next, tick != NULL);
 		nev = epoll_wait(r.ep, evs, CHECK_EVENTS, wait_ms);
 		if (nev < 0) {
 			if (errno == EINTR)
@@ -400,17 +418,7 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 		}
 		for (int k = 0; k < nev; k++)
 			check_event(&r, (size_t)evs[k].data.u64, evs[k].events);
-		now = clock_now_ns();
-		while (oldest < next) {
-			struct check_conn *c = &r.c[oldest];
-
-			if (c->phase != CHECK_DONE) {
-				if (check_conn_deadline(&r, oldest) > now)
-					break;
-				check_finish(&r, oldest, false, "timeout");
-			}
-			oldest++;
-		}
+		check_expire(&r, &oldest, next);
 	}
 	if (rc != 0) {
 		int saved = errno;

@@ -174,60 +174,57 @@ static enum dnssec_kind dnssec_kind_of(EVP_PKEY *pk, char *curve, size_t curve_s
 	}
 }
 
+/* How messages name a key of a kind with a fixed name (RSA and other EC
+ * curves are named with their size or curve). */
+static const char *const dnssec_kind_names[] = {
+	[DNSSEC_KIND_P256] = "an EC P-256 key",
+	[DNSSEC_KIND_P384] = "an EC P-384 key",
+	[DNSSEC_KIND_ED25519] = "an ED25519 key",
+	[DNSSEC_KIND_ED448] = "an ED448 key",
+};
+
 static void dnssec_kind_text(EVP_PKEY *pk, enum dnssec_kind kind, const char *curve, char *out,
 			     size_t size)
 {
 	const char *type;
 
-	switch (kind) {
-	case DNSSEC_KIND_RSA:
+	if ((size_t)kind < AHD_ARRAY_LEN(dnssec_kind_names) && dnssec_kind_names[kind] != NULL) {
+		snprintf(out, size, "%s", dnssec_kind_names[kind]);
+	} else if (kind == DNSSEC_KIND_RSA) {
 		snprintf(out, size, "a %d-bit RSA key", EVP_PKEY_get_bits(pk));
-		break;
-	case DNSSEC_KIND_P256:
-		snprintf(out, size, "an EC P-256 key");
-		break;
-	case DNSSEC_KIND_P384:
-		snprintf(out, size, "an EC P-384 key");
-		break;
-	case DNSSEC_KIND_EC_OTHER:
+	} else if (kind == DNSSEC_KIND_EC_OTHER) {
 		snprintf(out, size, "an EC key on curve %s", curve);
-		break;
-	case DNSSEC_KIND_ED25519:
-		snprintf(out, size, "an ED25519 key");
-		break;
-	case DNSSEC_KIND_ED448:
-		snprintf(out, size, "an ED448 key");
-		break;
-	default:
+	} else {
 		type = EVP_PKEY_get0_type_name(pk);
 		snprintf(out, size, "a %s key", type != NULL ? type : "non-DNSSEC");
-		break;
 	}
 }
 
 /* The key kind an algorithm signs with, and how to say so. */
 static enum dnssec_kind dnssec_kind_for(enum config_alg alg, const char **text)
 {
+	enum dnssec_kind kind = DNSSEC_KIND_OTHER;
+
 	switch (alg) {
 	case CONFIG_ALG_RSASHA256:
 	case CONFIG_ALG_RSASHA512:
 		*text = "an RSA key of 1024 to 4096 bits";
 		return DNSSEC_KIND_RSA;
 	case CONFIG_ALG_ECDSAP256SHA256:
-		*text = "an EC P-256 key";
-		return DNSSEC_KIND_P256;
+		kind = DNSSEC_KIND_P256;
+		break;
 	case CONFIG_ALG_ECDSAP384SHA384:
-		*text = "an EC P-384 key";
-		return DNSSEC_KIND_P384;
+		kind = DNSSEC_KIND_P384;
+		break;
 	case CONFIG_ALG_ED25519:
-		*text = "an ED25519 key";
-		return DNSSEC_KIND_ED25519;
+		kind = DNSSEC_KIND_ED25519;
+		break;
 	case CONFIG_ALG_ED448:
-		*text = "an ED448 key";
-		return DNSSEC_KIND_ED448;
+		kind = DNSSEC_KIND_ED448;
+		break;
 	}
-	*text = "?";
-	return DNSSEC_KIND_OTHER;
+	*text = kind != DNSSEC_KIND_OTHER ? dnssec_kind_names[kind] : "?";
+	return kind;
 }
 
 /* Never prompt on a terminal for a passphrase: note that one was wanted
@@ -246,15 +243,10 @@ static bool dnssec_has(const void *pem, size_t len, const char *what)
 	return memmem(pem, len, what, strlen(what)) != NULL;
 }
 
-/* Parse and check the PEM; NULL after one message on failure. */
-static EVP_PKEY *dnssec_pem_parse(const void *pem, size_t len, const char *val,
-				  enum config_alg alg)
+/* The private key in the PEM, or NULL after one message saying why not. */
+static EVP_PKEY *dnssec_pem_read_key(const void *pem, size_t len, const char *val)
 {
-	char curve[64];
-	char have[96];
-	const char *want;
 	bool asked = false;
-	enum dnssec_kind kind, need;
 	EVP_PKEY *pk;
 	BIO *bio;
 
@@ -278,23 +270,40 @@ static EVP_PKEY *dnssec_pem_parse(const void *pem, size_t len, const char *val,
 	}
 	pk = PEM_read_bio_PrivateKey(bio, NULL, dnssec_pem_password, &asked);
 	BIO_free(bio);
-	if (pk == NULL) {
-		if (asked || dnssec_has(pem, len, "ENCRYPTED"))
-			dnssec_fail("--priv-key-path: '%s' is protected by a passphrase (give an "
-				    "unencrypted PEM private key)",
-				    val);
-		else if (dnssec_has(pem, len, "PUBLIC KEY-----"))
-			dnssec_fail("--priv-key-path: '%s' holds a public key, not a private key "
-				    "(give the PEM private key file)",
-				    val);
-		else
-			dnssec_fail("--priv-key-path: '%s' is not a PEM private key (expected a "
-				    "-----BEGIN PRIVATE KEY----- block, or a traditional RSA or "
-				    "EC PRIVATE KEY block)",
-				    val);
-		return NULL;
+	if (pk != NULL) {
+		ERR_clear_error();
+		return pk;
 	}
-	ERR_clear_error();
+	if (asked || dnssec_has(pem, len, "ENCRYPTED"))
+		dnssec_fail("--priv-key-path: '%s' is protected by a passphrase (give an "
+			    "unencrypted PEM private key)",
+			    val);
+	else if (dnssec_has(pem, len, "PUBLIC KEY-----"))
+		dnssec_fail("--priv-key-path: '%s' holds a public key, not a private key "
+			    "(give the PEM private key file)",
+			    val);
+	else
+		dnssec_fail("--priv-key-path: '%s' is not a PEM private key (expected a "
+			    "-----BEGIN PRIVATE KEY----- block, or a traditional RSA or "
+			    "EC PRIVATE KEY block)",
+			    val);
+	return NULL;
+}
+
+/* Parse the PEM and check the key fits alg; NULL after one message on
+ * failure. */
+static EVP_PKEY *dnssec_pem_parse(const void *pem, size_t len, const char *val,
+				  enum config_alg alg)
+{
+	char curve[64];
+	char have[96];
+	const char *want;
+	enum dnssec_kind kind, need;
+	EVP_PKEY *pk;
+
+	pk = dnssec_pem_read_key(pem, len, val);
+	if (pk == NULL)
+		return NULL;
 	kind = dnssec_kind_of(pk, curve, sizeof(curve));
 	need = dnssec_kind_for(alg, &want);
 
@@ -532,132 +541,4 @@ ldns_rr *dnssec_sign_rrset(struct dnssec_key *key, const ldns_rr_list *rrset,
 	 * RRSIG RDATA has it in lower case (RFC 4034 section 6.2). */
 	ldns_dname2canonical(ldns_rr_rrsig_signame(sig));
 	return sig;
-}
-
-uint32_t dnssec_nsec_ttl(uint32_t soa_ttl, uint32_t soa_minimum)
-{
-	return soa_ttl < soa_minimum ? soa_ttl : soa_minimum;
-}
-
-static int dnssec_type_cmp(const void *a, const void *b)
-{
-	uint16_t x = *(const uint16_t *)a;
-	uint16_t y = *(const uint16_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The type bit maps field, RFC 4034 section 4.1.2: per 256-type window
- * that has a type, window number, bitmap length, and the bitmap trimmed
- * after its last non-zero octet. */
-static ldns_rdf *dnssec_bitmap(const uint16_t *types, size_t n_types, bool at_apex)
-{
-	static const uint16_t always[] = {LDNS_RR_TYPE_RRSIG, LDNS_RR_TYPE_NSEC};
-	static const uint16_t apex[] = {LDNS_RR_TYPE_SOA, LDNS_RR_TYPE_NS,
-					LDNS_RR_TYPE_DNSKEY};
-	uint8_t out[256 * (2 + 32)];
-	size_t o = 0, n = 0, total;
-	uint16_t *t;
-	ldns_rdf *rdf;
-
-	total = n_types + AHD_ARRAY_LEN(always) + AHD_ARRAY_LEN(apex);
-	t = reallocarray(NULL, total, sizeof(*t));
-	if (t == NULL)
-		return NULL;
-	for (size_t i = 0; i < n_types; i++)
-		t[n++] = types[i];
-	for (size_t i = 0; i < AHD_ARRAY_LEN(always); i++)
-		t[n++] = always[i];
-	for (size_t i = 0; at_apex && i < AHD_ARRAY_LEN(apex); i++)
-		t[n++] = apex[i];
-	qsort(t, n, sizeof(*t), dnssec_type_cmp);
-	for (size_t i = 0; i < n;) {
-		uint8_t window = (uint8_t)(t[i] >> 8);
-		uint8_t *bits = out + o + 2;
-		size_t len = 0;
-
-		out[o] = window;
-		memset(bits, 0, 32);
-		for (; i < n && (t[i] >> 8) == window; i++) {
-			uint8_t low = (uint8_t)(t[i] & 0xff);
-
-			/* Type 0 is reserved and never present (RFC 6895). */
-			if (t[i] == 0)
-				continue;
-			bits[low / 8] |= (uint8_t)(0x80 >> (low % 8));
-			if ((size_t)low / 8 + 1 > len)
-				len = (size_t)low / 8 + 1;
-		}
-		if (len == 0)
-			continue; /* window 0 with only type 0 */
-		out[o + 1] = (uint8_t)len;
-		o += 2 + len;
-	}
-	free(t);
-	rdf = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_BITMAP, o, out);
-	return rdf;
-}
-
-ldns_rr *dnssec_nsec(const ldns_rdf *owner, const ldns_rdf *next, const uint16_t *types,
-		     size_t n_types, bool at_apex, uint32_t ttl)
-{
-	ldns_rdf *o = NULL, *nx = NULL, *bm = NULL;
-	ldns_rr *rr;
-
-	if (owner == NULL || next == NULL)
-		return NULL;
-	rr = ldns_rr_new();
-	o = ldns_rdf_clone(owner);
-	nx = ldns_rdf_clone(next);
-	bm = dnssec_bitmap(types, n_types, at_apex);
-	if (rr == NULL || o == NULL || nx == NULL || bm == NULL)
-		goto fail;
-	/* Names are served lower case, like every owner in our image. */
-	ldns_dname2canonical(o);
-	ldns_dname2canonical(nx);
-	ldns_rr_set_owner(rr, o);
-	o = NULL;
-	ldns_rr_set_type(rr, LDNS_RR_TYPE_NSEC);
-	ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
-	ldns_rr_set_ttl(rr, ttl);
-	if (!ldns_rr_push_rdf(rr, nx))
-		goto fail;
-	nx = NULL;
-	if (!ldns_rr_push_rdf(rr, bm))
-		goto fail;
-	return rr;
-fail:
-	ldns_rdf_deep_free(o);
-	ldns_rdf_deep_free(nx);
-	ldns_rdf_deep_free(bm);
-	ldns_rr_free(rr);
-	return NULL;
-}
-
-ldns_rr_list *dnssec_nsec_chain(const struct dnssec_nsec_name *names, size_t n, uint32_t ttl)
-{
-	ldns_rr_list *list;
-
-	if (n == 0)
-		return NULL;
-	for (size_t i = 1; i < n; i++) {
-		if (ldns_dname_compare(names[i - 1].owner, names[i].owner) >= 0 ||
-		    !ldns_dname_is_subdomain(names[i].owner, names[0].owner))
-			return NULL;
-	}
-	list = ldns_rr_list_new();
-	if (list == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		const ldns_rdf *next = names[(i + 1) % n].owner;
-		ldns_rr *rr = dnssec_nsec(names[i].owner, next, names[i].types, names[i].n_types,
-					  i == 0, ttl);
-
-		if (rr == NULL || !ldns_rr_list_push_rr(list, rr)) {
-			ldns_rr_free(rr);
-			ldns_rr_list_deep_free(list);
-			return NULL;
-		}
-	}
-	return list;
 }

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sock.h"
+
 /* epoll data layout: TCP_EV_TAG | kind bit | 30-bit generation | index.
  * The generation tells an event of a closed connection from one of the
  * connection that reused its slot within the same batch of events. */
@@ -113,52 +115,21 @@ bool tcp_outq_empty(const struct tcp_outq *q)
 
 int tcp_listen(int family, const uint8_t addr[16], uint16_t port, bool reuseport)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
 	int one = 1, qlen = TCP_FASTOPEN_QLEN;
-	int fd, err;
+	int fd = sock_listener(family, SOCK_STREAM, reuseport);
 
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, addr, 4);
-		sl = sizeof(*sin);
-	} else if (family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		memcpy(&sin6->sin6_addr, addr, 16);
-		sl = sizeof(*sin6);
-	} else {
-		errno = EAFNOSUPPORT;
-		return -1;
-	}
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	/* A restart must not wait for the last instance's TIME_WAITs. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		goto fail;
-	if (reuseport &&
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-		goto fail;
-	if (family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-		goto fail;
+		return sock_fail(fd);
 	/* Optional: a client's query may ride on its SYN (RFC 7413). */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, TCP_BACKLOG) < 0)
-		goto fail;
+	if (sock_bind(fd, family, addr, port) < 0)
+		return -1;
+	if (listen(fd, TCP_BACKLOG) < 0)
+		return sock_fail(fd);
 	return fd;
-fail:
-	err = errno;
-	close(fd);
-	errno = err;
-	return -1;
 }
 
 bool tcp_is_listener(int fd)

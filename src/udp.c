@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ahd.h"
+#include "sock.h"
 
 /* Socket buffers: deep enough to ride out a burst while a worker is busy
  * or being restarted (NSD uses the same order of magnitude). */
@@ -46,63 +47,23 @@ static void udp_setsockbuf(int fd, int force_opt, int opt)
 	(void)setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
 }
 
-static bool udp_addr_is_zero(const uint8_t *addr, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (addr[i] != 0)
-			return false;
-	}
-	return true;
-}
-
 int udp_bind(int family, const uint8_t addr[16], uint16_t port, bool reuseport)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
 	int one = 1;
-	int fd, err;
-	bool wildcard;
+	bool wildcard = sock_addr_is_any(family, addr);
+	int fd = sock_listener(family, SOCK_DGRAM, reuseport);
 
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, addr, 4);
-		sl = sizeof(*sin);
-		wildcard = udp_addr_is_zero(addr, 4);
-	} else if (family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		memcpy(&sin6->sin6_addr, addr, 16);
-		sl = sizeof(*sin6);
-		wildcard = udp_addr_is_zero(addr, 16);
-	} else {
-		errno = EAFNOSUPPORT;
-		return -1;
-	}
-
-	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (reuseport &&
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-		goto fail;
 	if (family == AF_INET6) {
 		int omit = IPV6_PMTUDISC_OMIT;
 
-		/* The IPv4 socket serves IPv4: no mapped addresses here. */
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-			goto fail;
 		/* Fragment rather than trust forged ICMP "too big" (NSD). */
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &omit,
 				 sizeof(omit));
 		if (wildcard && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO,
 					   &one, sizeof(one)) < 0)
-			goto fail;
+			return sock_fail(fd);
 	} else {
 		int omit = IP_PMTUDISC_OMIT;
 
@@ -110,18 +71,13 @@ int udp_bind(int family, const uint8_t addr[16], uint16_t port, bool reuseport)
 				 sizeof(omit));
 		if (wildcard &&
 		    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
-			goto fail;
+			return sock_fail(fd);
 	}
 	udp_setsockbuf(fd, SO_RCVBUFFORCE, SO_RCVBUF);
 	udp_setsockbuf(fd, SO_SNDBUFFORCE, SO_SNDBUF);
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
-		goto fail;
+	if (sock_bind(fd, family, addr, port) < 0)
+		return -1;
 	return fd;
-fail:
-	err = errno;
-	close(fd);
-	errno = err;
-	return -1;
 }
 
 bool udp_is_wildcard(int fd)
@@ -139,7 +95,7 @@ bool udp_is_wildcard(int fd)
 	if (ss.ss_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
 
-		return udp_addr_is_zero(sin6->sin6_addr.s6_addr, 16);
+		return sock_addr_is_any(AF_INET6, sin6->sin6_addr.s6_addr);
 	}
 	return false;
 }

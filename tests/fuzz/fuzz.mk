@@ -10,7 +10,8 @@
 #
 # The libFuzzer build has its own objects, compiled with clang and
 # coverage instrumentation in $(B)/fuzz/obj/; the replay tests link gcc's
-# sanitized objects like every unit test.
+# sanitized objects like every unit test. Each target links only its link
+# set (DEPS_fuzz_<target> below).
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
@@ -20,6 +21,16 @@ FUZZ_TARGETS := query config_json config_argv zimg
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Itests/fuzz
 FUZZ_OBJS := $(filter-out $(B)/fuzz/obj/main.o,$(SRCS:src/%.c=$(B)/fuzz/obj/%.o))
+# Link sets (see the Makefile): fuzz_common.c builds images from a
+# configuration, so every target links the image builder; fuzz_query and
+# fuzz_zimg add the query core. Both the libFuzzer build and the replay
+# tests link exactly these.
+DEPS_fuzz_common := $(SET_image)
+DEPS_fuzz_query := $(DEPS_fuzz_common) $(SET_core)
+DEPS_fuzz_zimg := $(DEPS_fuzz_common) $(SET_core)
+DEPS_fuzz_config_json := $(DEPS_fuzz_common)
+DEPS_fuzz_config_argv := $(DEPS_fuzz_common)
+DEPS_gen_corpus := $(DEPS_fuzz_common)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 FUZZ_CHECK_BINS := $(FUZZ_TARGETS:%=$(B)/tests/unit/test_fuzz_%)
 
@@ -41,7 +52,8 @@ $(B)/fuzz/obj/fuzz_%.o: tests/fuzz/fuzz_%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_LIBFUZZER -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(B)/fuzz/fuzz_%: $(B)/fuzz/obj/fuzz_%.o $(B)/fuzz/obj/fuzz_common.o $(FUZZ_OBJS)
+$(B)/fuzz/fuzz_%: $(B)/fuzz/obj/fuzz_%.o $(B)/fuzz/obj/fuzz_common.o \
+		$$(call link_objs,$(B)/fuzz/obj,fuzz_$$*)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 fuzz-build: $(FUZZ_BINS)
@@ -56,18 +68,19 @@ fuzz: $(FUZZ_BINS)
 tests: $(FUZZ_CHECK_BINS)
 
 $(B)/tests/unit/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_common.c \
-		tests/fuzz/fuzz.h $(SAN_LIB_OBJS)
+		tests/fuzz/fuzz.h $$(call link_objs,$(B)/asan/obj,fuzz_$$*)
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(CFLAGS) $(SAN) -Itests/fuzz \
 		-DFUZZ_TARGET='"$*"' -DFUZZ_CORPUS='"$(CURDIR)/tests/fuzz/corpus/$*"' \
 		-o $@ tests/fuzz/replay.c tests/fuzz/fuzz_$*.c tests/fuzz/fuzz_common.c \
-		$(SAN_LIB_OBJS) $(LDLIBS) -lcriterion
+		$(call link_objs,$(B)/asan/obj,fuzz_$*) $(LDLIBS) -lcriterion
 
 $(B)/fuzz/gen_corpus: tests/fuzz/gen_corpus.c tests/fuzz/fuzz_common.c tests/fuzz/fuzz.h \
-		$(SAN_LIB_OBJS)
+		$(call link_objs,$(B)/asan/obj,gen_corpus)
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(CFLAGS) $(SAN) -Itests/fuzz -o $@ \
-		tests/fuzz/gen_corpus.c tests/fuzz/fuzz_common.c $(SAN_LIB_OBJS) $(LDLIBS)
+		tests/fuzz/gen_corpus.c tests/fuzz/fuzz_common.c \
+		$(call link_objs,$(B)/asan/obj,gen_corpus) $(LDLIBS)
 
 fuzz-corpus: $(B)/fuzz/gen_corpus
 	$(B)/fuzz/gen_corpus tests/fuzz/corpus

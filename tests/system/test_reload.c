@@ -59,7 +59,8 @@ static const char *config_b =
 
 static void server_start(struct sys_server *s)
 {
-	const char *args[] = { "--config", cfg_path, NULL };
+	/* Debug: the prober logs each check round (wait_rounds). */
+	const char *args[] = { "--config", cfg_path, "--log-level", "debug", NULL };
 
 	write_config(config_a);
 	cr_assert_eq(sys_server_start(s, args), 0, "the server did not start");
@@ -117,10 +118,11 @@ static uint32_t soa_serial(uint16_t port)
 struct loop {
 	uint16_t port;
 	atomic_bool stop;
-	uint64_t sent;
-	uint64_t failed;
-	uint64_t seen_old;
-	uint64_t seen_new;
+	/* Atomic: the test waits on them while the loop counts. */
+	atomic_ullong sent;
+	atomic_ullong failed;
+	atomic_ullong seen_old;
+	atomic_ullong seen_new;
 	char first_failure[128];
 };
 
@@ -211,6 +213,46 @@ static size_t count(const char *hay, const char *needle)
 	return n;
 }
 
+#define ROUND_LOG "prober: round "
+
+/* Wait until the prober has finished n more check rounds than the log
+ * shows now: the event after which a change that was going to reach the
+ * image would have (each round publishes what changed). */
+static void wait_rounds(const struct sys_server *s, size_t n)
+{
+	char *log = sys_server_log(s);
+	size_t want;
+	int64_t end = sys_now_ms() + CHANGE_MS;
+
+	cr_assert_not_null(log);
+	want = count(log, ROUND_LOG) + n;
+	free(log);
+	for (;;) {
+		size_t have;
+
+		log = sys_server_log(s);
+		have = log != NULL ? count(log, ROUND_LOG) : 0;
+		free(log);
+		if (have >= want)
+			return;
+		cr_assert_lt(sys_now_ms(), end, "%zu of %zu check rounds after %d ms", have,
+			     want, CHANGE_MS);
+		sys_sleep_ms(20);
+	}
+}
+
+/* Wait until the query loop has counted more than n in *counter. */
+static void wait_count(const atomic_ullong *counter, unsigned long long n, const char *what)
+{
+	int64_t end = sys_now_ms() + CHANGE_MS;
+
+	while (atomic_load(counter) <= n) {
+		cr_assert_lt(sys_now_ms(), end, "fewer than %llu %s after %d ms", n + 1, what,
+			     CHANGE_MS);
+		sys_sleep_ms(10);
+	}
+}
+
 Test(reload, sighup_changes_answers_without_dropping_a_query)
 {
 	struct sys_server s;
@@ -228,11 +270,11 @@ Test(reload, sighup_changes_answers_without_dropping_a_query)
 
 	l.port = s.port;
 	cr_assert_eq(pthread_create(&t, NULL, loop_run, &l), 0);
-	sys_sleep_ms(300);
+	wait_count(&l.seen_old, 10, "old answers before the reload");
 	write_config(config_b);
 	cr_assert_eq(kill(s.pid, SIGHUP), 0);
 	wait_a(s.port, "www." ZONE, "192.0.2.2");
-	sys_sleep_ms(300);
+	wait_count(&l.seen_new, 10, "new answers after the reload");
 	atomic_store(&l.stop, true);
 	pthread_join(t, NULL);
 
@@ -279,7 +321,9 @@ Test(reload, broken_file_keeps_the_old_zone)
 	cr_assert_eq(kill(s.pid, SIGHUP), 0);
 	cr_assert_eq(sys_server_wait_log(&s, "192.0.2.300", 5000), 0,
 		     "the refusal does not name the bad address");
-	sys_sleep_ms(1500); /* a prober round or two: nothing may change */
+	/* Two check rounds after the refusal: nothing may have changed. */
+	wait_rounds(&s, 2);
+	wait_count(&l.seen_old, 100, "answers from the loop");
 	atomic_store(&l.stop, true);
 	pthread_join(t, NULL);
 
@@ -313,7 +357,7 @@ Test(reload, change_needing_a_restart_is_refused)
 	cr_assert_eq(kill(s.pid, SIGHUP), 0);
 	cr_assert_eq(sys_server_wait_log(&s, "needs a restart", 5000), 0,
 		     "no log line about the restart");
-	sys_sleep_ms(1500);
+	wait_rounds(&s, 2);
 	a_text(s.port, "www." ZONE, got, sizeof(got));
 	cr_assert_str_eq(got, "192.0.2.1", "the old configuration keeps serving");
 	log = sys_server_log(&s);

@@ -326,16 +326,21 @@ Test(tcp, stalled_client_is_closed_at_the_idle_timeout_while_others_are_served,
 	cr_assert_geq(stall, 0);
 	cr_assert_eq(send(stall, &half, 1, 0), 1);
 	t0 = sys_now_ms();
+	/* "During the stall" is an order, not a time: each answer arrives
+	 * while the stalled client is still open. A loop blocked on the
+	 * stalled client would answer only after closing it at the idle
+	 * timeout (1 s), which this sees; no wall-clock bound for ASan or
+	 * a loaded machine to break. */
 	for (int i = 0; i < 3; i++) {
 		int fd = sys_tcp_connect(s.port);
 		size_t ql = make_query(q, (uint16_t)(0x100 + i), "www." ZONE, 1);
-		int64_t asked = sys_now_ms();
 
 		cr_assert_geq(fd, 0);
 		cr_assert_eq(sys_tcp_send(fd, q, ql), 0);
-		cr_assert_gt(sys_tcp_recv(fd, resp, sizeof(resp), 500), 12,
-			     "client %d not served during the stall", i);
-		cr_expect_lt(sys_now_ms() - asked, 500);
+		cr_assert_gt(sys_tcp_recv(fd, resp, sizeof(resp), 5000), 12,
+			     "client %d not served", i);
+		cr_expect(!sys_tcp_closed(stall, 0),
+			  "client %d was served only after the stalled client was closed", i);
 		close(fd);
 		sys_sleep_ms(150);
 	}

@@ -255,21 +255,18 @@ static void write_zone(struct dnssec_key *k, bool tamper, char *buf, size_t size
 	static const char *const api[] = {"api.v1.example.com. 60 IN AAAA 2001:db8::1"};
 	static const char *const www[] = {"www.example.com. 60 IN A 192.0.2.1",
 					  "www.example.com. 60 IN A 192.0.2.2"};
-	static const uint16_t t_a[] = {LDNS_RR_TYPE_A};
-	static const uint16_t t_aaaa[] = {LDNS_RR_TYPE_AAAA};
-	ldns_rdf *apex = dname(APEX), *n_mail = dname("mail." APEX),
-		 *n_api = dname("api.v1." APEX), *n_www = dname("www." APEX);
-	/* Canonical order, RFC 4034 section 6.1, worked out by hand. */
-	struct dnssec_nsec_name names[] = {
-		{apex, NULL, 0},
-		{n_mail, t_a, 1},
-		{n_api, t_aaaa, 1},
-		{n_www, t_a, 1},
+	/* The NSEC chain in canonical order, RFC 4034 section 6.1, worked out
+	 * by hand; TTL min(SOA TTL, MINIMUM) (RFC 4035 section 2.3). */
+	static const char *const chain[] = {
+		APEX " 60 IN NSEC mail.example.com. NS SOA RRSIG NSEC DNSKEY",
+		"mail.example.com. 60 IN NSEC api.v1.example.com. A RRSIG NSEC",
+		"api.v1.example.com. 60 IN NSEC www.example.com. AAAA RRSIG NSEC",
+		"www.example.com. 60 IN NSEC " APEX " A RRSIG NSEC",
 	};
+	ldns_rdf *apex = dname(APEX);
 	ldns_rr_list *sets[8];
 	size_t n_sets = 0;
 	uint32_t inc, exp;
-	ldns_rr_list *chain;
 	FILE *f;
 
 	dnssec_sig_window(time(NULL), 86400, &inc, &exp);
@@ -280,9 +277,6 @@ static void write_zone(struct dnssec_key *k, bool tamper, char *buf, size_t size
 	sets[n_sets++] = rrset(mail, 1);
 	sets[n_sets++] = rrset(api, 1);
 	sets[n_sets++] = rrset(www, 2);
-	chain = dnssec_nsec_chain(names, AHD_ARRAY_LEN(names), dnssec_nsec_ttl(3600, 60));
-	cr_assert_not_null(chain);
-	cr_assert_eq(ldns_rr_list_rr_count(chain), 4);
 
 	snprintf(buf, size, "%s/zone%s.db", tdir, tamper ? "-bad" : "");
 	f = fopen(buf, "w");
@@ -302,22 +296,18 @@ static void write_zone(struct dnssec_key *k, bool tamper, char *buf, size_t size
 		ldns_rr_free(sig);
 		ldns_rr_list_deep_free(sets[i]);
 	}
-	for (size_t i = 0; i < ldns_rr_list_rr_count(chain); i++) {
-		ldns_rr_list *one = ldns_rr_list_new();
-		ldns_rr *sig;
+	for (size_t i = 0; i < AHD_ARRAY_LEN(chain); i++) {
+		ldns_rr_list *one = rrset(&chain[i], 1);
+		ldns_rr *sig = dnssec_sign_rrset(k, one, apex, inc, exp);
 
-		ldns_rr_list_push_rr(one, ldns_rr_list_rr(chain, i));
-		sig = dnssec_sign_rrset(k, one, apex, inc, exp);
 		cr_assert_not_null(sig, "NSEC %zu not signed", i);
-		print_zone_rr(f, ldns_rr_list_rr(chain, i));
+		print_zone_rr(f, ldns_rr_list_rr(one, 0));
 		print_zone_rr(f, sig);
 		ldns_rr_free(sig);
-		ldns_rr_list_free(one);
+		ldns_rr_list_deep_free(one);
 	}
 	fclose(f);
-	ldns_rr_list_deep_free(chain);
-	for (size_t i = 0; i < AHD_ARRAY_LEN(names); i++)
-		ldns_rdf_deep_free((ldns_rdf *)names[i].owner);
+	ldns_rdf_deep_free(apex);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -417,10 +407,9 @@ static void check_alg(enum config_alg alg, const struct tkey *tk)
 					    "www.example.com. 60 IN A 192.0.2.1"};
 	static const char *const a_bad[] = {"www.example.com. 60 IN A 192.0.2.1",
 					    "www.example.com. 60 IN A 192.0.2.3"};
-	static const uint16_t t_a[] = {LDNS_RR_TYPE_A};
 	char path[128], zone[128];
 	struct dnssec_key *k;
-	ldns_rdf *apex, *www;
+	ldns_rdf *apex;
 	ldns_rr_list *set, *bad, *nset;
 	ldns_rr *dnskey, *sig, *nsec, *nsig;
 	uint32_t inc, exp;
@@ -464,9 +453,7 @@ static void check_alg(enum config_alg alg, const struct tkey *tk)
 	cr_assert_neq(verify(bad, sig, dnskey), LDNS_STATUS_OK);
 
 	/* An NSEC RRset. */
-	www = dname("www." APEX);
-	nsec = dnssec_nsec(www, apex, t_a, 1, false, 60);
-	cr_assert_not_null(nsec);
+	nsec = rr("www.example.com. 60 IN NSEC example.com. A RRSIG NSEC");
 	nset = ldns_rr_list_new();
 	ldns_rr_list_push_rr(nset, nsec);
 	nsig = dnssec_sign_rrset(k, nset, apex, inc, exp);
@@ -492,7 +479,6 @@ static void check_alg(enum config_alg alg, const struct tkey *tk)
 	ldns_rr_list_deep_free(bad);
 	ldns_rr_list_deep_free(set);
 	ldns_rr_free(dnskey);
-	ldns_rdf_deep_free(www);
 	ldns_rdf_deep_free(apex);
 	dnssec_key_free(k);
 }
@@ -836,111 +822,10 @@ Test(dnssec, signs_for_alias_apex)
 	dnssec_key_free(k);
 }
 
-Test(dnssec, nsec_bitmap_wire)
-{
-	static const uint16_t t_a[] = {LDNS_RR_TYPE_A};
-	static const uint16_t t_hi[] = {65280, LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_A,
-					LDNS_RR_TYPE_AAAA};
-	/* Window 0, 6 octets: A (1) -> 0x40 in octet 0; RRSIG (46) and NSEC
-	 * (47) -> 0x02 | 0x01 in octet 5. */
-	static const uint8_t want_a[] = {0, 6, 0x40, 0, 0, 0, 0, 0x03};
-	/* + AAAA (28) -> 0x08 in octet 3; window 255, 1 octet, type 65280. */
-	static const uint8_t want_hi[] = {0, 6, 0x40, 0, 0, 0x08, 0, 0x03, 255, 1, 0x80};
-	/* Apex: NS (2) 0x20 and SOA (6) 0x02 in octet 0; DNSKEY (48) 0x80
-	 * in octet 6. */
-	static const uint8_t want_apex[] = {0, 7, 0x22, 0, 0, 0, 0, 0x03, 0x80};
-	ldns_rdf *owner = dname("www." APEX), *next = dname("zz." APEX);
-	ldns_rr *n;
-	ldns_rdf *bm;
-
-	n = dnssec_nsec(owner, next, t_a, 1, false, 60);
-	cr_assert_not_null(n);
-	cr_assert_eq(ldns_rr_get_type(n), LDNS_RR_TYPE_NSEC);
-	cr_assert_eq(ldns_rr_ttl(n), 60);
-	assert_rdf_dname(ldns_rr_owner(n), "www.example.com.");
-	assert_rdf_dname(ldns_rr_rdf(n, 0), "zz.example.com.");
-	bm = ldns_rr_rdf(n, 1);
-	cr_assert_eq(ldns_rdf_size(bm), sizeof(want_a));
-	cr_assert_eq(memcmp(ldns_rdf_data(bm), want_a, sizeof(want_a)), 0);
-	ldns_rr_free(n);
-
-	n = dnssec_nsec(owner, next, t_hi, AHD_ARRAY_LEN(t_hi), false, 60);
-	cr_assert_not_null(n);
-	bm = ldns_rr_rdf(n, 1);
-	cr_assert_eq(ldns_rdf_size(bm), sizeof(want_hi));
-	cr_assert_eq(memcmp(ldns_rdf_data(bm), want_hi, sizeof(want_hi)), 0);
-	ldns_rr_free(n);
-
-	n = dnssec_nsec(next, owner, NULL, 0, true, 30);
-	cr_assert_not_null(n);
-	bm = ldns_rr_rdf(n, 1);
-	cr_assert_eq(ldns_rdf_size(bm), sizeof(want_apex));
-	cr_assert_eq(memcmp(ldns_rdf_data(bm), want_apex, sizeof(want_apex)), 0);
-	ldns_rr_free(n);
-
-	ldns_rdf_deep_free(owner);
-	ldns_rdf_deep_free(next);
-}
-
-Test(dnssec, nsec_chain)
-{
-	static const uint16_t t_a[] = {LDNS_RR_TYPE_A};
-	static const uint16_t t_aaaa[] = {LDNS_RR_TYPE_AAAA};
-	ldns_rdf *apex = dname(APEX), *a = dname("a." APEX), *z = dname("z.a." APEX),
-		 *b = dname("B." APEX), *out = dname("example.org.");
-	struct dnssec_nsec_name ok[] = {{apex, NULL, 0}, {a, t_a, 1}, {z, t_aaaa, 1}, {b, t_a, 1}};
-	struct dnssec_nsec_name unsorted[] = {{apex, NULL, 0}, {b, t_a, 1}, {a, t_a, 1}};
-	struct dnssec_nsec_name dup[] = {{apex, NULL, 0}, {a, t_a, 1}, {a, t_a, 1}};
-	struct dnssec_nsec_name outside[] = {{apex, NULL, 0}, {out, t_a, 1}};
-	/* Hand-written expectations; ldns parses them into wire form. */
-	static const char *const want[] = {
-		"example.com. 60 IN NSEC a.example.com. NS SOA RRSIG NSEC DNSKEY",
-		"a.example.com. 60 IN NSEC z.a.example.com. A RRSIG NSEC",
-		"z.a.example.com. 60 IN NSEC b.example.com. AAAA RRSIG NSEC",
-		"b.example.com. 60 IN NSEC example.com. A RRSIG NSEC",
-	};
-	ldns_rr_list *chain;
-
-	chain = dnssec_nsec_chain(ok, AHD_ARRAY_LEN(ok), 60);
-	cr_assert_not_null(chain);
-	cr_assert_eq(ldns_rr_list_rr_count(chain), AHD_ARRAY_LEN(want));
-	for (size_t i = 0; i < AHD_ARRAY_LEN(want); i++) {
-		ldns_rr *w = rr(want[i]);
-		char *got = ldns_rr2str(ldns_rr_list_rr(chain, i));
-
-		cr_assert_eq(ldns_rr_compare(ldns_rr_list_rr(chain, i), w), 0, "got %s want %s",
-			     got, want[i]);
-		cr_assert_eq(ldns_rr_ttl(ldns_rr_list_rr(chain, i)), 60);
-		free(got);
-		ldns_rr_free(w);
-	}
-	ldns_rr_list_deep_free(chain);
-
-	cr_assert_null(dnssec_nsec_chain(unsorted, AHD_ARRAY_LEN(unsorted), 60));
-	cr_assert_null(dnssec_nsec_chain(dup, AHD_ARRAY_LEN(dup), 60));
-	cr_assert_null(dnssec_nsec_chain(outside, AHD_ARRAY_LEN(outside), 60));
-	cr_assert_null(dnssec_nsec_chain(ok, 0, 60));
-
-	/* A zone of only the apex points to itself. */
-	chain = dnssec_nsec_chain(ok, 1, 60);
-	cr_assert_not_null(chain);
-	assert_rdf_dname(ldns_rr_rdf(ldns_rr_list_rr(chain, 0), 0), "example.com.");
-	ldns_rr_list_deep_free(chain);
-
-	ldns_rdf_deep_free(apex);
-	ldns_rdf_deep_free(a);
-	ldns_rdf_deep_free(z);
-	ldns_rdf_deep_free(b);
-	ldns_rdf_deep_free(out);
-}
-
 Test(dnssec, timers)
 {
 	uint32_t inc, exp;
 
-	cr_assert_eq(dnssec_nsec_ttl(3600, 60), 60);
-	cr_assert_eq(dnssec_nsec_ttl(30, 60), 30);
-	cr_assert_eq(dnssec_nsec_ttl(0, 60), 0);
 	dnssec_sig_window(1700000000, 7500, &inc, &exp);
 	cr_assert_eq(inc, 1699996400u);
 	cr_assert_eq(exp, 1700007500u);

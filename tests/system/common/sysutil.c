@@ -59,11 +59,19 @@ static uint32_t sys_random(void)
 	return r;
 }
 
-static int sys_try_bind(int family, int type, uint16_t port)
+/* The probe sockets of a chosen port, kept bound until it is used. */
+struct sys_port_hold {
+	int fd[4];
+};
+
+/* Bind family/type to loopback:port and keep it: the fd, SYS_NO_FAMILY
+ * when the host has no such family (not a conflict), or -1. */
+#define SYS_NO_FAMILY (-2)
+static int sys_hold_bind(int family, int type, uint16_t port)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	int fd, rc;
+	int fd;
 
 	memset(&ss, 0, sizeof(ss));
 	if (family == AF_INET) {
@@ -81,30 +89,60 @@ static int sys_try_bind(int family, int type, uint16_t port)
 		a->sin6_addr = in6addr_loopback;
 		sl = sizeof(*a);
 	}
-	fd = socket(family, type, 0);
+	fd = socket(family, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return family == AF_INET6 ? 0 : -1; /* no IPv6: not a conflict */
-	rc = bind(fd, (struct sockaddr *)&ss, sl);
-	if (rc < 0 && family == AF_INET6 && errno == EADDRNOTAVAIL)
-		rc = 0;
+		return family == AF_INET6 ? SYS_NO_FAMILY : -1;
+	if (bind(fd, (struct sockaddr *)&ss, sl) == 0)
+		return fd;
 	close(fd);
-	return rc;
+	return family == AF_INET6 && errno == EADDRNOTAVAIL ? SYS_NO_FAMILY : -1;
 }
 
-uint16_t sys_free_port(void)
+static void sys_port_release(struct sys_port_hold *h)
 {
+	for (size_t i = 0; i < 4; i++) {
+		if (h->fd[i] >= 0)
+			close(h->fd[i]);
+		h->fd[i] = -1;
+	}
+}
+
+/*
+ * Choose a random port free for UDP and TCP on 127.0.0.1 (and ::1) and
+ * keep it bound in h: while the sockets are held, no other process (a
+ * parallel test's server above all) can take it, and the other tests'
+ * probes see it busy.
+ */
+static uint16_t sys_port_hold(struct sys_port_hold *h)
+{
+	static const int kinds[4][2] = {{AF_INET, SOCK_DGRAM}, {AF_INET, SOCK_STREAM},
+					{AF_INET6, SOCK_DGRAM}, {AF_INET6, SOCK_STREAM}};
+
 	for (int tries = 0; tries < 200; tries++) {
 		/* Above the ephemeral range's usual start is crowded by
 		 * clients; 20000-32767 is rarely used by anything. */
 		uint16_t port = (uint16_t)(20000 + sys_random() % 12000);
+		size_t i = 0;
 
-		if (sys_try_bind(AF_INET, SOCK_DGRAM, port) == 0 &&
-		    sys_try_bind(AF_INET, SOCK_STREAM, port) == 0 &&
-		    sys_try_bind(AF_INET6, SOCK_DGRAM, port) == 0 &&
-		    sys_try_bind(AF_INET6, SOCK_STREAM, port) == 0)
+		for (; i < 4; i++) {
+			h->fd[i] = sys_hold_bind(kinds[i][0], kinds[i][1], port);
+			if (h->fd[i] == -1)
+				break;
+		}
+		if (i == 4)
 			return port;
+		sys_port_release(h);
 	}
 	return 0;
+}
+
+uint16_t sys_free_port(void)
+{
+	struct sys_port_hold h;
+	uint16_t port = sys_port_hold(&h);
+
+	sys_port_release(&h);
+	return port;
 }
 
 static int sys_decode_status(int st)
@@ -162,7 +200,7 @@ static pid_t sys_spawn(const char *path, const char *const *argv, int out_fd,
 }
 
 static int sys_server_launch(struct sys_server *s, const char *const *wrap,
-			     const char *const *args, uint16_t port)
+			     const char *const *args, uint16_t port, struct sys_port_hold *hold)
 {
 	const char *argv[128];
 	size_t n = 0;
@@ -173,14 +211,20 @@ static int sys_server_launch(struct sys_server *s, const char *const *wrap,
 	snprintf(s->shm_name, sizeof(s->shm_name), "/a-healthy-dns.%u", port);
 	snprintf(s->log_path, sizeof(s->log_path), "/tmp/ahd-systest-XXXXXX");
 	fd = mkstemp(s->log_path);
-	if (fd < 0)
+	if (fd < 0) {
+		if (hold != NULL)
+			sys_port_release(hold);
 		return -1;
+	}
 	for (size_t i = 0; wrap != NULL && wrap[i] != NULL && n < 16; i++)
 		argv[n++] = wrap[i];
 	argv[n++] = sys_bin();
 	for (size_t i = 0; args[i] != NULL && n < 126; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
+	/* The port is let go only now, the server binds it moments later. */
+	if (hold != NULL)
+		sys_port_release(hold);
 	s->pid = sys_spawn(argv[0], argv, -1, fd);
 	close(fd);
 	return s->pid > 0 ? 0 : -1;
@@ -214,43 +258,66 @@ int sys_server_start_raw(struct sys_server *s, const char *const *args,
 	return sys_server_start_wrapped(s, NULL, args, port, addr);
 }
 
-int sys_server_start_wrapped(struct sys_server *s, const char *const *wrap,
-			     const char *const *args, uint16_t port, const char *addr)
+static int sys_server_start_held(struct sys_server *s, const char *const *wrap,
+				 const char *const *args, uint16_t port, const char *addr,
+				 struct sys_port_hold *hold, bool quiet_in_use)
 {
-	if (sys_server_launch(s, wrap, args, port) < 0)
+	if (sys_server_launch(s, wrap, args, port, hold) < 0)
 		return -1;
 	if (addr == NULL)
 		return 0;
 	if (sys_server_wait_ready(s, addr, SYS_START_MS) < 0) {
 		char *log = sys_server_log(s);
+		bool in_use = log != NULL && strstr(log, strerror(EADDRINUSE)) != NULL;
 
-		fprintf(stderr, "server on port %u did not come up; its log:\n%s\n",
-			port, log ? log : "");
+		if (!(quiet_in_use && in_use))
+			fprintf(stderr, "server on port %u did not come up; its log:\n%s\n",
+				port, log ? log : "");
 		free(log);
 		sys_server_stop(s);
-		return -1;
+		return in_use ? -2 : -1;
 	}
 	return 0;
 }
 
+int sys_server_start_wrapped(struct sys_server *s, const char *const *wrap,
+			     const char *const *args, uint16_t port, const char *addr)
+{
+	return sys_server_start_held(s, wrap, args, port, addr, NULL, false) == 0 ? 0 : -1;
+}
+
+/*
+ * The port is held (bound) from its choice until just before the server
+ * starts, so no other test can take it in between; if something still
+ * took it in the moment between the release and the server's bind, the
+ * server says "Address already in use" and the start is tried again on
+ * another port.
+ */
 int sys_server_start(struct sys_server *s, const char *const *args)
 {
-	const char *argv[128];
-	char port[8];
-	uint16_t p = sys_free_port();
-	size_t n = 0;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		const char *argv[128];
+		char port[8];
+		struct sys_port_hold hold;
+		uint16_t p = sys_port_hold(&hold);
+		size_t n = 0;
+		int rc;
 
-	if (p == 0)
-		return -1;
-	snprintf(port, sizeof(port), "%u", p);
-	for (size_t i = 0; args[i] != NULL && n < 120; i++)
-		argv[n++] = args[i];
-	argv[n++] = "--listen";
-	argv[n++] = "127.0.0.1";
-	argv[n++] = "--port";
-	argv[n++] = port;
-	argv[n] = NULL;
-	return sys_server_start_raw(s, argv, p, "127.0.0.1");
+		if (p == 0)
+			return -1;
+		snprintf(port, sizeof(port), "%u", p);
+		for (size_t i = 0; args[i] != NULL && n < 120; i++)
+			argv[n++] = args[i];
+		argv[n++] = "--listen";
+		argv[n++] = "127.0.0.1";
+		argv[n++] = "--port";
+		argv[n++] = port;
+		argv[n] = NULL;
+		rc = sys_server_start_held(s, NULL, argv, p, "127.0.0.1", &hold, attempt < 2);
+		if (rc != -2)
+			return rc;
+	}
+	return -1;
 }
 
 int sys_server_wait(struct sys_server *s, int timeout_ms)

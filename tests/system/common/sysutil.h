@@ -37,7 +37,10 @@ struct sys_server {
 const char *sys_bin(void);
 const char *sys_tools_dir(void);
 
-/* A random port free for UDP and TCP on 127.0.0.1 (and ::1 when there). */
+/* A random port free for UDP and TCP on 127.0.0.1 (and ::1 when there)
+ * at the moment of the call, for a port the caller binds at once.
+ * sys_server_start does better for the server's own port: it keeps the
+ * port bound until the server starts and retries if it was taken. */
 uint16_t sys_free_port(void);
 
 /*
