@@ -124,10 +124,7 @@ int config_json_str(struct json_object *v, const char **out);
 int config_json_uint(struct json_object *v, bool allow_string, uint64_t min, uint64_t max,
 		    uint64_t *out);
 int config_json_bool(struct json_object *v, bool *out);
-const char *config_name_problem(const char *s);
-size_t config_name_labels(const char *s);
 char *config_strdup_lower(const char *s);
-bool config_name_within(const char *a, const char *b);
 int config_oom(void);
 int config_parse_addr(const char *s, int *family, uint8_t addr[16]);
 const char *config_addr_text(int family, const uint8_t addr[16], char *buf, size_t n);

@@ -112,55 +112,6 @@ int config_json_bool(struct json_object *v, bool *out)
 	return -1;
 }
 
-static bool config_is_alnum(char c)
-{
-	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9');
-}
-
-/* The original's name rules. Returns NULL for a valid name, else why not. */
-const char *config_name_problem(const char *s)
-{
-	size_t len = strlen(s);
-	size_t lab = 0;
-
-	if (len == 0)
-		return "it is empty";
-	if (len > AHD_MAX_NAME_TEXT)
-		return "it is longer than 253 characters";
-	if (s[len - 1] == '.')
-		return "it ends with a dot (give names without the trailing dot)";
-	for (size_t i = 0; i <= len; i++) {
-		char c = s[i];
-
-		if (c == '.' || c == '\0') {
-			if (lab == 0)
-				return "it has an empty label";
-			if (lab > AHD_MAX_LABEL)
-				return "it has a label longer than 63 characters";
-			if (s[i - 1] == '-')
-				return "a label ends with a hyphen";
-			lab = 0;
-			continue;
-		}
-		if (!config_is_alnum(c) && c != '-')
-			return "it has a character other than ASCII letters, digits, hyphens "
-			       "and dots";
-		if (lab == 0 && c == '-')
-			return "a label starts with a hyphen";
-		lab++;
-	}
-	return NULL;
-}
-
-size_t config_name_labels(const char *s)
-{
-	size_t n = 1;
-
-	for (; *s != '\0'; s++)
-		n += *s == '.';
-	return n;
-}
-
 char *config_strdup_lower(const char *s)
 {
 	char *d = strdup(s);
@@ -172,17 +123,6 @@ char *config_strdup_lower(const char *s)
 			*p = (char)(*p + 32);
 	}
 	return d;
-}
-
-/* a equals b or is a name below b. */
-bool config_name_within(const char *a, const char *b)
-{
-	size_t la = strlen(a);
-	size_t lb = strlen(b);
-
-	if (la == lb)
-		return strcmp(a, b) == 0;
-	return la > lb && a[la - lb - 1] == '.' && strcmp(a + la - lb, b) == 0;
 }
 
 int config_oom(void) { return config_fail("out of memory"); }

@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "ahd.h"
+#include "dname.h"
 
 int config_hosted_zone(struct config *cfg, const struct config_raw *raw)
 {
@@ -29,7 +30,7 @@ int config_hosted_zone(struct config *cfg, const struct config_raw *raw)
 	if (config_required(raw, FL_HOSTED_ZONE) < 0 ||
 	    config_flag_str(raw, FL_HOSTED_ZONE, &s) < 0)
 		return -1;
-	why = config_name_problem(s);
+	why = dname_text_problem(s);
 	if (why != NULL) {
 		config_label(raw, FL_HOSTED_ZONE, lab, sizeof(lab));
 		return config_fail("%s: '%s' is not a valid zone name: %s", lab,
@@ -39,20 +40,97 @@ int config_hosted_zone(struct config *cfg, const struct config_raw *raw)
 	return cfg->hosted_zone != NULL ? 0 : config_oom();
 }
 
-int config_alias_zones(struct config *cfg, const struct config_raw *raw)
+/* How a list of names is checked, and what is done with each valid one. */
+struct config_names {
+	int id;              /* FL_ALIAS_ZONES, FL_NS */
+	const char *what;    /* "zone names": what the JSON array holds */
+	const char *one;     /* "zone name": one element, for the errors */
+	const char *valid;   /* "zone name": in "is not a valid <valid>" */
+	size_t min_labels;
+	const char *few;     /* why min_labels is needed */
+	/* Takes name (lower case, owned) or refuses it with one line: -1. */
+	int (*add)(struct config *cfg, char *name, const char *lab);
+};
+
+/*
+ * One validator for every list of names: each element must be a JSON
+ * string, a valid name (dname_text_problem) of at least min_labels
+ * labels; it is lowered and handed to add in order, so the first
+ * problem in the list is the one reported.
+ */
+static int config_name_list(struct config *cfg, const struct config_raw *raw,
+			    const struct config_names *spec, size_t n, struct json_object *arr)
 {
 	char lab[CONFIG_LABEL_MAX];
 	char val[CONFIG_SHOW_MAX];
+
+	config_label(raw, spec->id, lab, sizeof(lab));
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *el = json_object_array_get_idx(arr, i);
+		const char *s;
+		const char *why;
+		char *name;
+
+		if (config_json_str(el, &s) < 0)
+			return config_fail("%s: '%s' is not a %s (a JSON string)", lab,
+					   config_show(el, val, sizeof(val)), spec->one);
+		why = dname_text_problem(s);
+		if (why == NULL && dname_text_labels(s) < spec->min_labels)
+			why = spec->few;
+		if (why != NULL)
+			return config_fail("%s: '%s' is not a valid %s: %s", lab,
+					   config_quote(s, val, sizeof(val)), spec->valid, why);
+		name = config_strdup_lower(s);
+		if (name == NULL)
+			return config_oom();
+		if (spec->add(cfg, name, lab) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* An alias zone may not be, contain or lie inside another zone. */
+static int config_alias_add(struct config *cfg, char *name, const char *lab)
+{
+	char val[CONFIG_SHOW_MAX];
 	char val2[CONFIG_SHOW_MAX];
+
+	cfg->alias_zones[cfg->n_alias_zones++] = name;
+	config_quote(name, val, sizeof(val));
+	if (strcmp(name, cfg->hosted_zone) == 0)
+		return config_fail("%s: '%s' is the hosted zone itself", lab, val);
+	if (dname_text_within(name, cfg->hosted_zone) ||
+	    dname_text_within(cfg->hosted_zone, name))
+		return config_fail("%s: '%s' is inside or contains the hosted zone '%s' "
+				   "(which zone a name belongs to would be ambiguous)",
+				   lab, val, config_quote(cfg->hosted_zone, val2, sizeof(val2)));
+	for (size_t j = 0; j + 1 < cfg->n_alias_zones; j++) {
+		const char *other = cfg->alias_zones[j];
+
+		if (strcmp(name, other) == 0)
+			return config_fail("%s: '%s' is listed twice", lab, val);
+		if (dname_text_within(name, other) || dname_text_within(other, name))
+			return config_fail("%s: '%s' is inside or contains the alias zone '%s' "
+					   "(which zone a name belongs to would be ambiguous)",
+					   lab, val, config_quote(other, val2, sizeof(val2)));
+	}
+	return 0;
+}
+
+int config_alias_zones(struct config *cfg, const struct config_raw *raw)
+{
+	static const struct config_names spec = {
+		FL_ALIAS_ZONES, "zone names", "zone name", "zone name", 1, NULL,
+		config_alias_add,
+	};
 	struct json_object *arr;
 	size_t n;
 	int rc = -1;
 
 	if (raw->v[FL_ALIAS_ZONES] == NULL)
 		return 0;
-	if (config_flag_array(raw, FL_ALIAS_ZONES, "zone names", &arr) < 0)
+	if (config_flag_array(raw, FL_ALIAS_ZONES, spec.what, &arr) < 0)
 		return -1;
-	config_label(raw, FL_ALIAS_ZONES, lab, sizeof(lab));
 	n = json_object_array_length(arr);
 	if (n > 0) {
 		cfg->alias_zones = calloc(n, sizeof(*cfg->alias_zones));
@@ -61,76 +139,43 @@ int config_alias_zones(struct config *cfg, const struct config_raw *raw)
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *el = json_object_array_get_idx(arr, i);
-		const char *s;
-		const char *why;
-		char *name;
-
-		if (config_json_str(el, &s) < 0) {
-			config_fail("%s: '%s' is not a zone name (a JSON string)", lab,
-				    config_show(el, val, sizeof(val)));
-			goto out;
-		}
-		why = config_name_problem(s);
-		if (why != NULL) {
-			config_fail("%s: '%s' is not a valid zone name: %s", lab,
-				    config_quote(s, val, sizeof(val)), why);
-			goto out;
-		}
-		name = config_strdup_lower(s);
-		if (name == NULL) {
-			config_oom();
-			goto out;
-		}
-		cfg->alias_zones[cfg->n_alias_zones++] = name;
-		config_quote(name, val, sizeof(val));
-		if (strcmp(name, cfg->hosted_zone) == 0) {
-			config_fail("%s: '%s' is the hosted zone itself", lab, val);
-			goto out;
-		}
-		if (config_name_within(name, cfg->hosted_zone) ||
-		    config_name_within(cfg->hosted_zone, name)) {
-			config_fail("%s: '%s' is inside or contains the hosted zone '%s' "
-				    "(which zone a name belongs to would be ambiguous)",
-				    lab, val, config_quote(cfg->hosted_zone, val2, sizeof(val2)));
-			goto out;
-		}
-		for (size_t j = 0; j + 1 < cfg->n_alias_zones; j++) {
-			const char *other = cfg->alias_zones[j];
-
-			if (strcmp(name, other) == 0) {
-				config_fail("%s: '%s' is listed twice", lab, val);
-				goto out;
-			}
-			if (config_name_within(name, other) || config_name_within(other, name)) {
-				config_fail("%s: '%s' is inside or contains the alias zone '%s' "
-					    "(which zone a name belongs to would be ambiguous)",
-					    lab, val, config_quote(other, val2, sizeof(val2)));
-				goto out;
-			}
-		}
-	}
-	rc = 0;
+	rc = config_name_list(cfg, raw, &spec, n, arr);
 out:
 	json_object_put(arr);
 	return rc;
 }
 
+/* The original hands the list to an RRset, which is a set: a repeated
+ * name collapses rather than being refused. */
+static int config_ns_add(struct config *cfg, char *name, const char *lab)
+{
+	for (size_t j = 0; j < cfg->n_ns; j++) {
+		if (strcmp(cfg->ns[j], name) == 0) {
+			free(name);
+			return 0;
+		}
+	}
+	cfg->ns[cfg->n_ns++] = name;
+	return 0;
+}
+
 int config_ns(struct config *cfg, const struct config_raw *raw)
 {
+	static const struct config_names spec = {
+		FL_NS, "name server host names", "host name", "name server name", 2,
+		"a name server needs at least two labels (ns1.example.com)", config_ns_add,
+	};
 	char lab[CONFIG_LABEL_MAX];
 	char val[CONFIG_SHOW_MAX];
 	struct json_object *arr;
 	size_t n;
 	int rc = -1;
 
-	if (config_required(raw, FL_NS) < 0 ||
-	    config_flag_array(raw, FL_NS, "name server host names", &arr) < 0)
+	if (config_required(raw, FL_NS) < 0 || config_flag_array(raw, FL_NS, spec.what, &arr) < 0)
 		return -1;
-	config_label(raw, FL_NS, lab, sizeof(lab));
 	n = json_object_array_length(arr);
 	if (n == 0) {
+		config_label(raw, FL_NS, lab, sizeof(lab));
 		config_fail("%s: '%s' is empty (at least one name server is required)", lab,
 			    config_show(raw->v[FL_NS], val, sizeof(val)));
 		goto out;
@@ -140,41 +185,7 @@ int config_ns(struct config *cfg, const struct config_raw *raw)
 		config_oom();
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *el = json_object_array_get_idx(arr, i);
-		const char *s;
-		const char *why;
-		char *name;
-		bool dup = false;
-
-		if (config_json_str(el, &s) < 0) {
-			config_fail("%s: '%s' is not a host name (a JSON string)", lab,
-				    config_show(el, val, sizeof(val)));
-			goto out;
-		}
-		why = config_name_problem(s);
-		if (why == NULL && config_name_labels(s) < 2)
-			why = "a name server needs at least two labels (ns1.example.com)";
-		if (why != NULL) {
-			config_fail("%s: '%s' is not a valid name server name: %s", lab,
-				    config_quote(s, val, sizeof(val)), why);
-			goto out;
-		}
-		name = config_strdup_lower(s);
-		if (name == NULL) {
-			config_oom();
-			goto out;
-		}
-		/* The original hands the list to an RRset, which is a set:
-		 * a repeated name collapses rather than being refused. */
-		for (size_t j = 0; j < cfg->n_ns; j++)
-			dup = dup || strcmp(cfg->ns[j], name) == 0;
-		if (dup)
-			free(name);
-		else
-			cfg->ns[cfg->n_ns++] = name;
-	}
-	rc = 0;
+	rc = config_name_list(cfg, raw, &spec, n, arr);
 out:
 	json_object_put(arr);
 	return rc;
@@ -194,7 +205,7 @@ static int config_entry_name(struct config *cfg, const char *lab, const char *ke
 				   lab, val);
 	if (strchr(key, '*') != NULL)
 		return config_fail("%s: '%s': wildcard names are not supported", lab, val);
-	why = config_name_problem(key);
+	why = dname_text_problem(key);
 	if (why != NULL)
 		return config_fail("%s: '%s' is not a valid name: %s", lab, val, why);
 	for (size_t z = 0; z <= cfg->n_alias_zones; z++) {
