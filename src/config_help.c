@@ -62,46 +62,30 @@ static void config_print_addrs(const struct config_entry *e, FILE *out)
 			config_addr_text(e->addrs[j].family, e->addrs[j].addr, text, sizeof(text)));
 }
 
-void config_print_summary(const struct config *cfg, FILE *out)
+/* One line of the summary per name. */
+static void config_print_entry(const struct config *cfg, const struct config_entry *e, FILE *out)
 {
-	struct config_ttls t;
-
-	config_ttls(cfg, &t);
-	fprintf(out, "zone: %s\n", cfg->hosted_zone);
-	fprintf(out, "alias zones:");
-	for (size_t i = 0; i < cfg->n_alias_zones; i++)
-		fprintf(out, " %s", cfg->alias_zones[i]);
-	fprintf(out, "%s\n", cfg->n_alias_zones == 0 ? " none" : "");
-	fprintf(out, "name servers:");
-	for (size_t i = 0; i < cfg->n_ns; i++)
-		fprintf(out, " %s%s", cfg->ns[i], i == 0 ? " (SOA MNAME)" : "");
-	fprintf(out, "\nnames: %zu, addresses: %zu\n", cfg->n_entries, cfg->n_addrs_total);
-	for (size_t i = 0; i < cfg->n_entries; i++) {
-		const struct config_entry *e = &cfg->entries[i];
-
-		fprintf(out, "  %s.%s: ", e->name, cfg->hosted_zone);
-		config_print_addrs(e, out);
-		if (e->check == CONFIG_CHECK_NONE) {
-			fprintf(out, "; static");
-		} else {
-			if (e->check == CONFIG_CHECK_HTTP)
-				fprintf(out, "; check http GET %s on port %u", e->http_path,
-					(unsigned)e->health_port);
-			else
-				fprintf(out, "; check tcp port %u", (unsigned)e->health_port);
-			fprintf(out, ", rise %u, fall %u, all down: %s", e->rise, e->fall,
-				e->all_down == CONFIG_ALL_DOWN_SERVE_ALL ? "serve all" : "withdraw");
-		}
-		if (e->ttl >= 0)
-			fprintf(out, ", ttl %lld", (long long)e->ttl);
-		fputc('\n', out);
+	fprintf(out, "  %s.%s: ", e->name, cfg->hosted_zone);
+	config_print_addrs(e, out);
+	if (e->check == CONFIG_CHECK_NONE) {
+		fprintf(out, "; static");
+	} else {
+		if (e->check == CONFIG_CHECK_HTTP)
+			fprintf(out, "; check http GET %s on port %u", e->http_path,
+				(unsigned)e->health_port);
+		else
+			fprintf(out, "; check tcp port %u", (unsigned)e->health_port);
+		fprintf(out, ", rise %u, fall %u, all down: %s", e->rise, e->fall,
+			e->all_down == CONFIG_ALL_DOWN_SERVE_ALL ? "serve all" : "withdraw");
 	}
-	fprintf(out,
-		"checks: every %us, timeout %us; effective interval %us\n"
-		"ttls: A/AAAA %u, NS %u, SOA %u (refresh %u, retry %u, expire %u, minimum %u), "
-		"negative %u, DNSKEY %u\n",
-		cfg->test_min_interval, cfg->test_timeout, t.interval, t.a, t.ns, t.soa,
-		t.refresh, t.retry, t.expire, t.minimum, t.neg, t.dnskey);
+	if (e->ttl >= 0)
+		fprintf(out, ", ttl %lld", (long long)e->ttl);
+	fputc('\n', out);
+}
+
+static void config_print_dnssec(const struct config *cfg, const struct config_ttls *t,
+				FILE *out)
+{
 	if (cfg->priv_key_path != NULL) {
 		char l[CONFIG_DURATION_TEXT_MAX], r[CONFIG_DURATION_TEXT_MAX];
 		char bd[CONFIG_DURATION_TEXT_MAX];
@@ -110,13 +94,18 @@ void config_print_summary(const struct config *cfg, FILE *out)
 			config_alg_name(cfg->priv_key_alg));
 		fprintf(out, "signatures: valid %s, re-signed when less than %s remains, "
 			"inception %s back, expiry spread over %u s\n",
-			config_duration_text(t.sig_lifetime, l, sizeof(l)),
-			config_duration_text(t.sig_refresh, r, sizeof(r)),
-			config_duration_text(t.sig_backdate, bd, sizeof(bd)),
-			t.sig_jitter);
+			config_duration_text(t->sig_lifetime, l, sizeof(l)),
+			config_duration_text(t->sig_refresh, r, sizeof(r)),
+			config_duration_text(t->sig_backdate, bd, sizeof(bd)),
+			t->sig_jitter);
 	} else {
 		fprintf(out, "dnssec: off (no --priv-key-path)\n");
 	}
+}
+
+/* Sockets, processes and what the workers use. */
+static void config_print_procs(const struct config *cfg, FILE *out)
+{
 	fprintf(out, "listen:");
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		fprintf(out, " %s", cfg->listen[i].text);
@@ -147,6 +136,32 @@ void config_print_summary(const struct config *cfg, FILE *out)
 		fprintf(out, "edns: payload %u, nsid %s%s, cookies on (RFC 9018)\n",
 			cfg->edns_size, cfg->nsid_len ? "0x" : "none", hex);
 	}
+}
+
+void config_print_summary(const struct config *cfg, FILE *out)
+{
+	struct config_ttls t;
+
+	config_ttls(cfg, &t);
+	fprintf(out, "zone: %s\n", cfg->hosted_zone);
+	fprintf(out, "alias zones:");
+	for (size_t i = 0; i < cfg->n_alias_zones; i++)
+		fprintf(out, " %s", cfg->alias_zones[i]);
+	fprintf(out, "%s\n", cfg->n_alias_zones == 0 ? " none" : "");
+	fprintf(out, "name servers:");
+	for (size_t i = 0; i < cfg->n_ns; i++)
+		fprintf(out, " %s%s", cfg->ns[i], i == 0 ? " (SOA MNAME)" : "");
+	fprintf(out, "\nnames: %zu, addresses: %zu\n", cfg->n_entries, cfg->n_addrs_total);
+	for (size_t i = 0; i < cfg->n_entries; i++)
+		config_print_entry(cfg, &cfg->entries[i], out);
+	fprintf(out,
+		"checks: every %us, timeout %us; effective interval %us\n"
+		"ttls: A/AAAA %u, NS %u, SOA %u (refresh %u, retry %u, expire %u, minimum %u), "
+		"negative %u, DNSKEY %u\n",
+		cfg->test_min_interval, cfg->test_timeout, t.interval, t.a, t.ns, t.soa,
+		t.refresh, t.retry, t.expire, t.minimum, t.neg, t.dnskey);
+	config_print_dnssec(cfg, &t, out);
+	config_print_procs(cfg, out);
 	if (cfg->config_file != NULL)
 		fprintf(out, "config file: %s\n", cfg->config_file);
 }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -310,37 +311,38 @@ static int config_entry_http_path(const char *lab, const char *kq, struct json_o
 	return e->http_path != NULL ? 0 : config_oom();
 }
 
-static int config_entry_object(const char *lab, const char *key, struct json_object *obj,
-			       struct config_entry *e)
-{
-	char kq[CONFIG_SHOW_MAX];
-	char val[CONFIG_SHOW_MAX];
-	struct json_object *ips = NULL, *port = NULL, *check = NULL, *path = NULL;
-	struct json_object *rise = NULL, *fall = NULL, *ttl = NULL, *all_down = NULL;
-	uint64_t x;
-	const char *s;
+/* The keys of a resolutions entry's object form. */
+struct config_entry_keys {
+	struct json_object *ips, *port, *check, *path, *rise, *fall, *ttl, *all_down;
+};
 
-	config_quote(key, kq, sizeof(kq));
+static int config_entry_keys(const char *lab, const char *kq, struct json_object *obj,
+			     struct config_entry_keys *ks)
+{
+	char val[CONFIG_SHOW_MAX];
+
+	memset(ks, 0, sizeof(*ks));
 	json_object_object_foreach(obj, k, v)
 	{
+		static const struct {
+			const char *name;
+			size_t off;
+		} keys[] = {
+			{"ips", offsetof(struct config_entry_keys, ips)},
+			{"health_port", offsetof(struct config_entry_keys, port)},
+			{"check", offsetof(struct config_entry_keys, check)},
+			{"http_path", offsetof(struct config_entry_keys, path)},
+			{"rise", offsetof(struct config_entry_keys, rise)},
+			{"fall", offsetof(struct config_entry_keys, fall)},
+			{"ttl", offsetof(struct config_entry_keys, ttl)},
+			{"all_down", offsetof(struct config_entry_keys, all_down)},
+		};
 		struct json_object **slot = NULL;
 
-		if (strcmp(k, "ips") == 0)
-			slot = &ips;
-		else if (strcmp(k, "health_port") == 0)
-			slot = &port;
-		else if (strcmp(k, "check") == 0)
-			slot = &check;
-		else if (strcmp(k, "http_path") == 0)
-			slot = &path;
-		else if (strcmp(k, "rise") == 0)
-			slot = &rise;
-		else if (strcmp(k, "fall") == 0)
-			slot = &fall;
-		else if (strcmp(k, "ttl") == 0)
-			slot = &ttl;
-		else if (strcmp(k, "all_down") == 0)
-			slot = &all_down;
+		for (size_t i = 0; i < AHD_ARRAY_LEN(keys) && slot == NULL; i++) {
+			if (strcmp(k, keys[i].name) == 0)
+				slot = (struct json_object **)((char *)ks + keys[i].off);
+		}
 		if (slot == NULL)
 			return config_fail("%s: '%s': unknown key '%s' (known: ips, health_port, "
 					   "check, http_path, rise, fall, ttl, all_down)",
@@ -348,73 +350,105 @@ static int config_entry_object(const char *lab, const char *key, struct json_obj
 		/* json-c keeps the last of repeated keys, as Python does. */
 		*slot = v;
 	}
-	if (ips == NULL)
-		return config_fail("%s: '%s': \"ips\" is required in the object form", lab, kq);
-	if (port == NULL)
-		return config_fail("%s: '%s': \"health_port\" is required in the object form",
-				   lab, kq);
-	if (config_entry_addrs(lab, key, ips, e) < 0)
-		return -1;
-	if (config_json_uint(port, false, 1, 65535, &x) < 0)
-		return config_fail("%s: '%s': \"health_port\" '%s' is not a valid port (an "
-				   "integer 1-65535)",
-				   lab, kq, config_show(port, val, sizeof(val)));
-	e->health_port = (uint16_t)x;
+	return 0;
+}
+
+/* "check" and "http_path". */
+static int config_entry_check(const char *lab, const char *kq,
+			      const struct config_entry_keys *ks, struct config_entry *e)
+{
+	char val[CONFIG_SHOW_MAX];
+	const char *s;
+
 	e->check = CONFIG_CHECK_TCP;
-	if (check != NULL) {
-		if (config_json_str(check, &s) == 0 && strcmp(s, "tcp") == 0)
+	if (ks->check != NULL) {
+		if (config_json_str(ks->check, &s) == 0 && strcmp(s, "tcp") == 0)
 			e->check = CONFIG_CHECK_TCP;
-		else if (config_json_str(check, &s) == 0 && strcmp(s, "http") == 0)
+		else if (config_json_str(ks->check, &s) == 0 && strcmp(s, "http") == 0)
 			e->check = CONFIG_CHECK_HTTP;
 		else
 			return config_fail("%s: '%s': \"check\" '%s' is not a check type (\"tcp\" "
 					   "or \"http\")",
-					   lab, kq, config_show(check, val, sizeof(val)));
+					   lab, kq, config_show(ks->check, val, sizeof(val)));
 	}
-	if (path != NULL && e->check != CONFIG_CHECK_HTTP)
+	if (ks->path != NULL && e->check != CONFIG_CHECK_HTTP)
 		return config_fail("%s: '%s': \"http_path\" '%s' is only valid with \"check\": "
 				   "\"http\"",
-				   lab, kq, config_show(path, val, sizeof(val)));
-	if (e->check == CONFIG_CHECK_HTTP) {
-		if (path != NULL) {
-			if (config_entry_http_path(lab, kq, path, e) < 0)
-				return -1;
-		} else {
-			e->http_path = strdup("/");
-			if (e->http_path == NULL)
-				return config_oom();
-		}
-	}
-	if (rise != NULL) {
-		if (config_json_uint(rise, false, 1, 100, &x) < 0)
+				   lab, kq, config_show(ks->path, val, sizeof(val)));
+	if (e->check != CONFIG_CHECK_HTTP)
+		return 0;
+	if (ks->path != NULL)
+		return config_entry_http_path(lab, kq, ks->path, e);
+	e->http_path = strdup("/");
+	return e->http_path != NULL ? 0 : config_oom();
+}
+
+/* "rise", "fall", "ttl" and "all_down": optional, defaults already set. */
+static int config_entry_tuning(const char *lab, const char *kq,
+			       const struct config_entry_keys *ks, struct config_entry *e)
+{
+	char val[CONFIG_SHOW_MAX];
+	uint64_t x;
+	const char *s;
+
+	if (ks->rise != NULL) {
+		if (config_json_uint(ks->rise, false, 1, 100, &x) < 0)
 			return config_fail("%s: '%s': \"rise\" '%s' is not an integer 1-100", lab,
-					   kq, config_show(rise, val, sizeof(val)));
+					   kq, config_show(ks->rise, val, sizeof(val)));
 		e->rise = (unsigned)x;
 	}
-	if (fall != NULL) {
-		if (config_json_uint(fall, false, 1, 100, &x) < 0)
+	if (ks->fall != NULL) {
+		if (config_json_uint(ks->fall, false, 1, 100, &x) < 0)
 			return config_fail("%s: '%s': \"fall\" '%s' is not an integer 1-100", lab,
-					   kq, config_show(fall, val, sizeof(val)));
+					   kq, config_show(ks->fall, val, sizeof(val)));
 		e->fall = (unsigned)x;
 	}
-	if (ttl != NULL) {
-		if (config_json_uint(ttl, false, 0, AHD_TTL_MAX, &x) < 0)
+	if (ks->ttl != NULL) {
+		if (config_json_uint(ks->ttl, false, 0, AHD_TTL_MAX, &x) < 0)
 			return config_fail("%s: '%s': \"ttl\" '%s' is not a valid TTL (an integer "
 					   "0-2147483647)",
-					   lab, kq, config_show(ttl, val, sizeof(val)));
+					   lab, kq, config_show(ks->ttl, val, sizeof(val)));
 		e->ttl = (int64_t)x;
 	}
-	if (all_down != NULL) {
-		if (config_json_str(all_down, &s) == 0 && strcmp(s, "withdraw") == 0)
-			e->all_down = CONFIG_ALL_DOWN_WITHDRAW;
-		else if (config_json_str(all_down, &s) == 0 && strcmp(s, "serve_all") == 0)
-			e->all_down = CONFIG_ALL_DOWN_SERVE_ALL;
-		else
-			return config_fail("%s: '%s': \"all_down\" '%s' is not \"withdraw\" or "
-					   "\"serve_all\"",
-					   lab, kq, config_show(all_down, val, sizeof(val)));
-	}
+	if (ks->all_down == NULL)
+		return 0;
+	if (config_json_str(ks->all_down, &s) == 0 && strcmp(s, "withdraw") == 0)
+		e->all_down = CONFIG_ALL_DOWN_WITHDRAW;
+	else if (config_json_str(ks->all_down, &s) == 0 && strcmp(s, "serve_all") == 0)
+		e->all_down = CONFIG_ALL_DOWN_SERVE_ALL;
+	else
+		return config_fail("%s: '%s': \"all_down\" '%s' is not \"withdraw\" or "
+				   "\"serve_all\"",
+				   lab, kq, config_show(ks->all_down, val, sizeof(val)));
 	return 0;
+}
+
+static int config_entry_object(const char *lab, const char *key, struct json_object *obj,
+			       struct config_entry *e)
+{
+	char kq[CONFIG_SHOW_MAX];
+	char val[CONFIG_SHOW_MAX];
+	struct config_entry_keys ks;
+	uint64_t x;
+
+	config_quote(key, kq, sizeof(kq));
+	if (config_entry_keys(lab, kq, obj, &ks) < 0)
+		return -1;
+	if (ks.ips == NULL)
+		return config_fail("%s: '%s': \"ips\" is required in the object form", lab, kq);
+	if (ks.port == NULL)
+		return config_fail("%s: '%s': \"health_port\" is required in the object form",
+				   lab, kq);
+	if (config_entry_addrs(lab, key, ks.ips, e) < 0)
+		return -1;
+	if (config_json_uint(ks.port, false, 1, 65535, &x) < 0)
+		return config_fail("%s: '%s': \"health_port\" '%s' is not a valid port (an "
+				   "integer 1-65535)",
+				   lab, kq, config_show(ks.port, val, sizeof(val)));
+	e->health_port = (uint16_t)x;
+	if (config_entry_check(lab, kq, &ks, e) < 0)
+		return -1;
+	return config_entry_tuning(lab, kq, &ks, e);
 }
 
 int config_entries(struct config *cfg, const struct config_raw *raw)
