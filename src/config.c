@@ -53,16 +53,6 @@ const struct config_flag config_flags[FL_COUNT] = {
 	[FL_HELP] = {"help", CONFIG_KIND_ACTION, false},
 };
 
-int config_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_startup_verror(fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Makes an outside value safe to show inside one line: control and
  * non-ASCII bytes become \xNN, long values are cut with "...". */
 const char *config_quote(const char *s, char *buf, size_t n)
@@ -251,12 +241,12 @@ static int config_scan_argv(struct config_layer *cli, int argc, char **argv)
 			arg = "--help";
 		if (strcmp(arg, "--") == 0) {
 			if (i + 1 < argc)
-				return config_fail("unexpected argument '%s' (see --help)",
+				return log_startup_error("unexpected argument '%s' (see --help)",
 						   config_quote(argv[i + 1], val, sizeof(val)));
 			break;
 		}
 		if (arg[0] != '-')
-			return config_fail("unexpected argument '%s' (options start with --; see "
+			return log_startup_error("unexpected argument '%s' (options start with --; see "
 					   "--help)",
 					   config_quote(arg, val, sizeof(val)));
 		eq = strchr(arg, '=');
@@ -264,12 +254,12 @@ static int config_scan_argv(struct config_layer *cli, int argc, char **argv)
 		id = strncmp(arg, "--", 2) == 0 ? config_flag_find(arg + 2, nlen - 2) : -1;
 		snprintf(name, sizeof(name), "%.*s", (int)(nlen < 64 ? nlen : 64), arg);
 		if (id < 0)
-			return config_fail("unknown option '%s' (see --help)",
+			return log_startup_error("unknown option '%s' (see --help)",
 					   config_quote(name, val, sizeof(val)));
 		switch (config_flags[id].kind) {
 		case CONFIG_KIND_ACTION:
 			if (eq != NULL)
-				return config_fail("%s takes no value", name);
+				return log_startup_error("%s takes no value", name);
 			if (id == FL_HELP)
 				config_print_help(stdout);
 			else
@@ -278,7 +268,7 @@ static int config_scan_argv(struct config_layer *cli, int argc, char **argv)
 			return 1;
 		case CONFIG_KIND_SWITCH:
 			if (eq != NULL)
-				return config_fail("%s takes no value", name);
+				return log_startup_error("%s takes no value", name);
 			config_layer_set(cli, id, json_object_new_boolean(1));
 			if (cli->v[id] == NULL)
 				return config_oom();
@@ -290,7 +280,7 @@ static int config_scan_argv(struct config_layer *cli, int argc, char **argv)
 			value = eq + 1;
 		} else {
 			if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)
-				return config_fail("%s requires a value (see --help)", name);
+				return log_startup_error("%s requires a value (see --help)", name);
 			value = argv[++i];
 		}
 		if (config_flags[id].kind == CONFIG_KIND_LIST) {
@@ -410,17 +400,17 @@ static char *config_read_file(const char *lab, const char *path, size_t *len)
 	config_quote(path, val, sizeof(val));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
-		config_fail("%s: '%s' cannot be opened for reading: %s", lab, val, strerror(errno));
+		log_startup_error("%s: '%s' cannot be opened for reading: %s", lab, val, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		config_fail("%s: '%s' is not a regular file", lab, val);
+		log_startup_error("%s: '%s' is not a regular file", lab, val);
 		return NULL;
 	}
 	if ((uint64_t)st.st_size > CONFIG_FILE_MAX) {
 		close(fd);
-		config_fail("%s: '%s' is larger than 64 MiB", lab, val);
+		log_startup_error("%s: '%s' is larger than 64 MiB", lab, val);
 		return NULL;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -435,7 +425,7 @@ static char *config_read_file(const char *lab, const char *path, size_t *len)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			config_fail("%s: '%s' cannot be read: %s", lab, val, strerror(errno));
+			log_startup_error("%s: '%s' cannot be read: %s", lab, val, strerror(errno));
 			close(fd);
 			free(buf);
 			return NULL;
@@ -463,17 +453,17 @@ static int config_load_object(struct config_layer *l, const char *lab, const cha
 
 	root = config_json_parse(text, len, err, sizeof(err));
 	if (root == NULL)
-		return config_fail("%s: '%s' is not valid JSON: %s", lab, what, err);
+		return log_startup_error("%s: '%s' is not valid JSON: %s", lab, what, err);
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
-		return config_fail("%s: '%s' is not a JSON object of flags", lab, what);
+		return log_startup_error("%s: '%s' is not a JSON object of flags", lab, what);
 	}
 	json_object_object_foreach(root, key, v)
 	{
 		int id = config_flag_find(key, strlen(key));
 
 		if (id < 0 || !(config_flags[id].in_file || (from_json && id == FL_CONFIG))) {
-			config_fail("%s: '%s': unknown key '%s' (keys are the long option names "
+			log_startup_error("%s: '%s': unknown key '%s' (keys are the long option names "
 				    "without dashes)",
 				    lab, what, config_quote(key, val, sizeof(val)));
 			json_object_put(root);

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "config.h"
+#include "log.h" /* log_startup_error: every refusal is one line on stderr */
 
 /*
  * Every value is first collected, as a json-c object, from three layers
@@ -108,10 +109,9 @@ struct config_raw {
 
 extern const struct config_flag config_flags[FL_COUNT];
 
-int config_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* config.c */
-int config_fail(const char *fmt, ...);
+int log_startup_error(const char *fmt, ...);
 const char *config_quote(const char *s, char *buf, size_t n);
 const char *config_show(struct json_object *v, char *buf, size_t n);
 void config_env_name(int id, char *buf, size_t n);

@@ -54,7 +54,7 @@ static int config_log_level(struct config *cfg, const struct config_raw *raw)
 			return 0;
 	}
 	config_label(raw, FL_LOG_LEVEL, lab, sizeof(lab));
-	return config_fail("%s: '%s' is not a log level (debug, info, warning, error or "
+	return log_startup_error("%s: '%s' is not a log level (debug, info, warning, error or "
 			   "critical)",
 			   lab, config_quote(s, val, sizeof(val)));
 }
@@ -81,7 +81,7 @@ static int config_priv_key(struct config *cfg, const struct config_raw *raw)
 		}
 		if (!found) {
 			config_label(raw, FL_PRIV_KEY_ALG, lab, sizeof(lab));
-			return config_fail("%s: '%s' is not a supported algorithm (RSASHA256, "
+			return log_startup_error("%s: '%s' is not a supported algorithm (RSASHA256, "
 					   "RSASHA512, ECDSAP256SHA256, ECDSAP384SHA384, ED25519 "
 					   "or ED448)",
 					   lab, config_quote(s, val, sizeof(val)));
@@ -94,17 +94,17 @@ static int config_priv_key(struct config *cfg, const struct config_raw *raw)
 	config_label(raw, FL_PRIV_KEY_PATH, lab, sizeof(lab));
 	config_quote(s, val, sizeof(val));
 	if (s[0] == '\0')
-		return config_fail("%s: '' is empty (give the path of a PEM private key file)",
+		return log_startup_error("%s: '' is empty (give the path of a PEM private key file)",
 				   lab);
 	if (raw->check_system) {
 		/* O_NONBLOCK: a FIFO given by mistake must not hang start-up. */
 		fd = open(s, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 		if (fd < 0)
-			return config_fail("%s: '%s' cannot be opened for reading: %s", lab, val,
+			return log_startup_error("%s: '%s' cannot be opened for reading: %s", lab, val,
 					   strerror(errno));
 		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 			close(fd);
-			return config_fail("%s: '%s' is not a regular file (give the path of a "
+			return log_startup_error("%s: '%s' is not a regular file (give the path of a "
 					   "PEM private key file)",
 					   lab, val);
 		}
@@ -123,13 +123,13 @@ static int config_listen_add(struct config *cfg, const char *lab, const char *s)
 	memset(&l, 0, sizeof(l));
 	config_quote(s, val, sizeof(val));
 	if (strlen(s) >= sizeof(l.text) || config_parse_addr(s, &l.family, l.addr) < 0)
-		return config_fail("%s: '%s' is not an IPv4 or IPv6 address (the port comes from "
+		return log_startup_error("%s: '%s' is not an IPv4 or IPv6 address (the port comes from "
 				   "--port)",
 				   lab, val);
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		if (cfg->listen[i].family == l.family &&
 		    memcmp(cfg->listen[i].addr, l.addr, sizeof(l.addr)) == 0)
-			return config_fail("%s: '%s' is given twice", lab, val);
+			return log_startup_error("%s: '%s' is given twice", lab, val);
 	}
 	strlcpy(l.text, s, sizeof(l.text));
 	grown = reallocarray(cfg->listen, cfg->n_listen + 1, sizeof(*cfg->listen));
@@ -151,7 +151,7 @@ static int config_listen_string(struct config *cfg, const char *lab, struct json
 	int rc = 0;
 
 	if (config_json_str(v, &s) < 0)
-		return config_fail("%s: '%s' is not an address string", lab,
+		return log_startup_error("%s: '%s' is not an address string", lab,
 				   config_show(v, val, sizeof(val)));
 	copy = strdup(s);
 	if (copy == NULL)
@@ -163,7 +163,7 @@ static int config_listen_string(struct config *cfg, const char *lab, struct json
 	}
 	free(copy);
 	if (rc == 0 && added == 0)
-		rc = config_fail("%s: '%s' is not an IPv4 or IPv6 address", lab,
+		rc = log_startup_error("%s: '%s' is not an IPv4 or IPv6 address", lab,
 				 config_quote(s, val, sizeof(val)));
 	return rc;
 }
@@ -186,7 +186,7 @@ static int config_listen(struct config *cfg, const struct config_raw *raw)
 	}
 	if (json_object_is_type(v, json_type_string))
 		return config_listen_string(cfg, lab, v);
-	return config_fail("%s: '%s' is not an address or a list of addresses", lab,
+	return log_startup_error("%s: '%s' is not an address or a list of addresses", lab,
 			   config_show(v, val, sizeof(val)));
 }
 
@@ -208,7 +208,7 @@ static int config_user_ids(struct config *cfg, const struct config_raw *raw)
 	    config_json_uint(uid, false, 0, UINT32_MAX - 1, &u) < 0 ||
 	    config_json_uint(gid, false, 0, UINT32_MAX - 1, &g) < 0) {
 		config_label(raw, FL_USER, lab, sizeof(lab));
-		return config_fail("%s: '%s' is not an account (name, uid and gid)", lab,
+		return log_startup_error("%s: '%s' is not an account (name, uid and gid)", lab,
 				   config_show(raw->v[FL_USER], val, sizeof(val)));
 	}
 	cfg->user_ids = true;
@@ -232,7 +232,7 @@ static int config_user(struct config *cfg, const struct config_raw *raw)
 		if (pw == NULL)
 			pw = getpwnam("nobody");
 		if (pw == NULL)
-			return config_fail("--user: neither the account '%s' nor 'nobody' "
+			return log_startup_error("--user: neither the account '%s' nor 'nobody' "
 					   "exists (create one or give --user)",
 					   AHD_NAME);
 		s = pw->pw_name;
@@ -245,13 +245,13 @@ static int config_user(struct config *cfg, const struct config_raw *raw)
 		config_label(raw, FL_USER, lab, sizeof(lab));
 		config_quote(s, val, sizeof(val));
 		if (s[0] == '\0')
-			return config_fail("%s: '' is not an account name", lab);
+			return log_startup_error("%s: '' is not an account name", lab);
 		if (raw->check_system) {
 			pw = getpwnam(s);
 			if (pw == NULL)
-				return config_fail("%s: '%s' is not an existing account", lab, val);
+				return log_startup_error("%s: '%s' is not an existing account", lab, val);
 			if (pw->pw_uid == 0)
-				return config_fail("%s: '%s' has uid 0 (the workers and the prober "
+				return log_startup_error("%s: '%s' has uid 0 (the workers and the prober "
 						   "must not run as root)",
 						   lab, val);
 		}
@@ -286,7 +286,7 @@ static int config_shm_name(struct config *cfg, const struct config_raw *raw)
 			ok = s[i] > 0x20 && s[i] < 0x7f && s[i] != '/';
 		if (!ok) {
 			config_label(raw, FL_SHM_NAME, lab, sizeof(lab));
-			return config_fail("%s: '%s' is not a valid shared memory name ('/' then "
+			return log_startup_error("%s: '%s' is not a valid shared memory name ('/' then "
 					   "1-199 printable characters without '/' or spaces)",
 					   lab, config_quote(s, val, sizeof(val)));
 		}
@@ -305,7 +305,7 @@ static int config_check_config(struct config *cfg, const struct config_raw *raw)
 	if (config_json_bool(raw->v[FL_CHECK_CONFIG], &cfg->check_config) == 0)
 		return 0;
 	config_label(raw, FL_CHECK_CONFIG, lab, sizeof(lab));
-	return config_fail("%s: '%s' is not a boolean (1, true, yes, on or 0, false, no, off)",
+	return log_startup_error("%s: '%s' is not a boolean (1, true, yes, on or 0, false, no, off)",
 			   lab, config_show(raw->v[FL_CHECK_CONFIG], val, sizeof(val)));
 }
 
@@ -330,7 +330,7 @@ static int config_cpu_affinity(struct config *cfg, const struct config_raw *raw)
 		return -1;
 	config_label(raw, FL_CPU_AFFINITY, lab, sizeof(lab));
 	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
-		return config_fail("%s: sched_getaffinity: %s", lab, strerror(errno));
+		return log_startup_error("%s: sched_getaffinity: %s", lab, strerror(errno));
 	p = s;
 	do {
 		unsigned long lo, hi;
@@ -350,7 +350,7 @@ static int config_cpu_affinity(struct config *cfg, const struct config_raw *raw)
 			goto bad;
 		for (unsigned long c = lo; c <= hi; c++) {
 			if (!CPU_ISSET(c, &allowed))
-				return config_fail("%s: '%s': CPU %lu is not one this process "
+				return log_startup_error("%s: '%s': CPU %lu is not one this process "
 						   "may run on (offline, or outside its cpuset)",
 						   lab, config_quote(s, val, sizeof(val)), c);
 			CPU_SET(c, &cfg->cpus);
@@ -362,7 +362,7 @@ static int config_cpu_affinity(struct config *cfg, const struct config_raw *raw)
 	cfg->n_cpus = (unsigned)CPU_COUNT(&cfg->cpus);
 	return 0;
 bad:
-	return config_fail("%s: '%s' is not a valid CPU list (CPU numbers and ranges "
+	return log_startup_error("%s: '%s' is not a valid CPU list (CPU numbers and ranges "
 			   "separated by commas, e.g. 0-3,6)",
 			   lab, config_quote(s, val, sizeof(val)));
 }
@@ -399,12 +399,12 @@ static int config_nsid(struct config *cfg, const struct config_raw *raw)
 	config_label(raw, FL_NSID, lab, sizeof(lab));
 	if (strcmp(s, "hostname") == 0) {
 		if (gethostname(host, sizeof(host)) < 0)
-			return config_fail("%s: 'hostname': gethostname: %s", lab, strerror(errno));
+			return log_startup_error("%s: 'hostname': gethostname: %s", lab, strerror(errno));
 		host[sizeof(host) - 1] = '\0';
 		s = host;
 	} else if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		if (config_unhex(s + 2, cfg->nsid, sizeof(cfg->nsid), &len) < 0 || len == 0)
-			return config_fail("%s: '%s' is not valid hex (0x and 2-256 hex digits, "
+			return log_startup_error("%s: '%s' is not valid hex (0x and 2-256 hex digits, "
 					   "an even count)",
 					   lab, config_quote(s, val, sizeof(val)));
 		cfg->nsid_len = len;
@@ -415,7 +415,7 @@ static int config_nsid(struct config *cfg, const struct config_raw *raw)
 	for (size_t i = 0; ok && i < len; i++)
 		ok = s[i] >= 0x20 && s[i] < 0x7f;
 	if (!ok)
-		return config_fail("%s: '%s' is not a valid NSID (1-128 printable ASCII "
+		return log_startup_error("%s: '%s' is not a valid NSID (1-128 printable ASCII "
 				   "characters, 0x and hex digits, or hostname)",
 				   lab, config_quote(s, val, sizeof(val)));
 	memcpy(cfg->nsid, s, len);
@@ -433,7 +433,7 @@ static int config_cookie_secret(struct config *cfg, const struct config_raw *raw
 	if (raw->v[FL_COOKIE_SECRET] == NULL) {
 		if (getrandom(cfg->cookie_secret, sizeof(cfg->cookie_secret), 0) !=
 		    (ssize_t)sizeof(cfg->cookie_secret))
-			return config_fail("--cookie-secret: no random default: getrandom: %s",
+			return log_startup_error("--cookie-secret: no random default: getrandom: %s",
 					   strerror(errno));
 		return 0;
 	}
@@ -443,7 +443,7 @@ static int config_cookie_secret(struct config *cfg, const struct config_raw *raw
 	    len != sizeof(cfg->cookie_secret)) {
 		config_label(raw, FL_COOKIE_SECRET, lab, sizeof(lab));
 		/* The value is a secret: not echoed. */
-		return config_fail("%s: the value is not 32 hex digits (a 16-byte secret)", lab);
+		return log_startup_error("%s: the value is not 32 hex digits (a 16-byte secret)", lab);
 	}
 	return 0;
 }
@@ -514,7 +514,7 @@ static int config_rrsig(struct config *cfg, const struct config_raw *raw)
 		cfg->rrsig_refresh = cfg->rrsig_lifetime / 2;
 	if (cfg->rrsig_refresh >= cfg->rrsig_lifetime) {
 		config_label(raw, FL_RRSIG_REFRESH, lab, sizeof(lab));
-		return config_fail("%s: '%s' is not below the signature lifetime (%s): a "
+		return log_startup_error("%s: '%s' is not below the signature lifetime (%s): a "
 				   "signature would be re-signed as soon as it is made",
 				   lab, config_show(raw->v[FL_RRSIG_REFRESH], val, sizeof(val)),
 				   config_duration_text(cfg->rrsig_lifetime, a, sizeof(a)));
@@ -523,7 +523,7 @@ static int config_rrsig(struct config *cfg, const struct config_raw *raw)
 		return 0;
 	id = has_r ? FL_RRSIG_REFRESH : FL_RRSIG_LIFETIME;
 	config_label(raw, id, lab, sizeof(lab));
-	return config_fail("%s: signatures would be re-signed with %s left, less than the "
+	return log_startup_error("%s: signatures would be re-signed with %s left, less than the "
 			   "largest TTL (%s, %u s) plus two check intervals (%u s), so a "
 			   "resolver could keep an RRset past its signature's expiry (RFC 6781 "
 			   "section 4.4.2); raise it to %s or more, or lower the TTL",

@@ -125,7 +125,7 @@ char *config_strdup_lower(const char *s)
 	return d;
 }
 
-int config_oom(void) { return config_fail("out of memory"); }
+int config_oom(void) { return log_startup_error("out of memory"); }
 
 int config_parse_addr(const char *s, int *family, uint8_t addr[16])
 {
@@ -157,7 +157,7 @@ int config_flag_str(const struct config_raw *raw, int id, const char **out)
 	if (config_json_str(raw->v[id], out) == 0)
 		return 0;
 	config_label(raw, id, lab, sizeof(lab));
-	return config_fail("%s: '%s' is not a string", lab,
+	return log_startup_error("%s: '%s' is not a string", lab,
 			   config_show(raw->v[id], val, sizeof(val)));
 }
 
@@ -173,7 +173,7 @@ static int config_flag_uint(const struct config_raw *raw, int id, unsigned min, 
 		return 0;
 	}
 	config_label(raw, id, lab, sizeof(lab));
-	return config_fail("%s: '%s' is not %s", lab, config_show(raw->v[id], val, sizeof(val)),
+	return log_startup_error("%s: '%s' is not %s", lab, config_show(raw->v[id], val, sizeof(val)),
 			   rule);
 }
 
@@ -210,7 +210,7 @@ int config_flag_json(const struct config_raw *raw, int id, struct json_object **
 		strlcpy(err, "it contains a NUL character", sizeof(err));
 	}
 	config_label(raw, id, lab, sizeof(lab));
-	return config_fail("%s: '%s' is not valid JSON: %s", lab, config_show(v, val, sizeof(val)),
+	return log_startup_error("%s: '%s' is not valid JSON: %s", lab, config_show(v, val, sizeof(val)),
 			   err);
 }
 
@@ -221,7 +221,7 @@ int config_required(const struct config_raw *raw, int id)
 	if (raw->v[id] != NULL)
 		return 0;
 	config_env_name(id, env, sizeof(env));
-	return config_fail("--%s is required (or %s, or \"%s\" in the --config file)",
+	return log_startup_error("--%s is required (or %s, or \"%s\" in the --config file)",
 			   config_flags[id].name, env, config_flags[id].name);
 }
 
@@ -237,7 +237,7 @@ int config_flag_array(const struct config_raw *raw, int id, const char *what,
 	if (json_object_is_type(*out, json_type_array))
 		return 0;
 	config_label(raw, id, lab, sizeof(lab));
-	config_fail("%s: '%s' is not a JSON array of %s", lab,
+	log_startup_error("%s: '%s' is not a JSON array of %s", lab,
 		    config_show(raw->v[id], val, sizeof(val)), what);
 	json_object_put(*out);
 	*out = NULL;
@@ -326,7 +326,7 @@ int config_flag_duration(const struct config_raw *raw, int id, uint32_t min,
 		return 0;
 	}
 	config_label(raw, id, lab, sizeof(lab));
-	return config_fail("%s: '%s' is not a duration from %s to %s (seconds, or a number "
+	return log_startup_error("%s: '%s' is not a duration from %s to %s (seconds, or a number "
 			   "with s, m, h or d)",
 			   lab, config_show(v, val, sizeof(val)),
 			   config_duration_text(min, lo, sizeof(lo)),

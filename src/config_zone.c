@@ -34,7 +34,7 @@ int config_hosted_zone(struct config *cfg, const struct config_raw *raw)
 	why = dname_text_problem(s);
 	if (why != NULL) {
 		config_label(raw, FL_HOSTED_ZONE, lab, sizeof(lab));
-		return config_fail("%s: '%s' is not a valid zone name: %s", lab,
+		return log_startup_error("%s: '%s' is not a valid zone name: %s", lab,
 				   config_quote(s, val, sizeof(val)), why);
 	}
 	cfg->hosted_zone = config_strdup_lower(s);
@@ -73,13 +73,13 @@ static int config_name_list(struct config *cfg, const struct config_raw *raw,
 		char *name;
 
 		if (config_json_str(el, &s) < 0)
-			return config_fail("%s: '%s' is not a %s (a JSON string)", lab,
+			return log_startup_error("%s: '%s' is not a %s (a JSON string)", lab,
 					   config_show(el, val, sizeof(val)), spec->one);
 		why = dname_text_problem(s);
 		if (why == NULL && dname_text_labels(s) < spec->min_labels)
 			why = spec->few;
 		if (why != NULL)
-			return config_fail("%s: '%s' is not a valid %s: %s", lab,
+			return log_startup_error("%s: '%s' is not a valid %s: %s", lab,
 					   config_quote(s, val, sizeof(val)), spec->valid, why);
 		name = config_strdup_lower(s);
 		if (name == NULL)
@@ -99,19 +99,19 @@ static int config_alias_add(struct config *cfg, char *name, const char *lab)
 	cfg->alias_zones[cfg->n_alias_zones++] = name;
 	config_quote(name, val, sizeof(val));
 	if (strcmp(name, cfg->hosted_zone) == 0)
-		return config_fail("%s: '%s' is the hosted zone itself", lab, val);
+		return log_startup_error("%s: '%s' is the hosted zone itself", lab, val);
 	if (dname_text_within(name, cfg->hosted_zone) ||
 	    dname_text_within(cfg->hosted_zone, name))
-		return config_fail("%s: '%s' is inside or contains the hosted zone '%s' "
+		return log_startup_error("%s: '%s' is inside or contains the hosted zone '%s' "
 				   "(which zone a name belongs to would be ambiguous)",
 				   lab, val, config_quote(cfg->hosted_zone, val2, sizeof(val2)));
 	for (size_t j = 0; j + 1 < cfg->n_alias_zones; j++) {
 		const char *other = cfg->alias_zones[j];
 
 		if (strcmp(name, other) == 0)
-			return config_fail("%s: '%s' is listed twice", lab, val);
+			return log_startup_error("%s: '%s' is listed twice", lab, val);
 		if (dname_text_within(name, other) || dname_text_within(other, name))
-			return config_fail("%s: '%s' is inside or contains the alias zone '%s' "
+			return log_startup_error("%s: '%s' is inside or contains the alias zone '%s' "
 					   "(which zone a name belongs to would be ambiguous)",
 					   lab, val, config_quote(other, val2, sizeof(val2)));
 	}
@@ -177,7 +177,7 @@ int config_ns(struct config *cfg, const struct config_raw *raw)
 	n = json_object_array_length(arr);
 	if (n == 0) {
 		config_label(raw, FL_NS, lab, sizeof(lab));
-		config_fail("%s: '%s' is empty (at least one name server is required)", lab,
+		log_startup_error("%s: '%s' is empty (at least one name server is required)", lab,
 			    config_show(raw->v[FL_NS], val, sizeof(val)));
 		goto out;
 	}
@@ -201,19 +201,19 @@ static int config_entry_name(struct config *cfg, const char *lab, const char *ke
 
 	config_quote(key, val, sizeof(val));
 	if (key[0] == '\0' || strcmp(key, "@") == 0)
-		return config_fail("%s: '%s': the apex itself cannot be given (its SOA and NS "
+		return log_startup_error("%s: '%s': the apex itself cannot be given (its SOA and NS "
 				   "records are made from the other flags)",
 				   lab, val);
 	if (strchr(key, '*') != NULL)
-		return config_fail("%s: '%s': wildcard names are not supported", lab, val);
+		return log_startup_error("%s: '%s': wildcard names are not supported", lab, val);
 	why = dname_text_problem(key);
 	if (why != NULL)
-		return config_fail("%s: '%s' is not a valid name: %s", lab, val, why);
+		return log_startup_error("%s: '%s' is not a valid name: %s", lab, val, why);
 	for (size_t z = 0; z <= cfg->n_alias_zones; z++) {
 		const char *apex = z == 0 ? cfg->hosted_zone : cfg->alias_zones[z - 1];
 
 		if (strlen(key) + 1 + strlen(apex) > AHD_MAX_NAME_TEXT)
-			return config_fail("%s: '%s': the full name in zone '%s' would be longer "
+			return log_startup_error("%s: '%s': the full name in zone '%s' would be longer "
 					   "than 253 characters",
 					   lab, val, config_quote(apex, zone, sizeof(zone)));
 	}
@@ -247,7 +247,7 @@ static int config_entries_unique(const struct config *cfg, const char *lab)
 		if (strcmp(idx[i - 1]->name, idx[i]->name) == 0) {
 			config_quote(idx[i]->name, val, sizeof(val));
 			free(idx);
-			return config_fail("%s: '%s' is given twice (names are case-insensitive)",
+			return log_startup_error("%s: '%s' is given twice (names are case-insensitive)",
 					   lab, val);
 		}
 	}
@@ -264,11 +264,11 @@ static int config_entry_addrs(const char *lab, const char *key, struct json_obje
 
 	config_quote(key, kq, sizeof(kq));
 	if (!json_object_is_type(arr, json_type_array))
-		return config_fail("%s: '%s': '%s' is not a list of addresses", lab, kq,
+		return log_startup_error("%s: '%s': '%s' is not a list of addresses", lab, kq,
 				   config_show(arr, val, sizeof(val)));
 	n = json_object_array_length(arr);
 	if (n == 0)
-		return config_fail("%s: '%s': '[]' has no addresses (at least one is required)",
+		return log_startup_error("%s: '%s': '[]' has no addresses (at least one is required)",
 				   lab, kq);
 	e->addrs = calloc(n, sizeof(*e->addrs));
 	if (e->addrs == NULL)
@@ -279,12 +279,12 @@ static int config_entry_addrs(const char *lab, const char *key, struct json_obje
 		const char *s;
 
 		if (config_json_str(el, &s) < 0 || config_parse_addr(s, &a->family, a->addr) < 0)
-			return config_fail("%s: '%s': address '%s' is not an IPv4 or IPv6 address",
+			return log_startup_error("%s: '%s': address '%s' is not an IPv4 or IPv6 address",
 					   lab, kq, config_show(el, val, sizeof(val)));
 		for (size_t j = 0; j < e->n_addrs; j++) {
 			if (e->addrs[j].family == a->family &&
 			    memcmp(e->addrs[j].addr, a->addr, sizeof(a->addr)) == 0)
-				return config_fail("%s: '%s': address '%s' is listed twice", lab,
+				return log_startup_error("%s: '%s': address '%s' is listed twice", lab,
 						   kq, config_quote(s, val, sizeof(val)));
 		}
 		e->n_addrs++;
@@ -303,7 +303,7 @@ static int config_entry_http_path(const char *lab, const char *kq, struct json_o
 	for (const char *p = s; ok && *p != '\0'; p++)
 		ok = *p > 0x20 && *p < 0x7f;
 	if (!ok)
-		return config_fail("%s: '%s': \"http_path\" '%s' is not a valid path (it must "
+		return log_startup_error("%s: '%s': \"http_path\" '%s' is not a valid path (it must "
 				   "start with '/', be printable ASCII without spaces, at most "
 				   "1024 characters)",
 				   lab, kq, config_show(v, val, sizeof(val)));
@@ -344,7 +344,7 @@ static int config_entry_keys(const char *lab, const char *kq, struct json_object
 				slot = (struct json_object **)((char *)ks + keys[i].off);
 		}
 		if (slot == NULL)
-			return config_fail("%s: '%s': unknown key '%s' (known: ips, health_port, "
+			return log_startup_error("%s: '%s': unknown key '%s' (known: ips, health_port, "
 					   "check, http_path, rise, fall, ttl, all_down)",
 					   lab, kq, config_quote(k, val, sizeof(val)));
 		/* json-c keeps the last of repeated keys, as Python does. */
@@ -367,12 +367,12 @@ static int config_entry_check(const char *lab, const char *kq,
 		else if (config_json_str(ks->check, &s) == 0 && strcmp(s, "http") == 0)
 			e->check = CONFIG_CHECK_HTTP;
 		else
-			return config_fail("%s: '%s': \"check\" '%s' is not a check type (\"tcp\" "
+			return log_startup_error("%s: '%s': \"check\" '%s' is not a check type (\"tcp\" "
 					   "or \"http\")",
 					   lab, kq, config_show(ks->check, val, sizeof(val)));
 	}
 	if (ks->path != NULL && e->check != CONFIG_CHECK_HTTP)
-		return config_fail("%s: '%s': \"http_path\" '%s' is only valid with \"check\": "
+		return log_startup_error("%s: '%s': \"http_path\" '%s' is only valid with \"check\": "
 				   "\"http\"",
 				   lab, kq, config_show(ks->path, val, sizeof(val)));
 	if (e->check != CONFIG_CHECK_HTTP)
@@ -393,19 +393,19 @@ static int config_entry_tuning(const char *lab, const char *kq,
 
 	if (ks->rise != NULL) {
 		if (config_json_uint(ks->rise, false, 1, 100, &x) < 0)
-			return config_fail("%s: '%s': \"rise\" '%s' is not an integer 1-100", lab,
+			return log_startup_error("%s: '%s': \"rise\" '%s' is not an integer 1-100", lab,
 					   kq, config_show(ks->rise, val, sizeof(val)));
 		e->rise = (unsigned)x;
 	}
 	if (ks->fall != NULL) {
 		if (config_json_uint(ks->fall, false, 1, 100, &x) < 0)
-			return config_fail("%s: '%s': \"fall\" '%s' is not an integer 1-100", lab,
+			return log_startup_error("%s: '%s': \"fall\" '%s' is not an integer 1-100", lab,
 					   kq, config_show(ks->fall, val, sizeof(val)));
 		e->fall = (unsigned)x;
 	}
 	if (ks->ttl != NULL) {
 		if (config_json_uint(ks->ttl, false, 0, AHD_TTL_MAX, &x) < 0)
-			return config_fail("%s: '%s': \"ttl\" '%s' is not a valid TTL (an integer "
+			return log_startup_error("%s: '%s': \"ttl\" '%s' is not a valid TTL (an integer "
 					   "0-2147483647)",
 					   lab, kq, config_show(ks->ttl, val, sizeof(val)));
 		e->ttl = (int64_t)x;
@@ -417,7 +417,7 @@ static int config_entry_tuning(const char *lab, const char *kq,
 	else if (config_json_str(ks->all_down, &s) == 0 && strcmp(s, "serve_all") == 0)
 		e->all_down = CONFIG_ALL_DOWN_SERVE_ALL;
 	else
-		return config_fail("%s: '%s': \"all_down\" '%s' is not \"withdraw\" or "
+		return log_startup_error("%s: '%s': \"all_down\" '%s' is not \"withdraw\" or "
 				   "\"serve_all\"",
 				   lab, kq, config_show(ks->all_down, val, sizeof(val)));
 	return 0;
@@ -435,14 +435,14 @@ static int config_entry_object(const char *lab, const char *key, struct json_obj
 	if (config_entry_keys(lab, kq, obj, &ks) < 0)
 		return -1;
 	if (ks.ips == NULL)
-		return config_fail("%s: '%s': \"ips\" is required in the object form", lab, kq);
+		return log_startup_error("%s: '%s': \"ips\" is required in the object form", lab, kq);
 	if (ks.port == NULL)
-		return config_fail("%s: '%s': \"health_port\" is required in the object form",
+		return log_startup_error("%s: '%s': \"health_port\" is required in the object form",
 				   lab, kq);
 	if (config_entry_addrs(lab, key, ks.ips, e) < 0)
 		return -1;
 	if (config_json_uint(ks.port, false, 1, 65535, &x) < 0)
-		return config_fail("%s: '%s': \"health_port\" '%s' is not a valid port (an "
+		return log_startup_error("%s: '%s': \"health_port\" '%s' is not a valid port (an "
 				   "integer 1-65535)",
 				   lab, kq, config_show(ks.port, val, sizeof(val)));
 	e->health_port = (uint16_t)x;
@@ -465,13 +465,13 @@ int config_entries(struct config *cfg, const struct config_raw *raw)
 		return -1;
 	config_label(raw, FL_ZONE_RESOLUTIONS, lab, sizeof(lab));
 	if (!json_object_is_type(root, json_type_object)) {
-		config_fail("%s: '%s' is not a JSON object mapping names to addresses", lab,
+		log_startup_error("%s: '%s' is not a JSON object mapping names to addresses", lab,
 			    config_show(raw->v[FL_ZONE_RESOLUTIONS], val, sizeof(val)));
 		goto out;
 	}
 	n = (size_t)json_object_object_length(root);
 	if (n == 0) {
-		config_fail("%s: '%s' has no names (at least one is required)", lab,
+		log_startup_error("%s: '%s' has no names (at least one is required)", lab,
 			    config_show(raw->v[FL_ZONE_RESOLUTIONS], val, sizeof(val)));
 		goto out;
 	}
@@ -502,7 +502,7 @@ int config_entries(struct config *cfg, const struct config_raw *raw)
 			if (config_entry_object(lab, key, v, e) < 0)
 				goto out;
 		} else {
-			config_fail("%s: '%s': '%s' is neither a list of addresses nor an object "
+			log_startup_error("%s: '%s': '%s' is neither a list of addresses nor an object "
 				    "with \"ips\" and \"health_port\"",
 				    lab, config_quote(key, kq, sizeof(kq)),
 				    config_show(v, val, sizeof(val)));
