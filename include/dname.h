@@ -91,4 +91,17 @@ static inline int dname_key_cmp(const uint8_t *a, size_t alen,
 	return (alen > blen) - (alen < blen);
 }
 
+/*
+ * Names as the command line and the JSON map give them: presentation
+ * form without the trailing dot, ASCII letters, digits, hyphens and dots
+ * (the original's rules, stricter than RFC 1035 section 2.3.1 only in
+ * refusing a final dot). NULL for a valid name, else why not ("it has an
+ * empty label").
+ */
+const char *dname_text_problem(const char *s);
+/* Labels in such a name ("ns1.example.com": 3). */
+size_t dname_text_labels(const char *s);
+/* a equals b or is a name below b (both lower case). */
+bool dname_text_within(const char *a, const char *b);
+
 #endif

@@ -246,3 +246,61 @@ size_t dname_from_key(const uint8_t *key, size_t key_len, const uint8_t *apex,
 	memcpy(out + o, apex, apex_len);
 	return o + apex_len;
 }
+
+static bool dname_is_alnum(char c)
+{
+	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9');
+}
+
+const char *dname_text_problem(const char *s)
+{
+	size_t len = strlen(s);
+	size_t lab = 0;
+
+	if (len == 0)
+		return "it is empty";
+	if (len > AHD_MAX_NAME_TEXT)
+		return "it is longer than 253 characters";
+	if (s[len - 1] == '.')
+		return "it ends with a dot (give names without the trailing dot)";
+	for (size_t i = 0; i <= len; i++) {
+		char c = s[i];
+
+		if (c == '.' || c == '\0') {
+			if (lab == 0)
+				return "it has an empty label";
+			if (lab > AHD_MAX_LABEL)
+				return "it has a label longer than 63 characters";
+			if (s[i - 1] == '-')
+				return "a label ends with a hyphen";
+			lab = 0;
+			continue;
+		}
+		if (!dname_is_alnum(c) && c != '-')
+			return "it has a character other than ASCII letters, digits, hyphens "
+			       "and dots";
+		if (lab == 0 && c == '-')
+			return "a label starts with a hyphen";
+		lab++;
+	}
+	return NULL;
+}
+
+size_t dname_text_labels(const char *s)
+{
+	size_t n = 1;
+
+	for (; *s != '\0'; s++)
+		n += *s == '.';
+	return n;
+}
+
+bool dname_text_within(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	size_t lb = strlen(b);
+
+	if (la == lb)
+		return strcmp(a, b) == 0;
+	return la > lb && a[la - lb - 1] == '.' && strcmp(a + la - lb, b) == 0;
+}

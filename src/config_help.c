@@ -1,0 +1,248 @@
+#include "config.h"
+#include "config_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+#include <json-c/json.h>
+
+#include "ahd.h"
+
+/* The CPU set as the shortest list in the same syntax ("0-3,6"); n is
+ * CONFIG_CPU_TEXT_MAX, room for any set. */
+void config_cpu_text(const cpu_set_t *set, char *buf, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int c = 0; c < CPU_SETSIZE && len < n; c++) {
+		int end = c;
+
+		if (!CPU_ISSET(c, set))
+			continue;
+		while (end + 1 < CPU_SETSIZE && CPU_ISSET(end + 1, set))
+			end++;
+		len += (size_t)snprintf(buf + len, n - len, end > c ? "%s%d-%d" : "%s%d",
+					len > 0 ? "," : "", c, end);
+		c = end;
+	}
+}
+
+const char *config_duration_text(uint32_t s, char *buf, size_t cap)
+{
+	if (s != 0 && s % 86400 == 0)
+		snprintf(buf, cap, "%ud", s / 86400);
+	else if (s != 0 && s % 3600 == 0)
+		snprintf(buf, cap, "%uh", s / 3600);
+	else if (s != 0 && s % 60 == 0)
+		snprintf(buf, cap, "%um", s / 60);
+	else
+		snprintf(buf, cap, "%us", s);
+	return buf;
+}
+
+static void config_print_addrs(const struct config_entry *e, FILE *out)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	for (size_t j = 0; j < e->n_addrs; j++)
+		fprintf(out, "%s%s %s", j > 0 ? ", " : "",
+			e->addrs[j].family == AF_INET ? "A" : "AAAA",
+			config_addr_text(e->addrs[j].family, e->addrs[j].addr, text, sizeof(text)));
+}
+
+/* One line of the summary per name. */
+static void config_print_entry(const struct config *cfg, const struct config_entry *e, FILE *out)
+{
+	fprintf(out, "  %s.%s: ", e->name, cfg->hosted_zone);
+	config_print_addrs(e, out);
+	if (e->check == CONFIG_CHECK_NONE) {
+		fprintf(out, "; static");
+	} else {
+		if (e->check == CONFIG_CHECK_HTTP)
+			fprintf(out, "; check http GET %s on port %u", e->http_path,
+				(unsigned)e->health_port);
+		else
+			fprintf(out, "; check tcp port %u", (unsigned)e->health_port);
+		fprintf(out, ", rise %u, fall %u, all down: %s", e->rise, e->fall,
+			e->all_down == CONFIG_ALL_DOWN_SERVE_ALL ? "serve all" : "withdraw");
+	}
+	if (e->ttl >= 0)
+		fprintf(out, ", ttl %lld", (long long)e->ttl);
+	fputc('\n', out);
+}
+
+static void config_print_dnssec(const struct config *cfg, const struct config_ttls *t,
+				FILE *out)
+{
+	if (cfg->priv_key_path != NULL) {
+		char l[CONFIG_DURATION_TEXT_MAX], r[CONFIG_DURATION_TEXT_MAX];
+		char bd[CONFIG_DURATION_TEXT_MAX];
+
+		fprintf(out, "dnssec: key %s (%s)\n", cfg->priv_key_path,
+			config_alg_name(cfg->priv_key_alg));
+		fprintf(out, "signatures: valid %s, re-signed when less than %s remains, "
+			"inception %s back, expiry spread over %u s\n",
+			config_duration_text(t->sig_lifetime, l, sizeof(l)),
+			config_duration_text(t->sig_refresh, r, sizeof(r)),
+			config_duration_text(t->sig_backdate, bd, sizeof(bd)),
+			t->sig_jitter);
+	} else {
+		fprintf(out, "dnssec: off (no --priv-key-path)\n");
+	}
+}
+
+/* Sockets, processes and what the workers use. */
+static void config_print_procs(const struct config *cfg, FILE *out)
+{
+	fprintf(out, "listen:");
+	for (size_t i = 0; i < cfg->n_listen; i++)
+		fprintf(out, " %s", cfg->listen[i].text);
+	fprintf(out, "%s port %u (udp, tcp)\n", cfg->n_listen == 0 ? " all addresses," : ",",
+		(unsigned)cfg->port);
+	fprintf(out, "workers: %u, user: %s, shm: %s, log level: %s\n", cfg->workers,
+		cfg->user != NULL ? cfg->user : "(default)",
+		cfg->shm_name != NULL ? cfg->shm_name : "(default)",
+		log_level_name(cfg->log_level));
+	if (cfg->n_cpus > 0) {
+		char cpus[CONFIG_CPU_TEXT_MAX];
+
+		config_cpu_text(&cfg->cpus, cpus, sizeof(cpus));
+		fprintf(out, "cpu affinity: worker i on the i-th CPU of %s\n", cpus);
+	} else {
+		fprintf(out, "cpu affinity: none (the kernel places the workers)\n");
+	}
+	fprintf(out, "udp: pause %u us after a batch under load\n", cfg->udp_pause_us);
+	fprintf(out,
+		"tcp: %u connections per worker, %u per client address; idle timeout %u s,"
+		" a message within %u ms\n",
+		cfg->tcp_max_conns, cfg->tcp_max_conns_per_client, cfg->tcp_idle_timeout,
+		cfg->tcp_io_timeout_ms);
+	{
+		char hex[2 * CONFIG_NSID_MAX + 1];
+
+		config_hex(cfg->nsid, cfg->nsid_len <= CONFIG_NSID_MAX ? cfg->nsid_len : 0, hex);
+		fprintf(out, "edns: payload %u, nsid %s%s, cookies on (RFC 9018)\n",
+			cfg->edns_size, cfg->nsid_len ? "0x" : "none", hex);
+	}
+}
+
+void config_print_summary(const struct config *cfg, FILE *out)
+{
+	struct config_ttls t;
+
+	config_ttls(cfg, &t);
+	fprintf(out, "zone: %s\n", cfg->hosted_zone);
+	fprintf(out, "alias zones:");
+	for (size_t i = 0; i < cfg->n_alias_zones; i++)
+		fprintf(out, " %s", cfg->alias_zones[i]);
+	fprintf(out, "%s\n", cfg->n_alias_zones == 0 ? " none" : "");
+	fprintf(out, "name servers:");
+	for (size_t i = 0; i < cfg->n_ns; i++)
+		fprintf(out, " %s%s", cfg->ns[i], i == 0 ? " (SOA MNAME)" : "");
+	fprintf(out, "\nnames: %zu, addresses: %zu\n", cfg->n_entries, cfg->n_addrs_total);
+	for (size_t i = 0; i < cfg->n_entries; i++)
+		config_print_entry(cfg, &cfg->entries[i], out);
+	fprintf(out,
+		"checks: every %us, timeout %us; effective interval %us\n"
+		"ttls: A/AAAA %u, NS %u, SOA %u (refresh %u, retry %u, expire %u, minimum %u), "
+		"negative %u, DNSKEY %u\n",
+		cfg->test_min_interval, cfg->test_timeout, t.interval, t.a, t.ns, t.soa,
+		t.refresh, t.retry, t.expire, t.minimum, t.neg, t.dnskey);
+	config_print_dnssec(cfg, &t, out);
+	config_print_procs(cfg, out);
+	if (cfg->config_file != NULL)
+		fprintf(out, "config file: %s\n", cfg->config_file);
+}
+
+void config_print_help(FILE *out)
+{
+	fputs("Usage: " AHD_NAME " --hosted-zone NAME --ns JSON --zone-resolutions JSON [options]\n"
+	      "       " AHD_NAME " status [--json] [--port N | --shm-name NAME]\n"
+	      "       " AHD_NAME " dump [--port N | --shm-name NAME] [--zone APEX]\n"
+	      "       " AHD_NAME " ds [server options]\n"
+	      "\n"
+	      "A health-aware authoritative DNS server.\n"
+	      "status: backends, serial and counters of the running server;\n"
+	      "dump: its zone in master-file format; ds: the DS records for the\n"
+	      "parent zone (needs --priv-key-path). See a-healthy-dns(8).\n"
+	      "\n"
+	      "Zone:\n"
+	      "  --hosted-zone NAME        zone apex, without trailing dot (required)\n"
+	      "  --zone-resolutions JSON   names and addresses (required), e.g.\n"
+	      "                            '{\"www\": [\"192.0.2.1\"],\n"
+	      "                              \"api\": {\"ips\": [\"192.0.2.2\", \"2001:db8::2\"],\n"
+	      "                                      \"health_port\": 8080}}'\n"
+	      "                            object keys: ips, health_port, check (tcp|http),\n"
+	      "                            http_path, rise, fall, ttl, all_down\n"
+	      "                            (withdraw|serve_all)\n"
+	      "  --ns JSON                 name servers, e.g. '[\"ns1.example.com\"]' (required)\n"
+	      "  --alias-zones JSON        more apexes answering like the hosted zone (default [])\n"
+	      "\n"
+	      "Health checks:\n"
+	      "  --test-min-interval S     seconds between check rounds, 1-86400 (default 30)\n"
+	      "  --test-timeout S          seconds before a check fails, 1-3600 (default 2)\n"
+	      "\n"
+	      "DNSSEC:\n"
+	      "  --priv-key-path PEM       private key file; without it the zone is unsigned\n"
+	      "  --priv-key-alg ALG        RSASHA256 (default), RSASHA512, ECDSAP256SHA256,\n"
+	      "                            ECDSAP384SHA384, ED25519, ED448\n"
+	      "  --rrsig-lifetime D        signature validity: seconds, or with s, m, h, d\n"
+	      "                            (default 14d, longer if the TTLs need it)\n"
+	      "  --rrsig-refresh D         re-sign a signature when less than D remains\n"
+	      "                            (default half the lifetime)\n"
+	      "\n"
+	      "Server:\n"
+	      "  --port N                  UDP and TCP port (default 53053)\n"
+	      "  --listen ADDR             IPv4 or IPv6 address to listen on; repeatable\n"
+	      "                            (default: all addresses)\n"
+	      "  --workers N               query worker processes, 1-256 (default: CPUs)\n"
+	      "  --user NAME               account of the workers and the prober\n"
+	      "                            (default: " AHD_NAME " if it exists, else nobody)\n"
+	      "  --shm-name NAME           shared memory object (default /" AHD_NAME ".PORT)\n"
+	      "  --log-level L             debug, info (default), warning, error, critical\n"
+	      "  --tcp-max-conns N         TCP connections per worker, 1-65536 (default 256);\n"
+	      "                            when full, the longest idle one is closed\n"
+	      "  --tcp-max-conns-per-client N\n"
+	      "                            TCP connections of one client address per worker,\n"
+	      "                            1-65536 (default: a quarter of --tcp-max-conns)\n"
+	      "  --tcp-idle-timeout S      seconds before an idle TCP connection is closed,\n"
+	      "                            1-3600 (default 10)\n"
+	      "  --tcp-io-timeout MS       milliseconds a TCP query may take to arrive once\n"
+	      "                            its first byte came, 1-60000 (default 500)\n"
+	      "  --cpu-affinity LIST       pin worker i to the i-th CPU of LIST (e.g. 0-3,6;\n"
+	      "                            default: no pinning)\n"
+	      "  --udp-pause US            pause after a UDP batch under load so the next\n"
+	      "                            batch is bigger, 0-1000 us (default 40; 0: off)\n"
+	      "  --edns-size N             EDNS UDP payload size, 512-4096 (default 1232)\n"
+	      "  --nsid ID                 NSID (RFC 5001) to answer with: text, 0x + hex,\n"
+	      "                            or hostname (default: none)\n"
+	      "  --cookie-secret HEX       DNS cookie secret, 32 hex digits (default: random\n"
+	      "                            at each start)\n"
+	      "\n"
+	      "Other:\n"
+	      "  --config FILE             JSON object of options, keys are the long option\n"
+	      "                            names without dashes (\"hosted-zone\": ...)\n"
+	      "  --check-config            validate, print a summary and exit\n"
+	      "  --version                 print the version and exit\n"
+	      "  --help                    print this help and exit\n"
+	      "\n"
+	      "Values may be given as --flag VALUE or --flag=VALUE. Every option can also\n"
+	      "come from the environment as AHDNS_ + its name in upper case with _ for -\n"
+	      "(AHDNS_HOSTED_ZONE, AHDNS_LISTEN=\"127.0.0.1,::1\", AHDNS_CHECK_CONFIG=1);\n"
+	      "an empty variable counts as unset, an unknown AHDNS_* one is ignored with\n"
+	      "a warning. Precedence: command line, then environment, then --config file,\n"
+	      "then defaults.\n",
+	      out);
+}
