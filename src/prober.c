@@ -80,7 +80,7 @@ static struct check_target *prober_targets(const struct config *cfg, size_t *n_o
 			x->port = ent->health_port;
 			x->kind = ent->check;
 			x->http_path = ent->http_path;
-			x->user = ent->first_addr + j;
+			x->user = health_index(cfg, e, j);
 		}
 	}
 	*n_out = n;
@@ -111,7 +111,7 @@ static size_t prober_count_up(const struct config *cfg, const struct health *h)
 
 		for (size_t j = 0; j < ent->n_addrs; j++) {
 			up += ent->check == CONFIG_CHECK_NONE ||
-			      h->addrs[ent->first_addr + j].state == HEALTH_UP;
+			      health_addr(h, health_index(cfg, e, j))->state == HEALTH_UP;
 		}
 	}
 	return up;
@@ -272,7 +272,7 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 			uint32_t serial = 0;
 			int64_t t0 = clock_now_ns();
 
-			if (zimg_publish_signed(z, cfg, h->published, signer, time(NULL),
+			if (zimg_publish_signed(z, cfg, health_published_set(h), signer, time(NULL),
 						&serial) == 0) {
 				struct zimg_signer_stats st = { 0 };
 				char sigs[96] = "";

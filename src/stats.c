@@ -300,10 +300,10 @@ int64_t stats_prober_age_ms(const struct stats *st, int64_t now_ms)
 }
 
 static void stats_fill_backend(struct stats_backend *b, const struct config *cfg,
-			       const struct config_entry *ent, size_t j,
-			       const struct health *h)
+			       size_t e, size_t j, const struct health *h)
 {
-	const struct health_addr *a = &h->addrs[ent->first_addr + j];
+	const struct config_entry *ent = &cfg->entries[e];
+	const struct health_addr *a = health_addr(h, health_index(cfg, e, j));
 
 	memset(b, 0, sizeof(*b));
 	snprintf(b->name, sizeof(b->name), "%s.%s", ent->name, cfg->hosted_zone);
@@ -319,7 +319,7 @@ static void stats_fill_backend(struct stats_backend *b, const struct config *cfg
 	b->port = ent->health_port;
 	b->check = (uint8_t)ent->check;
 	b->state = (uint8_t)a->state;
-	b->published = h->published[ent->first_addr + j];
+	b->published = health_published(h, e, j);
 }
 
 int stats_publish_backends(struct stats *st, const struct config *cfg,
@@ -343,9 +343,9 @@ int stats_publish_backends(struct stats *st, const struct config *cfg,
 			continue;
 		for (size_t j = 0; j < ent->n_addrs; j++) {
 			total++;
-			up += h->addrs[ent->first_addr + j].state == HEALTH_UP;
+			up += health_addr(h, health_index(cfg, e, j))->state == HEALTH_UP;
 			if (n < st->capacity)
-				stats_fill_backend(&b[n++], cfg, ent, j, h);
+				stats_fill_backend(&b[n++], cfg, e, j, h);
 		}
 	}
 	memset(sl, 0, sizeof(*sl));
