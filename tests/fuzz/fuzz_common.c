@@ -15,6 +15,7 @@
 #include <sanitizer/common_interface_defs.h>
 
 #include "dnssec.h"
+#include "health.h"
 #include "zsign.h"
 
 
