@@ -44,7 +44,7 @@ SET_sock := sock
 SET_check := check_tcp check_http $(SET_sock)
 SET_health := health
 SET_admin := admin admin_dump
-SET_stats := stats admin $(SET_health) $(SET_config) $(SET_proc)
+SET_stats := stats $(SET_health) $(SET_config) $(SET_proc)
 
 DEPS_test_query := query dname edns
 DEPS_test_dname := dname
@@ -60,7 +60,7 @@ DEPS_test_zimg_dnssec := $(SET_image) prober $(SET_check) $(SET_stats) $(SET_adm
 DEPS_test_dnssec := $(SET_dnssec)
 DEPS_test_config := $(SET_config)
 DEPS_test_health := $(SET_health)
-DEPS_test_stats := $(SET_stats)
+DEPS_test_stats := $(SET_stats) admin admin_status
 DEPS_test_proc := $(SET_proc)
 DEPS_test_check := $(SET_check) $(SET_proc) # proc_raise_nofile: room for a round
 DEPS_test_tcp := tcp $(SET_sock)

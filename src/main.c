@@ -84,7 +84,7 @@ static int main_ds(int argc, char **argv);
 
 static const struct main_role main_roles[] = {
 	{"worker", MAIN_CHILD, PROC_ROLE_WORKER, main_worker, NULL},
-	{"status", MAIN_COMMAND, 0, NULL, stats_status_main},
+	{"status", MAIN_COMMAND, 0, NULL, admin_status_main},
 	{"ds", MAIN_COMMAND, 0, NULL, main_ds},
 	{"dump", MAIN_COMMAND, 0, NULL, admin_dump_main},
 };
