@@ -30,6 +30,10 @@ int admin_dump_main(int argc, char **argv);
 int admin_dump_image(const struct zimg *z, FILE *out);
 int admin_dump_zone(const struct zimg *z, size_t zone, FILE *out);
 
+/* admin_ds.c: `a-healthy-dns ds [server flags]`: one DS line per zone
+ * (hosted, then aliases). Exit status 0 or 1. */
+int admin_ds_main(int argc, char **argv);
+
 struct json_object;
 struct stats;
 
