@@ -436,15 +436,20 @@ static int admin_status_usage(FILE *out, int status)
 	return status;
 }
 
-int admin_status_main(int argc, char **argv)
+/* What the command line asks for. */
+struct admin_status_args {
+	bool json;
+	char base[256]; /* the image's shm name; the statistics object's is derived */
+};
+
+/* Parse argv and the environment into *o. Returns -1 to go on, else the
+ * exit status (usage printed, or an error line). */
+static int admin_status_args(int argc, char **argv, struct admin_status_args *o)
 {
 	const char *shm = getenv("AHDNS_SHM_NAME");
 	const char *env_port = getenv("AHDNS_PORT");
 	unsigned port = CONFIG_DEFAULT_PORT;
-	char base[256], name[300], why[SHM_WHY_MAX];
-	bool json = false, by_port = false;
-	struct stats *st;
-	int rc;
+	bool by_port = false;
 
 	if (shm != NULL && shm[0] == '\0')
 		shm = NULL;
@@ -457,7 +462,7 @@ int admin_status_main(int argc, char **argv)
 		const char *a = argv[i];
 
 		if (strcmp(a, "--json") == 0) {
-			json = true;
+			o->json = true;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			return admin_status_usage(stdout, 0);
 		} else if (strcmp(a, "--port") == 0 || strcmp(a, "--shm-name") == 0) {
@@ -483,10 +488,20 @@ int admin_status_main(int argc, char **argv)
 	}
 	/* An explicit --port wins over AHDNS_SHM_NAME from the environment. */
 	if (shm == NULL || by_port)
-		snprintf(base, sizeof(base), "/%s.%u", AHD_NAME, port);
+		snprintf(o->base, sizeof(o->base), "/%s.%u", AHD_NAME, port);
 	else
-		strlcpy(base, shm, sizeof(base));
-	if (base[0] != '/' || stats_shm_name(base, name, sizeof(name)) < 0) {
+		strlcpy(o->base, shm, sizeof(o->base));
+	return -1;
+}
+
+/* *out: the statistics object (named name) of the server using base.
+ * Returns -1 when open, else the exit status after one error line. */
+static int admin_status_open(const char *base, char *name, size_t cap, struct stats **out)
+{
+	char why[SHM_WHY_MAX];
+	struct stats *st;
+
+	if (base[0] != '/' || stats_shm_name(base, name, cap) < 0) {
 		fprintf(stderr, "%s: status: --shm-name: '%s' must start with '/' and be "
 			"short\n", AHD_NAME, base);
 		return 2;
@@ -513,7 +528,24 @@ int admin_status_main(int argc, char **argv)
 		stats_close(st);
 		return 1;
 	}
-	rc = json ? admin_status_print_json(st, stdout) : admin_status_print_text(st, stdout, (int64_t)time(NULL));
+	*out = st;
+	return -1;
+}
+
+int admin_status_main(int argc, char **argv)
+{
+	struct admin_status_args o = { .json = false };
+	struct stats *st = NULL;
+	char name[300];
+	int rc = admin_status_args(argc, argv, &o);
+
+	if (rc >= 0)
+		return rc;
+	rc = admin_status_open(o.base, name, sizeof(name), &st);
+	if (rc >= 0)
+		return rc;
+	rc = o.json ? admin_status_print_json(st, stdout)
+		    : admin_status_print_text(st, stdout, (int64_t)time(NULL));
 	if (rc < 0)
 		fprintf(stderr, "%s: status: cannot read a consistent copy of %s\n", AHD_NAME,
 			name);
