@@ -6,6 +6,7 @@
 #define AHD_ADMIN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct zimg;
@@ -28,5 +29,23 @@ int admin_dump_main(int argc, char **argv);
  */
 int admin_dump_image(const struct zimg *z, FILE *out);
 int admin_dump_zone(const struct zimg *z, size_t zone, FILE *out);
+
+/* admin_ds.c: `a-healthy-dns ds [server flags]`: one DS line per zone
+ * (hosted, then aliases). Exit status 0 or 1. */
+int admin_ds_main(int argc, char **argv);
+
+struct json_object;
+struct stats;
+
+/* admin_status.c: `a-healthy-dns status [--json] [--port N | --shm-name
+ * NAME]` (argv[1] == "status"). Exit status: 0, 1 (no server), 2
+ * (usage). */
+int admin_status_main(int argc, char **argv);
+/* Everything status shows, as JSON (caller puts it). NULL on error. */
+struct json_object *admin_status_json(const struct stats *st);
+/* The status report: a readable table, or JSON. now: Unix time for
+ * "ago" columns. Returns 0 or -1. */
+int admin_status_print_text(const struct stats *st, FILE *out, int64_t now);
+int admin_status_print_json(const struct stats *st, FILE *out);
 
 #endif

@@ -82,9 +82,8 @@ struct config_entry {
 	char *name; /* relative owner name, lower case: "www", "api.v1" */
 	struct config_addr *addrs;
 	size_t n_addrs;
-	/* Index of addrs[0] in the flat list of all addresses of all entries
-	 * (entry order, then address order): the index health state and
-	 * zimg_publish()'s "published" array use. */
+	/* Index of addrs[0] among all addresses of all entries (entry order,
+	 * then address order). Only health_index() reads it: use that. */
 	size_t first_addr;
 	enum config_check check; /* CONFIG_CHECK_NONE for the list form */
 	uint16_t health_port;    /* 0 for the list form */

@@ -2,8 +2,11 @@
  * The rise/fall state machine (DESIGN §8, habit 7): pure, no I/O, no
  * logging; probe results and the clock come in as parameters.
  *
- * One state per address of the flat address list (config_entry.first_addr
- * + j). Health-checked addresses start UNKNOWN (not published); the first
+ * One state per address. Health numbers the addresses of a configuration
+ * 0..n-1, entry by entry (the address index, DESIGN §5.3): health_index
+ * is the one place that computes it, and the prober's targets and the
+ * published set handed to the image builder use it. Health-checked
+ * addresses start UNKNOWN (not published); the first
  * result decides at once, so the start-up round already reflects health.
  * After that an address needs rise consecutive passes to go UP and fall
  * consecutive failures to go DOWN. Static (bare-list) addresses are always
@@ -37,12 +40,7 @@ struct health_addr {
 	char last_error[HEALTH_REASON_MAX]; /* reason of the last failure, "" */
 };
 
-struct health {
-	const struct config *cfg;
-	struct health_addr *addrs; /* cfg->n_addrs_total */
-	bool *published;           /* cfg->n_addrs_total: the current set */
-	size_t n_addrs;
-};
+struct health; /* the states of one configuration's addresses */
 
 /* One probe result. reason: "connected", "HTTP 200", "refused",
  * "timeout", "HTTP 503", ... (copied). */
@@ -55,7 +53,7 @@ struct health_result {
 /* A state change, for the caller to log exactly once. */
 struct health_transition {
 	size_t entry; /* index into cfg->entries */
-	size_t addr;  /* flat address index */
+	size_t addr;  /* address index (health_index) */
 	enum health_state old_state;
 	enum health_state new_state;
 	char reason[HEALTH_REASON_MAX];
@@ -68,7 +66,7 @@ struct health *health_new(const struct config *cfg, int64_t now);
 void health_free(struct health *h);
 
 /*
- * Feed one result for flat address idx (which must be health-checked).
+ * Feed one result for address idx (which must be health-checked).
  * Returns true and fills *tr when the address changed state.
  */
 bool health_record(struct health *h, size_t idx, const struct health_result *r,
@@ -78,16 +76,24 @@ bool health_record(struct health *h, size_t idx, const struct health_result *r,
  * Recompute the published set from the states (UP addresses; static
  * addresses; all addresses of a serve_all entry that has no UP address
  * once every one of its addresses has been checked). Returns true if it
- * differs from the previous set. h->published is the array to hand to
- * zimg_publish().
+ * differs from the previous set (health_published_set).
  */
 bool health_update_published(struct health *h);
 
 /* How many addresses are published, and how many exist. */
 size_t health_count_published(const struct health *h);
 
-/* Entry index owning flat address idx (binary search over first_addr). */
+/* The index of address j of entry e of cfg. */
+size_t health_index(const struct config *cfg, size_t e, size_t j);
+/* The entry owning address idx (a binary search). */
 size_t health_entry_of(const struct health *h, size_t idx);
+/* The state of address idx (NULL if there is no such address). */
+const struct health_addr *health_addr(const struct health *h, size_t idx);
+/* Whether address j of entry e is in the answers now. */
+bool health_published(const struct health *h, size_t e, size_t j);
+/* The published set, indexed by health_index: what zimg_publish takes.
+ * Valid until the next health_update_published. */
+const bool *health_published_set(const struct health *h);
 
 const char *health_state_name(enum health_state s);
 

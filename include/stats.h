@@ -26,7 +26,8 @@
  *               stats_unlink() at exit.
  *   workers:    stats_map(fd) + stats_worker(st, index) + stats_add().
  *   prober:     (forked: the supervisor's mapping) stats_publish_backends().
- *   status:     stats_status_main() -> stats_open_ro() + print.
+ *   status:     admin_status_main() (admin_status.c) -> stats_open_ro()
+ *               + stats_read_backends() + print.
  */
 #ifndef AHD_STATS_H
 #define AHD_STATS_H
@@ -242,16 +243,4 @@ void stats_status_line(const struct stats_summary *sum, char *buf, size_t cap);
  * stats_table_free), or -1. */
 int stats_read_backends(const struct stats *st, struct stats_table *out);
 void stats_table_free(struct stats_table *t);
-
-/* Everything status shows, as JSON (caller puts it). NULL on error. */
-struct json_object *stats_to_json(const struct stats *st);
-/* The status report: a readable table, or JSON. now: Unix time for
- * "ago" columns. Returns 0 or -1. */
-int stats_print_text(const struct stats *st, FILE *out, int64_t now);
-int stats_print_json(const struct stats *st, FILE *out);
-
-/* `a-healthy-dns status [--json] [--port N | --shm-name NAME]`
- * (argv[1] == "status"). Exit status: 0, 1 (no server), 2 (usage). */
-int stats_status_main(int argc, char **argv);
-
 #endif

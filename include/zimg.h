@@ -54,8 +54,8 @@ int zimg_unlink(const char *shm_name);
 
 /*
  * Build the zone for cfg into the inactive slot and make it active.
- * published[i] says whether address i of the flat address list
- * (config_entry.first_addr + j) is in the answers; NULL publishes only
+ * published[i] says whether address i (the address index, health.h:
+ * health_published_set) is in the answers; NULL publishes only
  * the static (bare-list) addresses. Static addresses are always
  * published whatever published[] says. The serial is strictly greater
  * (RFC 1982) than the previous image's: max(now, previous + 1).

@@ -13,6 +13,13 @@ static const char *const health_state_names[] = {
 	[HEALTH_DOWN] = "down",
 };
 
+struct health {
+	const struct config *cfg;
+	struct health_addr *addrs; /* cfg->n_addrs_total */
+	bool *published;           /* cfg->n_addrs_total: the current set */
+	size_t n_addrs;
+};
+
 const char *health_state_name(enum health_state s)
 {
 	if ((size_t)s >= AHD_ARRAY_LEN(health_state_names))
@@ -46,7 +53,7 @@ struct health *health_new(const struct config *cfg, int64_t now)
 		if (ent->check != CONFIG_CHECK_NONE)
 			continue;
 		for (size_t j = 0; j < ent->n_addrs; j++)
-			h->published[ent->first_addr + j] = true;
+			h->published[health_index(cfg, e, j)] = true;
 	}
 	return h;
 }
@@ -58,6 +65,28 @@ void health_free(struct health *h)
 	free(h->addrs);
 	free(h->published);
 	free(h);
+}
+
+/* config_parse numbers the addresses as it reads them (first_addr);
+ * this is the only reader of that numbering. */
+size_t health_index(const struct config *cfg, size_t e, size_t j)
+{
+	return cfg->entries[e].first_addr + j;
+}
+
+const struct health_addr *health_addr(const struct health *h, size_t idx)
+{
+	return idx < h->n_addrs ? &h->addrs[idx] : NULL;
+}
+
+bool health_published(const struct health *h, size_t e, size_t j)
+{
+	return h->published[health_index(h->cfg, e, j)];
+}
+
+const bool *health_published_set(const struct health *h)
+{
+	return h->published;
 }
 
 size_t health_entry_of(const struct health *h, size_t idx)
@@ -148,7 +177,7 @@ bool health_update_published(struct health *h)
 		bool all;
 
 		for (size_t j = 0; j < ent->n_addrs; j++) {
-			enum health_state s = h->addrs[ent->first_addr + j].state;
+			enum health_state s = h->addrs[health_index(cfg, e, j)].state;
 
 			up += s == HEALTH_UP;
 			known += s != HEALTH_UNKNOWN;
@@ -159,7 +188,7 @@ bool health_update_published(struct health *h)
 		      (ent->all_down == CONFIG_ALL_DOWN_SERVE_ALL && up == 0 &&
 		       known == ent->n_addrs);
 		for (size_t j = 0; j < ent->n_addrs; j++) {
-			size_t i = ent->first_addr + j;
+			size_t i = health_index(cfg, e, j);
 			bool p = all || h->addrs[i].state == HEALTH_UP;
 
 			if (p != h->published[i]) {

@@ -80,7 +80,7 @@ static struct check_target *prober_targets(const struct config *cfg, size_t *n_o
 			x->port = ent->health_port;
 			x->kind = ent->check;
 			x->http_path = ent->http_path;
-			x->user = ent->first_addr + j;
+			x->user = health_index(cfg, e, j);
 		}
 	}
 	*n_out = n;
@@ -111,7 +111,7 @@ static size_t prober_count_up(const struct config *cfg, const struct health *h)
 
 		for (size_t j = 0; j < ent->n_addrs; j++) {
 			up += ent->check == CONFIG_CHECK_NONE ||
-			      h->addrs[ent->first_addr + j].state == HEALTH_UP;
+			      health_addr(h, health_index(cfg, e, j))->state == HEALTH_UP;
 		}
 	}
 	return up;
@@ -172,154 +172,184 @@ int prober_load_key(const struct config *cfg, int key_fd, struct dnssec_key **ke
 	return *key != NULL ? 0 : -1;
 }
 
-int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, int ready_fd,
-		int key_fd)
-{
-	struct dnssec_key *key = NULL;
-	struct zimg_signer *signer = NULL;
+/* One prober's state, from set-up to exit. */
+struct prober {
+	const struct config *cfg;
+	struct zimg *z;
+	struct stats *stats;
+	int ready_fd;
+	struct dnssec_key *key;
+	struct zimg_signer *signer;
 	struct check_target *targets;
+	size_t n_targets;
 	struct health *h;
-	size_t n_targets = 0;
-	uint64_t nofile;
-	bool need_publish = true;
-	int64_t next_round, last_publish = 0;
-	uint64_t round = 0;
-	uint32_t serial_now = zimg_serial(z); /* what the workers serve */
+	bool need_publish;
+	uint32_t serial_now; /* what the workers serve */
 	unsigned timeout_ms;
 	uint32_t slow_us;
+};
+
+static void prober_free(struct prober *p)
+{
+	if (p->ready_fd >= 0)
+		close(p->ready_fd);
+	free(p->targets);
+	health_free(p->h);
+	zimg_signer_free(p->signer);
+	dnssec_key_free(p->key);
+}
+
+/* Signals, the key and its signer, the targets and their health. */
+static int prober_setup(struct prober *p, int key_fd)
+{
+	const struct config *cfg = p->cfg;
+	uint64_t nofile;
 
 	if (prober_signals() != 0) {
 		log_error("prober: sigaction: %s", strerror(errno));
-		return 1;
+		return -1;
 	}
-	if (prober_load_key(cfg, key_fd, &key) < 0)
-		return 1;
-	if (key != NULL) {
-		signer = zimg_signer_new(key);
-		if (signer == NULL) {
-			dnssec_key_free(key);
-			return 1;
-		}
-		log_info("prober: signing with %s key tag %u", config_alg_name(dnssec_key_alg(key)),
-			 (unsigned)dnssec_key_tag(key));
-		zimg_signer_set_tick(signer, stats_prober_beat, stats);
+	if (prober_load_key(cfg, key_fd, &p->key) < 0)
+		return -1;
+	if (p->key != NULL) {
+		p->signer = zimg_signer_new(p->key);
+		if (p->signer == NULL)
+			return -1;
+		log_info("prober: signing with %s key tag %u",
+			 config_alg_name(dnssec_key_alg(p->key)), (unsigned)dnssec_key_tag(p->key));
+		zimg_signer_set_tick(p->signer, stats_prober_beat, p->stats);
 	}
 	/* A day is far beyond any sane check; the clamp keeps ms in range. */
-	timeout_ms = (cfg->test_timeout > 86400 ? 86400 : cfg->test_timeout) * 1000u;
+	p->timeout_ms = (cfg->test_timeout > 86400 ? 86400 : cfg->test_timeout) * 1000u;
 	/* Half the timeout in microseconds (fits: the timeout is clamped). */
-	slow_us = timeout_ms * 500u;
+	p->slow_us = p->timeout_ms * 500u;
 	/* A round opens a socket per target at once: as many descriptors as
 	 * the hard limit allows. */
 	nofile = proc_raise_nofile(UINT64_MAX);
-	targets = prober_targets(cfg, &n_targets);
-	h = health_new(cfg, prober_wall_ms());
-	if (targets == NULL || h == NULL) {
+	p->targets = prober_targets(cfg, &p->n_targets);
+	p->h = health_new(cfg, prober_wall_ms());
+	if (p->targets == NULL || p->h == NULL) {
 		log_error("prober: out of memory for %zu addresses", cfg->n_addrs_total);
-		free(targets);
-		health_free(h);
-		zimg_signer_free(signer);
-		dnssec_key_free(key);
-		return 1;
+		return -1;
 	}
 	log_info("prober: %zu targets every %u s, timeout %u s, %llu file descriptors",
-		 n_targets, cfg->test_min_interval, cfg->test_timeout, (unsigned long long)nofile);
+		 p->n_targets, cfg->test_min_interval, cfg->test_timeout,
+		 (unsigned long long)nofile);
+	return 0;
+}
 
+/* Feed a finished round's results to health. */
+static void prober_record(struct prober *p)
+{
+	int64_t now = prober_wall_ms();
+
+	for (size_t i = 0; i < p->n_targets; i++) {
+		struct health_result res = {
+			.pass = p->targets[i].pass,
+			.latency_us = p->targets[i].latency_us,
+			.reason = p->targets[i].reason,
+		};
+		struct health_transition tr;
+
+		if (health_record(p->h, p->targets[i].user, &res, now, &tr))
+			prober_log_transition(p->cfg, &tr, &p->targets[i]);
+	}
+	if (health_update_published(p->h))
+		p->need_publish = true;
+	/* Slow targets (timeouts above all) start first next round; see
+	 * check_slow_first. */
+	check_slow_first(p->targets, p->n_targets, p->slow_us);
+}
+
+static void prober_publish(struct prober *p)
+{
+	struct zimg_signer_stats st = { 0 };
+	char sigs[96] = "";
+	uint32_t serial = 0;
+	int64_t t0 = clock_now_ns(), t1;
+
+	if (zimg_publish_signed(p->z, p->cfg, health_published_set(p->h), p->signer, time(NULL),
+				&serial) < 0)
+		return;
+	p->need_publish = false;
+	t1 = clock_now_ns();
+	if (p->signer != NULL) {
+		zimg_signer_stats(p->signer, &st);
+		snprintf(sigs, sizeof(sigs), "; %llu signatures made, %llu reused",
+			 (unsigned long long)st.last_made, (unsigned long long)st.last_reused);
+	}
+	log_info("published serial %u (%zu of %zu addresses up%s; %lld ms)", serial,
+		 prober_count_up(p->cfg, p->h), p->cfg->n_addrs_total, sigs,
+		 (long long)((t1 - t0) / 1000000));
+	p->serial_now = serial;
+	prober_ready(&p->ready_fd);
+}
+
+/* Until next_round (monotonic ns). The supervisor restarts a prober whose
+ * heartbeat stops (stopped, wedged): beat through the wait too. */
+static void prober_wait(struct prober *p, int64_t next_round)
+{
+	while (!prober_stop && clock_now_ns() < next_round) {
+		int64_t wake = clock_now_ns() + (int64_t)STATS_BEAT_MS * 1000000;
+		struct timespec until;
+
+		if (wake > next_round)
+			wake = next_round;
+		stats_prober_beat(p->stats);
+		until.tv_sec = (time_t)(wake / 1000000000);
+		until.tv_nsec = (long)(wake % 1000000000);
+		(void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
+	}
+}
+
+int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, int ready_fd,
+		int key_fd)
+{
+	struct prober p = { .cfg = cfg, .z = z, .stats = stats, .ready_fd = ready_fd,
+			    .need_publish = true, .serial_now = zimg_serial(z) };
+	int64_t next_round;
+	uint64_t round = 0;
+
+	if (prober_setup(&p, key_fd) < 0) {
+		prober_free(&p);
+		return 1;
+	}
 	next_round = clock_now_ns();
 	while (!prober_stop) {
-		int64_t start = clock_now_ns(), took;
-		struct timespec until;
+		int64_t start = clock_now_ns();
 		int rc;
 
 		stats_prober_beat(stats);
-		rc = check_run(targets, n_targets, timeout_ms, 0, &prober_stop, stats_prober_beat,
-			       stats);
+		rc = check_run(p.targets, p.n_targets, p.timeout_ms, 0, &prober_stop,
+			       stats_prober_beat, stats);
 		if (rc == 1 || prober_stop)
 			break;
-		if (rc < 0) {
+		if (rc < 0)
 			log_error("prober: check round failed: %s", strerror(errno));
-		} else {
-			int64_t now = prober_wall_ms();
-
-			for (size_t i = 0; i < n_targets; i++) {
-				struct health_result res = {
-					.pass = targets[i].pass,
-					.latency_us = targets[i].latency_us,
-					.reason = targets[i].reason,
-				};
-				struct health_transition tr;
-
-				if (health_record(h, targets[i].user, &res, now, &tr))
-					prober_log_transition(cfg, &tr, &targets[i]);
-			}
-			if (health_update_published(h))
-				need_publish = true;
-			/* Slow targets (timeouts above all) start first next
-			 * round; see check_slow_first. */
-			check_slow_first(targets, n_targets, slow_us);
-		}
-		took = clock_now_ns() - start;
+		else
+			prober_record(&p);
 		log_debug("prober: round %llu: %zu checks in %lld ms", (unsigned long long)round,
-			  n_targets, (long long)(took / 1000000));
+			  p.n_targets, (long long)((clock_now_ns() - start) / 1000000));
 		round++;
-
 		/* Signatures are renewed long before they expire even when
 		 * nothing changes; only the due ones are re-signed. */
-		if (!need_publish && signer != NULL && zimg_signer_due(signer, time(NULL))) {
+		if (!p.need_publish && p.signer != NULL && zimg_signer_due(p.signer, time(NULL))) {
 			log_info("prober: re-signing the signatures due for refresh");
-			need_publish = true;
+			p.need_publish = true;
 		}
-		if (need_publish && rc == 0) {
-			uint32_t serial = 0;
-			int64_t t0 = clock_now_ns();
-
-			if (zimg_publish_signed(z, cfg, h->published, signer, time(NULL),
-						&serial) == 0) {
-				struct zimg_signer_stats st = { 0 };
-				char sigs[96] = "";
-
-				need_publish = false;
-				last_publish = clock_now_ns();
-				if (signer != NULL) {
-					zimg_signer_stats(signer, &st);
-					snprintf(sigs, sizeof(sigs), "; %llu signatures made, %llu reused",
-						 (unsigned long long)st.last_made,
-						 (unsigned long long)st.last_reused);
-				}
-				log_info("published serial %u (%zu of %zu addresses up%s; %lld ms)", serial,
-					 prober_count_up(cfg, h), cfg->n_addrs_total, sigs,
-					 (long long)((last_publish - t0) / 1000000));
-				serial_now = serial;
-				prober_ready(&ready_fd);
-			}
-		}
+		if (p.need_publish && rc == 0)
+			prober_publish(&p);
 		/* After the publish, so the table shows the serial served. */
 		if (rc == 0 && stats != NULL)
-			stats_publish_backends(stats, cfg, h, serial_now);
-
+			stats_publish_backends(stats, cfg, p.h, p.serial_now);
 		/* Rounds never overlap: a round longer than the interval
 		 * delays the next one instead of stacking up. */
 		next_round += (int64_t)cfg->test_min_interval * 1000000000;
 		if (next_round < clock_now_ns())
 			next_round = clock_now_ns();
-		/* The supervisor restarts a prober whose heartbeat stops
-		 * (stopped, wedged): beat through the wait too. */
-		while (!prober_stop && clock_now_ns() < next_round) {
-			int64_t wake = clock_now_ns() + (int64_t)STATS_BEAT_MS * 1000000;
-
-			if (wake > next_round)
-				wake = next_round;
-			stats_prober_beat(stats);
-			until.tv_sec = (time_t)(wake / 1000000000);
-			until.tv_nsec = (long)(wake % 1000000000);
-			(void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
-		}
+		prober_wait(&p, next_round);
 	}
 	log_info("prober: stopping");
-	if (ready_fd >= 0)
-		close(ready_fd);
-	free(targets);
-	health_free(h);
-	zimg_signer_free(signer);
-	dnssec_key_free(key);
+	prober_free(&p);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "dname.h"
 #include "dnssec.h"
+#include "health.h"
 #include "log.h"
 #include "query.h"
 #include "wire.h"
@@ -231,7 +232,7 @@ static bool zb_addr_published(const struct config *cfg, const bool *published,
 
 	if (ent->check == CONFIG_CHECK_NONE)
 		return true;
-	return published && published[ent->first_addr + j];
+	return published && published[health_index(cfg, e, j)];
 }
 
 static uint32_t zb_entry_ttl(const struct config_entry *e,

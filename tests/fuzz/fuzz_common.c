@@ -15,6 +15,7 @@
 #include <sanitizer/common_interface_defs.h>
 
 #include "dnssec.h"
+#include "health.h"
 #include "zsign.h"
 
 
@@ -94,8 +95,11 @@ bool *fuzz_fixture_published(const struct config *cfg)
 		/* Two names with nothing up: one withdraws, one fails open. */
 		bool none = strcmp(e->name, "down") == 0 || strcmp(e->name, "failopen") == 0;
 
-		for (size_t j = 0; j < e->n_addrs; j++)
-			up[e->first_addr + j] = !none && (e->first_addr + j) % 2 == 0;
+		for (size_t j = 0; j < e->n_addrs; j++) {
+			size_t k = health_index(cfg, i, j);
+
+			up[k] = !none && k % 2 == 0;
+		}
 	}
 	return up;
 }

@@ -48,13 +48,13 @@ Test(health, unknown_at_start_only_static_published)
 
 	cr_assert_not_null(h);
 	for (size_t i = 2; i < 6; i++) {
-		cr_assert_eq(h->addrs[i].state, HEALTH_UNKNOWN);
-		cr_assert_eq(h->addrs[i].since, 1000);
-		cr_assert_eq(h->addrs[i].last_check, -1);
-		cr_assert_not(h->published[i]);
+		cr_assert_eq(health_addr(h, i)->state, HEALTH_UNKNOWN);
+		cr_assert_eq(health_addr(h, i)->since, 1000);
+		cr_assert_eq(health_addr(h, i)->last_check, -1);
+		cr_assert_not(health_published_set(h)[i]);
 	}
-	cr_assert(h->published[0]);
-	cr_assert(h->published[1]);
+	cr_assert(health_published_set(h)[0]);
+	cr_assert(health_published_set(h)[1]);
 	/* Nothing known yet: nothing to change, serve_all not triggered. */
 	cr_assert_not(health_update_published(h));
 	cr_assert_eq(health_count_published(h), 2);
@@ -77,11 +77,11 @@ Test(health, first_result_decides_immediately)
 	cr_assert_eq(tr.new_state, HEALTH_DOWN);
 	cr_assert_str_eq(tr.reason, "refused");
 	cr_assert(health_update_published(h));
-	cr_assert(h->published[2]);
-	cr_assert_not(h->published[3]);
-	cr_assert_eq(h->addrs[2].since, 10);
-	cr_assert_eq(h->addrs[3].latency_us, 50);
-	cr_assert_str_eq(h->addrs[3].last_error, "refused");
+	cr_assert(health_published_set(h)[2]);
+	cr_assert_not(health_published_set(h)[3]);
+	cr_assert_eq(health_addr(h, 2)->since, 10);
+	cr_assert_eq(health_addr(h, 3)->latency_us, 50);
+	cr_assert_str_eq(health_addr(h, 3)->last_error, "refused");
 	health_free(h);
 }
 
@@ -92,18 +92,18 @@ Test(health, rise_three_needs_three_passes)
 	struct health_transition tr;
 
 	cr_assert(health_record(h, 2, &FAIL, 1, &tr));
-	cr_assert_eq(h->addrs[2].state, HEALTH_DOWN);
+	cr_assert_eq(health_addr(h, 2)->state, HEALTH_DOWN);
 	cr_assert_not(health_record(h, 2, &PASS, 2, &tr));
 	cr_assert_not(health_record(h, 2, &PASS, 3, &tr));
-	cr_assert_eq(h->addrs[2].state, HEALTH_DOWN);
+	cr_assert_eq(health_addr(h, 2)->state, HEALTH_DOWN);
 	health_update_published(h);
-	cr_assert_not(h->published[2]);
+	cr_assert_not(health_published_set(h)[2]);
 	cr_assert(health_record(h, 2, &PASS, 4, &tr));
 	cr_assert_eq(tr.old_state, HEALTH_DOWN);
 	cr_assert_eq(tr.new_state, HEALTH_UP);
-	cr_assert_eq(h->addrs[2].since, 4);
+	cr_assert_eq(health_addr(h, 2)->since, 4);
 	cr_assert(health_update_published(h));
-	cr_assert(h->published[2]);
+	cr_assert(health_published_set(h)[2]);
 	health_free(h);
 }
 
@@ -118,9 +118,9 @@ Test(health, rise_streak_broken_by_failure_restarts)
 	cr_assert_not(health_record(h, 2, &FAIL, 4, NULL));
 	cr_assert_not(health_record(h, 2, &PASS, 5, NULL));
 	cr_assert_not(health_record(h, 2, &PASS, 6, NULL));
-	cr_assert_eq(h->addrs[2].state, HEALTH_DOWN);
+	cr_assert_eq(health_addr(h, 2)->state, HEALTH_DOWN);
 	cr_assert(health_record(h, 2, &PASS, 7, NULL));
-	cr_assert_eq(h->addrs[2].state, HEALTH_UP);
+	cr_assert_eq(health_addr(h, 2)->state, HEALTH_UP);
 	health_free(h);
 }
 
@@ -132,12 +132,12 @@ Test(health, fall_two_needs_two_failures)
 
 	cr_assert(health_record(h, 3, &PASS, 1, &tr));
 	cr_assert_not(health_record(h, 3, &FAIL, 2, &tr));
-	cr_assert_eq(h->addrs[3].state, HEALTH_UP);
-	cr_assert_str_eq(h->addrs[3].last_error, "refused");
+	cr_assert_eq(health_addr(h, 3)->state, HEALTH_UP);
+	cr_assert_str_eq(health_addr(h, 3)->last_error, "refused");
 	cr_assert(health_record(h, 3, &FAIL, 3, &tr));
 	cr_assert_eq(tr.old_state, HEALTH_UP);
 	cr_assert_eq(tr.new_state, HEALTH_DOWN);
-	cr_assert_eq(h->addrs[3].since, 3);
+	cr_assert_eq(health_addr(h, 3)->since, 3);
 	health_free(h);
 }
 
@@ -152,12 +152,12 @@ Test(health, flapping_with_rise_fall_two_never_changes)
 	for (int i = 1; i <= 50; i++)
 		changes += health_record(h, 2, (i % 2) ? &FAIL : &PASS, i, NULL);
 	cr_assert_eq(changes, 0);
-	cr_assert_eq(h->addrs[2].state, HEALTH_UP);
+	cr_assert_eq(health_addr(h, 2)->state, HEALTH_UP);
 	cr_assert_not(health_update_published(h));
 	/* Two failures in a row do bring it down. */
 	cr_assert_not(health_record(h, 2, &FAIL, 51, NULL));
 	cr_assert(health_record(h, 2, &FAIL, 52, NULL));
-	cr_assert_eq(h->addrs[2].state, HEALTH_DOWN);
+	cr_assert_eq(health_addr(h, 2)->state, HEALTH_DOWN);
 	health_free(h);
 }
 
@@ -186,8 +186,8 @@ Test(health, static_addresses_ignore_results)
 	cr_assert_not(health_record(h, 0, &FAIL, 1, NULL));
 	cr_assert_not(health_record(h, 99, &FAIL, 1, NULL), "out of range is ignored");
 	health_update_published(h);
-	cr_assert(h->published[0]);
-	cr_assert(h->published[1]);
+	cr_assert(health_published_set(h)[0]);
+	cr_assert(health_published_set(h)[1]);
 	health_free(h);
 }
 
@@ -199,8 +199,8 @@ Test(health, all_down_withdraw_publishes_nothing)
 	health_record(h, 2, &FAIL, 1, NULL);
 	health_record(h, 3, &FAIL, 1, NULL);
 	health_update_published(h);
-	cr_assert_not(h->published[2]);
-	cr_assert_not(h->published[3]);
+	cr_assert_not(health_published_set(h)[2]);
+	cr_assert_not(health_published_set(h)[3]);
 	health_free(h);
 }
 
@@ -212,24 +212,24 @@ Test(health, serve_all_fails_open_and_back)
 	/* First round half in: one down, one unknown: not yet "all down". */
 	health_record(h, 4, &FAIL, 1, NULL);
 	cr_assert_not(health_update_published(h));
-	cr_assert_not(h->published[4]);
-	cr_assert_not(h->published[5]);
+	cr_assert_not(health_published_set(h)[4]);
+	cr_assert_not(health_published_set(h)[5]);
 	/* Round complete, none up: fail open. */
 	health_record(h, 5, &FAIL, 1, NULL);
 	cr_assert(health_update_published(h));
-	cr_assert(h->published[4]);
-	cr_assert(h->published[5]);
+	cr_assert(health_published_set(h)[4]);
+	cr_assert(health_published_set(h)[5]);
 	cr_assert_eq(health_count_published(h), 4);
 	/* One comes back: only it is published. */
 	health_record(h, 5, &PASS, 2, NULL);
 	cr_assert(health_update_published(h));
-	cr_assert_not(h->published[4]);
-	cr_assert(h->published[5]);
+	cr_assert_not(health_published_set(h)[4]);
+	cr_assert(health_published_set(h)[5]);
 	/* It goes again: fail open again. */
 	health_record(h, 5, &FAIL, 3, NULL);
 	cr_assert(health_update_published(h));
-	cr_assert(h->published[4]);
-	cr_assert(h->published[5]);
+	cr_assert(health_published_set(h)[4]);
+	cr_assert(health_published_set(h)[5]);
 	health_free(h);
 }
 
@@ -241,10 +241,10 @@ Test(health, serve_all_does_not_affect_other_entries)
 	for (size_t i = 2; i < 6; i++)
 		health_record(h, i, &FAIL, 1, NULL);
 	health_update_published(h);
-	cr_assert_not(h->published[2], "www withdraws");
-	cr_assert_not(h->published[3], "www withdraws");
-	cr_assert(h->published[4], "api serves all");
-	cr_assert(h->published[5], "api serves all");
+	cr_assert_not(health_published_set(h)[2], "www withdraws");
+	cr_assert_not(health_published_set(h)[3], "www withdraws");
+	cr_assert(health_published_set(h)[4], "api serves all");
+	cr_assert(health_published_set(h)[5], "api serves all");
 	health_free(h);
 }
 

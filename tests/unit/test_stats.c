@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "proc.h"
 #include "health.h"
+#include "admin.h"
 #include "stats.h"
 
 /* Entries of the fake configuration:
@@ -95,7 +96,7 @@ static char *test_capture_json(const struct stats *st)
 	FILE *f = open_memstream(&buf, &len);
 
 	cr_assert_not_null(f);
-	cr_assert_eq(stats_print_json(st, f), 0);
+	cr_assert_eq(admin_status_print_json(st, f), 0);
 	fclose(f);
 	return buf;
 }
@@ -462,7 +463,7 @@ Test(stats, text_report)
 	f = open_memstream(&buf, &len);
 	cr_assert_not_null(f);
 	/* 90 s after api went down. */
-	cr_assert_eq(stats_print_text(st, f, 1700000120), 0);
+	cr_assert_eq(admin_status_print_text(st, f, 1700000120), 0);
 	fclose(f);
 	cr_assert_not_null(strstr(buf, "zone:     example.com serial 99"), "%s", buf);
 	cr_assert_not_null(strstr(buf, "backends: 1 of 3 up"), "%s", buf);
@@ -486,9 +487,9 @@ Test(stats, status_without_a_server)
 	char *bad_port[] = { "a-healthy-dns", "status", "--port", "70000", NULL };
 	char *bad_arg[] = { "a-healthy-dns", "status", "--frobnicate", NULL };
 
-	cr_assert_eq(stats_status_main(4, argv), 1);
-	cr_assert_eq(stats_status_main(4, bad_port), 2);
-	cr_assert_eq(stats_status_main(3, bad_arg), 2);
+	cr_assert_eq(admin_status_main(4, argv), 1);
+	cr_assert_eq(admin_status_main(4, bad_port), 2);
+	cr_assert_eq(admin_status_main(3, bad_arg), 2);
 }
 
 Test(stats, status_with_a_dead_supervisor)
@@ -504,10 +505,10 @@ Test(stats, status_with_a_dead_supervisor)
 	st = stats_create(test_name, 1, 1, &fd);
 	cr_assert_not_null(st);
 	argv[3] = base;
-	cr_assert_eq(stats_status_main(4, argv), 0);
+	cr_assert_eq(admin_status_main(4, argv), 0);
 	/* pid 0x7ffffff0 does not exist: a left-over object. */
 	st->hdr->supervisor_pid = 0x7ffffff0;
-	cr_assert_eq(stats_status_main(4, argv), 1);
+	cr_assert_eq(admin_status_main(4, argv), 1);
 	stats_close(st);
 	close(fd);
 }
