@@ -238,6 +238,8 @@ void config_print_help(FILE *out);
 
 /* "RSASHA256", ... as --priv-key-alg spells it; "?" if unknown. */
 const char *config_alg_name(enum config_alg alg);
+/* "none", "tcp", "http": the check types as the JSON map spells them. */
+const char *config_check_name(unsigned check);
 
 /* The CPU worker `index` is pinned to, or -1 without --cpu-affinity. */
 int config_worker_cpu(const struct config *cfg, unsigned index);

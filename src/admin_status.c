@@ -39,18 +39,6 @@ static const char *const admin_status_kind_names[ANSWER_KIND_COUNT] = {
 	[ANSWER_BADVERS] = "badvers",
 };
 
-static const char *admin_status_check_name(unsigned check)
-{
-	switch (check) {
-	case CONFIG_CHECK_TCP:
-		return "tcp";
-	case CONFIG_CHECK_HTTP:
-		return "http";
-	default:
-		return "none";
-	}
-}
-
 static const char *admin_status_state_name(unsigned state)
 {
 	return health_state_name((enum health_state)state);
@@ -127,7 +115,7 @@ static struct json_object *admin_status_json_backend(const struct stats_backend 
 	rc |= admin_status_json_str(o, "name", b->name);
 	rc |= admin_status_json_str(o, "address", b->addr);
 	rc |= admin_status_json_u64(o, "port", b->port);
-	rc |= admin_status_json_str(o, "check", admin_status_check_name(b->check));
+	rc |= admin_status_json_str(o, "check", config_check_name(b->check));
 	rc |= admin_status_json_str(o, "state", admin_status_state_name(b->state));
 	rc |= admin_status_json_add(o, "published", json_object_new_boolean(b->published));
 	rc |= admin_status_json_i64(o, "since", b->since);
@@ -311,7 +299,7 @@ static void admin_status_print_backends(const struct stats_table *t, FILE *out, 
 			snprintf(lat, sizeof(lat), "%u.%03u ms", b->latency_us / 1000,
 				 b->latency_us % 1000);
 		fprintf(out, "%-*s  %-*s  %5u  %-5s  %-7s  %-28s  %10s  %s\n", wname, b->name,
-			waddr, b->addr, (unsigned)b->port, admin_status_check_name(b->check),
+			waddr, b->addr, (unsigned)b->port, config_check_name(b->check),
 			admin_status_state_name(b->state), since, lat,
 			b->last_error[0] ? b->last_error : "-");
 	}

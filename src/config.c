@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "ahd.h"
+#include "file.h"
 
 const struct config_flag config_flags[FL_COUNT] = {
 	[FL_HOSTED_ZONE] = {"hosted-zone", CONFIG_KIND_VALUE, true},
@@ -392,52 +393,30 @@ static int config_scan_env(struct config_layer *env, char **envp)
 static char *config_read_file(const char *lab, const char *path, size_t *len)
 {
 	char val[CONFIG_SHOW_MAX];
-	struct stat st;
 	char *buf;
-	size_t got = 0;
-	int fd;
 
 	config_quote(path, val, sizeof(val));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		log_startup_error("%s: '%s' cannot be opened for reading: %s", lab, val, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	switch (file_read_all(path, CONFIG_FILE_MAX, &buf, len)) {
+	case FILE_OK:
+		return buf;
+	case FILE_OPEN:
+		log_startup_error("%s: '%s' cannot be opened for reading: %s", lab, val,
+				  strerror(errno));
+		break;
+	case FILE_NOT_REGULAR:
 		log_startup_error("%s: '%s' is not a regular file", lab, val);
-		return NULL;
-	}
-	if ((uint64_t)st.st_size > CONFIG_FILE_MAX) {
-		close(fd);
+		break;
+	case FILE_TOO_LARGE:
 		log_startup_error("%s: '%s' is larger than 64 MiB", lab, val);
-		return NULL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
+		break;
+	case FILE_NOMEM:
 		config_oom();
-		return NULL;
+		break;
+	case FILE_READ:
+		log_startup_error("%s: '%s' cannot be read: %s", lab, val, strerror(errno));
+		break;
 	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			log_startup_error("%s: '%s' cannot be read: %s", lab, val, strerror(errno));
-			close(fd);
-			free(buf);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	buf[got] = '\0';
-	*len = got;
-	return buf;
+	return NULL;
 }
 
 /*

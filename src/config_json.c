@@ -73,7 +73,7 @@ static struct json_object *config_jb_entry(struct config_jb *jb, const struct co
 	config_jb_add(jb, eo, "ips", config_jb_addrs(jb, e));
 	config_jb_add(jb, eo, "health_port", json_object_new_int(e->health_port));
 	config_jb_add(jb, eo, "check",
-		      json_object_new_string(e->check == CONFIG_CHECK_HTTP ? "http" : "tcp"));
+		      json_object_new_string(config_check_name(e->check)));
 	if (e->http_path != NULL)
 		config_jb_add(jb, eo, "http_path", json_object_new_string(e->http_path));
 	config_jb_add(jb, eo, "rise", json_object_new_int64(e->rise));

@@ -609,6 +609,17 @@ int config_build(struct config *cfg, const struct config_raw *raw)
 	return 0;
 }
 
+const char *config_check_name(unsigned check)
+{
+	static const char *const names[] = {
+		[CONFIG_CHECK_NONE] = "none",
+		[CONFIG_CHECK_TCP] = "tcp",
+		[CONFIG_CHECK_HTTP] = "http",
+	};
+
+	return check < AHD_ARRAY_LEN(names) ? names[check] : "none";
+}
+
 const char *config_alg_name(enum config_alg alg)
 {
 	for (size_t i = 0; i < AHD_ARRAY_LEN(config_algs); i++) {

@@ -19,6 +19,7 @@
 #include <openssl/pem.h>
 
 #include "ahd.h"
+#include "file.h"
 
 /* RFC 3110 section 2 allows 512..4096 bits; below 1024 is breakable
  * today, above 4096 many validators refuse (RFC 8624 section 3.1). */
@@ -96,58 +97,27 @@ void dnssec_pem_free(char *pem, size_t len)
 int dnssec_key_read_pem(const char *path, char **pem, size_t *len)
 {
 	char val[300];
-	struct stat st;
-	char *buf;
-	size_t got = 0;
-	int fd;
 
-	*pem = NULL;
-	*len = 0;
 	dnssec_quote(path, val, sizeof(val));
-	/* O_NONBLOCK: a FIFO given by mistake must not hang start-up. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
+	switch (file_read_all(path, DNSSEC_PEM_MAX, pem, len)) {
+	case FILE_OK:
+		return 0;
+	case FILE_OPEN:
+	case FILE_READ:
 		return dnssec_fail("--priv-key-path: '%s' cannot be read: %s", val,
 				   strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	case FILE_NOT_REGULAR:
 		return dnssec_fail("--priv-key-path: '%s' is not a regular file (give the path "
 				   "of a PEM private key file)",
 				   val);
-	}
-	if (st.st_size > DNSSEC_PEM_MAX) {
-		close(fd);
+	case FILE_TOO_LARGE:
 		return dnssec_fail("--priv-key-path: '%s' is %lld bytes, too large for a PEM "
 				   "private key (at most %d)",
-				   val, (long long)st.st_size, DNSSEC_PEM_MAX);
+				   val, (long long)*len, DNSSEC_PEM_MAX);
+	case FILE_NOMEM:
+		break;
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return dnssec_fail("--priv-key-path: '%s': out of memory", val);
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-
-			close(fd);
-			dnssec_pem_free(buf, (size_t)st.st_size + 1);
-			return dnssec_fail("--priv-key-path: '%s' cannot be read: %s", val,
-					   strerror(e));
-		}
-		if (r == 0)
-			break; /* shrank under us: take what is there */
-		got += (size_t)r;
-	}
-	close(fd);
-	buf[got] = '\0';
-	*pem = buf;
-	*len = got;
-	return 0;
+	return dnssec_fail("--priv-key-path: '%s': out of memory", val);
 }
 
 static enum dnssec_kind dnssec_kind_of(EVP_PKEY *pk, char *curve, size_t curve_size)

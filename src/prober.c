@@ -97,7 +97,7 @@ static void prober_log_transition(const struct config *cfg, const struct health_
 		strcpy(text, "?");
 	log_msg(tr->new_state == HEALTH_DOWN ? AHD_LOG_WARNING : AHD_LOG_INFO,
 		"%s.%s %s port %u (%s): %s -> %s (%s)", ent->name, cfg->hosted_zone, text,
-		(unsigned)t->port, ent->check == CONFIG_CHECK_HTTP ? "http" : "tcp",
+		(unsigned)t->port, config_check_name(ent->check),
 		health_state_name(tr->old_state), health_state_name(tr->new_state), tr->reason);
 }
 
