@@ -21,7 +21,7 @@
  *               on every change.
  *   workers:    zimg_map(fd, read-only) + answer_query() (answer.h).
  *   dump subcommand: zimg_map(fd, read-only) on the fd shm_open_trusted
- *               vetted (admin_dump.c); zimg_open(name) does both.
+ *               vetted (admin_dump.c).
  */
 #ifndef AHD_ZIMG_H
 #define AHD_ZIMG_H
@@ -44,9 +44,6 @@ struct zimg *zimg_create(const char *shm_name, const struct config *cfg, int *ro
 /* Map an inherited fd. Validates magic, version and sizes; a header that
  * does not check out is refused (NULL), never trusted. */
 struct zimg *zimg_map(int fd, bool writable);
-/* Open by name read-only (dump), only an object shm_open_trusted
- * trusts; NULL (logged) otherwise. */
-struct zimg *zimg_open(const char *shm_name);
 /* An image in plain memory, for tests and fuzzing. */
 struct zimg *zimg_new_mem(const struct config *cfg);
 void zimg_close(struct zimg *z);

@@ -158,21 +158,6 @@ struct zimg *zimg_map(int fd, bool writable)
 	return z;
 }
 
-struct zimg *zimg_open(const char *shm_name)
-{
-	char why[SHM_WHY_MAX];
-	int fd = shm_open_trusted(shm_name, why, sizeof(why));
-	struct zimg *z;
-
-	if (fd < 0) {
-		log_error("zone image %s: %s", shm_name, why);
-		return NULL;
-	}
-	z = zimg_map(fd, false);
-	close(fd); /* the mapping stays */
-	return z;
-}
-
 struct zimg *zimg_new_mem(const struct config *cfg)
 {
 	size_t slot_size = zimg_build_slot_size(cfg);
