@@ -222,3 +222,53 @@ Test(dname, from_key_inverts_key)
 	/* longer than 255 in all */
 	cr_assert_eq(dname_from_key(bad, 250, apex, sizeof(apex), out), 0);
 }
+
+/* The command line's name rules (--hosted-zone, --ns, --alias-zones and
+ * the resolution map's keys): the reasons are the ones users read. */
+Test(dname, text_problem)
+{
+	char label63[80], label64[80], name253[300], name254[300];
+
+	memset(label63, 'a', 63);
+	label63[63] = '\0';
+	memset(label64, 'a', 64);
+	label64[64] = '\0';
+	/* Labels of 63, 63, 63 and 61 (or 62) characters: 253 (254) in all. */
+	memset(name253, 'a', 253);
+	name253[63] = name253[127] = name253[191] = '.';
+	name253[253] = '\0';
+	memcpy(name254, name253, 253);
+	name254[253] = 'a';
+	name254[254] = '\0';
+
+	cr_assert_null(dname_text_problem("example.com"));
+	cr_assert_null(dname_text_problem("com"));
+	cr_assert_null(dname_text_problem("Xn--a-1.EXAMPLE.com"));
+	cr_assert_null(dname_text_problem(label63));
+	cr_assert_null(dname_text_problem(name253));
+	cr_assert_str_eq(dname_text_problem(""), "it is empty");
+	cr_assert_str_eq(dname_text_problem(name254), "it is longer than 253 characters");
+	cr_assert_str_eq(dname_text_problem("example.com."),
+			 "it ends with a dot (give names without the trailing dot)");
+	cr_assert_str_eq(dname_text_problem("a..b"), "it has an empty label");
+	cr_assert_str_eq(dname_text_problem(".a"), "it has an empty label");
+	cr_assert_str_eq(dname_text_problem(label64),
+			 "it has a label longer than 63 characters");
+	cr_assert_str_eq(dname_text_problem("a-.b"), "a label ends with a hyphen");
+	cr_assert_str_eq(dname_text_problem("a.-b"), "a label starts with a hyphen");
+	cr_assert_str_eq(dname_text_problem("a_b.c"),
+			 "it has a character other than ASCII letters, digits, hyphens and dots");
+	cr_assert_str_eq(dname_text_problem("a b"),
+			 "it has a character other than ASCII letters, digits, hyphens and dots");
+}
+
+Test(dname, text_labels_and_within)
+{
+	cr_assert_eq(dname_text_labels("com"), 1);
+	cr_assert_eq(dname_text_labels("ns1.example.com"), 3);
+	cr_assert(dname_text_within("example.com", "example.com"));
+	cr_assert(dname_text_within("a.b.example.com", "example.com"));
+	cr_assert_not(dname_text_within("badexample.com", "example.com"));
+	cr_assert_not(dname_text_within("example.com", "a.example.com"));
+	cr_assert_not(dname_text_within("example.org", "example.com"));
+}
