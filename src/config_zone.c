@@ -57,13 +57,15 @@ struct config_names {
  * One validator for every list of names: each element must be a JSON
  * string, a valid name (dname_text_problem) of at least min_labels
  * labels; it is lowered and handed to add in order, so the first
- * problem in the list is the one reported.
+ * problem in the list is the one reported. *list gets room for every
+ * element (stays NULL for an empty array); arr is released.
  */
-static int config_name_list(struct config *cfg, const struct config_raw *raw,
-			    const struct config_names *spec, size_t n, struct json_object *arr)
+static int config_name_check(struct config *cfg, const struct config_raw *raw,
+			     const struct config_names *spec, struct json_object *arr)
 {
 	char lab[CONFIG_LABEL_MAX];
 	char val[CONFIG_SHOW_MAX];
+	size_t n = json_object_array_length(arr);
 
 	config_label(raw, spec->id, lab, sizeof(lab));
 	for (size_t i = 0; i < n; i++) {
@@ -88,6 +90,25 @@ static int config_name_list(struct config *cfg, const struct config_raw *raw,
 			return -1;
 	}
 	return 0;
+}
+
+static int config_name_list(struct config *cfg, const struct config_raw *raw,
+			    const struct config_names *spec, struct json_object *arr, char ***list)
+{
+	size_t n = json_object_array_length(arr);
+	int rc = -1;
+
+	if (n > 0) {
+		*list = calloc(n, sizeof(**list));
+		if (*list == NULL) {
+			config_oom();
+			goto out;
+		}
+	}
+	rc = config_name_check(cfg, raw, spec, arr);
+out:
+	json_object_put(arr);
+	return rc;
 }
 
 /* An alias zone may not be, contain or lie inside another zone. */
@@ -125,25 +146,12 @@ int config_alias_zones(struct config *cfg, const struct config_raw *raw)
 		config_alias_add,
 	};
 	struct json_object *arr;
-	size_t n;
-	int rc = -1;
 
 	if (raw->v[FL_ALIAS_ZONES] == NULL)
 		return 0;
 	if (config_flag_array(raw, FL_ALIAS_ZONES, spec.what, &arr) < 0)
 		return -1;
-	n = json_object_array_length(arr);
-	if (n > 0) {
-		cfg->alias_zones = calloc(n, sizeof(*cfg->alias_zones));
-		if (cfg->alias_zones == NULL) {
-			config_oom();
-			goto out;
-		}
-	}
-	rc = config_name_list(cfg, raw, &spec, n, arr);
-out:
-	json_object_put(arr);
-	return rc;
+	return config_name_list(cfg, raw, &spec, arr, &cfg->alias_zones);
 }
 
 /* The original hands the list to an RRset, which is a set: a repeated
@@ -169,27 +177,16 @@ int config_ns(struct config *cfg, const struct config_raw *raw)
 	char lab[CONFIG_LABEL_MAX];
 	char val[CONFIG_SHOW_MAX];
 	struct json_object *arr;
-	size_t n;
-	int rc = -1;
 
 	if (config_required(raw, FL_NS) < 0 || config_flag_array(raw, FL_NS, spec.what, &arr) < 0)
 		return -1;
-	n = json_object_array_length(arr);
-	if (n == 0) {
+	if (json_object_array_length(arr) == 0) {
+		json_object_put(arr);
 		config_label(raw, FL_NS, lab, sizeof(lab));
-		log_startup_error("%s: '%s' is empty (at least one name server is required)", lab,
-			    config_show(raw->v[FL_NS], val, sizeof(val)));
-		goto out;
+		return log_startup_error("%s: '%s' is empty (at least one name server is required)",
+					 lab, config_show(raw->v[FL_NS], val, sizeof(val)));
 	}
-	cfg->ns = calloc(n, sizeof(*cfg->ns));
-	if (cfg->ns == NULL) {
-		config_oom();
-		goto out;
-	}
-	rc = config_name_list(cfg, raw, &spec, n, arr);
-out:
-	json_object_put(arr);
-	return rc;
+	return config_name_list(cfg, raw, &spec, arr, &cfg->ns);
 }
 
 static int config_entry_name(struct config *cfg, const char *lab, const char *key,
