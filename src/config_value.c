@@ -2,18 +2,10 @@
 #include "config_int.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <pwd.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <bsd/stdlib.h>
 #include <bsd/string.h>
 #include <json-c/json.h>
 
