@@ -163,6 +163,9 @@ struct config {
 	 * --cookie-secret; always set after parsing and serialized, so every
 	 * worker makes and accepts the same cookies. */
 	uint8_t cookie_secret[CONFIG_COOKIE_SECRET_LEN];
+	/* --state-dir: where the supervisor keeps the last serial, so a
+	 * restart never serves a lower one (DESIGN §5.5); NULL: not kept. */
+	char *state_dir;
 };
 
 enum config_action {

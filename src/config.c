@@ -37,6 +37,7 @@ const struct config_flag config_flags[FL_COUNT] = {
 	[FL_COOKIE_SECRET] = {"cookie-secret", CONFIG_KIND_VALUE, true},
 	[FL_RRSIG_LIFETIME] = {"rrsig-lifetime", CONFIG_KIND_VALUE, true},
 	[FL_RRSIG_REFRESH] = {"rrsig-refresh", CONFIG_KIND_VALUE, true},
+	[FL_STATE_DIR] = {"state-dir", CONFIG_KIND_VALUE, true},
 	/* A config file naming another config file is refused: one level of
 	 * indirection is all an operator can keep in their head. */
 	[FL_CONFIG] = {"config", CONFIG_KIND_VALUE, false},
@@ -545,6 +546,7 @@ int config_from_json(struct config *cfg, const char *json)
 
 void config_free(struct config *cfg)
 {
+	free(cfg->state_dir);
 	free(cfg->hosted_zone);
 	for (size_t i = 0; i < cfg->n_alias_zones; i++)
 		free(cfg->alias_zones[i]);

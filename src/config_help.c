@@ -153,6 +153,8 @@ void config_print_summary(const struct config *cfg, FILE *out)
 		t.refresh, t.retry, t.expire, t.minimum, t.neg, t.dnskey);
 	config_print_dnssec(cfg, &t, out);
 	config_print_procs(cfg, out);
+	fprintf(out, "state: %s\n", cfg->state_dir != NULL ? cfg->state_dir
+						      : "not kept (no --state-dir)");
 	if (cfg->config_file != NULL)
 		fprintf(out, "config file: %s\n", cfg->config_file);
 }
@@ -202,6 +204,8 @@ void config_print_help(FILE *out)
 	      "  --user NAME               account of the workers and the prober\n"
 	      "                            (default: " AHD_NAME " if it exists, else nobody)\n"
 	      "  --shm-name NAME           shared memory object (default /" AHD_NAME ".PORT)\n"
+	      "  --state-dir DIR           keep the last SOA serial there, so a restart\n"
+	      "                            never serves a lower one (default: not kept)\n"
 	      "  --log-level L             debug, info (default), warning, error, critical\n"
 	      "  --tcp-max-conns N         TCP connections per worker, 1-65536 (default 256);\n"
 	      "                            when full, the longest idle one is closed\n"

@@ -533,6 +533,31 @@ static int config_rrsig(struct config *cfg, const struct config_raw *raw)
 
 /* Validates the merged values into cfg, in a fixed order so the first
  * problem reported does not depend on where it came from. */
+/* --state-dir: absolute; an existing directory when the system is
+ * checked (the supervisor writes its files there as root). */
+static int config_state_dir(struct config *cfg, const struct config_raw *raw)
+{
+	char lab[CONFIG_LABEL_MAX];
+	char val[CONFIG_SHOW_MAX];
+	struct stat st;
+	const char *s;
+
+	if (raw->v[FL_STATE_DIR] == NULL)
+		return 0;
+	if (config_flag_str(raw, FL_STATE_DIR, &s) < 0)
+		return -1;
+	config_label(raw, FL_STATE_DIR, lab, sizeof(lab));
+	config_quote(s, val, sizeof(val));
+	if (s[0] != '/')
+		return log_startup_error("%s: '%s' is not an absolute path", lab, val);
+	if (raw->check_system && stat(s, &st) < 0)
+		return log_startup_error("%s: '%s': %s", lab, val, strerror(errno));
+	if (raw->check_system && !S_ISDIR(st.st_mode))
+		return log_startup_error("%s: '%s' is not a directory", lab, val);
+	cfg->state_dir = strdup(s);
+	return cfg->state_dir != NULL ? 0 : config_oom();
+}
+
 int config_build(struct config *cfg, const struct config_raw *raw)
 {
 	unsigned u;
@@ -567,6 +592,7 @@ int config_build(struct config *cfg, const struct config_raw *raw)
 				&cfg->workers) < 0)
 		return -1;
 	if (config_user(cfg, raw) < 0 || config_shm_name(cfg, raw) < 0 ||
+	    config_state_dir(cfg, raw) < 0 ||
 	    config_check_config(cfg, raw) < 0)
 		return -1;
 	if (config_flag_uint_or(raw, FL_TCP_MAX_CONNS, 1, CONFIG_TCP_MAX_CONNS_MAX,

@@ -27,6 +27,7 @@
 #include "proc.h"
 #include "reload.h"
 #include "sdnotify.h"
+#include "state.h"
 #include "stats.h"
 #include "tcp.h"
 #include "udp.h"
@@ -255,8 +256,48 @@ static void supervisor_reload(struct supervisor *s)
 		sdnotify_send("READY=1");
 }
 
+/* Keep the served serial in --state-dir: the prober, unprivileged and
+ * sandboxed, writes no files, so the supervisor saves what the statistics
+ * say is served, once a second at most (STATE_SERIAL_MARGIN). */
+static void supervisor_save_serial(struct supervisor *s, uint32_t serial)
+{
+	const char *dir = s->cfg->state_dir;
+
+	if (dir == NULL || serial == s->serial_saved)
+		return;
+	if (state_serial_save(dir, serial) < 0) {
+		if (!s->serial_save_failed)
+			log_error("--state-dir %s: cannot save serial %u: %s; a restart may "
+				  "serve a lower serial", dir, serial, strerror(errno));
+		s->serial_save_failed = true;
+		return;
+	}
+	if (s->serial_save_failed)
+		log_info("--state-dir %s: serial %u saved", dir, serial);
+	s->serial_save_failed = false;
+	s->serial_saved = serial;
+}
+
+/* The image the workers start with: static records only, with a serial
+ * above the one a previous run saved (state.h) and above the clock. */
+static int supervisor_first_publish(struct supervisor *s, uint32_t *serial)
+{
+	uint32_t now = (uint32_t)time(NULL), saved;
+
+	if (s->cfg->state_dir != NULL &&
+	    state_serial_load(s->cfg->state_dir, &saved) == 1) {
+		now = zimg_next_serial(saved + STATE_SERIAL_MARGIN, now);
+		log_info("--state-dir %s: the last run served serial %u", s->cfg->state_dir,
+			 saved);
+	}
+	if (zimg_publish_at(s->z, s->cfg, NULL, now, serial) < 0)
+		return -1;
+	supervisor_save_serial(s, *serial);
+	return 0;
+}
+
 /* Tell systemd about every new check round (the prober publishes the
- * backend table after each one). */
+ * backend table after each one), and save its serial. */
 static void supervisor_notify_status(struct supervisor *s, int64_t now)
 {
 	struct stats_summary sum;
@@ -266,6 +307,7 @@ static void supervisor_notify_status(struct supervisor *s, int64_t now)
 	if (s->st == NULL || stats_summary(s->st, &sum) < 0 || sum.generation == s->stats_gen)
 		return;
 	s->stats_gen = sum.generation;
+	supervisor_save_serial(s, zimg_serial(s->z));
 	stats_status_line(&sum, line, sizeof(line));
 	snprintf(msg, sizeof(msg), "STATUS=%s", line);
 	sdnotify_send(msg);
@@ -546,7 +588,7 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 	s.z = zimg_create(cfg->shm_name, cfg, &s.ro_fd);
 	if (s.z == NULL)
 		goto out;
-	if (zimg_publish(s.z, cfg, NULL, &serial) < 0)
+	if (supervisor_first_publish(&s, &serial) < 0)
 		goto out;
 	if (supervisor_stats(&s) < 0)
 		goto out;
@@ -567,6 +609,7 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 	}
 	if (!supervisor_got_term && !s.failed)
 		supervisor_loop(&s);
+	supervisor_save_serial(&s, zimg_serial(s.z));
 	sdnotify_send("STOPPING=1");
 	log_info("stopping");
 	supervisor_stop_children(&s);

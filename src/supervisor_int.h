@@ -64,6 +64,10 @@ struct supervisor {
 	unsigned early_deaths;
 	bool failed;             /* gave up: exit status 1 */
 	bool ready_sent;         /* READY=1: a worker is up */
+	/* --state-dir (state.h): the serial last saved, and whether a
+	 * failure to save was logged (once until a save works again). */
+	uint32_t serial_saved;
+	bool serial_save_failed;
 };
 
 /* Set by the signal handler (supervisor.c), cleared where acted on. */

@@ -1603,3 +1603,32 @@ Test(config, cpu_affinity_and_udp_pause)
 		expect_bad_flags(bad, AHD_ARRAY_LEN(bad));
 	}
 }
+
+/* --state-dir: kept, serialized for the children, and refused with one
+ * line when it is not an absolute path to a directory. */
+Test(config, state_dir)
+{
+	static const char *const bad[][3] = {
+		{"--state-dir", "var/lib/x", "is not an absolute path"},
+		{"--state-dir", "/dev/null", "is not a directory"},
+		{"--state-dir", "/nonexistent/dir", "No such file or directory"},
+	};
+	const char *args[] = {ZONE_ARGS, "--state-dir", "/tmp", NULL};
+	const char *none[] = {ZONE_ARGS, NULL};
+	struct config cfg, back;
+	char *json;
+
+	parse_ok(&cfg, none, NULL);
+	cr_assert_null(cfg.state_dir);
+	config_free(&cfg);
+	parse_ok(&cfg, args, NULL);
+	cr_assert_str_eq(cfg.state_dir, "/tmp");
+	json = config_to_json(&cfg);
+	cr_assert_not_null(json);
+	cr_assert_eq(config_from_json(&back, json), 0);
+	cr_assert_str_eq(back.state_dir, "/tmp");
+	free(json);
+	config_free(&back);
+	config_free(&cfg);
+	expect_bad_flags(bad, sizeof(bad) / sizeof(bad[0]));
+}
