@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "log.h"
+#include "tsig.h"
 
 #define CONFIG_DEFAULT_PORT 53053
 #define CONFIG_DEFAULT_INTERVAL 30
@@ -51,6 +52,10 @@
 #define CONFIG_TCP_MAX_CONNS_MAX 65536
 #define CONFIG_NSID_MAX 128         /* bytes of --nsid (RFC 5001 has no limit) */
 #define CONFIG_COOKIE_SECRET_LEN 16 /* RFC 9018 SipHash-2-4 key */
+#define CONFIG_XFR_ACL_MAX 64       /* --transfer-allow prefixes */
+#define CONFIG_NOTIFY_MAX 32        /* --notify secondaries */
+#define CONFIG_DEFAULT_IXFR_HISTORY 16
+#define CONFIG_IXFR_HISTORY_MAX 1024
 
 enum config_check {
 	CONFIG_CHECK_NONE = 0, /* bare-list form: static, always published */
@@ -92,6 +97,21 @@ struct config_entry {
 	unsigned fall;           /* consecutive failures to go down, >= 1 */
 	int64_t ttl;             /* -1: derived from the interval */
 	enum config_all_down all_down;
+};
+
+/* One --transfer-allow prefix: host bits beyond len are zero. */
+struct config_prefix {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	uint8_t len; /* prefix length in bits */
+};
+
+/* One --notify secondary. */
+struct config_notify {
+	int family;
+	uint8_t addr[16];
+	uint16_t port; /* 53 when the flag omits it */
+	char text[64]; /* as given, for logs and status */
 };
 
 struct config_listen {
@@ -166,6 +186,20 @@ struct config {
 	/* --state-dir: where the supervisor keeps the last serial, so a
 	 * restart never serves a lower one (DESIGN §5.5); NULL: not kept. */
 	char *state_dir;
+	/* Replication (DESIGN §9). n_transfer_allow 0: every AXFR/IXFR is
+	 * REFUSED. */
+	struct config_prefix transfer_allow[CONFIG_XFR_ACL_MAX];
+	size_t n_transfer_allow;
+	struct config_notify notify[CONFIG_NOTIFY_MAX];
+	size_t n_notify;
+	/* --tsig-key FILE, read by config_parse (the supervisor, before it
+	 * drops anything); tsig.alg TSIG_ALG_NONE: no key. With a key every
+	 * transfer must be signed with it and every NOTIFY carries it. */
+	char *tsig_key_path;
+	struct tsig_key tsig;
+	/* --ixfr-history: differences kept for IXFR (0: AXFR only);
+	 * always set after parsing. */
+	unsigned ixfr_history;
 };
 
 enum config_action {
