@@ -2271,3 +2271,17 @@ Test(config, replication_summary)
 	unlink(key);
 	free(key);
 }
+
+Test(config, replication_help)
+{
+	static const char *const flags[] = {"--transfer-allow JSON", "--notify JSON",
+					    "--tsig-key FILE", "--ixfr-history N"};
+	const char *help[] = {"--help", NULL};
+	struct config cfg;
+	struct run r;
+
+	run_parse(&cfg, help, NULL, &r);
+	cr_assert_eq(r.action, CONFIG_EXIT_OK);
+	for (size_t i = 0; i < AHD_ARRAY_LEN(flags); i++)
+		cr_assert(strstr(r.out, flags[i]) != NULL, "no %s in --help", flags[i]);
+}
