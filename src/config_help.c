@@ -271,7 +271,7 @@ void config_print_help(FILE *out)
 	      "  --notify JSON             secondaries to NOTIFY on each change, e.g.\n"
 	      "                            '[\"192.0.2.53\", \"[2001:db8::53]:5353\"]' (port 53\n"
 	      "                            when omitted; default [])\n"
-	      "  --tsig-key FILE           TSIG key (BIND or Knot key file, or one line\n"
+	      "  --tsig-key FILE           TSIG key (BIND, Knot or NSD key file, or one line\n"
 	      "                            [alg:]name:base64): transfers must be signed\n"
 	      "                            with it, NOTIFY carries it (default: none)\n"
 	      "  --ixfr-history N          changes kept for IXFR, 0-1024 (default 16;\n"

@@ -3,6 +3,7 @@
  * already has at hand, so the same file can be given to the secondary:
  *   BIND  (tsig-keygen):  key "name" { algorithm hmac-sha256; secret "b64"; };
  *   Knot  (keymgr -t):    key:\n  - id: name\n    algorithm: ...\n    secret: b64
+ *   NSD   (nsd.conf):     key:\n\tname: name\n\talgorithm: ...\n\tsecret: "b64"
  *   one line (kdig -y):   [alg:]name:b64, or name:alg:b64
  * The supervisor reads the file; the children get the key itself in the
  * serialization. The secret is never written anywhere: error messages
@@ -223,14 +224,18 @@ static int tsig_parse_bind(struct tsig_text *t, const char *text, size_t len)
 	return 0;
 }
 
-/* ---- Knot: the key section of knot.conf, as keymgr -t prints it. ---- */
+/* ---- Knot and NSD: the key section of knot.conf (keymgr -t prints it)
+ * or of nsd.conf, whose key clause has no "- " items. ---- */
+
+enum knot_state { KNOT_BEFORE, KNOT_SECTION, KNOT_IN_KEY };
 
 /* One "name: value" of a key item; quotes around the value go. */
 static int knot_item(struct tsig_text *t, unsigned line, const char *s, size_t n)
 {
 	static const struct {
 		const char *key, *field;
-	} keys[] = {{"id", "name"}, {"algorithm", "algorithm"}, {"secret", "secret"}};
+	} keys[] = {{"id", "name"}, {"name", "name"}, {"algorithm", "algorithm"},
+		    {"secret", "secret"}};
 	char msg[CONFIG_SHOW_MAX + 64], word[CONFIG_SHOW_MAX], show[CONFIG_SHOW_MAX];
 	const char *colon = memchr(s, ':', n);
 	const char *v;
@@ -254,37 +259,40 @@ static int knot_item(struct tsig_text *t, unsigned line, const char *s, size_t n
 			return tsig_set_field(t, line, keys[i].field, v, vlen);
 	}
 	snprintf(word, sizeof(word), "%.*s", (int)(klen < 64 ? klen : 64), s);
-	snprintf(msg, sizeof(msg), "'%s' is not a key option (id, algorithm or secret)",
+	snprintf(msg, sizeof(msg), "'%s' is not a key option (id or name, algorithm, secret)",
 		 config_quote(word, show, sizeof(show)));
 	return tsig_fail_line(t, line, msg);
 }
 
-static int knot_line(struct tsig_text *t, unsigned line, const char *s, size_t n, bool *in_key)
+static int knot_line(struct tsig_text *t, unsigned line, const char *s, size_t n,
+		     enum knot_state *st)
 {
 	size_t indent = 0;
 
-	while (indent < n && s[indent] == ' ')
+	while (indent < n && (s[indent] == ' ' || s[indent] == '\t'))
 		indent++;
-	if (indent < n && s[indent] == '\t')
-		return tsig_fail_line(t, line, "a tab in the indentation (YAML takes spaces)");
 	if (indent == 0) {
 		if (n != 4 || strncmp(s, "key:", 4) != 0)
 			return tsig_fail_line(t, line, "'key:' expected (a file with the key "
 							"section alone)");
-		*in_key = true;
+		*st = KNOT_SECTION;
 		return 0;
 	}
-	if (!*in_key)
+	if (*st == KNOT_BEFORE)
 		return tsig_fail_line(t, line, "'key:' expected first");
 	s += indent;
 	n -= indent;
-	if (n >= 2 && s[0] == '-' && s[1] == ' ') {
+	if (n >= 2 && s[0] == '-' && (s[1] == ' ' || s[1] == '\t')) {
 		if (tsig_new_key(t, line) < 0)
 			return -1;
-		for (s += 2, n -= 2; n > 0 && *s == ' '; s++, n--)
+		for (s += 2, n -= 2; n > 0 && (*s == ' ' || *s == '\t'); s++, n--)
 			;
-	} else if (t->keys == 0) {
-		return tsig_fail_line(t, line, "'- id: NAME' expected");
+		*st = KNOT_IN_KEY;
+	} else if (*st == KNOT_SECTION) {
+		/* NSD: the section is the key. */
+		if (tsig_new_key(t, line) < 0)
+			return -1;
+		*st = KNOT_IN_KEY;
 	}
 	return knot_item(t, line, s, n);
 }
@@ -292,7 +300,7 @@ static int knot_line(struct tsig_text *t, unsigned line, const char *s, size_t n
 static int tsig_parse_knot(struct tsig_text *t, const char *text, size_t len)
 {
 	const char *p = text, *end = text + len;
-	bool in_key = false;
+	enum knot_state st = KNOT_BEFORE;
 
 	for (unsigned line = 1; p < end; line++) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -302,7 +310,7 @@ static int tsig_parse_knot(struct tsig_text *t, const char *text, size_t len)
 
 		while (n > 0 && isspace((unsigned char)p[n - 1]))
 			n--;
-		if (n > 0 && knot_line(t, line, p, n, &in_key) < 0)
+		if (n > 0 && knot_line(t, line, p, n, &st) < 0)
 			return -1;
 		p = nl != NULL ? nl + 1 : end;
 	}

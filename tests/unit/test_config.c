@@ -1758,6 +1758,10 @@ Test(config, tsig_key_file_syntaxes)
 		{"key:   # the keys\n  - algorithm: 'hmac-sha1'\n    id: \"k1\"\n    secret: \""
 		 SECRET20_B64 "\"\n",
 		 "k1.", TSIG_HMAC_SHA1, SECRET20_HEX},
+		/* NSD's key clause: tabs, quotes, no "- " item. */
+		{"# nsd.conf\nkey:\n\tname: \"nsd-key\"\n\talgorithm: hmac-sha256\n"
+		 "\tsecret: \"" SECRET32_B64 "\"\n",
+		 "nsd-key.", TSIG_HMAC_SHA256, SECRET32_HEX},
 		/* One line: name:alg:secret (the issue's form). */
 		{"xfr:hmac-sha224:" SECRET16_B64 "\n", "xfr.", TSIG_HMAC_SHA224, SECRET16_HEX},
 		/* alg:name:secret (kdig -y), comments and blank lines around. */
@@ -1829,9 +1833,11 @@ Test(config, tsig_key_file_errors)
 		{"hmac-sha256:" SECRET32_B64 "\n", "the key name is missing"},
 		{"x:y:z:" SECRET32_B64 "\n", "more than three"},
 		{"key:\n  - id: x\n    storage: /var\n    secret: " SECRET32_B64 "\n",
-		 "line 3: 'storage' is not a key option"},
+		 "line 3: 'storage' is not a key option (id or name, algorithm, secret)"},
 		{"server:\n  listen: 127.0.0.1\nkey:\n  - id: x\n", "line 1: 'key:' expected"},
-		{"key:\n\t- id: x\n", "a tab"},
+		{"key:\n\tname: x\n\tsecret: " SECRET32_B64 "\nkey:\n\tname: y\n\tsecret: "
+		 SECRET32_B64 "\n", "line 5: a second key"},
+		{"key:\n  - id: x\n    name: y\n", "line 3: the key has two names"},
 		{"key \"x\" { algorithm hmac-sha256; secret \"" SECRET32_B64 "\";",
 		 "not closed"},
 		{"key \"x\" { algorithm hmac-sha256; secret \"" SECRET32_B64 "\"; }",
