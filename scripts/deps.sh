@@ -6,7 +6,10 @@
 #   usage: scripts/deps.sh [--list] [build|test|run|deb]
 set -eu
 build="gcc make pkg-config libldns-dev libjson-c-dev libbsd-dev libssl-dev libseccomp-dev"
-test="$build libcriterion-dev ldnsutils bind9-dnsutils bind9-utils openssl knot-dnsutils clang libclang-rt-14-dev valgrind mandoc procps iproute2 systemd"
+# nsd, knot and bind9 are the stock secondaries of the replication
+# tests (issue 14), which start them on loopback ports with their own
+# configuration; knot-dnssecutils has kzonecheck.
+test="$build libcriterion-dev ldnsutils bind9-dnsutils bind9-utils openssl knot-dnsutils clang libclang-rt-14-dev valgrind mandoc procps iproute2 systemd nsd knot knot-dnssecutils bind9"
 list=false
 if [ "${1:-}" = --list ]; then
 	list=true
@@ -35,5 +38,16 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# nsd, knot and bind9 would start their system services on install (and
+# take port 53 on a developer's machine): invoke-rc.d asks policy-rc.d,
+# and exit status 101 means "action forbidden". Only a policy we create
+# is removed again; one already there (containers ship one) is left.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	trap 'rm -f "$policy"' EXIT
+	trap 'exit 1' INT TERM HUP
+fi
 # The package lists may be absent on a fresh machine; update once then.
 apt-get install -y -q $missing >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null; }

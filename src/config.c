@@ -38,6 +38,10 @@ const struct config_flag config_flags[FL_COUNT] = {
 	[FL_RRSIG_LIFETIME] = {"rrsig-lifetime", CONFIG_KIND_VALUE, true},
 	[FL_RRSIG_REFRESH] = {"rrsig-refresh", CONFIG_KIND_VALUE, true},
 	[FL_STATE_DIR] = {"state-dir", CONFIG_KIND_VALUE, true},
+	[FL_TRANSFER_ALLOW] = {"transfer-allow", CONFIG_KIND_VALUE, true},
+	[FL_NOTIFY] = {"notify", CONFIG_KIND_VALUE, true},
+	[FL_TSIG_KEY] = {"tsig-key", CONFIG_KIND_VALUE, true},
+	[FL_IXFR_HISTORY] = {"ixfr-history", CONFIG_KIND_VALUE, true},
 	/* A config file naming another config file is refused: one level of
 	 * indirection is all an operator can keep in their head. */
 	[FL_CONFIG] = {"config", CONFIG_KIND_VALUE, false},
@@ -565,5 +569,8 @@ void config_free(struct config *cfg)
 	free(cfg->user);
 	free(cfg->shm_name);
 	free(cfg->config_file);
+	free(cfg->tsig_key_path);
+	/* The TSIG secret must not linger in freed memory (DESIGN §9.4). */
+	explicit_bzero(&cfg->tsig, sizeof(cfg->tsig));
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -9,6 +9,8 @@
 #include <json-c/json.h>
 
 #include "ahd.h"
+#include "dname.h"
+#include "tsig.h"
 
 /* The CPU set as the shortest list in the same syntax ("0-3,6"); n is
  * CONFIG_CPU_TEXT_MAX, room for any set. */
@@ -129,6 +131,41 @@ static void config_print_procs(const struct config *cfg, FILE *out)
 	}
 }
 
+/* Replication: never the TSIG secret, only the key's name and type. */
+static void config_print_xfr(const struct config *cfg, FILE *out)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	char name[AHD_MAX_NAME_TEXT * 4 + 8];
+
+	if (cfg->n_transfer_allow == 0)
+		fprintf(out, "transfers: refused (no --transfer-allow)");
+	else
+		fprintf(out, "transfers: %zu prefix%s allowed", cfg->n_transfer_allow,
+			cfg->n_transfer_allow == 1 ? "" : "es");
+	fprintf(out, ", notify %zu secondar%s", cfg->n_notify, cfg->n_notify == 1 ? "y" : "ies");
+	if (cfg->tsig.alg != TSIG_ALG_NONE &&
+	    dname_to_text(cfg->tsig.name, cfg->tsig.name_len, name, sizeof(name)) >= 0)
+		fprintf(out, ", TSIG key %s. (%s)", name, tsig_alg_text(cfg->tsig.alg));
+	else
+		fprintf(out, ", no TSIG key");
+	fprintf(out, ", IXFR history %u\n", cfg->ixfr_history);
+	if (cfg->n_transfer_allow > 0) {
+		fprintf(out, "  transfer-allow:");
+		for (size_t i = 0; i < cfg->n_transfer_allow; i++)
+			fprintf(out, " %s", config_prefix_text(&cfg->transfer_allow[i], text,
+								sizeof(text)));
+		fputc('\n', out);
+	}
+	if (cfg->n_notify > 0) {
+		fprintf(out, "  notify:");
+		for (size_t i = 0; i < cfg->n_notify; i++)
+			fprintf(out, " %s", cfg->notify[i].text);
+		fputc('\n', out);
+	}
+	if (cfg->tsig_key_path != NULL)
+		fprintf(out, "  tsig-key: %s\n", cfg->tsig_key_path);
+}
+
 void config_print_summary(const struct config *cfg, FILE *out)
 {
 	struct config_ttls t;
@@ -155,6 +192,7 @@ void config_print_summary(const struct config *cfg, FILE *out)
 	config_print_procs(cfg, out);
 	fprintf(out, "state: %s\n", cfg->state_dir != NULL ? cfg->state_dir
 						      : "not kept (no --state-dir)");
+	config_print_xfr(cfg, out);
 	if (cfg->config_file != NULL)
 		fprintf(out, "config file: %s\n", cfg->config_file);
 }
@@ -225,6 +263,19 @@ void config_print_help(FILE *out)
 	      "                            or hostname (default: none)\n"
 	      "  --cookie-secret HEX       DNS cookie secret, 32 hex digits (default: random\n"
 	      "                            at each start)\n"
+	      "\n"
+	      "Replication (hidden primary for stock secondaries):\n"
+	      "  --transfer-allow JSON     prefixes that may AXFR/IXFR, e.g.\n"
+	      "                            '[\"192.0.2.0/24\", \"2001:db8::53\"]' (default []:\n"
+	      "                            every transfer refused)\n"
+	      "  --notify JSON             secondaries to NOTIFY on each change, e.g.\n"
+	      "                            '[\"192.0.2.53\", \"[2001:db8::53]:5353\"]' (port 53\n"
+	      "                            when omitted; default [])\n"
+	      "  --tsig-key FILE           TSIG key (BIND, Knot or NSD key file, or one line\n"
+	      "                            [alg:]name:base64): transfers must be signed\n"
+	      "                            with it, NOTIFY carries it (default: none)\n"
+	      "  --ixfr-history N          changes kept for IXFR, 0-1024 (default 16;\n"
+	      "                            0: AXFR only)\n"
 	      "\n"
 	      "Other:\n"
 	      "  --config FILE             JSON object of options, keys are the long option\n"

@@ -3,7 +3,7 @@
  * layers; config_value.c: typed values; config_zone.c: the zone, its
  * names and resolutions; config_options.c: every other option and the
  * order they are checked in; config_json.c: the serialization;
- * config_help.c: --help and the summary). Private to them: everyone else
+ * config_xfr.c and config_tsig.c: replication; config_help.c: --help and the summary). Private to them: everyone else
  * uses config.h.
  */
 #ifndef AHD_CONFIG_INT_H
@@ -54,6 +54,10 @@ enum config_flag_id {
 	FL_RRSIG_LIFETIME,
 	FL_RRSIG_REFRESH,
 	FL_STATE_DIR,
+	FL_TRANSFER_ALLOW,
+	FL_NOTIFY,
+	FL_TSIG_KEY,
+	FL_IXFR_HISTORY,
 	FL_CONFIG,
 	FL_CHECK_CONFIG,
 	FL_VERSION,
@@ -149,6 +153,16 @@ int config_entries(struct config *cfg, const struct config_raw *raw);
 
 /* config_options.c */
 int config_build(struct config *cfg, const struct config_raw *raw);
+
+/* config_xfr.c: --transfer-allow, --notify, --ixfr-history and (through
+ * config_tsig_key) --tsig-key. */
+int config_xfr(struct config *cfg, const struct config_raw *raw);
+const char *config_prefix_text(const struct config_prefix *p, char *buf, size_t n);
+
+/* config_tsig.c: --tsig-key. The serialization carries the key itself
+ * (config_tsig_json), since a child must not read the file again. */
+int config_tsig_key(struct config *cfg, const struct config_raw *raw);
+struct json_object *config_tsig_json(const struct config *cfg);
 
 /* config_help.c */
 void config_cpu_text(const cpu_set_t *set, char *buf, size_t n);

@@ -170,6 +170,29 @@ static void config_jb_workers(struct config_jb *jb, struct json_object *o,
 	config_jb_add(jb, o, "cookie-secret", json_object_new_string(hex));
 }
 
+/* Replication: what the workers check transfers against and the
+ * notifier sends to. The TSIG key travels itself (the workers verify
+ * with it; the configuration reaches them in a sealed memfd, DESIGN
+ * §9.4), so no child reads the key file. */
+static void config_jb_xfr(struct config_jb *jb, struct json_object *o, const struct config *cfg)
+{
+	struct json_object *allow = json_object_new_array();
+	struct json_object *notify = json_object_new_array();
+	char text[INET6_ADDRSTRLEN + 8];
+
+	for (size_t i = 0; allow != NULL && i < cfg->n_transfer_allow; i++)
+		config_jb_push(jb, allow,
+			       json_object_new_string(config_prefix_text(&cfg->transfer_allow[i],
+									 text, sizeof(text))));
+	for (size_t i = 0; notify != NULL && i < cfg->n_notify; i++)
+		config_jb_push(jb, notify, json_object_new_string(cfg->notify[i].text));
+	config_jb_add(jb, o, "transfer-allow", allow);
+	config_jb_add(jb, o, "notify", notify);
+	if (cfg->tsig.alg != TSIG_ALG_NONE)
+		config_jb_add(jb, o, "tsig-key", config_tsig_json(cfg));
+	config_jb_add(jb, o, "ixfr-history", json_object_new_int64(cfg->ixfr_history));
+}
+
 char *config_to_json(const struct config *cfg)
 {
 	struct config_jb jb = {false};
@@ -179,6 +202,7 @@ char *config_to_json(const struct config *cfg)
 	config_jb_zone(&jb, o, cfg);
 	config_jb_procs(&jb, o, cfg);
 	config_jb_workers(&jb, o, cfg);
+	config_jb_xfr(&jb, o, cfg);
 	if (!jb.oom)
 		out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 								    JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -77,6 +77,21 @@ static bool reload_listen_differs(const struct config *a, const struct config *b
 	return false;
 }
 
+/* The workers verify with the key they started with and the prober
+ * sized the difference history at start: a new key or length is a
+ * restart (DESIGN §9.4). The allow list and the secondaries are not
+ * here: they take effect on reload. */
+static bool reload_tsig_differs(const struct tsig_key *a, const struct tsig_key *b)
+{
+	return a->alg != b->alg || a->name_len != b->name_len ||
+	       a->secret_len != b->secret_len ||
+	       memcmp(a->name, b->name, a->name_len < sizeof(a->name) ? a->name_len
+								      : sizeof(a->name)) != 0 ||
+	       memcmp(a->secret, b->secret, a->secret_len < sizeof(a->secret)
+						    ? a->secret_len
+						    : sizeof(a->secret)) != 0;
+}
+
 /* Append name to the comma-separated list in buf. */
 static void reload_list_add(char *buf, size_t cap, const char *name)
 {
@@ -105,6 +120,10 @@ static bool reload_needs_restart(const struct config *cur, const struct config *
 	if (reload_str_differs(cur->priv_key_path, next->priv_key_path) ||
 	    (cur->priv_key_path != NULL && cur->priv_key_alg != next->priv_key_alg))
 		reload_list_add(buf, cap, "priv-key-path/priv-key-alg");
+	if (reload_tsig_differs(&cur->tsig, &next->tsig))
+		reload_list_add(buf, cap, "tsig-key");
+	if (cur->ixfr_history != next->ixfr_history)
+		reload_list_add(buf, cap, "ixfr-history");
 	return buf[0] != '\0';
 }
 

@@ -3,12 +3,18 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+#include <ldns/ldns.h>
+
 #include "ahd.h"
 #include "config.h"
+#include "tsig.h"
 
 #define ZONE_ARGS "--hosted-zone", "example.com", "--ns", "[\"ns1.example.com\"]", \
 		  "--zone-resolutions", "{\"www\": [\"192.0.2.1\"]}"
@@ -752,6 +758,29 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	cr_assert_eq(a->nsid_len, b->nsid_len);
 	cr_assert_eq(memcmp(a->nsid, b->nsid, a->nsid_len), 0);
 	cr_assert_eq(memcmp(a->cookie_secret, b->cookie_secret, sizeof(a->cookie_secret)), 0);
+	cr_assert_eq(a->n_transfer_allow, b->n_transfer_allow);
+	for (size_t i = 0; i < a->n_transfer_allow; i++) {
+		cr_assert_eq(a->transfer_allow[i].family, b->transfer_allow[i].family);
+		cr_assert_eq(a->transfer_allow[i].len, b->transfer_allow[i].len);
+		cr_assert_eq(memcmp(a->transfer_allow[i].addr, b->transfer_allow[i].addr, 16), 0);
+	}
+	cr_assert_eq(a->n_notify, b->n_notify);
+	for (size_t i = 0; i < a->n_notify; i++) {
+		cr_assert_eq(a->notify[i].family, b->notify[i].family);
+		cr_assert_eq(a->notify[i].port, b->notify[i].port);
+		cr_assert_eq(memcmp(a->notify[i].addr, b->notify[i].addr, 16), 0);
+		cr_assert_str_eq(a->notify[i].text, b->notify[i].text);
+	}
+	if (a->tsig_key_path == NULL)
+		cr_assert_null(b->tsig_key_path);
+	else
+		cr_assert_str_eq(a->tsig_key_path, b->tsig_key_path);
+	cr_assert_eq(a->tsig.alg, b->tsig.alg);
+	cr_assert_eq(a->tsig.name_len, b->tsig.name_len);
+	cr_assert_eq(memcmp(a->tsig.name, b->tsig.name, a->tsig.name_len), 0);
+	cr_assert_eq(a->tsig.secret_len, b->tsig.secret_len);
+	cr_assert_eq(memcmp(a->tsig.secret, b->tsig.secret, a->tsig.secret_len), 0);
+	cr_assert_eq(a->ixfr_history, b->ixfr_history);
 }
 
 Test(config, json_round_trip)
@@ -1631,4 +1660,634 @@ Test(config, state_dir)
 	config_free(&back);
 	config_free(&cfg);
 	expect_bad_flags(bad, sizeof(bad) / sizeof(bad[0]));
+}
+
+/* ---- Replication (issue 14): --transfer-allow, --notify, --tsig-key,
+ * --ixfr-history. Secrets below were made with `openssl rand -base64 N`
+ * and their bytes with `base64 -d | xxd -p`, outside this code. ---- */
+
+#define SECRET32_B64 "rxBFUguQGn0n9maQkbqwVBJGZLhLgUflIT0VY3J7YWo="
+#define SECRET32_HEX "af1045520b901a7d27f6669091bab054124664b84b8147e5213d1563727b616a"
+#define SECRET48_B64 "FEVFS4mM0zH2p3tCcL2BrcSinRWGvolmmhpuesEk5J2zBHlaRHSAXbrjShl+ogj1"
+#define SECRET48_HEX "1445454b898cd331f6a77b4270bd81adc4a29d1586be89669a1a6e7ac124e49d" \
+		     "b304795a4474805dbae34a197ea208f5"
+#define SECRET20_B64 "GtOuNg8fa9dlKiTPS8sPIwIP+nk="
+#define SECRET20_HEX "1ad3ae360f1f6bd7652a24cf4bcb0f23020ffa79"
+#define SECRET16_B64 "W1xr6b7KILC98np41fsxGQ=="
+#define SECRET16_HEX "5b5c6be9beca20b0bdf27a78d5fb3119"
+#define SECRET128_B64 "tyYZ7BuBNi5KlBYYVWdI8SWotTakzhfa2IY0zK6C68FTIr+mEuv11BViw6jF1+yOLMvkto" \
+		      "eQNg3cMYZbeQKBNIyTsZlaRi9rW21wisxRWyGdsgGEUUJ6HYX1IRiEWs2bpbNyxLy5lag9" \
+		      "F/xaF28zSkcO9ADexqiTZhXH/z7fuDg="
+#define SECRET128_HEX "b72619ec1b81362e4a941618556748f125a8b536a4ce17dad88634ccae82ebc15322bf" \
+		      "a612ebf5d41562c3a8c5d7ec8e2ccbe4b68790360ddc31865b790281348c93b1995a46" \
+		      "2f6b5b6d708acc515b219db2018451427a1d85f52118845acd9ba5b372c4bcb995a83d" \
+		      "17fc5a176f334a470ef400dec6a8936615c7ff3edfb838"
+/* 129 bytes: one more than TSIG_SECRET_MAX. */
+#define SECRET129_B64 "QHXN4LvFZEy3Ckvc5+i2A4EbuYH0TXXUeq0wWrmoUlUTrs2k6vEaSkbGuGV/vA/GAmpMtA" \
+		      "JDG71lg0OipbeX9MS4NgXieMl0bybLx3/1SWAhehTVybBj/9H077RxZl8nZgtp9SK5Ai6y" \
+		      "DcwfXioN70q8uhDAtjHLX0E2vhAwHuh9"
+
+static size_t test_unhex(const char *hex, uint8_t *out)
+{
+	size_t n = strlen(hex) / 2;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		cr_assert_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
+		out[i] = (uint8_t)v;
+	}
+	return n;
+}
+
+/* The name's wire form as ldns makes it, lower-cased: the oracle. */
+static void assert_key_name(const struct tsig_key *k, const char *text)
+{
+	ldns_rdf *rdf = ldns_dname_new_frm_str(text);
+
+	cr_assert_not_null(rdf, "ldns refuses %s", text);
+	ldns_dname2canonical(rdf);
+	cr_assert_eq(k->name_len, ldns_rdf_size(rdf), "%s", text);
+	cr_assert_eq(memcmp(k->name, ldns_rdf_data(rdf), k->name_len), 0, "%s", text);
+	ldns_rdf_deep_free(rdf);
+}
+
+static void assert_secret(const struct tsig_key *k, const char *hex)
+{
+	uint8_t want[TSIG_SECRET_MAX + 1];
+	size_t n = test_unhex(hex, want);
+
+	cr_assert_eq(k->secret_len, n);
+	cr_assert_eq(memcmp(k->secret, want, n), 0);
+}
+
+/* Parses the zone with --tsig-key FILE holding content. */
+static void parse_key(struct config *cfg, const char *content, struct run *r)
+{
+	char *path = write_temp(content);
+	const char *args[] = {ZONE_ARGS, "--tsig-key", path, NULL};
+
+	run_parse(cfg, args, NULL, r);
+	unlink(path);
+	free(path);
+}
+
+Test(config, tsig_key_file_syntaxes)
+{
+	static const struct {
+		const char *file;
+		const char *name; /* as ldns reads it */
+		enum tsig_alg alg;
+		const char *hex;
+	} good[] = {
+		/* tsig-keygen -a hmac-sha256 xfr-key.example */
+		{"key \"xfr-key.example\" {\n\talgorithm hmac-sha256;\n\tsecret \"" SECRET32_B64
+		 "\";\n};\n",
+		 "xfr-key.example.", TSIG_HMAC_SHA256, SECRET32_HEX},
+		/* BIND with every comment style, a bare upper-case name and
+		 * CRLF line ends. */
+		{"# made by hand\r\n// twice\r\n/* a\r\n block */ key XFR.Example. {\r\n"
+		 " secret \"" SECRET48_B64 "\"; # the secret\r\n algorithm HMAC-SHA512; };\r\n",
+		 "xfr.example.", TSIG_HMAC_SHA512, SECRET48_HEX},
+		/* keymgr -t xfr-key.example hmac-sha384 (its comment line holds
+		 * the one-line form: a comment, not a second key). */
+		{"# hmac-sha384:xfr-key.example:" SECRET48_B64 "\nkey:\n  - id: xfr-key.example\n"
+		 "    algorithm: hmac-sha384\n    secret: " SECRET48_B64 "\n",
+		 "xfr-key.example.", TSIG_HMAC_SHA384, SECRET48_HEX},
+		/* Knot with quoted values and the id not first. */
+		{"key:   # the keys\n  - algorithm: 'hmac-sha1'\n    id: \"k1\"\n    secret: \""
+		 SECRET20_B64 "\"\n",
+		 "k1.", TSIG_HMAC_SHA1, SECRET20_HEX},
+		/* NSD's key clause: tabs, quotes, no "- " item. */
+		{"# nsd.conf\nkey:\n\tname: \"nsd-key\"\n\talgorithm: hmac-sha256\n"
+		 "\tsecret: \"" SECRET32_B64 "\"\n",
+		 "nsd-key.", TSIG_HMAC_SHA256, SECRET32_HEX},
+		/* One line: name:alg:secret (the issue's form). */
+		{"xfr:hmac-sha224:" SECRET16_B64 "\n", "xfr.", TSIG_HMAC_SHA224, SECRET16_HEX},
+		/* alg:name:secret (kdig -y), comments and blank lines around. */
+		{"# for kdig -y\n\n  hmac-sha512:Transfer.Key:" SECRET20_B64 "  \n\n",
+		 "transfer.key.", TSIG_HMAC_SHA512, SECRET20_HEX},
+		/* name:secret: hmac-sha256, no newline at the end. */
+		{"xfr-key:" SECRET32_B64, "xfr-key.", TSIG_HMAC_SHA256, SECRET32_HEX},
+		/* A known algorithm first settles the ambiguity. */
+		{"hmac-sha256:hmac-sha1:" SECRET16_B64, "hmac-sha1.", TSIG_HMAC_SHA256,
+		 SECRET16_HEX},
+		/* The largest secret; one byte: "QQ==" is 0x41. */
+		{"big:" SECRET128_B64 "\n", "big.", TSIG_HMAC_SHA256, SECRET128_HEX},
+		{"one:hmac-sha256:QQ==\n", "one.", TSIG_HMAC_SHA256, "41"},
+	};
+
+	for (size_t i = 0; i < AHD_ARRAY_LEN(good); i++) {
+		struct config cfg;
+		struct run r;
+
+		parse_key(&cfg, good[i].file, &r);
+		cr_assert_eq(r.rc, 0, "case %zu: %s", i, r.err);
+		cr_assert_str_empty(r.err, "case %zu", i);
+		cr_assert_eq(cfg.tsig.alg, good[i].alg, "case %zu", i);
+		assert_key_name(&cfg.tsig, good[i].name);
+		assert_secret(&cfg.tsig, good[i].hex);
+		cr_assert_not_null(cfg.tsig_key_path);
+		config_free(&cfg);
+	}
+}
+
+Test(config, tsig_key_file_errors)
+{
+	static const struct {
+		const char *file;
+		const char *msg;
+	} bad[] = {
+		{"", "no key in it"},
+		{"# nothing\n\n", "no key in it"},
+		{"key \"x\" { algorithm hmac-sha257; secret \"" SECRET32_B64 "\"; };",
+		 "unknown algorithm 'hmac-sha257'"},
+		{"key:\n  - id: x\n    algorithm: hmac-sha256-128\n    secret: " SECRET32_B64 "\n",
+		 "unknown algorithm 'hmac-sha256-128'"},
+		{"key \"x\" { algorithm hmac-md5; secret \"" SECRET32_B64 "\"; };",
+		 "hmac-md5 is not supported"},
+		{"x:hmac-sha256:" SECRET32_B64 "$\n", "not valid base64"},
+		{"x:hmac-sha256:" SECRET16_B64 "=\n", "not valid base64"},
+		{"x:" SECRET32_B64 "==\n", "not valid base64"},
+		{"x:hmac-sha256:rxBFUguQGn0n9maQkbqwVBJGZLhLgUflIT0VY3J7YWo\n", "not valid base64"},
+		{"x:hmac-sha256:rxBF=guQGn0n9maQkbqwVBJGZLhLgUflIT0VY3J7YWo=\n", "not valid base64"},
+		/* Stray bits in the last character. */
+		{"x:hmac-sha256:QS==\n", "not valid base64"},
+		{"x:hmac-sha256:rxBFUguQGn0n9maQkbqwVBJGZLhLgUflIT0VY3J7YWp=\n", "not valid base64"},
+		{"key \"x\" { algorithm hmac-sha256; secret \"\"; };", "the secret is empty"},
+		{"x:hmac-sha256:\n", "the secret is empty"},
+		{"key \"x\" { algorithm hmac-sha256; };", "the key has no secret"},
+		{"key \"x\" { secret \"" SECRET32_B64 "\"; algorithm hmac-sha256; };\n"
+		 "key \"y\" { secret \"" SECRET32_B64 "\"; algorithm hmac-sha256; };\n",
+		 "line 2: a second key"},
+		{"x:" SECRET32_B64 "\ny:" SECRET32_B64 "\n", "line 2: a second key"},
+		{"key:\n  - id: x\n    secret: " SECRET32_B64 "\n  - id: y\n    secret: "
+		 SECRET32_B64 "\n", "line 4: a second key"},
+		{"key \"x\" { algorithm hmac-sha256; secret \"" SECRET32_B64 "\"; secret \""
+		 SECRET16_B64 "\"; };", "two secrets"},
+		{"big:" SECRET129_B64 "\n", "longer than 128 bytes"},
+		{"a..b:" SECRET32_B64 "\n", "the key name 'a..b' is not a domain name"},
+		{"key \"x y\" { algorithm hmac-sha256; secret \"" SECRET32_B64 "\"; };",
+		 "the key name 'x y' is not a domain name"},
+		{"foo:bar:" SECRET32_B64 "\n", "neither the first nor the second field"},
+		{"hmac-sha256:" SECRET32_B64 "\n", "the key name is missing"},
+		{"x:y:z:" SECRET32_B64 "\n", "more than three"},
+		{"key:\n  - id: x\n    storage: /var\n    secret: " SECRET32_B64 "\n",
+		 "line 3: 'storage' is not a key option (id or name, algorithm, secret)"},
+		{"server:\n  listen: 127.0.0.1\nkey:\n  - id: x\n", "line 1: 'key:' expected"},
+		{"key:\n\tname: x\n\tsecret: " SECRET32_B64 "\nkey:\n\tname: y\n\tsecret: "
+		 SECRET32_B64 "\n", "line 5: a second key"},
+		{"key:\n  - id: x\n    name: y\n", "line 3: the key has two names"},
+		{"key \"x\" { algorithm hmac-sha256; secret \"" SECRET32_B64 "\";",
+		 "not closed"},
+		{"key \"x\" { algorithm hmac-sha256; secret \"" SECRET32_B64 "\"; }",
+		 "';' expected after '}'"},
+		{"key \"x\" { algorithm hmac-sha256; secret \"" SECRET32_B64 "\"; file \"k\"; };",
+		 "'file' is not a key clause"},
+		{"options { };\n", "'[algorithm:]name:secret' expected"},
+		{"key \"x\" { algorithm hmac-sha256 secret \"" SECRET32_B64 "\"; };",
+		 "';' expected after the algorithm"},
+	};
+
+	for (size_t i = 0; i < AHD_ARRAY_LEN(bad); i++) {
+		struct config cfg;
+		struct run r;
+
+		parse_key(&cfg, bad[i].file, &r);
+		cr_expect_eq(r.rc, -1, "case %zu accepted", i);
+		cr_expect_eq(count_lines(r.err), 1, "case %zu: %s", i, r.err);
+		cr_expect(strstr(r.err, "a-healthy-dns: --tsig-key: '/tmp/test_config_file") != NULL,
+			  "case %zu: %s", i, r.err);
+		cr_expect(strstr(r.err, bad[i].msg) != NULL, "case %zu: no '%s' in: %s", i,
+			  bad[i].msg, r.err);
+		/* The secret is never shown, whole or in part. */
+		cr_expect(strstr(r.err, "rxBFUguQ") == NULL, "case %zu: %s", i, r.err);
+		cr_expect(strstr(r.err, "W1xr6b7K") == NULL, "case %zu: %s", i, r.err);
+		cr_expect(strstr(r.err, "QHXN4LvF") == NULL, "case %zu: %s", i, r.err);
+		cr_expect_eq(cfg.tsig.alg, TSIG_ALG_NONE, "case %zu", i);
+		cr_expect_eq(cfg.tsig.secret_len, 0, "case %zu", i);
+		cr_expect_null(cfg.tsig_key_path, "case %zu", i);
+	}
+	{
+		static const char *const files[][3] = {
+			{"--tsig-key", "/nonexistent/key", "'/nonexistent/key' cannot be opened"},
+			{"--tsig-key", "/tmp", "'/tmp': not a regular file"},
+			{"--tsig-key", "", "'' is empty"},
+		};
+
+		expect_bad_flags(files, AHD_ARRAY_LEN(files));
+	}
+}
+
+/* A key every user can read is started with, after one warning line. */
+Test(config, tsig_key_world_readable_warns)
+{
+	char *path = write_temp("x:" SECRET32_B64 "\n");
+	const char *args[] = {ZONE_ARGS, "--tsig-key", path, NULL};
+	struct config cfg;
+	struct run r;
+
+	cr_assert_eq(chmod(path, 0644), 0);
+	run_parse(&cfg, args, NULL, &r);
+	cr_assert_eq(r.rc, 0, "%s", r.err);
+	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "a-healthy-dns: warning: --tsig-key: '") != NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "is readable by every user") != NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "rxBF") == NULL, "%s", r.err);
+	config_free(&cfg);
+	cr_assert_eq(chmod(path, 0640), 0);
+	parse_ok(&cfg, args, NULL);
+	config_free(&cfg);
+	unlink(path);
+	free(path);
+}
+
+static void assert_prefix(const struct config_prefix *p, const char *addr, unsigned len)
+{
+	uint8_t want[16] = {0};
+	int family = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
+
+	cr_assert_eq(inet_pton(family, addr, want), 1);
+	cr_assert_eq(p->family, family, "%s", addr);
+	cr_assert_eq(p->len, len, "%s", addr);
+	cr_assert_eq(memcmp(p->addr, want, family == AF_INET ? 4 : 16), 0, "%s", addr);
+}
+
+Test(config, transfer_allow)
+{
+	const char *args[] = {ZONE_ARGS, "--transfer-allow",
+			      "[\"127.0.0.1/32\", \"::1\", \"2001:db8::/64\", \"10.0.0.0/8\", "
+			      "\"192.0.2.7\", \"0.0.0.0/0\", \"::/0\", \"2001:db8:0:2::/63\"]",
+			      NULL};
+	const char *empty[] = {ZONE_ARGS, "--transfer-allow", "[]", NULL};
+	const char *none[] = {ZONE_ARGS, NULL};
+	struct config cfg;
+
+	parse_ok(&cfg, args, NULL);
+	cr_assert_eq(cfg.n_transfer_allow, 8);
+	assert_prefix(&cfg.transfer_allow[0], "127.0.0.1", 32);
+	assert_prefix(&cfg.transfer_allow[1], "::1", 128);
+	assert_prefix(&cfg.transfer_allow[2], "2001:db8::", 64);
+	assert_prefix(&cfg.transfer_allow[3], "10.0.0.0", 8);
+	assert_prefix(&cfg.transfer_allow[4], "192.0.2.7", 32);
+	assert_prefix(&cfg.transfer_allow[5], "0.0.0.0", 0);
+	assert_prefix(&cfg.transfer_allow[6], "::", 0);
+	assert_prefix(&cfg.transfer_allow[7], "2001:db8:0:2::", 63);
+	config_free(&cfg);
+	parse_ok(&cfg, empty, NULL);
+	cr_assert_eq(cfg.n_transfer_allow, 0);
+	config_free(&cfg);
+	parse_ok(&cfg, none, NULL);
+	cr_assert_eq(cfg.n_transfer_allow, 0);
+	config_free(&cfg);
+}
+
+Test(config, transfer_allow_errors)
+{
+	static char many[70 * 24];
+	static const char *const bad[][3] = {
+		{"--transfer-allow", "[\"192.0.2.1/24\"]",
+		 "'192.0.2.1/24' has bits set beyond the first 24 (the network is 192.0.2.0/24)"},
+		{"--transfer-allow", "[\"2001:db8::1/64\"]", "(the network is 2001:db8::/64)"},
+		{"--transfer-allow", "[\"10.1.0.0/8\"]", "(the network is 10.0.0.0/8)"},
+		{"--transfer-allow", "[\"127.0.0.1/33\"]", "'127.0.0.1/33': the prefix length is not "
+							   "an integer 0-32"},
+		{"--transfer-allow", "[\"::1/129\"]", "integer 0-128"},
+		{"--transfer-allow", "[\"::1/\"]", "the prefix length"},
+		{"--transfer-allow", "[\"1.2.3.4/-1\"]", "the prefix length"},
+		{"--transfer-allow", "[\"1.2.3.4/ 8\"]", "the prefix length"},
+		{"--transfer-allow", "[\"example.com\"]", "'example.com' is not an IPv4 or IPv6 "
+							  "address or prefix"},
+		{"--transfer-allow", "[\"fe80::1%eth0\"]", "is not an IPv4 or IPv6"},
+		{"--transfer-allow", "[\"\"]", "'' is not an IPv4"},
+		{"--transfer-allow", "[1]", "element '1' is not a string"},
+		{"--transfer-allow", "127.0.0.1", "is not valid JSON"},
+		{"--transfer-allow", "{}", "is not a JSON array of address prefixes"},
+		{"--transfer-allow", "[\"::1\", \"::1/128\"]", "'::1/128' is given twice"},
+		{"--transfer-allow", many, "has 65 elements, at most 64"},
+	};
+	size_t o = 0;
+
+	o += (size_t)snprintf(many + o, sizeof(many) - o, "[");
+	for (int i = 0; i < 65; i++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o, "%s\"10.0.%d.0/24\"",
+				      i ? "," : "", i);
+	snprintf(many + o, sizeof(many) - o, "]");
+	expect_bad_flags(bad, AHD_ARRAY_LEN(bad));
+}
+
+Test(config, notify)
+{
+	const char *args[] = {ZONE_ARGS, "--notify",
+			      "[\"127.0.0.1\", \"127.0.0.1:5353\", \"::1\", \"[::1]:5353\", "
+			      "\"[2001:db8::53]\", \"192.0.2.53:65535\", \"::1:53\"]",
+			      NULL};
+	static const struct {
+		const char *addr;
+		uint16_t port;
+		const char *text;
+	} want[] = {
+		{"127.0.0.1", 53, "127.0.0.1"},	 {"127.0.0.1", 5353, "127.0.0.1:5353"},
+		{"::1", 53, "::1"},		 {"::1", 5353, "[::1]:5353"},
+		{"2001:db8::53", 53, "[2001:db8::53]"}, {"192.0.2.53", 65535, "192.0.2.53:65535"},
+		/* Without brackets every colon belongs to the address. */
+		{"::1:53", 53, "::1:53"},
+	};
+	struct config cfg;
+
+	parse_ok(&cfg, args, NULL);
+	cr_assert_eq(cfg.n_notify, AHD_ARRAY_LEN(want));
+	for (size_t i = 0; i < AHD_ARRAY_LEN(want); i++) {
+		uint8_t a[16] = {0};
+		int family = strchr(want[i].addr, ':') != NULL ? AF_INET6 : AF_INET;
+
+		cr_assert_eq(inet_pton(family, want[i].addr, a), 1);
+		cr_assert_eq(cfg.notify[i].family, family, "%zu", i);
+		cr_assert_eq(memcmp(cfg.notify[i].addr, a, 16), 0, "%zu", i);
+		cr_assert_eq(cfg.notify[i].port, want[i].port, "%zu", i);
+		cr_assert_str_eq(cfg.notify[i].text, want[i].text);
+	}
+	config_free(&cfg);
+}
+
+Test(config, notify_errors)
+{
+	static char many[40 * 20];
+	static const char *const bad[][3] = {
+		{"--notify", "[\"127.0.0.1:0\"]", "'127.0.0.1:0': the port is not an integer 1-65535"},
+		{"--notify", "[\"127.0.0.1:65536\"]", "the port is not an integer 1-65535"},
+		{"--notify", "[\"127.0.0.1:\"]", "the port is not"},
+		{"--notify", "[\"127.0.0.1:53x\"]", "the port is not"},
+		{"--notify", "[\"[::1]:\"]", "the port is not"},
+		{"--notify", "[\"[127.0.0.1]:53\"]", "'[127.0.0.1]:53' is not an address with an "
+						     "optional port"},
+		{"--notify", "[\"[::1\"]", "is not an address with an optional port"},
+		{"--notify", "[\"[::1]53\"]", "is not an address with an optional port"},
+		{"--notify", "[\"ns2.example.com\"]", "is not an address with an optional port"},
+		{"--notify", "[\"0.0.0.0\"]", "'0.0.0.0' is not a unicast address"},
+		{"--notify", "[\"::\"]", "is not a unicast address"},
+		{"--notify", "[\"224.0.0.1\"]", "is not a unicast address"},
+		{"--notify", "[\"255.255.255.255\"]", "is not a unicast address"},
+		{"--notify", "[\"ff02::1\"]", "is not a unicast address"},
+		{"--notify", "[\"127.0.0.1\", \"127.0.0.1:53\"]", "'127.0.0.1:53' is given twice"},
+		{"--notify", "[\"[2001:db8:1111:2222:3333:4444:5555:6666]:5353 and far, far too long\"]",
+		 "is not an address"},
+		{"--notify", "[null]", "element 'null' is not a string"},
+		{"--notify", many, "has 33 elements, at most 32"},
+	};
+	size_t o = 0;
+
+	o += (size_t)snprintf(many + o, sizeof(many) - o, "[");
+	for (int i = 0; i < 33; i++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o, "%s\"127.0.0.%d\"", i ? "," : "",
+				      i + 1);
+	snprintf(many + o, sizeof(many) - o, "]");
+	expect_bad_flags(bad, AHD_ARRAY_LEN(bad));
+}
+
+Test(config, ixfr_history)
+{
+	static const char *const bad[][3] = {
+		{"--ixfr-history", "1025", "'1025' is not a valid history length (an integer "
+					   "0-1024; 0: AXFR only)"},
+		{"--ixfr-history", "-1", "'-1'"},
+		{"--ixfr-history", "ten", "'ten'"},
+	};
+	const char *none[] = {ZONE_ARGS, NULL};
+	const char *zero[] = {ZONE_ARGS, "--ixfr-history", "0", NULL};
+	const char *max[] = {ZONE_ARGS, "--ixfr-history=1024", NULL};
+	struct config cfg;
+
+	parse_ok(&cfg, none, NULL);
+	cr_assert_eq(cfg.ixfr_history, 16);
+	config_free(&cfg);
+	parse_ok(&cfg, zero, NULL);
+	cr_assert_eq(cfg.ixfr_history, 0);
+	config_free(&cfg);
+	parse_ok(&cfg, max, NULL);
+	cr_assert_eq(cfg.ixfr_history, 1024);
+	config_free(&cfg);
+	expect_bad_flags(bad, AHD_ARRAY_LEN(bad));
+}
+
+/* Each flag from AHDNS_*, from the --config file (native JSON there),
+ * with the usual precedence and labels. */
+Test(config, replication_env_and_file)
+{
+	char *key = write_temp("key \"envkey\" { algorithm hmac-sha1; secret \"" SECRET20_B64
+			       "\"; };\n");
+	char *key2 = write_temp("filekey:" SECRET32_B64 "\n");
+	char env_key[128], file_text[512];
+	const char *env[] = {"AHDNS_TRANSFER_ALLOW=[\"192.0.2.0/24\"]",
+			     "AHDNS_NOTIFY=[\"192.0.2.53:5353\"]", env_key,
+			     "AHDNS_IXFR_HISTORY=3", NULL};
+	const char *bad_env[] = {"AHDNS_NOTIFY=[\"192.0.2.53:0\"]", NULL};
+	const char *args[] = {ZONE_ARGS, NULL};
+	char *file;
+	struct config cfg;
+	struct run r;
+
+	snprintf(env_key, sizeof(env_key), "AHDNS_TSIG_KEY=%s", key);
+	parse_ok(&cfg, args, env);
+	cr_assert_eq(cfg.n_transfer_allow, 1);
+	assert_prefix(&cfg.transfer_allow[0], "192.0.2.0", 24);
+	cr_assert_eq(cfg.n_notify, 1);
+	cr_assert_eq(cfg.notify[0].port, 5353);
+	cr_assert_eq(cfg.tsig.alg, TSIG_HMAC_SHA1);
+	assert_key_name(&cfg.tsig, "envkey.");
+	assert_secret(&cfg.tsig, SECRET20_HEX);
+	cr_assert_str_eq(cfg.tsig_key_path, key);
+	cr_assert_eq(cfg.ixfr_history, 3);
+	config_free(&cfg);
+
+	snprintf(file_text, sizeof(file_text),
+		 "{\"transfer-allow\": [\"::1\", \"127.0.0.0/8\"], \"notify\": [\"[::1]:5300\"], "
+		 "\"tsig-key\": \"%s\", \"ixfr-history\": 7}",
+		 key2);
+	file = write_temp(file_text);
+	{
+		const char *fargs[] = {ZONE_ARGS, "--config", file, NULL};
+		const char *cargs[] = {ZONE_ARGS, "--config", file, "--ixfr-history", "9", NULL};
+
+		parse_ok(&cfg, fargs, NULL);
+		cr_assert_eq(cfg.n_transfer_allow, 2);
+		assert_prefix(&cfg.transfer_allow[1], "127.0.0.0", 8);
+		cr_assert_eq(cfg.n_notify, 1);
+		cr_assert_eq(cfg.notify[0].port, 5300);
+		cr_assert_eq(cfg.tsig.alg, TSIG_HMAC_SHA256);
+		assert_key_name(&cfg.tsig, "filekey.");
+		cr_assert_eq(cfg.ixfr_history, 7);
+		config_free(&cfg);
+		/* The environment overrides the file, the command line both. */
+		parse_ok(&cfg, cargs, env);
+		cr_assert_eq(cfg.ixfr_history, 9);
+		cr_assert_eq(cfg.tsig.alg, TSIG_HMAC_SHA1);
+		assert_prefix(&cfg.transfer_allow[0], "192.0.2.0", 24);
+		config_free(&cfg);
+	}
+	run_parse(&cfg, args, bad_env, &r);
+	cr_assert_eq(r.rc, -1);
+	cr_assert_str_eq(r.err, "a-healthy-dns: --notify (from AHDNS_NOTIFY): '192.0.2.53:0': "
+				"the port is not an integer 1-65535\n");
+	unlink(file);
+	unlink(key);
+	unlink(key2);
+	free(file);
+	free(key);
+	free(key2);
+}
+
+/* config_from_json with its one stderr line caught. */
+static int from_json_quiet(struct config *cfg, const char *json, char *err, size_t n)
+{
+	char path[] = "/tmp/test_config_fjqXXXXXX";
+	int fd = mkstemp(path);
+	int saved = dup(2);
+	int rc;
+
+	cr_assert(fd >= 0 && saved >= 0);
+	unlink(path);
+	fflush(stderr);
+	dup2(fd, 2);
+	rc = config_from_json(cfg, json);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	slurp(fd, err, n);
+	close(fd);
+	return rc;
+}
+
+/* The children get everything, the key itself included (never the
+ * path alone: they may not read it), and the same bytes come back. */
+Test(config, replication_json_round_trip)
+{
+	char *key = write_temp("key:\n  - id: Xfr.Example\n    algorithm: hmac-sha384\n"
+			       "    secret: " SECRET48_B64 "\n");
+	const char *args[] = {ZONE_ARGS,
+			      "--transfer-allow", "[\"127.0.0.1\", \"2001:db8::/64\"]",
+			      "--notify", "[\"127.0.0.1:5353\", \"[::1]:5354\", \"::1\"]",
+			      "--tsig-key", key,
+			      "--ixfr-history", "100",
+			      NULL};
+	struct config a, b;
+	char *json, *json2;
+	char want[256], err[512];
+	struct json_object *o, *k, *v;
+
+	parse_ok(&a, args, NULL);
+	json = config_to_json(&a);
+	cr_assert_not_null(json);
+	cr_assert_eq(config_from_json(&b, json), 0, "%s", json);
+	assert_same_config(&a, &b);
+	assert_secret(&b.tsig, SECRET48_HEX);
+	json2 = config_to_json(&b);
+	cr_assert_str_eq(json, json2);
+	/* The serialized form, read with json-c. */
+	o = json_tokener_parse(json);
+	cr_assert_not_null(o);
+	cr_assert(json_object_object_get_ex(o, "tsig-key", &k));
+	cr_assert(json_object_object_get_ex(k, "secret", &v));
+	cr_assert_str_eq(json_object_get_string(v), SECRET48_B64);
+	cr_assert(json_object_object_get_ex(k, "name", &v));
+	cr_assert_str_eq(json_object_get_string(v), "xfr.example");
+	cr_assert(json_object_object_get_ex(k, "algorithm", &v));
+	cr_assert_str_eq(json_object_get_string(v), "hmac-sha384");
+	cr_assert(json_object_object_get_ex(o, "transfer-allow", &v));
+	cr_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+			 "[\"127.0.0.1\\/32\",\"2001:db8::\\/64\"]");
+	cr_assert(json_object_object_get_ex(o, "ixfr-history", &v));
+	cr_assert_eq(json_object_get_int(v), 100);
+	json_object_put(o);
+	free(json2);
+	free(json);
+	config_free(&b);
+
+	/* A child never reads the key file, and a hand-made key object is
+	 * checked like a file. */
+	snprintf(want, sizeof(want),
+		 "{\"hosted-zone\": \"example.com\", \"ns\": [\"ns1.example.com\"], "
+		 "\"zone-resolutions\": {\"www\": [\"192.0.2.1\"]}, \"tsig-key\": \"%s\"}",
+		 key);
+	cr_assert_eq(from_json_quiet(&b, want, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "is not a key (path, name, algorithm, secret)") != NULL, "%s", err);
+	cr_assert_eq(b.tsig.alg, TSIG_ALG_NONE);
+	cr_assert_eq(from_json_quiet(&b, "{\"hosted-zone\": \"example.com\", \"ns\": "
+					 "[\"ns1.example.com\"], \"zone-resolutions\": {\"www\": "
+					 "[\"192.0.2.1\"]}, \"tsig-key\": {\"path\": \"/k\", "
+					 "\"name\": \"k\", \"algorithm\": \"hmac-sha256\", "
+					 "\"secret\": \"QS==\"}}",
+				     err, sizeof(err)),
+		     -1);
+	cr_assert_str_eq(err, "a-healthy-dns: --tsig-key (from the serialized configuration): "
+			      "the secret is not valid base64\n");
+	cr_assert_eq(config_from_json(&b, "{\"hosted-zone\": \"example.com\", \"ns\": "
+					  "[\"ns1.example.com\"], \"zone-resolutions\": {\"www\": "
+					  "[\"192.0.2.1\"]}, \"tsig-key\": {\"path\": \"/k\", "
+					  "\"name\": \"k\", \"secret\": \"QQ==\"}}"),
+		     0);
+	cr_assert_eq(b.tsig.alg, TSIG_HMAC_SHA256);
+	cr_assert_str_eq(b.tsig_key_path, "/k");
+	config_free(&b);
+	config_free(&a);
+	unlink(key);
+	free(key);
+}
+
+/* --check-config: how many prefixes and secondaries, the key's name and
+ * type, never its secret. */
+Test(config, replication_summary)
+{
+	char *key = write_temp("transfer-key:hmac-sha256:" SECRET32_B64 "\n");
+	const char *args[] = {ZONE_ARGS,
+			      "--transfer-allow", "[\"127.0.0.1/32\", \"::1\"]",
+			      "--notify", "[\"127.0.0.1\", \"[::1]:5353\"]",
+			      "--tsig-key", key, NULL};
+	const char *none[] = {ZONE_ARGS, NULL};
+	char *buf = NULL;
+	size_t len = 0;
+	struct config cfg;
+	FILE *f;
+
+	parse_ok(&cfg, args, NULL);
+	f = open_memstream(&buf, &len);
+	cr_assert_not_null(f);
+	config_print_summary(&cfg, f);
+	fclose(f);
+	cr_assert(strstr(buf, "transfers: 2 prefixes allowed, notify 2 secondaries, TSIG key "
+			      "transfer-key. (hmac-sha256), IXFR history 16\n") != NULL,
+		  "%s", buf);
+	cr_assert(strstr(buf, "  transfer-allow: 127.0.0.1/32 ::1/128\n") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "  notify: 127.0.0.1 [::1]:5353\n") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "rxBFUguQ") == NULL, "%s", buf);
+	cr_assert(strstr(buf, "af1045520b90") == NULL, "%s", buf);
+	free(buf);
+	config_free(&cfg);
+	buf = NULL;
+	parse_ok(&cfg, none, NULL);
+	f = open_memstream(&buf, &len);
+	cr_assert_not_null(f);
+	config_print_summary(&cfg, f);
+	fclose(f);
+	cr_assert(strstr(buf, "transfers: refused (no --transfer-allow), notify 0 secondaries, "
+			      "no TSIG key, IXFR history 16\n") != NULL,
+		  "%s", buf);
+	free(buf);
+	config_free(&cfg);
+	unlink(key);
+	free(key);
+}
+
+Test(config, replication_help)
+{
+	static const char *const flags[] = {"--transfer-allow JSON", "--notify JSON",
+					    "--tsig-key FILE", "--ixfr-history N"};
+	const char *help[] = {"--help", NULL};
+	struct config cfg;
+	struct run r;
+
+	run_parse(&cfg, help, NULL, &r);
+	cr_assert_eq(r.action, CONFIG_EXIT_OK);
+	for (size_t i = 0; i < AHD_ARRAY_LEN(flags); i++)
+		cr_assert(strstr(r.out, flags[i]) != NULL, "no %s in --help", flags[i]);
 }
