@@ -40,6 +40,7 @@ struct zimg_iter {
 	unsigned zone;
 	/* the walk's position */
 	uint32_t name, n_names, rrset, n_rrsets, rr, n_rr;
+	size_t rrsets_at;     /* the current name's descriptors (checked) */
 	bool in_sigs;
 	size_t at;            /* offset of the next body in the RRset */
 	unsigned ptr_k;       /* placeholders done in this RRset */

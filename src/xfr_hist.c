@@ -217,9 +217,12 @@ static int xh_group_cmp(const struct xh_side *a, const struct xh_side *b)
 
 	if (!a->have || !b->have)
 		return a->have ? -1 : 1;
-	c = dname_canonical_cmp(a->owner, a->owner_len, b->owner, b->owner_len);
-	if (c)
-		return c;
+	/* Mostly the same name on both sides: skip the label walk then. */
+	if (a->owner_len != b->owner_len || memcmp(a->owner, b->owner, a->owner_len) != 0) {
+		c = dname_canonical_cmp(a->owner, a->owner_len, b->owner, b->owner_len);
+		if (c)
+			return c;
+	}
 	if (a->set_type != b->set_type)
 		return a->set_type < b->set_type ? -1 : 1;
 	return (int)a->sig - (int)b->sig;

@@ -121,24 +121,18 @@ static bool ziter_load_name(struct zimg_iter *it, uint32_t i)
 			return false;
 	}
 	it->n_rrsets = nm.n_rrsets;
+	it->rrsets_at = nm.rrsets_off;
 	it->rrset = 0;
 	return true;
 }
 
-/* RRset j of the current name (it->name - 1), checked to lie in the slot. */
+/* RRset j of the current name (checked to lie in the slot when the
+ * name was loaded), its bodies checked too. */
 static bool ziter_rrset(const struct zimg_iter *it, uint32_t j, struct zimg_rrset *rs)
 {
-	struct zimg_zone zn;
-	struct zimg_name nm;
-
-	if (it->name == 0 || !ziter_zone(it->slot, it->size, it->zone, &zn) ||
-	    it->name > zn.n_names)
+	if (it->name == 0 || j >= it->n_rrsets)
 		return false;
-	memcpy(&nm, it->slot + zn.names_off + (size_t)(it->name - 1) * sizeof(nm), sizeof(nm));
-	if (j >= nm.n_rrsets ||
-	    !ziter_in(it->size, nm.rrsets_off, (uint64_t)nm.n_rrsets * sizeof(*rs)))
-		return false;
-	memcpy(rs, it->slot + nm.rrsets_off + (size_t)j * sizeof(*rs), sizeof(*rs));
+	memcpy(rs, it->slot + it->rrsets_at + (size_t)j * sizeof(*rs), sizeof(*rs));
 	return ziter_in(it->size, rs->rrs_off, (uint64_t)rs->rrs_len + 2u * rs->n_ptrs) &&
 	       ziter_in(it->size, rs->sigs_off, rs->sigs_len);
 }
