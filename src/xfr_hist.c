@@ -293,6 +293,20 @@ static bool xh_put_soa(struct xh_side *s, struct xh_buf *out)
 	       xh_put_rr(out, r.owner, r.owner_len, r.body, r.body_len);
 }
 
+/* Why building an entry stopped: out of memory (-1), over the area's
+ * size (1), else a slot that does not check out (-1). */
+static int xh_why(const struct xh_buf *const *bufs, size_t n)
+{
+	bool over = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (bufs[i]->oom)
+			return -1;
+		over |= bufs[i]->over;
+	}
+	return over ? 1 : -1;
+}
+
 /*
  * Zone `zone` of both slots into e: apex, counts, old SOA, deleted, new
  * SOA, added. 0, 1 when it does not fit or the zones differ, -1 when a
@@ -305,11 +319,12 @@ static int xh_diff_zone(const uint8_t *old, size_t old_size, const uint8_t *nw,
 	struct xh_buf del = {.max = e->max}, add = {.max = e->max};
 	uint32_t n_del = 0, n_add = 0;
 	uint8_t cnt[8];
-	bool ok;
 	int rc = -1;
 
 	if (!s)
 		return -1;
+	const struct xh_buf *bufs[] = {e, &del, &add, &s[0].rrs, &s[1].rrs};
+
 	s[0].rrs.max = s[1].rrs.max = SIZE_MAX;
 	if (zimg_iter_init(&s[0].it, old, old_size, zone) < 0 ||
 	    zimg_iter_init(&s[1].it, nw, new_size, zone) < 0)
@@ -318,19 +333,18 @@ static int xh_diff_zone(const uint8_t *old, size_t old_size, const uint8_t *nw,
 	if (s[0].it.apex_len != s[1].it.apex_len ||
 	    memcmp(s[0].it.apex, s[1].it.apex, s[0].it.apex_len) != 0)
 		goto out;
-	rc = -1;
 	if (!xh_merge(&s[0], &s[1], &del, &add, &n_del, &n_add)) {
-		rc = (del.over || add.over) && !del.oom && !add.oom && !s[0].rrs.oom &&
-				     !s[1].rrs.oom ? 1 : -1;
+		rc = xh_why(bufs, AHD_ARRAY_LEN(bufs));
 		goto out;
 	}
 	wire_store_u32(cnt, n_del);
 	wire_store_u32(cnt + 4, n_add);
-	ok = !del.over && !add.over && xh_put_u16(e, s[1].it.apex_len) &&
-	     xh_put(e, s[1].it.apex, s[1].it.apex_len) && xh_put(e, cnt, 8) &&
-	     xh_put_soa(&s[0], e) && xh_put(e, del.p, del.len) && xh_put_soa(&s[1], e) &&
-	     xh_put(e, add.p, add.len);
-	rc = ok ? 0 : (e->oom || del.oom || add.oom) ? -1 : (e->over || del.over || add.over) ? 1 : -1;
+	if (xh_put_u16(e, s[1].it.apex_len) && xh_put(e, s[1].it.apex, s[1].it.apex_len) &&
+	    xh_put(e, cnt, 8) && xh_put_soa(&s[0], e) && xh_put(e, del.p, del.len) &&
+	    xh_put_soa(&s[1], e) && xh_put(e, add.p, add.len))
+		rc = 0;
+	else
+		rc = xh_why(bufs, AHD_ARRAY_LEN(bufs));
 out:
 	free(del.p);
 	free(add.p);
@@ -404,11 +418,13 @@ static void xh_append(struct zimg_hist *h, uint8_t *area, const uint8_t *entry, 
 
 	memcpy(&eh, entry, sizeof(eh));
 	xh_write_begin(h);
-	if (h->count >= h->max_entries || h->first >= h->max_entries) {
-		h->first = h->count ? (h->first + 1) % h->max_entries : 0;
-		h->count = h->count ? h->count - 1 : 0;
+	if (h->count == h->max_entries) { /* --ixfr-history: the oldest goes */
+		h->first = (h->first + 1) % h->max_entries;
+		h->count--;
 	}
-	while (!xh_place(h, t, len, &at) && h->count > 0) {
+	while (!xh_place(h, t, len, &at)) {
+		if (h->count == 0)
+			goto done; /* larger than the area: xfr_hist_record's max */
 		h->first = (h->first + 1) % h->max_entries;
 		h->count--;
 	}
@@ -417,6 +433,7 @@ static void xh_append(struct zimg_hist *h, uint8_t *area, const uint8_t *entry, 
 		.from_serial = eh.from_serial, .to_serial = eh.to_serial,
 		.off = (uint32_t)at, .len = (uint32_t)len};
 	h->count++;
+done:
 	xh_write_end(h);
 }
 
@@ -435,7 +452,8 @@ int xfr_hist_record(struct zimg *z, const uint8_t *old_slot, size_t old_size,
 	 * send the writes outside the area. */
 	if (h->max_entries == 0 || h->table_off != sizeof(*h) ||
 	    h->data_off < h->table_off + (uint64_t)h->max_entries * sizeof(struct zimg_hist_desc) ||
-	    h->data_off > size || h->data_size > size - h->data_off || h->count > h->max_entries) {
+	    h->data_off > size || h->data_size > size - h->data_off || h->count > h->max_entries ||
+	    h->first >= h->max_entries) {
 		log_error("IXFR history: the area does not check out; history off");
 		h->magic = 0;
 		return -1;

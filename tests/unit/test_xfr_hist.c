@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -633,4 +634,50 @@ Test(xfr_hist, through_a_read_only_mapping)
 	zimg_close(w);
 	close(ro);
 	zimg_unlink(name);
+}
+
+/* The area's geometry in the image header is checked like the slots':
+ * an object whose header misplaces or missizes it is refused. */
+Test(xfr_hist, header_geometry_is_checked)
+{
+	struct zimg *z = zimg_new_mem(&cfg);
+	size_t size;
+	uint8_t *raw;
+	struct {
+		size_t off;
+		uint64_t delta;
+	} bad[] = {
+		{offsetof(struct zimg_header, hist_size), 8},
+		{offsetof(struct zimg_header, hist_size), (uint64_t)-8},
+		{offsetof(struct zimg_header, hist_off), 8},
+		{offsetof(struct zimg_header, hist_off), (uint64_t)-8},
+	};
+
+	cr_assert_not_null(z);
+	raw = zimg_raw(z, &size);
+	for (size_t i = 0; i <= AHD_ARRAY_LEN(bad); i++) {
+		int fd = memfd_create("xfr-hist", 0);
+		uint8_t *copy = malloc(size);
+		struct zimg *m;
+
+		cr_assert_geq(fd, 0);
+		memcpy(copy, raw, size);
+		if (i < AHD_ARRAY_LEN(bad)) {
+			uint64_t v;
+
+			memcpy(&v, copy + bad[i].off, 8);
+			v += bad[i].delta;
+			memcpy(copy + bad[i].off, &v, 8);
+		}
+		cr_assert_eq(write(fd, copy, size), (ssize_t)size);
+		m = zimg_map(fd, false);
+		if (i == AHD_ARRAY_LEN(bad))
+			cr_assert_not_null(m, "the unchanged copy is accepted");
+		else
+			cr_assert_null(m, "bad header %zu accepted", i);
+		zimg_close(m);
+		close(fd);
+		free(copy);
+	}
+	zimg_close(z);
 }
