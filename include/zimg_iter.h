@@ -20,7 +20,8 @@
 
 #include "ahd.h"
 
-/* An RR body with every name in its RDATA expanded: SOA holds two names. */
+/* An RR body with every name in its RDATA expanded: SOA holds two names.
+ * No walked body is longer (a longer one counts as a corrupt slot). */
 #define ZIMG_ITER_RR_MAX (10u + 2u * AHD_MAX_NAME_WIRE + 20u + 4096u)
 
 struct zimg_rr {

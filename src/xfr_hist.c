@@ -397,6 +397,11 @@ static bool xh_place(const struct zimg_hist *h, const struct zimg_hist_desc *t, 
 	}
 	old = &t[h->first];
 	nw = &t[(h->first + h->count - 1) % h->max_entries];
+	/* Only the prober writes them, yet a bad one must not aim the copy
+	 * outside the area: it is dropped like a stale one. */
+	if (old->off > h->data_size || nw->off > h->data_size ||
+	    nw->len > h->data_size - nw->off)
+		return false;
 	head = xh_align((size_t)nw->off + nw->len);
 	if (nw->off >= old->off) { /* live: [old, head) */
 		if (head <= h->data_size && h->data_size - head >= len) {
@@ -444,6 +449,7 @@ int xfr_hist_record(struct zimg *z, const uint8_t *old_slot, size_t old_size,
 	uint8_t *area = zimg_hist(z, &size);
 	struct zimg_hist *h = (struct zimg_hist *)area;
 	struct xh_buf e = {0};
+	uint32_t had;
 	int rc;
 
 	if (area == NULL || h->magic != ZIMG_HIST_MAGIC)
@@ -460,6 +466,7 @@ int xfr_hist_record(struct zimg *z, const uint8_t *old_slot, size_t old_size,
 	}
 	e.max = h->data_size;
 	rc = xh_build(old_slot, old_size, new_slot, new_size, &e);
+	had = h->count;
 	if (rc == 0)
 		xh_append(h, area, e.p, e.len);
 	else
@@ -467,7 +474,7 @@ int xfr_hist_record(struct zimg *z, const uint8_t *old_slot, size_t old_size,
 	if (rc < 0)
 		log_error("IXFR history: the images could not be compared (%s); history emptied",
 			  e.oom ? "out of memory" : "an image does not check out");
-	else if (rc > 0)
+	else if (rc > 0 && had > 0) /* not at every start of a large signed zone */
 		log_info("IXFR history: the change is too large to keep (over %zu bytes) or the "
 			 "zones changed; history emptied, secondaries will use AXFR",
 			 (size_t)h->data_size);

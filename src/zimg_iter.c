@@ -151,7 +151,9 @@ static bool ziter_body(const struct zimg_iter *it, const uint8_t *bodies, size_t
 	if (len - at < ZIMG_RR_HDR)
 		return false;
 	blen = ZIMG_RR_HDR + wire_load_u16(bodies + at + 8);
-	if (blen > len - at)
+	/* No RR the builder writes comes near the bound (an RSA-4096 DNSKEY
+	 * is 1,041 bytes), and callers may copy into buffers of that size. */
+	if (blen > len - at || blen > ZIMG_ITER_RR_MAX)
 		return false;
 	*next = at + blen;
 	rr->type = wire_load_u16(bodies + at);
