@@ -24,6 +24,9 @@ struct zimg;
 /* Bytes of history area cfg needs beside slots of slot_size bytes
  * (0 when --ixfr-history is 0). */
 size_t xfr_hist_area_size(const struct config *cfg, size_t slot_size);
+/* zimg.c, once when it creates the image: an empty history of
+ * cfg->ixfr_history entries in area[0..size). */
+void xfr_hist_init(uint8_t *area, size_t size, const struct config *cfg);
 
 /*
  * Prober, before the flip: record the difference from the image in

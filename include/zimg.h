@@ -76,6 +76,9 @@ int zimg_publish_signed(struct zimg *z, const struct config *cfg, const bool *pu
  * than the shm object was created with needs a restart. */
 size_t zimg_slot_need(const struct config *cfg);
 size_t zimg_slot_have(const struct zimg *z);
+/* The IXFR history area after the slots (xfr_hist.h; NULL and 0 without
+ * --ixfr-history), writable only if the mapping is. */
+uint8_t *zimg_hist(const struct zimg *z, size_t *size);
 
 /*
  * A read of the active slot: slot[0..size) as it was when the read

@@ -5,7 +5,9 @@
  * it pulls in neither config.h nor log.h, so the query core can read it.
  * Everyone else uses zimg.h and answer.h.
  *
- * shm object:  [struct zimg_header][slot 0][slot 1]
+ * shm object:  [struct zimg_header][slot 0][slot 1][IXFR history]
+ *              (the history area, hist_off/hist_size in the header, only
+ *              with --ixfr-history: layout below, code in xfr_hist.c)
  * slot:        [struct zimg_slot][struct zimg_zone x n_zones] then, per
  *              zone, the apex name, its name table (struct zimg_name,
  *              sorted by key), the keys, the RRset descriptors and the
@@ -28,6 +30,7 @@
  * of zone, or in alias zones the hosted zone's names) stays whole.
  * Signatures cover the uncompressed RDATA, rendered before compression.
  * Version 2 added n_ptrs (version 1 readers would copy the placeholders).
+ * Version 3 added the IXFR history area (hist_off, hist_size).
  *
  * Signed images (zimg_slot.flags & ZIMG_SLOT_SIGNED; every zone then has
  * ZIMG_ZONE_SIGNED), RFC 4033-4035, one key (DNSKEY flags 257):
@@ -87,7 +90,7 @@
 #include "wire.h"
 
 #define ZIMG_MAGIC 0x5a444841u /* "AHDZ" little-endian */
-#define ZIMG_VERSION 2u
+#define ZIMG_VERSION 3u
 #define ZIMG_SLOT_MAGIC 0x544f4c53u /* "SLOT" */
 #define ZIMG_HEADER_SIZE 128u
 /* Offsets are uint32_t. */
@@ -104,12 +107,17 @@ struct zimg_header {
 	uint32_t reserved0;
 	struct seqlock lock;
 	_Atomic uint64_t generation;
-	uint8_t reserved[48];
+	/* The IXFR history area: both 0 without one, else hist_off is
+	 * right after slot 1 and the area ends the object. */
+	uint64_t hist_off;
+	uint64_t hist_size;
+	uint8_t reserved[32];
 };
 _Static_assert(sizeof(struct zimg_header) == ZIMG_HEADER_SIZE, "shm header size is part of the format");
 _Static_assert(offsetof(struct zimg_header, slot_off) == 24, "shm header layout is part of the format");
 _Static_assert(offsetof(struct zimg_header, lock) == 48, "shm header layout is part of the format");
 _Static_assert(offsetof(struct zimg_header, generation) == 72, "shm header layout is part of the format");
+_Static_assert(offsetof(struct zimg_header, hist_off) == 80, "shm header layout is part of the format");
 
 /* Room for RRSIGs lives beside each RRset (sigs_*: zero until DNSSEC). */
 struct zimg_rrset {
@@ -208,5 +216,53 @@ _Static_assert(sizeof(struct zimg_slot) == 32, "slot layout");
 #define ZIMG_TYPE_RRSIG 46u
 #define ZIMG_TYPE_NSEC 47u
 #define ZIMG_TYPE_DNSKEY 48u
+
+/*
+ * The IXFR history area (xfr_hist.h, DESIGN §9.2):
+ *   [struct zimg_hist][struct zimg_hist_desc x max_entries][data]
+ * The descriptors are a ring (first: the oldest, count live), each
+ * pointing at one entry in data, itself a ring of whole entries (one
+ * never wraps). Only the prober writes, under lock.seq[0] (odd while it
+ * writes; lock.active stays 0), so readers use seqlock_read_begin /
+ * seqlock_read_retry on slot 0 and bounds-check everything against the
+ * area size taken from the image header when it was mapped.
+ *
+ * An entry: struct zimg_hist_entry (host order, like the headers), then
+ *   per zone of the new image, in its order, big-endian like the wire:
+ *   u16 apex_len, apex, u32 n_del, u32 n_add, then the RRs: the old SOA,
+ *   n_del deleted RRs, the new SOA, n_add added RRs, each RR as
+ *   u16 owner_len, owner, u16 body_len, body (zimg_iter's RRs, in the
+ *   IXFR order of RFC 1995 section 4, as xfr_hist_diff returns them).
+ */
+#define ZIMG_HIST_MAGIC 0x54534948u /* "HIST" */
+
+struct zimg_hist {
+	uint32_t magic;
+	uint32_t max_entries;
+	uint32_t table_off; /* from the area start */
+	uint32_t data_off;
+	uint64_t data_size;
+	struct seqlock lock;
+	uint32_t first; /* descriptor index of the oldest entry */
+	uint32_t count; /* live entries */
+	uint64_t reserved;
+};
+_Static_assert(sizeof(struct zimg_hist) == 64, "history layout");
+
+struct zimg_hist_desc {
+	uint32_t from_serial;
+	uint32_t to_serial;
+	uint32_t off; /* in data */
+	uint32_t len;
+};
+_Static_assert(sizeof(struct zimg_hist_desc) == 16, "history layout");
+
+struct zimg_hist_entry {
+	uint32_t from_serial;
+	uint32_t to_serial;
+	uint32_t bytes; /* the whole entry, this header included */
+	uint32_t n_zones;
+};
+_Static_assert(sizeof(struct zimg_hist_entry) == 16, "history layout");
 
 #endif

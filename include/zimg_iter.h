@@ -20,7 +20,8 @@
 
 #include "ahd.h"
 
-/* An RR body with every name in its RDATA expanded: SOA holds two names. */
+/* An RR body with every name in its RDATA expanded: SOA holds two names.
+ * No walked body is longer (a longer one counts as a corrupt slot). */
 #define ZIMG_ITER_RR_MAX (10u + 2u * AHD_MAX_NAME_WIRE + 20u + 4096u)
 
 struct zimg_rr {
@@ -40,6 +41,7 @@ struct zimg_iter {
 	unsigned zone;
 	/* the walk's position */
 	uint32_t name, n_names, rrset, n_rrsets, rr, n_rr;
+	size_t rrsets_at;     /* the current name's descriptors (checked) */
 	bool in_sigs;
 	size_t at;            /* offset of the next body in the RRset */
 	unsigned ptr_k;       /* placeholders done in this RRset */

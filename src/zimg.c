@@ -16,10 +16,13 @@
 #include <unistd.h>
 
 #include "ahd.h"
+#include "config.h"
 #include "log.h"
 #include "shm.h"
+#include "xfr_hist.h"
 #include "zimg_build.h"
 #include "zimg_format.h"
+#include "zimg_iter.h"
 
 /* One mapping. The slot geometry is copied out of the header once it has
  * been validated, so a later change to the shared header cannot move a
@@ -33,9 +36,11 @@ struct zimg {
 	struct zimg_header *hdr;
 	size_t slot_size;
 	uint8_t *slot[2];
+	uint8_t *hist; /* the IXFR history area (NULL: none) */
+	size_t hist_size;
 };
 
-static void zimg_init_header(struct zimg_header *h, size_t slot_size)
+static void zimg_init_header(struct zimg_header *h, size_t slot_size, size_t hist_size)
 {
 	memset(h, 0, sizeof(*h));
 	h->magic = ZIMG_MAGIC;
@@ -44,7 +49,9 @@ static void zimg_init_header(struct zimg_header *h, size_t slot_size)
 	h->slot_size = slot_size;
 	h->slot_off[0] = ZIMG_HEADER_SIZE;
 	h->slot_off[1] = ZIMG_HEADER_SIZE + slot_size;
-	h->total_size = ZIMG_HEADER_SIZE + 2 * (uint64_t)slot_size;
+	h->total_size = ZIMG_HEADER_SIZE + 2 * (uint64_t)slot_size + hist_size;
+	h->hist_off = hist_size ? ZIMG_HEADER_SIZE + 2 * (uint64_t)slot_size : 0;
+	h->hist_size = hist_size;
 	atomic_init(&h->lock.active, 0);
 	atomic_init(&h->lock.seq[0], 0);
 	atomic_init(&h->lock.seq[1], 0);
@@ -65,7 +72,11 @@ static int zimg_check_header(const struct zimg_header *h, size_t size)
 	if (h->slot_off[0] != ZIMG_HEADER_SIZE ||
 	    h->slot_off[1] != ZIMG_HEADER_SIZE + h->slot_size)
 		return -1;
-	if (h->total_size != ZIMG_HEADER_SIZE + 2 * h->slot_size || h->total_size != size)
+	if (h->hist_size > ZIMG_SLOT_MAX || h->hist_size % ZIMG_ALIGN != 0 ||
+	    h->hist_off != (h->hist_size ? ZIMG_HEADER_SIZE + 2 * h->slot_size : 0))
+		return -1;
+	if (h->total_size != ZIMG_HEADER_SIZE + 2 * h->slot_size + h->hist_size ||
+	    h->total_size != size)
 		return -1;
 	return 0;
 }
@@ -85,12 +96,15 @@ static struct zimg *zimg_wrap(uint8_t *base, size_t size, bool writable, bool me
 	z->slot_size = (size_t)z->hdr->slot_size;
 	z->slot[0] = base + z->hdr->slot_off[0];
 	z->slot[1] = base + z->hdr->slot_off[1];
+	z->hist_size = (size_t)z->hdr->hist_size;
+	z->hist = z->hist_size ? base + z->hdr->hist_off : NULL;
 	return z;
 }
 
 struct zimg *zimg_create(const char *shm_name, const struct config *cfg, int *ro_fd)
 {
 	size_t slot_size = zimg_build_slot_size(cfg);
+	size_t hist_size = slot_size ? xfr_hist_area_size(cfg, slot_size) : 0;
 	size_t total;
 	int fd, rfd = -1;
 	void *base = NULL;
@@ -100,7 +114,7 @@ struct zimg *zimg_create(const char *shm_name, const struct config *cfg, int *ro
 		log_error("shm %s: the zone is too large for the image format", shm_name);
 		return NULL;
 	}
-	total = ZIMG_HEADER_SIZE + 2 * slot_size;
+	total = ZIMG_HEADER_SIZE + 2 * slot_size + hist_size;
 	fd = shm_create(shm_name, total, false, &base);
 	if (fd < 0)
 		return NULL;
@@ -112,12 +126,14 @@ struct zimg *zimg_create(const char *shm_name, const struct config *cfg, int *ro
 		log_error("shm %s: read-only fd: %s", shm_name, strerror(errno));
 		goto fail;
 	}
-	zimg_init_header(base, slot_size);
+	zimg_init_header(base, slot_size, hist_size);
 	z = zimg_wrap(base, total, true, false);
 	if (!z) {
 		log_error("shm %s: out of memory", shm_name);
 		goto fail;
 	}
+	if (z->hist)
+		xfr_hist_init(z->hist, z->hist_size, cfg);
 	/* The first image: static records only (nothing is checked yet). */
 	if (zimg_publish(z, cfg, NULL, NULL) < 0)
 		goto fail;
@@ -161,7 +177,8 @@ struct zimg *zimg_map(int fd, bool writable)
 struct zimg *zimg_new_mem(const struct config *cfg)
 {
 	size_t slot_size = zimg_build_slot_size(cfg);
-	size_t total = ZIMG_HEADER_SIZE + 2 * slot_size;
+	size_t hist_size = slot_size ? xfr_hist_area_size(cfg, slot_size) : 0;
+	size_t total = ZIMG_HEADER_SIZE + 2 * slot_size + hist_size;
 	uint8_t *base;
 	struct zimg *z;
 
@@ -171,10 +188,12 @@ struct zimg *zimg_new_mem(const struct config *cfg)
 	if (!base)
 		return NULL;
 	memset(base, 0, total);
-	zimg_init_header((struct zimg_header *)base, slot_size);
+	zimg_init_header((struct zimg_header *)base, slot_size, hist_size);
 	z = zimg_wrap(base, total, true, true);
 	if (!z)
 		free(base);
+	else if (z->hist)
+		xfr_hist_init(z->hist, z->hist_size, cfg);
 	return z;
 }
 
@@ -191,13 +210,17 @@ struct zimg *zimg_heap_copy(const struct zimg *m)
 	h->base = (uint8_t *)h->hdr;
 	h->slot[0] = malloc(m->slot_size);
 	h->slot[1] = malloc(m->slot_size);
-	if (!h->hdr || !h->slot[0] || !h->slot[1]) {
+	h->hist_size = m->hist_size;
+	h->hist = m->hist_size ? malloc(m->hist_size) : NULL;
+	if (!h->hdr || !h->slot[0] || !h->slot[1] || (m->hist_size && !h->hist)) {
 		zimg_close(h);
 		return NULL;
 	}
 	memcpy(h->hdr, m->hdr, sizeof(*h->hdr));
 	memcpy(h->slot[0], m->slot[0], m->slot_size);
 	memcpy(h->slot[1], m->slot[1], m->slot_size);
+	if (h->hist)
+		memcpy(h->hist, m->hist, m->hist_size);
 	return h;
 }
 
@@ -214,6 +237,7 @@ void zimg_close(struct zimg *z)
 	if (z->parts) {
 		free(z->slot[0]);
 		free(z->slot[1]);
+		free(z->hist);
 	}
 	if (z->mem)
 		free(z->base);
@@ -238,7 +262,7 @@ uint32_t zimg_next_serial(uint32_t prev, uint32_t now)
 }
 
 /* Serial of slot s, if it holds a complete image. */
-static bool zimg_slot_serial(const struct zimg *z, unsigned s, uint32_t *serial)
+static bool zimg_slot_prev_serial(const struct zimg *z, unsigned s, uint32_t *serial)
 {
 	const struct zimg_slot *sl = (const struct zimg_slot *)z->slot[s];
 
@@ -255,6 +279,7 @@ static int zimg_publish_common(struct zimg *z, const struct config *cfg,
 	struct seqlock *l = &z->hdr->lock;
 	unsigned active = atomic_load_explicit(&l->active, memory_order_relaxed) & 1u;
 	uint32_t prev, serial;
+	bool had_prev;
 	unsigned s;
 	int rc;
 
@@ -264,8 +289,8 @@ static int zimg_publish_common(struct zimg *z, const struct config *cfg,
 	}
 	/* The only writer reads its own last image: no seqlock needed. A
 	 * restarted prober continues from the serial the image holds. */
-	serial = zimg_slot_serial(z, active, &prev) ? zimg_next_serial(prev, (uint32_t)now)
-						    : (uint32_t)now;
+	had_prev = zimg_slot_prev_serial(z, active, &prev);
+	serial = had_prev ? zimg_next_serial(prev, (uint32_t)now) : (uint32_t)now;
 	s = seqlock_write_begin(l);
 	rc = zimg_build_signed(z->slot[s], z->slot_size, cfg, published, serial, signer, now);
 	if (rc < 0) {
@@ -276,6 +301,11 @@ static int zimg_publish_common(struct zimg *z, const struct config *cfg,
 		atomic_store_explicit(&l->seq[s], q + 1u, memory_order_release);
 		return -1;
 	}
+	/* Before the flip (DESIGN §9.2): a worker that sees the new serial
+	 * finds the step to it. A failed record has emptied the history
+	 * (clients fall back to AXFR); the image is published regardless. */
+	if (had_prev && cfg->ixfr_history > 0 && z->hist != NULL)
+		(void)xfr_hist_record(z, z->slot[active], z->slot_size, z->slot[s], z->slot_size);
 	seqlock_write_end(l, s);
 	atomic_fetch_add_explicit(&z->hdr->generation, 1, memory_order_release);
 	if (serial_out)
@@ -376,4 +406,10 @@ size_t zimg_slot_need(const struct config *cfg)
 size_t zimg_slot_have(const struct zimg *z)
 {
 	return z->slot_size;
+}
+
+uint8_t *zimg_hist(const struct zimg *z, size_t *size)
+{
+	*size = z->hist_size;
+	return z->hist;
 }
