@@ -40,9 +40,7 @@ struct xfr_counters {
 };
 
 struct xfr_ctx {
-	const struct zimg *z;
-	const struct config_prefix *acl;
-	size_t n_acl;
+	const struct zimg *z;       /* the image, and who may transfer it */
 	const struct tsig_key *key; /* alg TSIG_ALG_NONE: no key */
 	unsigned streams;           /* being streamed now */
 	struct xfr_counters n;

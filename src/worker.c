@@ -404,8 +404,7 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats_wor
 	memset(&w, 0, sizeof(w));
 	w.sw = sw != NULL ? sw : &w.own;
 	worker_init_ctx(&w, cfg, z);
-	w.xfr = (struct xfr_ctx){.z = z, .acl = cfg->transfer_allow,
-				 .n_acl = cfg->n_transfer_allow, .key = &cfg->tsig};
+	w.xfr = (struct xfr_ctx){.z = z, .key = &cfg->tsig};
 	if (n_fds == 0 || n_fds > PROC_MAX_FDS) {
 		log_critical("worker needs 1 to %d sockets, got %zu", PROC_MAX_FDS,
 			     n_fds);

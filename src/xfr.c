@@ -19,6 +19,7 @@
 #include "wire.h"
 #include "xfr_hist.h"
 #include "zimg.h"
+#include "zimg_format.h"
 
 #define XFR_RCODE_FORMERR 1
 #define XFR_RCODE_SERVFAIL 2
@@ -59,6 +60,39 @@ bool xfr_acl_match(const struct config_prefix *acl, size_t n, int family,
 			return true;
 	}
 	return false;
+}
+
+/* The --transfer-allow list the current image carries (it follows
+ * reloads, DESIGN §9.3) into acl; its length, or 0 (nobody). */
+static size_t xfr_image_acl(const struct zimg *z, struct config_prefix *acl)
+{
+	for (int attempt = 0; attempt < 8; attempt++) {
+		struct zimg_view v;
+		struct zimg_slot hdr;
+		size_t n = 0;
+
+		zimg_read_begin(z, &v);
+		if (v.slot != NULL && v.size >= sizeof(hdr)) {
+			memcpy(&hdr, v.slot, sizeof(hdr));
+			if (hdr.acl_off != 0 && hdr.acl_off <= v.size - 4) {
+				n = wire_load_u32(v.slot + hdr.acl_off);
+				if (n > CONFIG_XFR_ACL_MAX ||
+				    n * sizeof(struct zimg_acl) > v.size - 4 - hdr.acl_off)
+					n = 0;
+			}
+			for (size_t i = 0; i < n; i++) {
+				struct zimg_acl a;
+
+				memcpy(&a, v.slot + hdr.acl_off + 4 + i * sizeof(a), sizeof(a));
+				acl[i].family = a.family == 6 ? AF_INET6 : AF_INET;
+				acl[i].len = a.len;
+				memcpy(acl[i].addr, a.addr, sizeof(a.addr));
+			}
+		}
+		if (!zimg_read_retry(z, &v))
+			return n;
+	}
+	return 0;
 }
 
 static bool xfr_peer(const struct sockaddr *peer, int *family, uint8_t addr[16])
@@ -127,36 +161,34 @@ static size_t xfr_error(const uint8_t *pkt, const struct query *q, uint8_t rcode
 	return n;
 }
 
+/* The offset after the (possibly compressed) name at pkt[at], or len
+ * when it runs off the end. query_parse has checked the message. */
+static size_t xfr_skip_name(const uint8_t *pkt, size_t len, size_t at)
+{
+	while (at < len && pkt[at] != 0 && (pkt[at] & 0xc0) == 0)
+		at += 1u + pkt[at];
+	if (at >= len)
+		return len;
+	return at + ((pkt[at] & 0xc0) == 0xc0 ? 2 : 1);
+}
+
 /* The serial of the SOA an IXFR request carries in its authority
  * section (RFC 1995 section 3); false if there is none. */
 static bool xfr_ixfr_serial(const uint8_t *pkt, size_t len, const struct query *q,
 			    uint32_t *serial)
 {
 	size_t at = 12 + q->question_len;
-	uint16_t ancount = wire_load_u16(pkt + 6), nscount = wire_load_u16(pkt + 8);
 
-	if (ancount != 0 || nscount == 0 || at >= len)
+	if (wire_load_u16(pkt + 6) != 0 || wire_load_u16(pkt + 8) == 0)
 		return false;
-	/* The owner (the zone, often a pointer to the question). */
-	while (at < len && pkt[at] != 0 && (pkt[at] & 0xc0) == 0)
-		at += 1u + pkt[at];
-	if (at >= len)
-		return false;
-	at += (pkt[at] & 0xc0) == 0xc0 ? 2 : 1;
+	at = xfr_skip_name(pkt, len, at); /* the zone, often a pointer */
 	if (len < at + 10 || wire_load_u16(pkt + at) != XFR_TYPE_SOA)
 		return false;
-	at += 10;
-	for (int name = 0; name < 2; name++) { /* MNAME, RNAME */
-		while (at < len && pkt[at] != 0 && (pkt[at] & 0xc0) == 0)
-			at += 1u + pkt[at];
-		if (at >= len)
-			return false;
-		at += (pkt[at] & 0xc0) == 0xc0 ? 2 : 1;
-	}
+	at = xfr_skip_name(pkt, len, at + 10); /* MNAME */
+	at = xfr_skip_name(pkt, len, at);      /* RNAME */
 	if (len < at + 4)
 		return false;
-	*serial = ((uint32_t)pkt[at] << 24) | ((uint32_t)pkt[at + 1] << 16) |
-		  ((uint32_t)pkt[at + 2] << 8) | pkt[at + 3];
+	*serial = wire_load_u32(pkt + at);
 	return true;
 }
 
@@ -168,13 +200,13 @@ static size_t xfr_access(struct xfr_ctx *x, const struct sockaddr *peer, const u
 			 size_t len, const struct query *q, uint8_t *out, size_t cap,
 			 struct tsig_rr *rr, bool *is_signed, uint64_t now, int64_t now_ms)
 {
+	struct config_prefix acl[CONFIG_XFR_ACL_MAX];
+	size_t n_acl = xfr_image_acl(x->z, acl), n;
 	int family = 0, err;
 	uint8_t addr[16];
 	enum tsig_find f;
-	size_t n;
 
-	if (!xfr_peer(peer, &family, addr) ||
-	    !xfr_acl_match(x->acl, x->n_acl, family, addr)) {
+	if (!xfr_peer(peer, &family, addr) || !xfr_acl_match(acl, n_acl, family, addr)) {
 		x->n.refused++;
 		xfr_log_refusal(x, now_ms, q, family, addr, "not in --transfer-allow");
 		return xfr_error(pkt, q, XFR_RCODE_REFUSED, out, cap);
