@@ -73,6 +73,16 @@ size_t xfr_answer(struct xfr_ctx *x, const struct sockaddr *peer, const uint8_t 
 		  size_t len, bool tcp, size_t udp_cap, uint8_t *out, size_t cap,
 		  void **stream, uint64_t now, int64_t now_ms);
 
+/*
+ * A signed ordinary query (a secondary's SOA check) and its answer
+ * out[0..n), which the query core left tsig_room for: sign it with our
+ * key (RFC 8945 section 5.3), or replace it with NOTAUTH and the TSIG
+ * error when the query does not verify (section 5.2). Returns the new
+ * length.
+ */
+size_t xfr_sign_answer(struct xfr_ctx *x, const uint8_t *pkt, size_t len, uint8_t *out,
+		       size_t n, size_t cap, uint64_t now);
+
 /* The next message of s (tcp_stream_more's contract). */
 size_t xfr_more(struct xfr *s, uint8_t *out, size_t cap, bool *done);
 void xfr_free(struct xfr_ctx *x, struct xfr *s);

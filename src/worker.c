@@ -141,6 +141,10 @@ static size_t worker_answer(struct worker *w, const struct sockaddr *peer,
 	}
 	worker_set_client(&w->actx, peer);
 	n = answer_query_ex(&w->actx, in, len, transport, out, cap, &info);
+	if (info.tsig && n > 0)
+		n = xfr_sign_answer(&w->xfr, in, len, out, n,
+				    transport == ANSWER_TCP ? cap : worker_udp_cap(w, in, len),
+				    (uint64_t)time(NULL));
 	if ((size_t)info.kind < ANSWER_KIND_COUNT)
 		stats_add(&w->sw->answers[info.kind], 1);
 	stats_add(transport == ANSWER_TCP ? &w->sw->tcp_queries : &w->sw->udp_queries, 1);
@@ -405,6 +409,7 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats_wor
 	w.sw = sw != NULL ? sw : &w.own;
 	worker_init_ctx(&w, cfg, z);
 	w.xfr = (struct xfr_ctx){.z = z, .key = &cfg->tsig};
+	w.actx.tsig_room = cfg->tsig.alg != TSIG_ALG_NONE ? tsig_space(&cfg->tsig) : 0;
 	if (n_fds == 0 || n_fds > PROC_MAX_FDS) {
 		log_critical("worker needs 1 to %d sockets, got %zu", PROC_MAX_FDS,
 			     n_fds);

@@ -192,6 +192,20 @@ static bool xfr_ixfr_serial(const uint8_t *pkt, size_t len, const struct query *
 	return true;
 }
 
+/* NOTAUTH with the TSIG error (RFC 8945 section 5.2): BADSIG and BADKEY
+ * unsigned, BADTIME signed. */
+static size_t xfr_notauth(struct xfr_ctx *x, const uint8_t *pkt, const struct query *q,
+			  const struct tsig_rr *rr, int err, uint8_t *out, size_t cap,
+			  uint64_t now)
+{
+	size_t n = xfr_error(pkt, q, XFR_RCODE_NOTAUTH, out, cap);
+
+	x->n.badtsig++;
+	if (n > 0 && !tsig_sign_error(x->key, rr, err, out, &n, cap, now))
+		n = xfr_error(pkt, q, XFR_RCODE_NOTAUTH, out, cap);
+	return n;
+}
+
 /*
  * Access: the client's address and, with a key, the request's TSIG.
  * 0 to go on (*rr set when signed), or the length of the refusal written.
@@ -201,7 +215,7 @@ static size_t xfr_access(struct xfr_ctx *x, const struct sockaddr *peer, const u
 			 struct tsig_rr *rr, bool *is_signed, uint64_t now, int64_t now_ms)
 {
 	struct config_prefix acl[CONFIG_XFR_ACL_MAX];
-	size_t n_acl = xfr_image_acl(x->z, acl), n;
+	size_t n_acl = xfr_image_acl(x->z, acl);
 	int family = 0, err;
 	uint8_t addr[16];
 	enum tsig_find f;
@@ -226,15 +240,11 @@ static size_t xfr_access(struct xfr_ctx *x, const struct sockaddr *peer, const u
 					   : TSIG_BADKEY;
 	if (err == 0)
 		return 0;
-	x->n.badtsig++;
 	xfr_log_refusal(x, now_ms, q, family, addr,
 			err == TSIG_BADKEY	? "TSIG key unknown (BADKEY)"
 			: err == TSIG_BADTIME ? "TSIG time outside the fudge (BADTIME)"
 					      : "TSIG signature wrong (BADSIG)");
-	n = xfr_error(pkt, q, XFR_RCODE_NOTAUTH, out, cap);
-	if (n > 0 && !tsig_sign_error(x->key, rr, err, out, &n, cap, now))
-		return xfr_error(pkt, q, XFR_RCODE_FORMERR, out, cap);
-	return n;
+	return xfr_notauth(x, pkt, q, rr, err, out, cap, now);
 }
 
 /* The zone asked for, in the image copy: its index, or -1 after writing
@@ -287,6 +297,25 @@ static bool xfr_plan(struct xfr_ctx *x, struct xfr *s, unsigned zone, bool ixfr,
 		s->copy = NULL;
 	}
 	return true;
+}
+
+size_t xfr_sign_answer(struct xfr_ctx *x, const uint8_t *pkt, size_t len, uint8_t *out,
+		       size_t n, size_t cap, uint64_t now)
+{
+	struct tsig_rr rr;
+	struct tsig_ctx c;
+	struct query q;
+	int err;
+
+	if (tsig_find(pkt, len, &rr) != TSIG_FOUND || query_parse(pkt, len, &q) != QUERY_OK)
+		return n;
+	err = x->key->alg != TSIG_ALG_NONE ? tsig_verify(x->key, pkt, len, &rr, now)
+					   : TSIG_BADKEY;
+	if (err != 0)
+		return xfr_notauth(x, pkt, &q, &rr, err, out, cap, now);
+	tsig_ctx_init(&c, x->key, &rr);
+	(void)tsig_sign(&c, out, &n, cap, now); /* room was left for it */
+	return n;
 }
 
 void xfr_free(struct xfr_ctx *x, struct xfr *s)
