@@ -88,7 +88,11 @@ static int query_sections(const uint8_t *pkt, size_t len, size_t pos,
 				    !q->edns.malformed)
 					return -1;
 			}
-			q->tsig = s == 2 && i + 1 == counts[2] && type == QUERY_TYPE_TSIG;
+			/* RFC 8945 section 5.1: a TSIG anywhere but last is
+			 * FORMERR. */
+			q->tsig = type == QUERY_TYPE_TSIG;
+			if (q->tsig && (s != 2 || i + 1 != counts[2]))
+				return -1;
 			pos += 10 + rdlen;
 		}
 	}

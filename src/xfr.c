@@ -307,8 +307,16 @@ size_t xfr_sign_answer(struct xfr_ctx *x, const uint8_t *pkt, size_t len, uint8_
 	struct query q;
 	int err;
 
-	if (tsig_find(pkt, len, &rr) != TSIG_FOUND || query_parse(pkt, len, &q) != QUERY_OK)
+	if (query_parse(pkt, len, &q) != QUERY_OK)
 		return n;
+	switch (tsig_find(pkt, len, &rr)) {
+	case TSIG_FOUND:
+		break;
+	case TSIG_MALFORMED: /* RFC 8945 section 5.1 */
+		return xfr_error(pkt, &q, XFR_RCODE_FORMERR, out, cap);
+	default:
+		return n;
+	}
 	err = x->key->alg != TSIG_ALG_NONE ? tsig_verify(x->key, pkt, len, &rr, now)
 					   : TSIG_BADKEY;
 	if (err != 0)
