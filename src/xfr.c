@@ -401,7 +401,8 @@ size_t xfr_answer(struct xfr_ctx *x, const struct sockaddr *peer, const uint8_t 
 	struct xfr *s;
 	size_t n = 0;
 
-	if (query_parse(pkt, len, &q) != QUERY_OK)
+	if (query_parse(pkt, len, &q) != QUERY_OK ||
+	    (q.qtype != XFR_TYPE_AXFR && q.qtype != XFR_TYPE_IXFR))
 		return XFR_NOT_MINE;
 	n = xfr_access(x, peer, pkt, len, &q, out, cap, &rr, &is_signed, now, now_ms);
 	if (n > 0)
