@@ -47,6 +47,7 @@ struct answer_ctx {
 	bool cookies;              /* false: COOKIE options are ignored */
 	uint8_t cookie_secret[COOKIE_SECRET_LEN];
 	uint32_t now;              /* Unix time, seconds (cookie timestamps) */
+	size_t tsig_room;          /* bytes a TSIG RR of our key takes */
 	int client_family;         /* AF_INET, AF_INET6; 0: unknown */
 	uint8_t client_addr[16];   /* network order, 4 bytes for AF_INET */
 };
@@ -59,6 +60,7 @@ struct answer_info {
 	bool nsid;        /* NSID option sent */
 	enum cookie_verdict cookie; /* of the query's COOKIE, if any */
 	bool cookie_seen; /* the query had a COOKIE the server answered */
+	bool tsig;        /* the query was signed: room for a TSIG was left */
 };
 
 /*

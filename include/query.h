@@ -23,6 +23,7 @@
 #define QUERY_TYPE_HINFO 13
 #define QUERY_TYPE_AAAA 28
 #define QUERY_TYPE_OPT 41
+#define QUERY_TYPE_TSIG 250
 #define QUERY_TYPE_IXFR 251
 #define QUERY_TYPE_AXFR 252
 #define QUERY_TYPE_MAILB 253
@@ -57,6 +58,9 @@ struct query {
 	 * never when the question does not. edns.do_bit is the DO bit
 	 * (RFC 3225). */
 	struct edns_query edns;
+	/* The last RR of the additional section is a TSIG (RFC 8945): the
+	 * answer must be signed, or say why not. Set as far as edns is. */
+	bool tsig;
 	/* The rest is set only for QUERY_OK. */
 	uint16_t qtype;
 	uint16_t qclass;

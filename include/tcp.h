@@ -106,10 +106,25 @@ bool tcp_outq_empty(const struct tcp_outq *q);
 
 /* Produce the response to in[0..len), sent by peer, into out (cap
  * bytes); its length, or 0 to answer nothing. Same contract as
- * udp_handler. */
+ * udp_handler, plus: a handler whose answer takes several messages (a
+ * zone transfer) sets *stream to its state; the server then asks
+ * tcp_stream_more for the rest, one message at a time, as the client
+ * takes them, and reads no further query on that connection meanwhile. */
 typedef size_t (*tcp_handler)(void *ctx, const struct sockaddr *peer,
 			      const uint8_t *in, size_t len, uint8_t *out,
-			      size_t cap);
+			      size_t cap, void **stream);
+
+/* The next message of stream into out (cap bytes): its length, 0 for
+ * nothing more to send (or an error: the connection then closes when
+ * *done is false). *done: that was the last message. */
+typedef size_t (*tcp_stream_more)(void *ctx, void *stream, uint8_t *out, size_t cap,
+				  bool *done);
+/* Release a stream (finished, or its connection closed). */
+typedef void (*tcp_stream_free)(void *ctx, void *stream);
+
+/* A stream's messages written per turn of the event loop, so a transfer
+ * to a fast client does not hold up the worker's other clients. */
+#define TCP_STREAM_BURST 4
 
 struct tcp_stats {
 	uint64_t accepted;
@@ -122,6 +137,7 @@ struct tcp_stats {
 	uint64_t bad_frames;    /* length < 12 or too long: closed */
 	uint64_t errors;        /* socket errors, resets */
 	uint64_t queries;
+	uint64_t streams;       /* multi-message answers started */
 };
 
 struct tcp_server;
@@ -155,6 +171,8 @@ struct tcp_limits {
  */
 struct tcp_server *tcp_server_new(int epfd, const struct tcp_limits *lim,
 				  tcp_handler handler, void *ctx);
+/* Let handlers start streams (without it *stream is ignored). */
+void tcp_server_streams(struct tcp_server *t, tcp_stream_more more, tcp_stream_free release);
 /* Closes every connection (not the listeners) and frees the table. */
 void tcp_server_free(struct tcp_server *t);
 

@@ -30,7 +30,8 @@
  * of zone, or in alias zones the hosted zone's names) stays whole.
  * Signatures cover the uncompressed RDATA, rendered before compression.
  * Version 2 added n_ptrs (version 1 readers would copy the placeholders).
- * Version 3 added the IXFR history area (hist_off, hist_size).
+ * Version 3 added the IXFR history area (hist_off, hist_size) and the
+ * transfer access list (zimg_slot.acl_off).
  *
  * Signed images (zimg_slot.flags & ZIMG_SLOT_SIGNED; every zone then has
  * ZIMG_ZONE_SIGNED), RFC 4033-4035, one key (DNSKEY flags 257):
@@ -208,9 +209,23 @@ struct zimg_slot {
 	uint32_t zones_off; /* struct zimg_zone[n_zones] */
 	uint32_t n_zones;
 	uint32_t flags;
-	uint32_t reserved;
+	/* Who may transfer the zones (--transfer-allow, DESIGN §9.3): a
+	 * uint32_t count, then struct zimg_acl[count]. It travels with the
+	 * image so a reload changes it without restarting the workers.
+	 * 0: nobody. */
+	uint32_t acl_off;
 };
 _Static_assert(sizeof(struct zimg_slot) == 32, "slot layout");
+
+struct zimg_acl {
+	uint8_t family; /* 4 or 6 */
+	uint8_t len;    /* prefix bits; host bits are zero */
+	uint8_t reserved[2];
+	uint8_t addr[16];
+};
+_Static_assert(sizeof(struct zimg_acl) == 20, "slot layout");
+/* Room every slot keeps for the list, whatever its length today. */
+#define ZIMG_ACL_ROOM(max) (sizeof(uint32_t) + (max) * sizeof(struct zimg_acl) + ZIMG_ALIGN)
 
 /* The RRSIG TYPE the signature bodies carry, the NSEC and DNSKEY types. */
 #define ZIMG_TYPE_RRSIG 46u

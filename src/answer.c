@@ -496,6 +496,14 @@ size_t answer_query_ex(const struct answer_ctx *ctx, const uint8_t *pkt, size_t 
 		if (limit > udp)
 			limit = udp;
 	}
+	/* A signed query's answer gets a TSIG after the OPT (the worker's:
+	 * the key is not the query core's business). */
+	inf.tsig = q.tsig;
+	if (q.tsig) {
+		if (ctx->tsig_room >= limit)
+			goto out;
+		limit -= ctx->tsig_room;
+	}
 	if (q.edns.present) {
 		answer_opt_reply(ctx, &q, &rep, cookie, &inf);
 		opt_len = edns_reply_len(&rep);
@@ -517,7 +525,7 @@ size_t answer_query_ex(const struct answer_ctx *ctx, const uint8_t *pkt, size_t 
 out:
 	if (n == 0) {
 		k = ANSWER_DROP;
-		inf.edns = inf.nsid = inf.cookie_seen = false;
+		inf.edns = inf.nsid = inf.cookie_seen = inf.tsig = false;
 	}
 	inf.kind = k;
 	inf.truncated = n > 0 && (out[2] & ANSWER_FLAG_TC);

@@ -88,6 +88,11 @@ static int query_sections(const uint8_t *pkt, size_t len, size_t pos,
 				    !q->edns.malformed)
 					return -1;
 			}
+			/* RFC 8945 section 5.1: a TSIG anywhere but last is
+			 * FORMERR. */
+			q->tsig = type == QUERY_TYPE_TSIG;
+			if (q->tsig && (s != 2 || i + 1 != counts[2]))
+				return -1;
 			pos += 10 + rdlen;
 		}
 	}
@@ -107,6 +112,7 @@ enum query_status query_parse(const uint8_t *pkt, size_t len, struct query *q)
 	q->rd = pkt[2] & 0x01;
 	q->qdcount = wire_load_u16(pkt + 4);
 	memset(&q->edns, 0, sizeof(q->edns));
+	q->tsig = false;
 	if (q->opcode != 0) {
 		/* RFC 6891 section 6.1.1: the NOTIMP carries an OPT if the
 		 * request had one; found only if the whole message parses

@@ -179,6 +179,7 @@ struct tcp_conn {
 	int64_t msg_ms;    /* first byte of the message being received */
 	struct tcp_link l[TCP_L_COUNT];
 	struct tcp_buf *b;
+	void *stream;      /* a multi-message answer being sent */
 	struct sockaddr_storage peer;
 };
 
@@ -190,6 +191,8 @@ struct tcp_server {
 	int epfd;
 	struct tcp_limits lim;
 	tcp_handler handler;
+	tcp_stream_more more;
+	tcp_stream_free release;
 	void *ctx;
 	struct tcp_conn *conns;
 	struct tcp_buf *bufs; /* max_conns of them, mmap'd */
@@ -265,11 +268,19 @@ void tcp_server_free(struct tcp_server *t)
 	for (uint32_t i = 0; i < t->lim.max_conns; i++) {
 		if (t->conns[i].fd >= 0)
 			close(t->conns[i].fd);
+		if (t->conns[i].stream != NULL)
+			t->release(t->ctx, t->conns[i].stream);
 	}
 	munmap(t->bufs, t->bufs_size);
 	free(t->addr);
 	free(t->conns);
 	free(t);
+}
+
+void tcp_server_streams(struct tcp_server *t, tcp_stream_more more, tcp_stream_free release)
+{
+	t->more = more;
+	t->release = release;
 }
 
 size_t tcp_server_conns(const struct tcp_server *t)
@@ -398,6 +409,10 @@ static void tcp_close(struct tcp_server *t, uint32_t i)
 	/* close() also drops it from the epoll set: no one else holds it. */
 	close(c->fd);
 	c->fd = -1;
+	if (c->stream != NULL) {
+		t->release(t->ctx, c->stream);
+		c->stream = NULL;
+	}
 	c->gen = (c->gen + 1) & TCP_GEN_MASK;
 	tcp_list_unlink(t, &t->act, i, TCP_L_ACT);
 	tcp_msg_end(t, i);
@@ -455,54 +470,96 @@ static int tcp_flush(struct tcp_server *t, uint32_t i, int64_t now_ms)
 	return 0;
 }
 
+enum tcp_fill {
+	TCP_FILL_DONE = 0, /* every complete query answered */
+	TCP_FILL_FULL,     /* the queue is full: write, then go on */
+	TCP_FILL_YIELD,    /* a stream spent its turn: come back later */
+	TCP_FILL_CLOSE,    /* a bad frame or a failed stream */
+};
+
+/* The next message of the connection's stream into the queue. */
+static enum tcp_fill tcp_stream_step(struct tcp_server *t, struct tcp_conn *c,
+				     uint8_t *out, size_t cap)
+{
+	bool done = false;
+	size_t n = t->more(t->ctx, c->stream, out, cap, &done);
+
+	if (n > 0)
+		tcp_outq_commit(&c->b->out, n);
+	if (done || n == 0) {
+		t->release(t->ctx, c->stream);
+		c->stream = NULL;
+	}
+	return done || n > 0 ? TCP_FILL_DONE : TCP_FILL_CLOSE;
+}
+
+/* Queue answers: the stream's messages first (at most TCP_STREAM_BURST
+ * of them per call), then the complete queries held, in order. */
+static enum tcp_fill tcp_fill(struct tcp_server *t, uint32_t i, unsigned *burst)
+{
+	struct tcp_conn *c = &t->conns[i];
+
+	for (;;) {
+		const uint8_t *msg;
+		size_t len, n, cap;
+		void *stream = NULL;
+		uint8_t *out = tcp_outq_reserve(&c->b->out, &cap);
+		enum tcp_frame r;
+
+		if (out == NULL)
+			return TCP_FILL_FULL;
+		if (c->stream != NULL) {
+			if ((*burst)++ == TCP_STREAM_BURST)
+				return TCP_FILL_YIELD;
+			if (tcp_stream_step(t, c, out, cap) == TCP_FILL_CLOSE)
+				return TCP_FILL_CLOSE;
+			continue;
+		}
+		r = tcp_framer_next(&c->b->in, &msg, &len);
+		if (r == TCP_FRAME_MORE)
+			return TCP_FILL_DONE;
+		if (r == TCP_FRAME_BAD) {
+			t->st.bad_frames++;
+			return TCP_FILL_CLOSE;
+		}
+		t->st.queries++;
+		n = t->handler(t->ctx, (const struct sockaddr *)&c->peer, msg, len, out, cap,
+			       t->more != NULL ? &stream : NULL);
+		if (n > 0)
+			tcp_outq_commit(&c->b->out, n);
+		if (stream != NULL) {
+			c->stream = stream;
+			t->st.streams++;
+		}
+	}
+}
+
 /*
  * Answer every complete query held, in order, writing as the queue
- * fills; stop reading while the client does not take our writes.
+ * fills; stop reading while the client does not take our writes, or
+ * while a stream (a zone transfer) is being sent: its messages go out
+ * TCP_STREAM_BURST per turn of the loop, the rest when epoll says the
+ * socket is writable again, which it does at once if it still is.
  */
 static void tcp_serve(struct tcp_server *t, uint32_t i, int64_t now_ms)
 {
 	struct tcp_conn *c = &t->conns[i];
 	uint64_t queries = t->st.queries;
-	bool again = true;
+	unsigned burst = 0;
+	enum tcp_fill f;
 
-	while (again) {
-		uint8_t *out;
-		size_t cap;
+	do {
 		int fl;
 
-		again = false;
-		while (!again) {
-			const uint8_t *msg;
-			size_t len, n;
-			enum tcp_frame r;
-
-			out = tcp_outq_reserve(&c->b->out, &cap);
-			if (out == NULL) {
-				again = true; /* full: write, then go on */
-				break;
-			}
-			r = tcp_framer_next(&c->b->in, &msg, &len);
-			if (r == TCP_FRAME_MORE)
-				break;
-			if (r == TCP_FRAME_BAD) {
-				t->st.bad_frames++;
-				(void)tcp_flush(t, i, now_ms);
-				tcp_close(t, i);
-				return;
-			}
-			t->st.queries++;
-			n = t->handler(t->ctx, (const struct sockaddr *)&c->peer, msg,
-				       len, out, cap);
-			if (n > 0)
-				tcp_outq_commit(&c->b->out, n);
-		}
+		f = tcp_fill(t, i, &burst);
 		fl = tcp_flush(t, i, now_ms);
-		if (fl < 0) {
-			t->st.errors++;
+		if (f == TCP_FILL_CLOSE || fl < 0) {
+			if (fl < 0)
+				t->st.errors++;
 			tcp_close(t, i);
 			return;
 		}
-		if (fl > 0) {
+		if (fl > 0 || f == TCP_FILL_YIELD) {
 			if (tcp_set_events(t, i, EPOLLOUT) < 0) {
 				t->st.errors++;
 				tcp_close(t, i);
@@ -513,7 +570,7 @@ static void tcp_serve(struct tcp_server *t, uint32_t i, int64_t now_ms)
 			tcp_msg_end(t, i);
 			return;
 		}
-	}
+	} while (f == TCP_FILL_FULL);
 	if (c->eof) {
 		tcp_close(t, i);
 		return;
@@ -566,7 +623,7 @@ static void tcp_read(struct tcp_server *t, uint32_t i, int64_t now_ms)
 
 static bool tcp_busy_writing(const struct tcp_conn *c)
 {
-	return c->eof || !tcp_outq_empty(&c->b->out);
+	return c->eof || c->stream != NULL || !tcp_outq_empty(&c->b->out);
 }
 
 /* RFC 7766 section 6.2.3: when out of room, close the connection that

@@ -18,9 +18,11 @@
 #include "clock.h"
 #include "log.h"
 #include "proc.h"
+#include "query.h"
 #include "stats.h"
 #include "tcp.h"
 #include "udp.h"
+#include "xfr.h"
 
 #define WORKER_MAX_EVENTS 64
 /* Rounds over the ready UDP sockets (one batch from each per round)
@@ -51,6 +53,7 @@ struct worker {
 	/* The image, EDNS size, NSID and cookie secret are set once; the
 	 * time per batch of events, the client per query. */
 	struct answer_ctx actx;
+	struct xfr_ctx xfr; /* zone transfers (DESIGN §9.3) */
 	struct tcp_server *tcp;
 	/* Counters live in shared memory (stats.h) for `status`; only this
 	 * worker writes its block, so counting is a plain add on a line no
@@ -107,15 +110,41 @@ static void worker_set_client(struct answer_ctx *a, const struct sockaddr *peer)
 	}
 }
 
+/* The UDP room for an IXFR answer: the requester's EDNS payload capped
+ * at ours, or 512 (RFC 1035, RFC 6891). */
+static size_t worker_udp_cap(const struct worker *w, const uint8_t *in, size_t len)
+{
+	struct query q;
+
+	if (query_parse(in, len, &q) != QUERY_OK)
+		return AHD_UDP_CLASSIC;
+	return edns_udp_limit(&q.edns, w->actx.edns_size);
+}
+
 static size_t worker_answer(struct worker *w, const struct sockaddr *peer,
 			    const uint8_t *in, size_t len,
-			    enum answer_transport transport, uint8_t *out, size_t cap)
+			    enum answer_transport transport, uint8_t *out, size_t cap,
+			    void **stream)
 {
 	struct answer_info info = {.kind = ANSWER_DROP};
 	size_t n;
 
+	if (xfr_is_request(in, len)) {
+		n = xfr_answer(&w->xfr, peer, in, len, transport == ANSWER_TCP,
+			       worker_udp_cap(w, in, len), out, cap, stream,
+			       (uint64_t)time(NULL), clock_now_ms());
+		if (n != XFR_NOT_MINE) {
+			stats_add(transport == ANSWER_TCP ? &w->sw->tcp_queries
+							  : &w->sw->udp_queries, 1);
+			return n;
+		}
+	}
 	worker_set_client(&w->actx, peer);
 	n = answer_query_ex(&w->actx, in, len, transport, out, cap, &info);
+	if (info.tsig && n > 0)
+		n = xfr_sign_answer(&w->xfr, in, len, out, n,
+				    transport == ANSWER_TCP ? cap : worker_udp_cap(w, in, len),
+				    (uint64_t)time(NULL));
 	if ((size_t)info.kind < ANSWER_KIND_COUNT)
 		stats_add(&w->sw->answers[info.kind], 1);
 	stats_add(transport == ANSWER_TCP ? &w->sw->tcp_queries : &w->sw->udp_queries, 1);
@@ -127,15 +156,26 @@ static size_t worker_answer(struct worker *w, const struct sockaddr *peer,
 static size_t worker_handle(void *ctx, const struct sockaddr *peer,
 			    const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
-	return worker_answer(ctx, peer, in, len, ANSWER_UDP, out, cap);
+	return worker_answer(ctx, peer, in, len, ANSWER_UDP, out, cap, NULL);
 }
 
 /* Over TCP nothing is truncated: up to 65535 bytes (RFC 7766 section 8). */
 static size_t worker_handle_tcp(void *ctx, const struct sockaddr *peer,
 				const uint8_t *in, size_t len, uint8_t *out,
-				size_t cap)
+				size_t cap, void **stream)
 {
-	return worker_answer(ctx, peer, in, len, ANSWER_TCP, out, cap);
+	return worker_answer(ctx, peer, in, len, ANSWER_TCP, out, cap, stream);
+}
+
+static size_t worker_xfr_more(void *ctx, void *stream, uint8_t *out, size_t cap, bool *done)
+{
+	AHD_UNUSED(ctx);
+	return xfr_more(stream, out, cap, done);
+}
+
+static void worker_xfr_free(void *ctx, void *stream)
+{
+	xfr_free(&((struct worker *)ctx)->xfr, stream);
 }
 
 /* The connection table must fit under the open file limit the
@@ -368,6 +408,8 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats_wor
 	memset(&w, 0, sizeof(w));
 	w.sw = sw != NULL ? sw : &w.own;
 	worker_init_ctx(&w, cfg, z);
+	w.xfr = (struct xfr_ctx){.z = z, .key = &cfg->tsig};
+	w.actx.tsig_room = cfg->tsig.alg != TSIG_ALG_NONE ? tsig_space(&cfg->tsig) : 0;
 	if (n_fds == 0 || n_fds > PROC_MAX_FDS) {
 		log_critical("worker needs 1 to %d sockets, got %zu", PROC_MAX_FDS,
 			     n_fds);
@@ -389,6 +431,7 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats_wor
 		log_critical("TCP connection table: %s", strerror(errno));
 		goto out;
 	}
+	tcp_server_streams(w.tcp, worker_xfr_more, worker_xfr_free);
 	if (worker_add_sockets(&w, epfd, fds, n_fds, pktinfo) < 0)
 		goto out;
 	/* The default slack (50 us) would stretch the pause. */

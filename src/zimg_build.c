@@ -729,6 +729,29 @@ static int zb_zone(struct zb *b, uint32_t zone_off, const char *apex_text,
 	return 0;
 }
 
+/* The --transfer-allow list (zimg_format.h); 0 when empty or full. */
+static uint32_t zb_acl(struct zb *b, const struct config *cfg)
+{
+	uint32_t off;
+	uint8_t *p;
+
+	if (cfg->n_transfer_allow == 0)
+		return 0;
+	off = zb_alloc(b, sizeof(uint32_t) + cfg->n_transfer_allow * sizeof(struct zimg_acl));
+	if (off == 0)
+		return 0;
+	p = zb_ptr(b, off);
+	wire_store_u32(p, (uint32_t)cfg->n_transfer_allow);
+	for (size_t i = 0; i < cfg->n_transfer_allow; i++) {
+		struct zimg_acl a = {.family = cfg->transfer_allow[i].family == AF_INET6 ? 6 : 4,
+				     .len = cfg->transfer_allow[i].len};
+
+		memcpy(a.addr, cfg->transfer_allow[i].addr, sizeof(a.addr));
+		memcpy(p + sizeof(uint32_t) + i * sizeof(a), &a, sizeof(a));
+	}
+	return off;
+}
+
 int zimg_build_signed(uint8_t *slot, size_t slot_size, const struct config *cfg,
 		      const bool *published, uint32_t serial, struct zimg_signer *signer,
 		      time_t now)
@@ -784,6 +807,12 @@ int zimg_build_signed(uint8_t *slot, size_t slot_size, const struct config *cfg,
 		sg.apex = NULL;
 		if (rc < 0)
 			goto out;
+	}
+	hdr.acl_off = zb_acl(&b, cfg);
+	if (cfg->n_transfer_allow > 0 && hdr.acl_off == 0) {
+		zb_full(&b);
+		rc = -1;
+		goto out;
 	}
 	hdr.magic = ZIMG_SLOT_MAGIC;
 	hdr.version = ZIMG_VERSION;

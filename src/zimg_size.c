@@ -105,7 +105,7 @@ size_t zimg_build_slot_size(const struct config *cfg)
 			    + ZIMG_RR_HDR + zsize_dnskey_max(cfg->priv_key_alg) + ZIMG_ALIGN;
 	}
 	total = sizeof(struct zimg_slot) + zones * sizeof(struct zimg_zone) + ZIMG_ALIGN
-		+ zones * per_zone;
+		+ zones * per_zone + ZIMG_ACL_ROOM(CONFIG_XFR_ACL_MAX);
 	/* Headroom: a later format can grow without a resize. */
 	total += total / 4 + 65536;
 	total = (total + 4095) & ~(uint64_t)4095;

@@ -34,6 +34,9 @@ static const char *const hostile_args[] = {
 	"--zone-resolutions", "{\"www\": [\"192.0.2.1\"]}",
 	"--workers", "2",
 	"--user", "nobody",
+	/* Transfers allowed (no key), so the malformed transfer requests
+	 * below reach the request parser instead of the access check. */
+	"--transfer-allow", "[\"127.0.0.1/32\"]",
 	NULL,
 };
 
@@ -55,6 +58,17 @@ static const char *const hostile_args[] = {
 #define OPT(v, flags, rdlen) 0, U16(41), U16(1232), 0, v, U16(flags), U16(rdlen)
 /* An A record in the answer or additional section: owner = the question. */
 #define A_RR 0xc0, 0x0c, U16(1), U16(1), 0, 0, 0, 60, U16(4), 192, 0, 2, 99
+/* IXFR's authority SOA: owner = the question, serial s. */
+#define SOA_RR(s) 0xc0, 0x0c, U16(6), U16(1), 0, 0, 0, 60, U16(22), 0xc0, 0x0c, 0xc0, 0x0c, \
+		  (uint8_t)((s) >> 24), (uint8_t)((s) >> 16), (uint8_t)((s) >> 8), (uint8_t)(s), \
+		  0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1
+#define XQ(type) APEX, U16(type), U16(1)
+/* A TSIG RR (RFC 8945 4.2) for key "key." with hmac-sha256, time 0, a
+ * 32-byte MAC of zeros: rdlen 61. */
+#define TSIG_RDATA 11, 'h', 'm', 'a', 'c', '-', 's', 'h', 'a', '2', '5', '6', 0, 0, 0, 0, 0, 0, 0, \
+		   U16(300), U16(32), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+		   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, U16(HOSTILE_ID), U16(0), U16(0)
+#define TSIG_RR 3, 'k', 'e', 'y', 0, U16(250), U16(255), 0, 0, 0, 0, U16(61), TSIG_RDATA
 #define PKT(...) .pkt = (const uint8_t[]){__VA_ARGS__}, \
 		 .len = sizeof((const uint8_t[]){__VA_ARGS__})
 
@@ -66,6 +80,7 @@ static const char *const hostile_args[] = {
 #define RC_NXDOMAIN 3
 #define RC_NOTIMP 4
 #define RC_REFUSED 5
+#define RC_NOTAUTH 9
 #define RC_BADVERS 16
 
 /* Header flag bits (the 16-bit word at offset 2). */
@@ -78,7 +93,7 @@ static const char *const hostile_args[] = {
 #define F_AD 0x0020
 #define F_CD 0x0010
 
-enum group { G_HEADER, G_OPCODE, G_NAME, G_COUNT, G_CLASS_TYPE, G_FLAGS, G_EDNS };
+enum group { G_HEADER, G_OPCODE, G_NAME, G_COUNT, G_CLASS_TYPE, G_FLAGS, G_EDNS, G_XFR };
 
 struct row {
 	enum group group;
@@ -381,12 +396,6 @@ static const struct row rows[] = {
 	 PKT(HDR(STD, 1, 0, 0, 0), QIN(0)), .rcode = RC_NOERROR, .aa = 1, .an = 0, .opt = 0},
 	{G_CLASS_TYPE, "TYPE65535", "RFC 6895 3.1 (reserved); RFC 3597 (NODATA)",
 	 PKT(HDR(STD, 1, 0, 0, 0), QIN(65535)), .rcode = RC_NOERROR, .aa = 1, .an = 0, .opt = 0},
-	{G_CLASS_TYPE, "AXFR over UDP", "RFC 5936 4.2 (not over UDP); design: NOTIMP",
-	 PKT(HDR(STD, 1, 0, 0, 0), APEX, U16(252), U16(1)), .rcode = RC_NOTIMP, .aa = ANY,
-	 .an = 0, .opt = 0},
-	{G_CLASS_TYPE, "IXFR over UDP", "RFC 1995 2; design: NOTIMP",
-	 PKT(HDR(STD, 1, 0, 0, 0), APEX, U16(251), U16(1)), .rcode = RC_NOTIMP, .aa = ANY,
-	 .an = 0, .opt = 0},
 	{G_CLASS_TYPE, "MAILA", "RFC 1035 3.2.3 (obsolete); design: NOTIMP",
 	 PKT(HDR(STD, 1, 0, 0, 0), QIN(254)), .rcode = RC_NOTIMP, .aa = ANY, .an = 0, .opt = 0},
 	{G_CLASS_TYPE, "MAILB", "RFC 1035 3.2.3 (obsolete); design: NOTIMP",
@@ -467,6 +476,60 @@ static const struct row rows[] = {
 	{G_EDNS, "QDCOUNT 0 with an OPT and no cookie", "RFC 7873 5.4; RFC 9619 (FORMERR)",
 	 PKT(HDR(STD, 0, 0, 0, 1), OPT(0, 0, 0)), .rcode = RC_FORMERR, .aa = ANY, .an = 0,
 	 .opt = ANY},
+
+	/* ---- transfers, TSIG, NOTIFY (the client is in --transfer-allow) ---- */
+	{G_XFR, "IXFR over UDP without the SOA in authority", "RFC 1995 3 (FORMERR)",
+	 PKT(HDR(STD, 1, 0, 0, 0), XQ(251)), .rcode = RC_FORMERR, .aa = ANY, .an = 0, .opt = 0},
+	{G_XFR, "IXFR over UDP with an A record as authority", "RFC 1995 3 (FORMERR)",
+	 PKT(HDR(STD, 1, 0, 1, 0), XQ(251), A_RR), .rcode = RC_FORMERR, .aa = ANY, .an = 0,
+	 .opt = 0},
+	{G_XFR, "IXFR with an answer section", "RFC 1995 3 (FORMERR)",
+	 PKT(HDR(STD, 1, 1, 1, 0), XQ(251), SOA_RR(1), SOA_RR(1)), .rcode = RC_FORMERR,
+	 .aa = ANY, .an = 0, .opt = 0},
+	{G_XFR, "IXFR with an SOA past the end", "RFC 1035 4.1.3 (FORMERR)",
+	 PKT(HDR(STD, 1, 0, 1, 0), XQ(251), 0xc0, 0x0c, U16(6), U16(1), 0, 0, 0, 60, U16(22),
+	     0xc0, 0x0c), .rcode = RC_FORMERR, .aa = ANY, .an = 0, .opt = 0},
+	{G_XFR, "IXFR over UDP from serial 1: the single SOA", "RFC 1995 2 (too big for UDP)",
+	 PKT(HDR(STD, 1, 0, 1, 0), XQ(251), SOA_RR(1)), .rcode = RC_NOERROR, .aa = 1, .an = 1,
+	 .opt = 0},
+	{G_XFR, "IXFR for a name below the apex", "RFC 5936 2.2.1 (NOTAUTH)",
+	 PKT(HDR(STD, 1, 0, 1, 0), WWW, U16(251), U16(1), SOA_RR(1)), .rcode = RC_NOTAUTH,
+	 .aa = ANY, .an = 0, .opt = 0},
+	{G_XFR, "AXFR over UDP", "RFC 5936 4.2 (not over UDP); design: NOTIMP",
+	 PKT(HDR(STD, 1, 0, 0, 0), XQ(252)), .rcode = RC_NOTIMP, .aa = ANY, .an = 0, .opt = 0},
+	{G_XFR, "AXFR in class CH", "RFC 5936 (class IN only here)",
+	 PKT(HDR(STD, 1, 0, 0, 0), APEX, U16(252), U16(3)), .rcode = RC_REFUSED, .aa = ANY,
+	 .an = 0, .opt = 0},
+	{G_XFR, "AXFR signed with a key the server does not have", "RFC 8945 5.2.1 (BADKEY)",
+	 PKT(HDR(STD, 1, 0, 0, 1), XQ(252), TSIG_RR), .rcode = RC_NOTAUTH, .aa = ANY, .an = 0,
+	 .opt = 0},
+	{G_XFR, "query signed with a key the server does not have", "RFC 8945 5.2.1 (BADKEY)",
+	 PKT(HDR(STD, 1, 0, 0, 1), QIN(1), TSIG_RR), .rcode = RC_NOTAUTH, .aa = ANY, .an = 0,
+	 .opt = 0},
+	{G_XFR, "TSIG before the OPT", "RFC 8945 5.1 (TSIG must be last: FORMERR)",
+	 PKT(HDR(STD, 1, 0, 0, 2), QIN(1), TSIG_RR, OPT(0, 0, 0)), .rcode = RC_FORMERR,
+	 .aa = ANY, .an = 0, .opt = ANY},
+	{G_XFR, "TSIG in the answer section", "RFC 8945 5.1 (FORMERR)",
+	 PKT(HDR(STD, 1, 1, 0, 0), QIN(1), TSIG_RR), .rcode = RC_FORMERR, .aa = ANY, .an = 0,
+	 .opt = 0},
+	{G_XFR, "two TSIG records", "RFC 8945 5.1 (FORMERR)",
+	 PKT(HDR(STD, 1, 0, 0, 2), QIN(1), TSIG_RR, TSIG_RR), .rcode = RC_FORMERR, .aa = ANY,
+	 .an = 0, .opt = 0},
+	{G_XFR, "TSIG with RDATA cut short", "RFC 8945 5.1 (FORMERR)",
+	 PKT(HDR(STD, 1, 0, 0, 1), QIN(1), 3, 'k', 'e', 'y', 0, U16(250), U16(255), 0, 0, 0, 0,
+	     U16(5), 1, 'x', 0, 0, 0), .rcode = RC_FORMERR, .aa = ANY, .an = 0, .opt = 0},
+	{G_XFR, "TSIG in class IN", "RFC 8945 4.2 (CLASS must be ANY: FORMERR)",
+	 PKT(HDR(STD, 1, 0, 0, 1), QIN(1), 3, 'k', 'e', 'y', 0, U16(250), U16(1), 0, 0, 0, 0,
+	     U16(61), TSIG_RDATA), .rcode = RC_FORMERR, .aa = ANY, .an = 0, .opt = 0},
+	{G_XFR, "NOTIFY for the zone (we are the primary)", "RFC 1996 (NOTIMP from a primary)",
+	 PKT(HDR(OP(4), 1, 1, 0, 0), XQ(6), SOA_RR(7)), .rcode = RC_NOTIMP, .aa = ANY, .an = 0,
+	 .opt = 0},
+	{G_XFR, "NOTIFY with an SOA past the end", "RFC 1996; RFC 1035 4.1.3",
+	 PKT(HDR(OP(4), 1, 1, 0, 0), XQ(6), 0xc0, 0x0c, U16(6), U16(1), 0, 0, 0, 60, U16(22)),
+	 .rcode = RC_NOTIMP, .aa = ANY, .an = 0, .opt = 0},
+	{G_XFR, "NOTIFY signed with a key the server does not have", "RFC 1996; DESIGN §9",
+	 PKT(HDR(OP(4), 1, 0, 0, 1), XQ(6), TSIG_RR), .rcode = RC_NOTIMP, .aa = ANY, .an = 0,
+	 .opt = 0},
 };
 
 /* ---- reading a response ---- */
@@ -807,4 +870,9 @@ Test(hostile, flags, .timeout = 60)
 Test(hostile, edns, .timeout = 60)
 {
 	run_group(G_EDNS);
+}
+
+Test(hostile, transfers_tsig_notify, .timeout = 60)
+{
+	run_group(G_XFR);
 }

@@ -187,8 +187,46 @@ Test(tcp_outq, prefix_partial_writes_and_full)
 
 static size_t echo_big; /* when set, every answer is this long */
 
+/* The stream the echo handler starts for a query with ID "ST": message
+ * i is STREAM_LEN bytes, "ST", then i, then 0xab. */
+#define STREAM_MSGS 200
+#define STREAM_LEN 10000
+static struct {
+	unsigned next;
+	bool open;
+	unsigned freed;
+} strm;
+
+static size_t stream_msg(unsigned i, uint8_t *out)
+{
+	memset(out, 0xab, STREAM_LEN);
+	out[0] = 'S';
+	out[1] = 'T';
+	out[2] = 0x80 | (uint8_t)(i >> 8);
+	out[3] = (uint8_t)i;
+	return STREAM_LEN;
+}
+
+static size_t stream_more(void *ctx, void *stream, uint8_t *out, size_t cap, bool *done)
+{
+	(void)ctx;
+	cr_assert_eq(stream, &strm);
+	cr_assert_geq(cap, STREAM_LEN);
+	*done = strm.next + 1 == STREAM_MSGS;
+	return stream_msg(strm.next++, out);
+}
+
+static void stream_free(void *ctx, void *stream)
+{
+	(void)ctx;
+	cr_assert_eq(stream, &strm);
+	cr_assert(strm.open, "a stream released twice");
+	strm.open = false;
+	strm.freed++;
+}
+
 static size_t echo(void *ctx, const struct sockaddr *peer, const uint8_t *in, size_t len,
-		   uint8_t *out, size_t cap)
+		   uint8_t *out, size_t cap, void **stream)
 {
 	size_t n = echo_big ? echo_big : len;
 
@@ -199,6 +237,13 @@ static size_t echo(void *ctx, const struct sockaddr *peer, const uint8_t *in, si
 	cr_assert_geq(cap, 65535);
 	if (in[2] & 0x80)
 		return 0; /* a "response": dropped, like the query core does */
+	if (in[0] == 'S' && in[1] == 'T' && stream != NULL) {
+		/* A stream of STREAM_MSGS messages, the first one here. */
+		strm.next = 1;
+		strm.open = true;
+		*stream = &strm;
+		return stream_msg(0, out);
+	}
 	memset(out, 0xee, n);
 	memcpy(out, in, len < n ? len : n);
 	out[2] |= 0x80;
@@ -227,6 +272,8 @@ static void rig_up_lim(struct rig *r, const struct tcp_limits *lim)
 	cr_assert_geq(r->epfd, 0);
 	r->t = tcp_server_new(r->epfd, lim, echo, NULL);
 	cr_assert_not_null(r->t);
+	tcp_server_streams(r->t, stream_more, stream_free);
+	memset(&strm, 0, sizeof(strm));
 	cr_assert_eq(tcp_server_listen(r->t, r->lfd), 0);
 }
 
@@ -638,4 +685,96 @@ Test(tcp_server, largest_message_is_answered)
 	cr_assert_eq(resp[3], 11);
 	close(fd);
 	rig_down(&r);
+}
+
+/* One round of the event loop, as a worker runs it. */
+static void one_turn(struct rig *r, int64_t now_ms)
+{
+	struct epoll_event evs[32];
+	int n = epoll_wait(r->epfd, evs, 32, 100);
+
+	for (int i = 0; i < n; i++)
+		tcp_server_event(r->t, evs[i].data.u64, evs[i].events, now_ms);
+}
+
+Test(tcp_server, a_stream_goes_out_in_turns_and_others_are_served_meanwhile)
+{
+	struct rig r;
+	uint8_t q[64], a[2 + STREAM_LEN];
+	size_t ql;
+	int big, small;
+
+	rig_up(&r, 8, 10000);
+	big = client(&r);
+	small = client(&r);
+	pump(&r, 0); /* accept both */
+	/* The stream's query and, pipelined behind it, an ordinary one. */
+	ql = query(q, 0x5354);
+	ql += query(q + ql, 7);
+	cr_assert_eq(send(big, q, ql, 0), (ssize_t)ql);
+	one_turn(&r, 1);
+	cr_assert(strm.open);
+	cr_assert_leq(strm.next, 1 + TCP_STREAM_BURST, "one turn sent %u messages", strm.next);
+	/* The other client is answered while the stream is still going. */
+	ql = query(q, 9);
+	cr_assert_eq(send(small, q, ql, 0), (ssize_t)ql);
+	for (int turn = 0; turn < 3 && recv(small, a, sizeof(a), MSG_PEEK | MSG_DONTWAIT) < 19;
+	     turn++)
+		one_turn(&r, 2);
+	cr_assert(strm.next < STREAM_MSGS, "the stream was done before the other client's turn");
+	cr_assert_leq(strm.next, 1 + 4 * TCP_STREAM_BURST);
+	read_n(&r, small, a, 2 + 17, 2);
+	cr_assert_eq(a[2], 0);
+	cr_assert_eq(a[3], 9);
+	/* Every message of the stream, in order, then the pipelined answer. */
+	for (unsigned i = 0; i < STREAM_MSGS; i++) {
+		read_n(&r, big, a, 2 + STREAM_LEN, 3);
+		cr_assert_eq((a[0] << 8) | a[1], STREAM_LEN);
+		cr_assert_eq(((a[4] & 0x7f) << 8) | a[5], i);
+	}
+	read_n(&r, big, a, 2 + 17, 3);
+	cr_assert_eq(a[3], 7);
+	cr_assert_not(strm.open);
+	cr_assert_eq(strm.freed, 1);
+	close(big);
+	close(small);
+	rig_down(&r);
+}
+
+Test(tcp_server, closing_in_the_middle_of_a_stream_releases_it)
+{
+	struct rig r;
+	uint8_t q[64];
+	size_t ql = query(q, 0x5354);
+	int c;
+
+	rig_up(&r, 8, 10000);
+	c = client(&r);
+	pump(&r, 0);
+	cr_assert_eq(send(c, q, ql, 0), (ssize_t)ql);
+	one_turn(&r, 1);
+	cr_assert(strm.open);
+	close(c);
+	pump(&r, 2);
+	cr_assert_not(strm.open);
+	cr_assert_eq(strm.freed, 1);
+	rig_down(&r);
+}
+
+Test(tcp_server, a_stream_open_at_shutdown_is_released)
+{
+	struct rig r;
+	uint8_t q[64];
+	size_t ql = query(q, 0x5354);
+	int c;
+
+	rig_up(&r, 8, 10000);
+	c = client(&r);
+	pump(&r, 0);
+	cr_assert_eq(send(c, q, ql, 0), (ssize_t)ql);
+	one_turn(&r, 1);
+	cr_assert(strm.open);
+	rig_down(&r);
+	cr_assert_eq(strm.freed, 1);
+	close(c);
 }
