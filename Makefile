@@ -65,6 +65,7 @@ DEPS_test_proc := $(SET_proc)
 DEPS_test_check := $(SET_check) $(SET_proc) # proc_raise_nofile: room for a round
 DEPS_test_tcp := tcp $(SET_sock)
 DEPS_test_udp := udp $(SET_sock)
+DEPS_test_tsig := tsig
 
 # $(call link_objs,DIR,TARGET): TARGET's objects in DIR, each once.
 link_objs = $(patsubst %,$(1)/%.o,$(sort $(DEPS_$(2))))
