@@ -294,12 +294,21 @@ struct tsig_seg {
 	size_t n;
 };
 
-/* HMAC of the concatenated segments; false on an OpenSSL failure. */
+/*
+ * HMAC of the concatenated segments; false on an OpenSSL failure.
+ * OpenSSL's configuration file is never read (as in dnssec.c): without
+ * NO_LOAD_CONFIG the first fetch would open openssl.cnf. Under seccomp
+ * the first call must not be the first OpenSSL use at all (it calls
+ * getrandom): a process that uses TSIG calls
+ * OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG) before its filter is
+ * loaded, after which this costs only futex calls (DESIGN §9.4).
+ */
 static bool tsig_hmac(const struct tsig_key *key, const struct tsig_alg_info *a,
 		      const struct tsig_seg *seg, size_t nseg, uint8_t out[TSIG_MAC_MAX])
 {
 	static const uint8_t empty[1];
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC *mac = OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) == 1 ?
+			       EVP_MAC_fetch(NULL, "HMAC", NULL) : NULL;
 	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)a->md, 0),

@@ -89,6 +89,29 @@ static size_t fuzz_tsig_alg_off(const uint8_t *m, size_t off)
 	return off + (m[off] == 0 ? 1 : 2) + 10;
 }
 
+/* Whether ldns's walk over the RRs before the TSIG ends where ours
+ * does: ldns_wire2rr stops after the fields it knows of a type, not at
+ * RDLENGTH, so an RDATA longer than its type's fields sends ldns (and
+ * its TSIG digest) elsewhere. */
+static bool fuzz_tsig_ldns_walks(const uint8_t *m, size_t n, size_t tsig_off)
+{
+	size_t pos = 12;
+	unsigned qd = (unsigned)(m[4] << 8 | m[5]);
+	unsigned rrs = (unsigned)(m[6] << 8 | m[7]) + (unsigned)(m[8] << 8 | m[9]) +
+		       (unsigned)(m[10] << 8 | m[11]) - 1u;
+
+	for (unsigned i = 0; i < qd + rrs; i++) {
+		ldns_rr *rr = NULL;
+
+		if (ldns_wire2rr(&rr, m, n, &pos,
+				 i < qd ? LDNS_SECTION_QUESTION : LDNS_SECTION_ANSWER) !=
+		    LDNS_STATUS_OK)
+			return false;
+		ldns_rr_free(rr);
+	}
+	return pos == tsig_off;
+}
+
 /* ldns can judge m (see the top): prior NULL for a request. */
 static void fuzz_tsig_ldns(const uint8_t *m, size_t n, const struct tsig_rr *rr,
 			   enum tsig_alg alg, const uint8_t *prior, size_t prior_len)
@@ -104,7 +127,7 @@ static void fuzz_tsig_ldns(const uint8_t *m, size_t n, const struct tsig_rr *rr,
 	for (size_t i = a; m[i] != 0; i++)
 		if (m[i] >= 'A' && m[i] <= 'Z')
 			return;
-	if (ldns_wire2pkt(&p, m, n) != LDNS_STATUS_OK)
+	if (!fuzz_tsig_ldns_walks(m, n, rr->rr_off) || ldns_wire2pkt(&p, m, n) != LDNS_STATUS_OK)
 		return;
 	if (prior) {
 		buf[0] = (uint8_t)(prior_len >> 8);
