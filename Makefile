@@ -68,6 +68,7 @@ DEPS_test_check := $(SET_check) $(SET_proc) # proc_raise_nofile: room for a roun
 DEPS_test_tcp := tcp $(SET_sock)
 DEPS_test_udp := udp $(SET_sock)
 DEPS_test_xfr := xfr xfr_msg $(SET_core) $(SET_image)
+DEPS_test_tsig := tsig
 
 # $(call link_objs,DIR,TARGET): TARGET's objects in DIR, each once.
 link_objs = $(patsubst %,$(1)/%.o,$(sort $(DEPS_$(2))))

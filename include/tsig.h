@@ -68,8 +68,10 @@ struct tsig_rr {
 enum tsig_find {
 	TSIG_NONE = 0, /* no TSIG RR */
 	TSIG_FOUND,
-	TSIG_MALFORMED, /* a TSIG RR not last, a second one, a bad RDATA:
-			 * FORMERR (RFC 8945 section 5.1) */
+	TSIG_MALFORMED, /* a TSIG RR not last, a second one, a bad RDATA,
+			 * a MAC size section 5.2.2.1 forbids (longer than
+			 * the hash, shorter than max(10, hash/2), empty but
+			 * in an error response): FORMERR (RFC 8945 5.2) */
 };
 
 /* Locate and parse the TSIG RR of msg[0..len) (a complete DNS message).

@@ -17,7 +17,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 # One target per core.
 FUZZ_JOBS ?= 2
-FUZZ_TARGETS := query config_json config_argv zimg xfr
+FUZZ_TARGETS := query config_json config_argv zimg xfr tsig
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Itests/fuzz
 FUZZ_OBJS := $(filter-out $(B)/fuzz/obj/main.o,$(SRCS:src/%.c=$(B)/fuzz/obj/%.o))
@@ -32,6 +32,8 @@ DEPS_fuzz_xfr := $(DEPS_fuzz_common) $(SET_core) xfr xfr_msg xfr_hist zimg_iter
 DEPS_fuzz_config_json := $(DEPS_fuzz_common)
 DEPS_fuzz_config_argv := $(DEPS_fuzz_common)
 DEPS_gen_corpus := $(DEPS_fuzz_common)
+# tsig.c is in SET_config, which the common set has already.
+DEPS_fuzz_tsig := $(DEPS_fuzz_common)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 FUZZ_CHECK_BINS := $(FUZZ_TARGETS:%=$(B)/tests/unit/test_fuzz_%)
 
@@ -87,3 +89,18 @@ fuzz-corpus: $(B)/fuzz/gen_corpus
 	$(B)/fuzz/gen_corpus tests/fuzz/corpus
 
 -include $(FUZZ_OBJS:.o=.d) $(FUZZ_TARGETS:%=$(B)/fuzz/obj/fuzz_%.d) $(B)/fuzz/obj/fuzz_common.d
+
+# fuzz_tsig (tsig.c): TSIG parsing, verification and signing. Its seeds: the
+# requests kdig and dig sent (captured once on loopback) and what
+# gen_tsig_corpus writes with ldns and tsig.c.
+$(B)/tests/unit/test_fuzz_tsig $(B)/fuzz/obj/fuzz_tsig.o: tests/fuzz/fuzz_tsig.h
+
+$(B)/fuzz/gen_tsig_corpus: tests/fuzz/gen_tsig_corpus.c tests/fuzz/fuzz_tsig.h $(B)/asan/obj/tsig.o
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(CFLAGS) $(SAN) -Itests/fuzz -o $@ \
+		tests/fuzz/gen_tsig_corpus.c $(B)/asan/obj/tsig.o $(LDLIBS)
+
+.PHONY: fuzz-corpus-tsig
+fuzz-corpus: fuzz-corpus-tsig
+fuzz-corpus-tsig: $(B)/fuzz/gen_tsig_corpus
+	$(B)/fuzz/gen_tsig_corpus tests/fuzz/corpus/tsig
