@@ -753,3 +753,35 @@ Test(tsig, compressed_owner)
 	ldns_pkt_free(q);
 	free(wire);
 }
+
+/* Section 5.4: the notifier reads a secondary's TSIG error. The answers'
+ * format is checked against ldns in error_answers; here only that an
+ * unsigned BADKEY and a signed BADTIME reach the caller as such, and
+ * that a BADTIME answer to some other request is BADSIG. */
+Test(tsig, response_errors_reach_the_notifier)
+{
+	struct tsig_key key = make_key(TSIG_HMAC_SHA256, KEYNAME, SECRET);
+	struct tsig_ctx c, other;
+	struct tsig_rr rr;
+	uint8_t req[512], ans[512];
+	size_t rn = 12, an;
+
+	memset(req, 0, sizeof(req));
+	req[0] = 0x51;
+	req[2] = 0x20; /* NOTIFY */
+	tsig_ctx_init(&c, &key, NULL);
+	cr_assert(tsig_sign(&c, req, &rn, sizeof(req), 5000));
+	cr_assert_eq(tsig_find(req, rn, &rr), TSIG_FOUND);
+	for (int e = TSIG_BADKEY; e <= TSIG_BADTIME; e++) {
+		memcpy(ans, req, 12);
+		ans[2] |= 0x80;
+		ans[3] = 9;
+		ans[11] = 0;
+		an = 12;
+		cr_assert(tsig_sign_error(&key, &rr, e, ans, &an, sizeof(ans), 9000));
+		cr_assert_eq(tsig_verify_response(&c, ans, an, 5000), e);
+	}
+	other = c;
+	other.prior_mac[0] ^= 1;
+	cr_assert_eq(tsig_verify_response(&other, ans, an, 5000), TSIG_BADSIG);
+}
