@@ -126,6 +126,12 @@ size_t tsig_space(const struct tsig_key *key);
 bool tsig_sign_error(const struct tsig_key *key, const struct tsig_rr *rr, int error,
 		     uint8_t *msg, size_t *len, size_t cap, uint64_t now);
 
+/* Sign a throw-away message with key, so OpenSSL has initialised
+ * everything it initialises lazily (the random generator: getrandom;
+ * its configuration: never read) before a sandboxed process's system
+ * call filter is installed. */
+void tsig_warm(const struct tsig_key *key);
+
 /* Verify a response (a NOTIFY acknowledgement) to a request we signed
  * with c (c->prior_mac holds the request's MAC after tsig_sign). 0 or
  * the TSIG error (a response with a nonzero Error field also fails). */

@@ -575,3 +575,17 @@ bool tsig_sign_error(const struct tsig_key *key, const struct tsig_rr *rr, int e
 	tsig_append(msg, len, a, &f, NULL, 0);
 	return true;
 }
+
+void tsig_warm(const struct tsig_key *key)
+{
+	struct tsig_ctx c;
+	uint8_t msg[512] = {0};
+	size_t len = 12;
+
+	if (key == NULL || key->alg == TSIG_ALG_NONE)
+		return;
+	(void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	tsig_ctx_init(&c, key, NULL);
+	(void)tsig_sign(&c, msg, &len, sizeof(msg), 0);
+	OPENSSL_cleanse(&c, sizeof(c));
+}

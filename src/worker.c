@@ -436,6 +436,7 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats_wor
 		goto out;
 	/* The default slack (50 us) would stretch the pause. */
 	(void)prctl(PR_SET_TIMERSLACK, WORKER_TIMER_SLACK_NS);
+	tsig_warm(&cfg->tsig);
 	/* Set up: from here on only the worker's allow-list (proc.c). */
 	if (proc_sandbox(PROC_ROLE_WORKER) < 0)
 		goto out;
