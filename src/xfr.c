@@ -407,13 +407,16 @@ size_t xfr_answer(struct xfr_ctx *x, const struct sockaddr *peer, const uint8_t 
 	n = xfr_access(x, peer, pkt, len, &q, out, cap, &rr, &is_signed, now, now_ms);
 	if (n > 0)
 		return n;
-	if (!tcp && q.qtype == XFR_TYPE_AXFR)
-		return xfr_error(pkt, &q, XFR_RCODE_NOTIMP, out, cap);
 	if (x->streams >= XFR_MAX_STREAMS)
 		return xfr_error(pkt, &q, XFR_RCODE_SERVFAIL, out, cap);
 	s = xfr_start(x, pkt, len, &q, out, cap, &n);
 	if (s == NULL)
 		return n;
+	if (!tcp && q.qtype == XFR_TYPE_AXFR) {
+		/* A zone we serve (REFUSED and NOTAUTH came first). */
+		xfr_free(x, s);
+		return xfr_error(pkt, &q, XFR_RCODE_NOTIMP, out, cap);
+	}
 	s->now = now;
 	if (is_signed)
 		tsig_ctx_init(&s->tsig, x->key, &rr);
