@@ -32,6 +32,7 @@
 #include "answer.h"
 #include "config.h"
 #include "log.h"
+#include "xfr_hist.h"
 #include "zimg_format.h"
 
 #define FUZZ_ZIMG_MAX (8u << 20)
@@ -144,7 +145,7 @@ static void fuzz_zimg_heap_copy(const struct zimg *m)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *img = malloc(size ? size : 1);
-	size_t total = size, mapped;
+	size_t total = size, mapped, hist = 0;
 	struct zimg *z;
 
 	FUZZ_CHECK(img != NULL);
@@ -168,7 +169,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* What zimg_map accepted must describe exactly the object. */
 	(void)zimg_raw(z, &mapped);
 	FUZZ_CHECK(mapped == total && zimg_slot_have(z) >= sizeof(struct zimg_slot));
-	FUZZ_CHECK(sizeof(struct zimg_header) + 2 * zimg_slot_have(z) == total);
+	(void)zimg_hist(z, &hist);
+	FUZZ_CHECK(sizeof(struct zimg_header) + 2 * zimg_slot_have(z) + hist == total);
+	/* The IXFR history of a damaged object: read like any other area. */
+	for (uint32_t back = 1; back <= 3; back++) {
+		size_t dl = 0, dn = 0;
+
+		free(xfr_hist_diff(z, 0, zimg_serial(z) - back, zimg_serial(z), &dl, &dn));
+	}
 	(void)zimg_serial(z);
 	(void)zimg_generation(z);
 	fuzz_zimg_answer(z);
