@@ -39,13 +39,26 @@ struct xfr_counters {
 	uint64_t badtsig;  /* TSIG that did not verify */
 };
 
+/* Why a transfer was refused; each reason is logged at most once a
+ * second per worker. */
+enum xfr_refusal {
+	XFR_REFUSED_ACL = 0, /* not in --transfer-allow */
+	XFR_REFUSED_UNSIGNED,
+	XFR_REFUSED_BADKEY,
+	XFR_REFUSED_BADSIG,
+	XFR_REFUSED_BADTIME,
+	XFR_REFUSAL_COUNT,
+};
+
 struct xfr_ctx {
 	const struct zimg *z;       /* the image, and who may transfer it */
 	const struct tsig_key *key; /* alg TSIG_ALG_NONE: no key */
 	unsigned streams;           /* being streamed now */
 	struct xfr_counters n;
-	int64_t logged_ms;          /* last refusal logged */
-	uint64_t unlogged;          /* refusals since not logged */
+	/* Per reason (enum xfr_refusal): when one was last logged, and
+	 * how many were not logged since. */
+	int64_t logged_ms[XFR_REFUSAL_COUNT];
+	uint64_t unlogged[XFR_REFUSAL_COUNT];
 	/* Called with the client and the serial sent, once per transfer
 	 * (status's "last transfer seen"); may be NULL. */
 	void (*seen)(void *arg, const struct sockaddr *peer, uint32_t serial);

@@ -120,28 +120,40 @@ static bool xfr_peer(const struct sockaddr *peer, int *family, uint8_t addr[16])
 	return false;
 }
 
-/* One warning line for a refused transfer, at most one a second. */
+static const char *const xfr_refusal_text[XFR_REFUSAL_COUNT] = {
+	[XFR_REFUSED_ACL] = "not in --transfer-allow",
+	[XFR_REFUSED_UNSIGNED] = "not signed with the TSIG key",
+	[XFR_REFUSED_BADKEY] = "TSIG key unknown (BADKEY)",
+	[XFR_REFUSED_BADSIG] = "TSIG signature wrong (BADSIG)",
+	[XFR_REFUSED_BADTIME] = "TSIG time outside the fudge (BADTIME)",
+};
+
+/* One warning line for a refused transfer: each reason at most once a
+ * second, so a client retrying in a loop cannot flood the log while a
+ * different mistake still shows at once. */
 static void xfr_log_refusal(struct xfr_ctx *x, int64_t now_ms, const struct query *q,
-			    int family, const uint8_t *addr, const char *why)
+			    int family, const uint8_t *addr, enum xfr_refusal r)
 {
 	char who[INET6_ADDRSTRLEN] = "?", zone[1024];
+	const char *why = xfr_refusal_text[r];
 
-	if (x->logged_ms != 0 && now_ms - x->logged_ms < XFR_LOG_GAP_MS) {
-		x->unlogged++;
+	if (x->logged_ms[r] != 0 && now_ms - x->logged_ms[r] < XFR_LOG_GAP_MS) {
+		x->unlogged[r]++;
 		return;
 	}
 	inet_ntop(family, addr, who, sizeof(who));
 	if (dname_to_text(q->qname, q->qname_len, zone, sizeof(zone)) < 0)
 		strlcpy(zone, "?", sizeof(zone));
-	if (x->unlogged > 0)
-		log_warning("%s of %s from %s refused: %s (and %llu more refusals not logged)",
+	if (x->unlogged[r] > 0)
+		log_warning("%s of %s from %s refused: %s (and %llu more like it not logged)",
 			    q->qtype == XFR_TYPE_AXFR ? "AXFR" : "IXFR", zone, who, why,
-			    (unsigned long long)x->unlogged);
+			    (unsigned long long)x->unlogged[r]);
 	else
 		log_warning("%s of %s from %s refused: %s",
 			    q->qtype == XFR_TYPE_AXFR ? "AXFR" : "IXFR", zone, who, why);
-	x->logged_ms = now_ms;
-	x->unlogged = 0;
+	/* 0 means "never": a clock at 0 (tests) still counts as logged. */
+	x->logged_ms[r] = now_ms != 0 ? now_ms : 1;
+	x->unlogged[r] = 0;
 }
 
 /* A response without records: header and question, rcode. */
@@ -222,7 +234,7 @@ static size_t xfr_access(struct xfr_ctx *x, const struct sockaddr *peer, const u
 
 	if (!xfr_peer(peer, &family, addr) || !xfr_acl_match(acl, n_acl, family, addr)) {
 		x->n.refused++;
-		xfr_log_refusal(x, now_ms, q, family, addr, "not in --transfer-allow");
+		xfr_log_refusal(x, now_ms, q, family, addr, XFR_REFUSED_ACL);
 		return xfr_error(pkt, q, XFR_RCODE_REFUSED, out, cap);
 	}
 	f = tsig_find(pkt, len, rr);
@@ -231,7 +243,7 @@ static size_t xfr_access(struct xfr_ctx *x, const struct sockaddr *peer, const u
 		return xfr_error(pkt, q, XFR_RCODE_FORMERR, out, cap);
 	if (x->key->alg != TSIG_ALG_NONE && f == TSIG_NONE) {
 		x->n.refused++;
-		xfr_log_refusal(x, now_ms, q, family, addr, "not signed with the TSIG key");
+		xfr_log_refusal(x, now_ms, q, family, addr, XFR_REFUSED_UNSIGNED);
 		return xfr_error(pkt, q, XFR_RCODE_REFUSED, out, cap);
 	}
 	if (f != TSIG_FOUND)
@@ -241,9 +253,9 @@ static size_t xfr_access(struct xfr_ctx *x, const struct sockaddr *peer, const u
 	if (err == 0)
 		return 0;
 	xfr_log_refusal(x, now_ms, q, family, addr,
-			err == TSIG_BADKEY	? "TSIG key unknown (BADKEY)"
-			: err == TSIG_BADTIME ? "TSIG time outside the fudge (BADTIME)"
-					      : "TSIG signature wrong (BADSIG)");
+			err == TSIG_BADKEY    ? XFR_REFUSED_BADKEY
+			: err == TSIG_BADTIME ? XFR_REFUSED_BADTIME
+					      : XFR_REFUSED_BADSIG);
 	return xfr_notauth(x, pkt, q, rr, err, out, cap, now);
 }
 
