@@ -52,6 +52,7 @@ struct notify_pair {
 	unsigned backoff; /* sends since the last ack: a publish that
 			   * replaces a pending NOTIFY continues its back-off */
 	int64_t due_ms;   /* the next send, or the give-up (monotonic) */
+	int64_t first_ms; /* the first send of the back-off */
 	uint8_t msg[NOTIFY_MSG_MAX];
 	size_t len;
 	struct tsig_ctx tsig; /* the request's MAC, to verify the ack */
@@ -262,7 +263,8 @@ static void notify_send(struct notifier *n, size_t sec, size_t zone, int64_t now
 	int fd = n->fd[notify_family_slot(s->cfg->family)];
 
 	p->sends++;
-	p->backoff++;
+	if (p->backoff++ == 0)
+		p->first_ms = now;
 	p->due_ms = now + notify_backoff_ms(p->backoff);
 	/* A refused or unreachable send counts as one that got no answer:
 	 * the back-off and the give-up treat both alike, and nothing is
@@ -348,10 +350,11 @@ static void notify_round(struct notifier *n, int64_t now)
 }
 
 /* The first of sec's zones to give up says so, once until it recovers. */
-static void notify_gave_up(struct notifier *n, size_t sec, size_t zone, int rcode)
+static void notify_gave_up(struct notifier *n, size_t sec, size_t zone, int rcode, int64_t now)
 {
 	struct notify_sec *s = &n->secs[sec];
 	struct notify_pair *p = notify_pair(n, sec, zone);
+	unsigned sends = p->backoff;
 
 	p->state = NOTIFY_GAVE_UP;
 	p->backoff = 0;
@@ -360,9 +363,10 @@ static void notify_gave_up(struct notifier *n, size_t sec, size_t zone, int rcod
 		return;
 	s->failing = true;
 	if (rcode < 0)
-		log_warning("secondary %s: no acknowledgement of NOTIFY for %s serial %u after "
-			    "%u retries; trying again at the next publish", s->cfg->text,
-			    n->zones[zone].name, p->serial, NOTIFY_RETRIES);
+		log_warning("secondary %s: no acknowledgement of NOTIFY for %s serial %u: %u sent "
+			    "over %lld s; trying again at the next publish", s->cfg->text,
+			    n->zones[zone].name, p->serial, sends,
+			    (long long)((now - p->first_ms) / 1000));
 	else
 		log_warning("secondary %s answered NOTIFY for %s serial %u with RCODE %d; "
 			    "trying again at the next publish", s->cfg->text,
@@ -380,7 +384,7 @@ static void notify_due(struct notifier *n, int64_t now, int64_t *next)
 				continue;
 			if (p->due_ms <= now) {
 				if (p->backoff > NOTIFY_RETRIES)
-					notify_gave_up(n, s, z, -1);
+					notify_gave_up(n, s, z, -1, now);
 				else
 					notify_send(n, s, z, now);
 			}
@@ -452,7 +456,7 @@ static void notify_answer(struct notifier *n, const uint8_t *m, size_t len,
 			if (a == NOTIFY_ACK_OK)
 				notify_acked(n, s, z);
 			else if (p->state == NOTIFY_PENDING)
-				notify_gave_up(n, s, z, rcode);
+				notify_gave_up(n, s, z, rcode, clock_now_ms());
 			return;
 		}
 	}
