@@ -85,6 +85,7 @@ struct notifier {
 	struct notify_pair *pairs; /* [sec * n_zones + zone] */
 	uint64_t gen;
 	bool signed_msgs; /* a TSIG key: every NOTIFY carries it */
+	bool tsig_failed; /* said so once */
 };
 
 static struct notify_pair *notify_pair(struct notifier *n, size_t sec, size_t zone)
@@ -169,6 +170,7 @@ static void notify_sockaddr(struct notify_sec *s, const struct config_notify *c)
 static int notify_setup(struct notifier *n)
 {
 	const struct config *cfg = n->cfg;
+	bool tried[2] = { false, false };
 
 	n->n_zones = 1 + cfg->n_alias_zones;
 	n->n_secs = cfg->n_notify < CONFIG_NOTIFY_MAX ? cfg->n_notify : CONFIG_NOTIFY_MAX;
@@ -196,13 +198,16 @@ static int notify_setup(struct notifier *n)
 		int f = notify_family_slot(c->family);
 
 		notify_sockaddr(&n->secs[i], c);
-		if (n->fd[f] >= 0)
+		if (n->fd[f] >= 0 || tried[f])
 			continue;
+		tried[f] = true;
 		n->fd[f] = notify_socket(c->family);
-		if (n->fd[f] < 0) {
-			log_error("notifier: UDP socket for %s: %s", c->text, strerror(errno));
-			return -1;
-		}
+		/* A host without IPv6 still notifies its IPv4 secondaries;
+		 * exiting would only restart into the same failure. */
+		if (n->fd[f] < 0)
+			log_error("notifier: no UDP socket for the %s secondaries (%s first): %s; "
+				  "they are not notified", f ? "IPv6" : "IPv4", c->text,
+				  strerror(errno));
 	}
 	n->signed_msgs = cfg->tsig.alg != TSIG_ALG_NONE;
 	return 0;
@@ -262,6 +267,10 @@ static void notify_send(struct notifier *n, size_t sec, size_t zone, int64_t now
 	struct notify_pair *p = notify_pair(n, sec, zone);
 	int fd = n->fd[notify_family_slot(s->cfg->family)];
 
+	if (fd < 0) {
+		p->state = NOTIFY_IDLE; /* no socket of its family (notify_setup) */
+		return;
+	}
 	p->sends++;
 	if (p->backoff++ == 0)
 		p->first_ms = now;
@@ -301,8 +310,10 @@ static void notify_replace(struct notifier *n, size_t sec, size_t zone, const ui
 		 * sends span under a minute of the 300 s fudge. */
 		tsig_ctx_init(&p->tsig, &n->cfg->tsig, NULL);
 		if (!tsig_sign(&p->tsig, p->msg, &p->len, sizeof(p->msg), (uint64_t)time(NULL))) {
-			log_error("notifier: NOTIFY for %s does not fit with its TSIG",
-				  n->zones[zone].name);
+			if (!n->tsig_failed)
+				log_error("notifier: cannot sign the NOTIFY for %s with the TSIG "
+					  "key; not sent", n->zones[zone].name);
+			n->tsig_failed = true;
 			p->state = NOTIFY_GAVE_UP;
 			return;
 		}
