@@ -28,6 +28,9 @@
 #include "tsig.h"
 #include "zimg.h"
 
+/* RFC 8945 section 3: the RCODE of every TSIG error answer. */
+#define NOTIFY_RCODE_NOTAUTH 9
+
 static volatile sig_atomic_t notify_stop;
 
 static void notify_on_signal(int sig)
@@ -379,9 +382,11 @@ static void notify_gave_up(struct notifier *n, size_t sec, size_t zone, int rcod
 			    n->zones[zone].name, p->serial, sends,
 			    (long long)((now - p->first_ms) / 1000));
 	else
-		log_warning("secondary %s answered NOTIFY for %s serial %u with RCODE %d; "
+		log_warning("secondary %s answered NOTIFY for %s serial %u with RCODE %d%s; "
 			    "trying again at the next publish", s->cfg->text,
-			    n->zones[zone].name, p->serial, rcode);
+			    n->zones[zone].name, p->serial, rcode,
+			    rcode == NOTIFY_RCODE_NOTAUTH ? " (NOTAUTH: it does not accept our "
+							    "TSIG key, or expects one)" : "");
 }
 
 /* Resends and give-ups that are due; the earliest next one in *next. */
@@ -458,8 +463,13 @@ static void notify_answer(struct notifier *n, const uint8_t *m, size_t len,
 			a = notify_msg_ack(m, len, p->msg, p->len, &rcode);
 			if (a == NOTIFY_ACK_NONE)
 				continue;
+			/* An unverifiable answer is dropped (RFC 8945 section
+			 * 5.3.2), unless it is the NOTAUTH that a secondary
+			 * with another key sends, unsigned: then resending
+			 * cannot help and the operator must hear of it. */
 			if (n->signed_msgs &&
-			    tsig_verify_response(&p->tsig, m, len, (uint64_t)time(NULL)) != 0) {
+			    tsig_verify_response(&p->tsig, m, len, (uint64_t)time(NULL)) != 0 &&
+			    !(a == NOTIFY_ACK_ERROR && rcode == NOTIFY_RCODE_NOTAUTH)) {
 				log_debug("notifier: an answer from %s fails TSIG; ignored",
 					  n->secs[s].cfg->text);
 				return;

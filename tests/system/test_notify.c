@@ -106,6 +106,8 @@ struct got {
 	int64_t at_ms;
 	struct sockaddr_storage from;
 	socklen_t from_len;
+	uint8_t wire[4096]; /* as received, for the TSIG check */
+	size_t wire_len;
 };
 
 static void got_free(struct got *g)
@@ -131,6 +133,8 @@ static int secondary_recv(struct secondary *sec, int timeout_ms, struct got *g)
 	g->from_len = sizeof(g->from);
 	n = recvfrom(sec->fd, buf, sizeof(buf), 0, (struct sockaddr *)&g->from, &g->from_len);
 	cr_assert_gt(n, 0);
+	memcpy(g->wire, buf, (size_t)n);
+	g->wire_len = (size_t)n;
 	g->at_ms = sys_now_ms();
 	cr_assert_eq(ldns_wire2pkt(&g->pkt, buf, (size_t)n), LDNS_STATUS_OK, "not DNS");
 	cr_assert_eq(ldns_pkt_get_opcode(g->pkt), LDNS_PACKET_NOTIFY);
@@ -151,8 +155,16 @@ static int secondary_recv(struct secondary *sec, int timeout_ms, struct got *g)
 	return 0;
 }
 
-/* Answer g as a secondary does: QR set, the question, no records. */
-static void secondary_answer(struct secondary *sec, const struct got *g, ldns_pkt_rcode rcode)
+/* The TSIG key of the signed tests (RFC 8945 test-style, 32 bytes). */
+#define KEY_NAME "xfr-key."
+#define KEY_SECRET "3pMfcL5ZbqSn9A0vEaxJbSpi+6bQaz6mFMuQ6hULoYw="
+#define KEY_WRONG "Kx3+Q2rZC1hJ6bN0yU3m6tqCbqS5dNMOlVbm0NOVsBs="
+
+/* Answer g as a secondary does: QR set, the question, no records;
+ * signed with secret (NULL: unsigned) over g's MAC (RFC 8945 section
+ * 5.3). */
+static void secondary_answer_signed(struct secondary *sec, const struct got *g,
+				    ldns_pkt_rcode rcode, const char *secret)
 {
 	ldns_pkt *p = ldns_pkt_clone(g->pkt);
 	uint8_t *wire = NULL;
@@ -164,11 +176,27 @@ static void secondary_answer(struct secondary *sec, const struct got *g, ldns_pk
 	ldns_rr_list_deep_free(ldns_pkt_answer(p));
 	ldns_pkt_set_answer(p, ldns_rr_list_new());
 	ldns_pkt_set_ancount(p, 0);
+	if (ldns_pkt_tsig(p) != NULL) {
+		ldns_rr_free(ldns_pkt_tsig(p));
+		ldns_pkt_set_tsig(p, NULL);
+	}
+	if (secret != NULL) {
+		const ldns_rr *t = ldns_pkt_tsig(g->pkt);
+
+		cr_assert_not_null(t, "the NOTIFY is not signed");
+		cr_assert_eq(ldns_pkt_tsig_sign(p, KEY_NAME, secret, 300, "hmac-sha256.",
+						ldns_rr_rdf(t, 3)), LDNS_STATUS_OK);
+	}
 	cr_assert_eq(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
 	cr_assert_eq(sendto(sec->fd, wire, len, 0, (const struct sockaddr *)&g->from, g->from_len),
 		     (ssize_t)len);
 	free(wire);
 	ldns_pkt_free(p);
+}
+
+static void secondary_answer(struct secondary *sec, const struct got *g, ldns_pkt_rcode rcode)
+{
+	secondary_answer_signed(sec, g, rcode, NULL);
 }
 
 /* The NOTIFY of both zones, each the first that came with a serial other
@@ -201,8 +229,8 @@ static void secondary_both(struct secondary *sec, uint32_t skip, struct got out[
 /* ------------------------------------------------------------------ */
 /* The server. */
 
-static void server_start(struct sys_server *s, uint16_t tport, const char *notify_flag,
-			 const char *config)
+static void server_start_key(struct sys_server *s, uint16_t tport, const char *notify_flag,
+			     const char *config, const char *key)
 {
 	char res[256];
 	const char *args[] = {
@@ -215,12 +243,19 @@ static void server_start(struct sys_server *s, uint16_t tport, const char *notif
 		"--workers", "1",
 		"--user", "nobody",
 		config != NULL ? "--config" : "--notify", config != NULL ? config : notify_flag,
+		key != NULL ? "--tsig-key" : NULL, key,
 		NULL,
 	};
 
 	snprintf(res, sizeof(res), "{\"www\": {\"ips\": [\"127.0.0.1\"], \"health_port\": %u}}",
 		 (unsigned)tport);
 	cr_assert_eq(sys_server_start(s, args), 0, "the server did not start");
+}
+
+static void server_start(struct sys_server *s, uint16_t tport, const char *notify_flag,
+			 const char *config)
+{
+	server_start_key(s, tport, notify_flag, config, NULL);
 }
 
 static uint32_t soa_serial(uint16_t port, const char *zone)
@@ -612,5 +647,77 @@ Test(notify, unanswered_backs_off_then_gives_up_once, .timeout = 150)
 	}
 	target_stop(t);
 	close(sec.fd);
+	cr_assert_eq(sys_server_stop(&s), 0);
+}
+
+/* Whether the binary has --tsig-key (the flag comes with the replication
+ * configuration). */
+static bool have_tsig_flag(void)
+{
+	const char *argv[] = { sys_bin(), "--help", NULL };
+	char *out = NULL;
+	bool have;
+
+	cr_assert_eq(sys_run(argv, 10000, &out, NULL), 0);
+	have = out != NULL && strstr(out, "--tsig-key") != NULL;
+	free(out);
+	return have;
+}
+
+/* With --tsig-key every NOTIFY carries a TSIG that ldns verifies with the
+ * key (and not with another), and only an answer signed with the key over
+ * the NOTIFY's MAC acknowledges it. */
+Test(notify, tsig_signed_and_only_signed_acks_count)
+{
+	struct secondary sec;
+	struct sys_server s;
+	struct got g[2], again;
+	char flag[64], text[32], key[64];
+	uint16_t tport;
+	pid_t t;
+	int fd;
+
+	if (!have_tsig_flag())
+		cr_skip_test("no --tsig-key in this build");
+	strcpy(key, "/tmp/ahd-notify-key-XXXXXX");
+	fd = mkstemp(key);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(sys_write_file(key, "hmac-sha256:" KEY_NAME ":" KEY_SECRET "\n"), 0);
+	tport = sys_free_port();
+	t = target_start(tport);
+	secondary_open(&sec);
+	notify_flag(flag, sizeof(flag), &sec);
+	snprintf(text, sizeof(text), "127.0.0.1:%u", (unsigned)sec.port);
+	server_start_key(&s, tport, flag, NULL, key);
+	secondary_both(&sec, 0, g);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_not_null(ldns_pkt_tsig(g[i].pkt), "%s: no TSIG", g[i].zone);
+		cr_expect(ldns_pkt_tsig_verify(g[i].pkt, g[i].wire, g[i].wire_len, KEY_NAME,
+					       KEY_SECRET, NULL), "%s: the MAC does not verify",
+			  g[i].zone);
+		cr_expect(!ldns_pkt_tsig_verify(g[i].pkt, g[i].wire, g[i].wire_len, KEY_NAME,
+						KEY_WRONG, NULL), "%s: verifies with another key",
+			  g[i].zone);
+	}
+	/* Signed with another key, or not at all: not an acknowledgement. */
+	secondary_answer_signed(&sec, &g[0], LDNS_RCODE_NOERROR, KEY_WRONG);
+	secondary_answer(&sec, &g[1], LDNS_RCODE_NOERROR);
+	do {
+		cr_assert_eq(secondary_recv(&sec, WAIT_MS, &again), 0, "no resend");
+		if (strcmp(again.zone, ZONE) == 0)
+			break;
+		got_free(&again);
+	} while (true);
+	cr_expect_eq(ldns_pkt_id(again.pkt), ldns_pkt_id(g[0].pkt), "resent as it was");
+	secondary_answer_signed(&sec, &again, LDNS_RCODE_NOERROR, KEY_SECRET);
+	secondary_answer_signed(&sec, &g[1], LDNS_RCODE_NOERROR, KEY_SECRET);
+	wait_acked(s.port, text, g[0].serial);
+	got_free(&again);
+	got_free(&g[0]);
+	got_free(&g[1]);
+	target_stop(t);
+	close(sec.fd);
+	unlink(key);
 	cr_assert_eq(sys_server_stop(&s), 0);
 }
