@@ -721,3 +721,49 @@ Test(notify, tsig_signed_and_only_signed_acks_count)
 	unlink(key);
 	cr_assert_eq(sys_server_stop(&s), 0);
 }
+
+/* A notifier killed by its filter (the test hook of proc.h makes it call
+ * execve) is restarted like any child, and the new one notifies the serial
+ * served: a secondary that missed a publish meanwhile still hears of it. */
+Test(notify, killed_notifier_restarts_and_notifies_again)
+{
+	struct secondary sec;
+	struct sys_server s;
+	struct got g[2];
+	char flag[64], line[128];
+	uint16_t tport = sys_free_port();
+	pid_t t = target_start(tport), n, fresh = 0;
+	uint32_t serial;
+	int64_t end;
+
+	setenv("AHD_TEST_SECCOMP_PROBE", "execve", 1);
+	secondary_open(&sec);
+	notify_flag(flag, sizeof(flag), &sec);
+	server_start(&s, tport, flag, NULL);
+	secondary_both(&sec, 0, g);
+	serial = g[0].serial;
+	secondary_answer(&sec, &g[0], LDNS_RCODE_NOERROR);
+	secondary_answer(&sec, &g[1], LDNS_RCODE_NOERROR);
+	got_free(&g[0]);
+	got_free(&g[1]);
+	n = find_child(s.pid, "notifier");
+	cr_assert_gt(n, 0);
+	cr_assert_eq(kill(n, SIGUSR1), 0);
+	snprintf(line, sizeof(line), "notifier (pid %d) killed by signal %d", (int)n, SIGSYS);
+	cr_assert_eq(sys_server_wait_log(&s, line, WAIT_MS), 0, "no SIGSYS death logged");
+	end = sys_now_ms() + WAIT_MS;
+	while (sys_now_ms() < end && (fresh == 0 || fresh == n)) {
+		fresh = find_child(s.pid, "notifier");
+		sys_sleep_ms(20);
+	}
+	cr_assert(fresh != 0 && fresh != n, "no new notifier");
+	/* Whatever came before the death is stale: take the new ones. */
+	secondary_both(&sec, 0, g);
+	cr_expect_eq(g[0].serial, serial);
+	cr_expect_eq(g[0].serial, soa_serial(s.port, ZONE));
+	got_free(&g[0]);
+	got_free(&g[1]);
+	target_stop(t);
+	close(sec.fd);
+	cr_assert_eq(sys_server_stop(&s), 0);
+}

@@ -14,6 +14,7 @@
 #include "answer.h"
 #include "config.h"
 #include "notify.h"
+#include "proc.h"
 #include "zimg.h"
 
 #define T_ZONE "example.com"
@@ -313,4 +314,33 @@ Test(notify, acknowledgements)
 	}
 	/* Our own request is not an answer to itself. */
 	cr_expect_eq(notify_msg_ack(req, rlen, req, rlen, &rcode), NOTIFY_ACK_NONE);
+}
+
+/* The notifier's seccomp allow-list (proc.c): what notify.c calls, and
+ * none of what only the prober (connect, epoll) or nobody (open, exec)
+ * needs. */
+Test(notify, allow_list)
+{
+	static const char *const yes[] = {
+		"socket", "bind", "sendto", "recvfrom", "ppoll", "getrandom", "rt_sigaction",
+		"write", "clock_gettime",
+	};
+	static const char *const no[] = {
+		"connect", "epoll_wait", "accept4", "openat", "execve", "kill", "ptrace",
+		"setuid", "mprotect", "prlimit64",
+	};
+
+	for (size_t i = 0; i < AHD_ARRAY_LEN(yes); i++)
+		cr_expect_eq(proc_sandbox_allows(PROC_ROLE_NOTIFIER, yes[i]), 1, "%s", yes[i]);
+	for (size_t i = 0; i < AHD_ARRAY_LEN(no); i++) {
+#if defined(__SANITIZE_ADDRESS__)
+		/* The sanitizer runtime's own list (proc.c) has these. */
+		if (strcmp(no[i], "openat") == 0 || strcmp(no[i], "kill") == 0 ||
+		    strcmp(no[i], "ptrace") == 0 || strcmp(no[i], "mprotect") == 0 ||
+		    strcmp(no[i], "prlimit64") == 0)
+			continue;
+#endif
+		cr_expect_eq(proc_sandbox_allows(PROC_ROLE_NOTIFIER, no[i]), 0, "%s", no[i]);
+	}
+	cr_expect_str_eq(proc_role_name(PROC_ROLE_NOTIFIER), "notifier");
 }
