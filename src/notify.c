@@ -56,17 +56,24 @@ struct notify_pair {
 			   * replaces a pending NOTIFY continues its back-off */
 	int64_t due_ms;   /* the next send, or the give-up (monotonic) */
 	int64_t first_ms; /* the first send of the back-off */
-	uint8_t msg[NOTIFY_MSG_MAX];
-	size_t len;
-	struct tsig_ctx tsig; /* the request's MAC, to verify the ack */
+	/* Every send of a serial is signed with the time of the first, so
+	 * each resend is the same message with the same MAC, and an ack of
+	 * any of them verifies against the one kept here (the resends span
+	 * under a minute of the 300 s fudge). */
+	uint64_t signed_at;
+	struct tsig_ctx tsig;
 };
 
+/* One zone and its NOTIFY of the serial last seen (ID 0, unsigned): one
+ * copy however many secondaries, each send sets its ID and signs. */
 struct notify_zone {
 	char name[AHD_MAX_NAME_TEXT + 1];
 	uint8_t apex[AHD_MAX_NAME_WIRE];
 	size_t apex_len;
 	uint32_t serial;
 	bool have;
+	uint8_t msg[NOTIFY_MSG_MAX];
+	size_t len;
 };
 
 struct notify_sec {
@@ -263,15 +270,40 @@ static unsigned notify_sec_retries(struct notifier *n, size_t sec)
 	return r;
 }
 
+/* The zone's NOTIFY as p sends it: its ID, signed when there is a key.
+ * 0 if it cannot be signed. */
+static size_t notify_pair_msg(struct notifier *n, size_t sec, size_t zone, uint8_t *out)
+{
+	const struct notify_zone *zn = &n->zones[zone];
+	struct notify_pair *p = notify_pair(n, sec, zone);
+	size_t len = zn->len;
+
+	memcpy(out, zn->msg, len);
+	notify_msg_set_id(out, p->id);
+	if (!n->signed_msgs)
+		return len;
+	tsig_ctx_init(&p->tsig, &n->cfg->tsig, NULL);
+	if (tsig_sign(&p->tsig, out, &len, NOTIFY_MSG_MAX, p->signed_at))
+		return len;
+	if (!n->tsig_failed)
+		log_error("notifier: cannot sign the NOTIFY for %s with the TSIG key; not sent",
+			  zn->name);
+	n->tsig_failed = true;
+	return 0;
+}
+
 /* Send (or resend) p to sec; the next step is due after the back-off. */
 static void notify_send(struct notifier *n, size_t sec, size_t zone, int64_t now)
 {
 	struct notify_sec *s = &n->secs[sec];
 	struct notify_pair *p = notify_pair(n, sec, zone);
 	int fd = n->fd[notify_family_slot(s->cfg->family)];
+	uint8_t msg[NOTIFY_MSG_MAX];
+	size_t len = fd >= 0 ? notify_pair_msg(n, sec, zone, msg) : 0;
 
-	if (fd < 0) {
-		p->state = NOTIFY_IDLE; /* no socket of its family (notify_setup) */
+	/* No socket of its family (notify_setup), or no signature. */
+	if (len == 0) {
+		p->state = NOTIFY_IDLE;
 		return;
 	}
 	p->sends++;
@@ -281,7 +313,7 @@ static void notify_send(struct notifier *n, size_t sec, size_t zone, int64_t now
 	/* A refused or unreachable send counts as one that got no answer:
 	 * the back-off and the give-up treat both alike, and nothing is
 	 * logged per packet. */
-	if (sendto(fd, p->msg, p->len, MSG_DONTWAIT, (struct sockaddr *)&s->sa, s->sa_len) < 0)
+	if (sendto(fd, msg, len, MSG_DONTWAIT, (struct sockaddr *)&s->sa, s->sa_len) < 0)
 		log_debug("notifier: NOTIFY %s to %s: %s", n->zones[zone].name, s->cfg->text,
 			  strerror(errno));
 	if (p->sends > 1)
@@ -290,11 +322,11 @@ static void notify_send(struct notifier *n, size_t sec, size_t zone, int64_t now
 		stats_notify_sent(n->st, sec, p->serial, (int64_t)time(NULL));
 }
 
-/* The NOTIFY of a new serial of zone (msg[0..len), ID 0) replaces
- * whatever sec had pending for it (RFC 1996 section 3.6 lets a newer
- * serial supersede an unacknowledged one): a new ID, sent now. */
-static void notify_replace(struct notifier *n, size_t sec, size_t zone, const uint8_t *msg,
-			   size_t len, uint32_t serial, int64_t now)
+/* The NOTIFY of a new serial of zone replaces whatever sec had pending
+ * for it (RFC 1996 section 3.6 lets a newer serial supersede an
+ * unacknowledged one): a new ID, sent now. */
+static void notify_replace(struct notifier *n, size_t sec, size_t zone, uint32_t serial,
+			   int64_t now)
 {
 	struct notify_pair *p = notify_pair(n, sec, zone);
 
@@ -304,23 +336,7 @@ static void notify_replace(struct notifier *n, size_t sec, size_t zone, const ui
 	p->serial = serial;
 	p->sends = 0;
 	p->id = notify_new_id(p->id);
-	memcpy(p->msg, msg, len);
-	p->len = len;
-	notify_msg_set_id(p->msg, p->id);
-	if (n->signed_msgs) {
-		/* Signed once: every resend is the same message, so an ack of
-		 * any of them verifies against the one MAC kept here; the
-		 * sends span under a minute of the 300 s fudge. */
-		tsig_ctx_init(&p->tsig, &n->cfg->tsig, NULL);
-		if (!tsig_sign(&p->tsig, p->msg, &p->len, sizeof(p->msg), (uint64_t)time(NULL))) {
-			if (!n->tsig_failed)
-				log_error("notifier: cannot sign the NOTIFY for %s with the TSIG "
-					  "key; not sent", n->zones[zone].name);
-			n->tsig_failed = true;
-			p->state = NOTIFY_GAVE_UP;
-			return;
-		}
-	}
+	p->signed_at = (uint64_t)time(NULL);
 	notify_send(n, sec, zone, now);
 }
 
@@ -356,10 +372,12 @@ static void notify_round(struct notifier *n, int64_t now)
 			continue;
 		zn->have = true;
 		zn->serial = serial;
+		memcpy(zn->msg, msg, len);
+		zn->len = len;
 		log_debug("notifier: serial %u of %s to %zu secondaries", serial, zn->name,
 			  n->n_secs);
 		for (size_t s = 0; s < n->n_secs; s++)
-			notify_replace(n, s, z, msg, len, serial, now);
+			notify_replace(n, s, z, serial, now);
 	}
 }
 
@@ -450,6 +468,8 @@ static bool notify_from(const struct notify_sec *s, const struct sockaddr_storag
 static void notify_answer(struct notifier *n, const uint8_t *m, size_t len,
 			  const struct sockaddr_storage *from)
 {
+	uint8_t req[NOTIFY_MSG_MAX];
+
 	for (size_t s = 0; s < n->n_secs; s++) {
 		if (!notify_from(&n->secs[s], from))
 			continue;
@@ -460,7 +480,9 @@ static void notify_answer(struct notifier *n, const uint8_t *m, size_t len,
 
 			if (p->state != NOTIFY_PENDING && p->state != NOTIFY_GAVE_UP)
 				continue;
-			a = notify_msg_ack(m, len, p->msg, p->len, &rcode);
+			memcpy(req, n->zones[z].msg, n->zones[z].len);
+			notify_msg_set_id(req, p->id);
+			a = notify_msg_ack(m, len, req, n->zones[z].len, &rcode);
 			if (a == NOTIFY_ACK_NONE)
 				continue;
 			/* An unverifiable answer is dropped (RFC 8945 section
