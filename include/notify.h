@@ -1,5 +1,5 @@
 /*
- * NOTIFY (RFC 1996) to the --notify secondaries, DESIGN §9.3.
+ * NOTIFY (RFC 1996) to the --notify secondaries, DESIGN §9.5.
  *
  * The notifier is a child of the supervisor, forked like the prober and
  * as unprivileged and sandboxed: it maps the image read-only, watches its

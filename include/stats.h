@@ -21,7 +21,7 @@
  * Backend table: written by the prober after every check round under a
  * two-slot seqlock (seqlock.h), read by `status` and the supervisor.
  *
- * Secondaries (DESIGN §9.3): one entry per --notify address. The
+ * Secondaries (DESIGN §9.5): one entry per --notify address. The
  * notifier writes who an entry is (address, port, text) under the
  * entry's own sequence counter when it starts, and its NOTIFY state as
  * single 64-bit atomics (serial and time packed together, so a reader

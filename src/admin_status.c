@@ -230,7 +230,7 @@ static struct json_object *admin_status_json_secondary(const struct stats_notify
 	return o;
 }
 
-/* The secondaries (DESIGN §9.3): an empty array without --notify. */
+/* The secondaries (DESIGN §9.5): an empty array without --notify. */
 static int admin_status_json_secondaries(const struct stats *st, struct json_object *o)
 {
 	struct stats_notify_row rows[STATS_NOTIFY_MAX];

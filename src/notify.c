@@ -1,5 +1,5 @@
 /*
- * The notifier (DESIGN §9.3): NOTIFY (RFC 1996) to every --notify
+ * The notifier (DESIGN §9.5): NOTIFY (RFC 1996) to every --notify
  * secondary for every zone on every new serial, resent with back-off
  * until acknowledged. One UDP socket per family on an ephemeral port; the
  * image is read like a worker reads it (the SOA comes from the query

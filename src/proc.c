@@ -435,7 +435,7 @@ static const char *const proc_sys_prober[] = {
 };
 
 /*
- * The notifier (DESIGN §9.3): installed before notify_main(), which then
+ * The notifier (DESIGN §9.5): installed before notify_main(), which then
  * sets its signal handlers, opens one UDP socket per family, and sends
  * NOTIFY and reads the acknowledgements between waits of a few tens of
  * milliseconds (ppoll). Random message IDs come from getrandom; a TSIG

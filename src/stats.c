@@ -445,7 +445,7 @@ void stats_table_free(struct stats_table *t)
 	t->backends = NULL;
 }
 
-/* Secondaries (DESIGN §9.3). */
+/* Secondaries (DESIGN §9.5). */
 
 static uint32_t stats_unpack_serial(uint64_t v)
 {

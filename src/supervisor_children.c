@@ -1,7 +1,7 @@
 /*
  * The supervisor's children: the prober (forked) and the workers (fork +
  * exec), started in that order at boot, and the notifier (forked, while
- * there are secondaries: DESIGN §9.3), started by the main loop once the
+ * there are secondaries: DESIGN §9.5), started by the main loop once the
  * workers answer; reaped and restarted with back-off when they die, and
  * stopped with SIGTERM then SIGKILL (DESIGN §4).
  */

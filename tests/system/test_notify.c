@@ -1,5 +1,5 @@
 /*
- * NOTIFY (RFC 1996, DESIGN §9.3) from the real binary to a secondary
+ * NOTIFY (RFC 1996, DESIGN §9.5) from the real binary to a secondary
  * played by this test: a UDP socket on 127.0.0.1 that reads the NOTIFY
  * messages with ldns and answers them (or not). A backend flip
  * (ahd-health-target) makes the publishes. Checked: a NOTIFY for every
@@ -586,7 +586,7 @@ Test(notify, reload_moves_the_secondary)
 	cr_assert_eq(sys_server_stop(&s), 0);
 }
 
-/* RFC 1996 section 3.6 as DESIGN §9.3 sets it: resent after 1, 2, 4, 8
+/* RFC 1996 section 3.6 as DESIGN §9.5 sets it: resent after 1, 2, 4, 8
  * and 16 s, then, 16 s later, one warning for the secondary (not one per
  * zone), and nothing more until the next publish. About 50 s. */
 Test(notify, unanswered_backs_off_then_gives_up_once, .timeout = 150)
