@@ -20,7 +20,9 @@
 #define NOTIFY_SOA_FIXED 20 /* SERIAL REFRESH RETRY EXPIRE MINIMUM */
 
 /* The end of the name at m[off..len): labels only, or (allow_ptr) ending
- * in a compression pointer. 0 if it runs past len or is malformed. */
+ * in a compression pointer that aims backwards and past the header, so
+ * that a copy of m[0..off) with another header still holds what it
+ * names. 0 if it runs past len or is malformed. */
 static size_t notify_name_end(const uint8_t *m, size_t len, size_t off, bool allow_ptr)
 {
 	size_t start = off;
@@ -30,8 +32,14 @@ static size_t notify_name_end(const uint8_t *m, size_t len, size_t off, bool all
 
 		if (l == 0)
 			return off + 1;
-		if ((l & 0xc0) == 0xc0)
-			return allow_ptr && len - off >= 2 ? off + 2 : 0;
+		if ((l & 0xc0) == 0xc0) {
+			size_t to;
+
+			if (!allow_ptr || len - off < 2)
+				return 0;
+			to = (size_t)(l & 0x3f) << 8 | m[off + 1];
+			return to >= NOTIFY_HDR && to < start ? off + 2 : 0;
+		}
 		if (l > AHD_MAX_LABEL || (l & 0xc0) != 0)
 			return 0;
 		off += 1u + l;
@@ -91,7 +99,10 @@ size_t notify_msg_build(const uint8_t *ans, size_t len, uint8_t *out, size_t cap
 	if (rdlen < NOTIFY_SOA_FIXED + 2 || len - rd < rdlen)
 		return 0;
 	end = rd + rdlen;
-	if (end > cap)
+	/* MNAME, RNAME, then exactly the five numbers. */
+	for (int i = 0; i < 2 && rd != 0; i++)
+		rd = notify_name_end(ans, end, rd, true);
+	if (rd == 0 || end - rd != NOTIFY_SOA_FIXED || end > cap)
 		return 0;
 	memcpy(out, ans, end);
 	wire_store_u16(out, 0);

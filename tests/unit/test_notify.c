@@ -218,6 +218,25 @@ Test(notify, build_takes_any_soa_answer_and_only_that)
 	for (size_t cut = 0; cut < len; cut++)
 		cr_expect_eq(notify_msg_build(ans, cut, msg, sizeof(msg), &ser), 0u, "cut %zu", cut);
 	cr_expect_eq(notify_msg_build(ans, len, msg, len - 1, &ser), 0u, "no room");
+	{
+		/* The SOA's owner is a pointer right after the question (ldns
+		 * compresses it): it must aim backwards and past the header,
+		 * or the NOTIFY would hold a dangling or rewritten name. */
+		size_t owner = 12 + 13 + 4; /* header, "example.com" + root, QTYPE QCLASS */
+		uint8_t bad[1024];
+
+		cr_assert_eq(ans[owner], 0xc0, "ldns compressed the owner");
+		memcpy(bad, ans, len);
+		bad[owner + 1] = 5; /* into the header */
+		cr_expect_eq(notify_msg_build(bad, len, msg, sizeof(msg), &ser), 0u, "header");
+		bad[owner + 1] = (uint8_t)(owner + 12); /* forwards */
+		cr_expect_eq(notify_msg_build(bad, len, msg, sizeof(msg), &ser), 0u, "forwards");
+		/* RDATA one byte longer than two names and five numbers. */
+		memcpy(bad, ans, len);
+		bad[len] = 0;
+		bad[owner + 11]++;
+		cr_expect_eq(notify_msg_build(bad, len + 1, msg, sizeof(msg), &ser), 0u, "RDATA");
+	}
 	len = ldns_answer(ans, sizeof(ans), T_ZONE, LDNS_RR_TYPE_SOA, LDNS_RCODE_REFUSED, true);
 	cr_expect_eq(notify_msg_build(ans, len, msg, sizeof(msg), &ser), 0u, "REFUSED");
 	len = ldns_answer(ans, sizeof(ans), T_ZONE, LDNS_RR_TYPE_SOA, LDNS_RCODE_NOERROR, false);
