@@ -498,6 +498,18 @@ static void admin_status_print_prober(const struct stats *st, FILE *out)
 			(long long)(age / 1000), (long long)(age % 1000 / 100));
 }
 
+/* Only with secondaries (--notify): the process that notifies them. */
+static void admin_status_print_notifier(const struct stats *st, FILE *out)
+{
+	int32_t pid = atomic_load_explicit(&st->hdr->notifier_pid, memory_order_relaxed);
+	uint32_t n = atomic_load_explicit(&st->hdr->n_notify, memory_order_relaxed);
+
+	if (pid > 0)
+		fprintf(out, "notifier: pid %d, %u secondaries\n", (int)pid, n);
+	else if (n > 0)
+		fprintf(out, "notifier: not running\n");
+}
+
 int admin_status_print_text(const struct stats *st, FILE *out, int64_t now)
 {
 	struct stats_table t;
@@ -512,6 +524,7 @@ int admin_status_print_text(const struct stats *st, FILE *out, int64_t now)
 	fprintf(out, "server:   pid %d, started %s %s\n", (int)st->hdr->supervisor_pid, stamp,
 		ago);
 	admin_status_print_prober(st, out);
+	admin_status_print_notifier(st, out);
 	if (gen == 0) {
 		fprintf(out, "zone:     waiting for the first check round\n");
 	} else {

@@ -434,6 +434,8 @@ Test(notify, every_zone_resent_acknowledged_and_after_a_flip)
 		cr_assert_eq(sys_run(argv, 10000, &out, NULL), 0);
 		cr_expect(strstr(out, "SECONDARY") != NULL && strstr(out, text) != NULL &&
 			  strstr(out, "  yes  ") != NULL, "status:\n%s", out);
+		cr_expect(strstr(out, "notifier: pid ") != NULL && strstr(out, ", 1 secondaries") != NULL,
+			  "status:\n%s", out);
 		free(out);
 	}
 	close(sec.fd);
