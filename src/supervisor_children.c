@@ -26,6 +26,7 @@
 #include "prober.h"
 #include "stats.h"
 #include "supervisor.h"
+#include "tsig.h"
 #include "zimg.h"
 
 static void supervisor_describe(int status, char *buf, size_t cap)
@@ -211,9 +212,14 @@ static int supervisor_notifier_run(void *arg)
 	close(s->ro_fd);
 	zimg_close(s->z);
 	s->z = NULL;
-	if (proc_drop(&acct, PROC_ROLE_NOTIFIER) < 0 || proc_sandbox(PROC_ROLE_NOTIFIER) < 0)
+	rc = proc_drop(&acct, PROC_ROLE_NOTIFIER) < 0 ? 1 : 0;
+	/* OpenSSL's lazy set-up before the filter, as in the workers
+	 * (DESIGN §9.4). */
+	if (rc == 0)
+		tsig_warm(&cfg->tsig);
+	if (rc == 0 && proc_sandbox(PROC_ROLE_NOTIFIER) < 0)
 		rc = 1;
-	else
+	if (rc == 0)
 		rc = notify_main(cfg, z, s->st);
 	zimg_close(z);
 	return rc;
