@@ -69,6 +69,9 @@ DEPS_test_tcp := tcp $(SET_sock)
 DEPS_test_udp := udp $(SET_sock)
 DEPS_test_xfr := xfr xfr_msg $(SET_core) $(SET_image)
 DEPS_test_tsig := tsig
+# The NOTIFY messages, built from SOA answers of a real image; the
+# notifier's allow-list.
+DEPS_test_notify := notify_msg $(SET_core) $(SET_image) $(SET_proc)
 
 # $(call link_objs,DIR,TARGET): TARGET's objects in DIR, each once.
 link_objs = $(patsubst %,$(1)/%.o,$(sort $(DEPS_$(2))))

@@ -33,6 +33,7 @@
 enum proc_role {
 	PROC_ROLE_WORKER = 0,
 	PROC_ROLE_PROBER,
+	PROC_ROLE_NOTIFIER, /* forked like the prober, never given the key */
 };
 
 struct proc_backoff {
@@ -53,7 +54,7 @@ struct proc_spawn_args {
 	int key_fd;
 	/* The statistics object (stats.h), read-write. -1: none. */
 	int stats_fd;
-	/* The prober (and only the prober: required for it, refused for a
+	/* The prober and the notifier (required for them, refused for a
 	 * worker): no exec; the child runs run(run_arg) and exits with its
 	 * return value. config_fd and shm_fd may then be -1: it has the
 	 * caller's memory. */

@@ -8,6 +8,8 @@
  *                                        each on its own cache lines
  *   backend table slot 0, slot 1         struct stats_slot followed by
  *                                        struct stats_backend [capacity]
+ *   secondaries                          struct stats_notify
+ *                                        [STATS_NOTIFY_MAX]
  *
  * Worker counters: only worker i ever writes block i (its counters), so
  * an increment is a relaxed load and store, no locked instruction, and
@@ -19,6 +21,14 @@
  * Backend table: written by the prober after every check round under a
  * two-slot seqlock (seqlock.h), read by `status` and the supervisor.
  *
+ * Secondaries (DESIGN §9.5): one entry per --notify address. The
+ * notifier writes who an entry is (address, port, text) under the
+ * entry's own sequence counter when it starts, and its NOTIFY state as
+ * single 64-bit atomics (serial and time packed together, so a reader
+ * never pairs one serial with another's time); a worker that serves a
+ * transfer to that address stores the "last transfer seen" atomic
+ * (stats_xfr_seen). Several writers, each field whole: no lock needed.
+ *
  * Who does what:
  *   supervisor: stats_create() (mode 0644: status works unprivileged),
  *               hands the RW fd to every worker, stats_worker_started()
@@ -26,6 +36,9 @@
  *               stats_unlink() at exit.
  *   workers:    stats_map(fd) + stats_worker(st, index) + stats_add().
  *   prober:     (forked: the supervisor's mapping) stats_publish_backends().
+ *   notifier:   (forked: the supervisor's mapping) stats_notify_begin(),
+ *               stats_notify_sent() / _resent() / _acked() / _failed().
+ *   workers:    stats_xfr_seen() after serving an AXFR or IXFR.
  *   status:     admin_status_main() (admin_status.c) -> stats_open_ro()
  *               + stats_read_backends() + print.
  */
@@ -47,7 +60,8 @@ struct json_object;
 
 /* "AHDSTAT1" */
 #define STATS_MAGIC UINT64_C(0x3154415453444841)
-#define STATS_VERSION 1
+/* 2: the secondaries' table (stats_notify). */
+#define STATS_VERSION 2
 /* Room for the answer kinds (answer.h), fixed so the format does not move
  * when a kind is added. */
 #define STATS_KINDS 16
@@ -61,6 +75,10 @@ struct json_object;
 /* The most workers and backends a table is made for. */
 #define STATS_MAX_WORKERS 4096
 #define STATS_MAX_BACKENDS (1u << 22)
+/* The secondaries' table always has room for every --notify address a
+ * reload may add (a few KiB), so none needs a restart to be shown. */
+#define STATS_NOTIFY_MAX CONFIG_NOTIFY_MAX
+#define STATS_NOTIFY_TEXT 64 /* = sizeof(struct config_notify.text) */
 
 struct stats_header {
 	uint64_t magic;
@@ -86,6 +104,12 @@ struct stats_header {
 	 * object made before these fields existed. */
 	_Atomic int64_t prober_pid;
 	_Atomic int64_t prober_beat_ms;
+	/* The secondaries' table (version 2). */
+	uint64_t notify_off;     /* after the backend slots */
+	uint32_t notify_size;    /* sizeof(struct stats_notify) */
+	uint32_t notify_capacity; /* STATS_NOTIFY_MAX */
+	_Atomic uint32_t n_notify; /* entries in use (the notifier's --notify) */
+	_Atomic int32_t notifier_pid; /* 0: not running */
 };
 _Static_assert(sizeof(struct stats_header) <= STATS_HEADER_SIZE, "stats header fits");
 _Static_assert(offsetof(struct stats_header, lock) % 8 == 0, "seqlock aligned");
@@ -144,6 +168,49 @@ struct stats_backend {
 };
 _Static_assert(sizeof(struct stats_backend) == 392, "stats_backend layout is part of the shm format");
 
+/*
+ * One secondary (--notify). The packed fields hold serial << 32 | Unix
+ * time in seconds (until 2106); 0: never.
+ */
+struct stats_notify {
+	/* Odd while the notifier rewrites who the entry is (below). */
+	_Atomic uint64_t seq;
+	char text[STATS_NOTIFY_TEXT]; /* as given: "192.0.2.53:5353" */
+	uint8_t addr[16];
+	uint8_t family;  /* AF_INET, AF_INET6 */
+	uint8_t pad[5];
+	uint16_t port;
+	/* The notifier's: the serial last notified (time: its first send),
+	 * the serial last acknowledged (time: the ack), resends of the serial
+	 * last notified, and whether it went unacknowledged after the last
+	 * retry (or was answered with an error: rcode). */
+	_Atomic uint64_t notified;
+	_Atomic uint64_t acked;
+	_Atomic uint32_t retries;
+	_Atomic uint32_t failed; /* 0, or 1 + the rcode of an error answer */
+	/* A worker's: the last AXFR/IXFR served to this address. */
+	_Atomic uint64_t xfr;
+};
+_Static_assert(sizeof(struct stats_notify) == 128, "stats_notify layout is part of the shm format");
+
+/* A consistent copy of one entry (stats_read_notify). */
+struct stats_notify_row {
+	char text[STATS_NOTIFY_TEXT];
+	int family;
+	uint8_t addr[16];
+	uint16_t port;
+	uint32_t notified_serial;
+	int64_t notified_at;   /* 0: nothing notified yet */
+	uint32_t acked_serial;
+	int64_t acked_at;      /* 0: never acknowledged */
+	bool acknowledged;     /* the serial last notified is acknowledged */
+	uint32_t retries;
+	bool failed;           /* gave up on the serial last notified */
+	int rcode;             /* of an error answer, -1: none */
+	uint32_t xfr_serial;
+	int64_t xfr_at;        /* 0: no transfer seen */
+};
+
 /* A mapping of the stats object. */
 struct stats {
 	uint8_t *base;
@@ -156,6 +223,7 @@ struct stats {
 	size_t slot_size;
 	uint8_t *slot[2];
 	struct stats_worker *workers;
+	struct stats_notify *notify; /* [STATS_NOTIFY_MAX] */
 };
 
 /* What the supervisor shows in sd_notify STATUS=. */
@@ -243,4 +311,42 @@ void stats_status_line(const struct stats_summary *sum, char *buf, size_t cap);
  * stats_table_free), or -1. */
 int stats_read_backends(const struct stats *st, struct stats_table *out);
 void stats_table_free(struct stats_table *t);
+
+/* Serial and time packed as in struct stats_notify. */
+static inline uint64_t stats_pack(uint32_t serial, int64_t t)
+{
+	return (uint64_t)serial << 32 | (uint32_t)(t > 0 ? t : 0);
+}
+
+/*
+ * Notifier, at start: list cfg's secondaries. An entry whose address and
+ * port were listed before keeps what it had (a reload or a restart of
+ * the notifier loses no status); the others start empty. Returns how
+ * many are listed (at most STATS_NOTIFY_MAX).
+ */
+size_t stats_notify_begin(struct stats *st, const struct config *cfg);
+/* Supervisor: no secondaries any more (a reload removed every one). */
+void stats_notify_clear(struct stats *st);
+/* Supervisor: the notifier runs as pid (0: stopped). */
+void stats_notifier_started(struct stats *st, pid_t pid);
+/* Notifier: secondary i was sent the first NOTIFY of serial at now. */
+void stats_notify_sent(struct stats *st, size_t i, uint32_t serial, int64_t now);
+/* Notifier: ... and has now been sent it 1 + retries times. */
+void stats_notify_resent(struct stats *st, size_t i, uint32_t retries);
+/* Notifier: secondary i acknowledged serial at now. */
+void stats_notify_acked(struct stats *st, size_t i, uint32_t serial, int64_t now);
+/* Notifier: secondary i gave no acknowledgement after the last retry
+ * (rcode < 0) or answered with rcode. */
+void stats_notify_failed(struct stats *st, size_t i, int rcode);
+
+/*
+ * Worker: an AXFR or IXFR of serial was served to addr (family AF_INET
+ * or AF_INET6; an IPv4-mapped IPv6 address counts as IPv4) at now: every
+ * secondary listed at that address, whatever its port, records it.
+ */
+void stats_xfr_seen(struct stats *st, int family, const uint8_t *addr, uint32_t serial,
+		    int64_t now);
+
+/* Copy the secondaries into out[0..cap); returns how many. */
+size_t stats_read_notify(const struct stats *st, struct stats_notify_row *out, size_t cap);
 #endif

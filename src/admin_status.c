@@ -165,6 +165,89 @@ static struct json_object *admin_status_json_counts(const struct admin_status_co
 	return o;
 }
 
+/* The RCODEs a secondary refuses a NOTIFY with (RFC 1035, RFC 2845). */
+static const char *admin_status_rcode_name(int rcode)
+{
+	static const char *const names[] = {
+		[1] = "FORMERR", [2] = "SERVFAIL", [3] = "NXDOMAIN", [4] = "NOTIMP",
+		[5] = "REFUSED", [9] = "NOTAUTH", [10] = "NOTZONE",
+	};
+
+	if (rcode > 0 && (size_t)rcode < AHD_ARRAY_LEN(names) && names[rcode] != NULL)
+		return names[rcode];
+	return NULL;
+}
+
+/* What became of the last NOTIFY: "yes", "no" (pending), "failed" (no
+ * answer after the last retry) or the RCODE it was answered with. */
+static const char *admin_status_ack_text(const struct stats_notify_row *r, char *buf, size_t cap)
+{
+	const char *name;
+
+	if (r->acknowledged)
+		return "yes";
+	if (!r->failed)
+		return r->notified_at > 0 ? "no" : "-";
+	if (r->rcode < 0)
+		return "failed";
+	name = admin_status_rcode_name(r->rcode);
+	if (name != NULL)
+		return name;
+	snprintf(buf, cap, "RCODE%d", r->rcode);
+	return buf;
+}
+
+static int admin_status_json_opt(struct json_object *o, const char *key, bool have, int64_t v)
+{
+	if (!have)
+		return json_object_object_add(o, key, NULL) != 0 ? -1 : 0;
+	return admin_status_json_i64(o, key, v);
+}
+
+static struct json_object *admin_status_json_secondary(const struct stats_notify_row *r)
+{
+	struct json_object *o = json_object_new_object();
+	char buf[16];
+	int rc = 0;
+
+	if (o == NULL)
+		return NULL;
+	rc |= admin_status_json_str(o, "address", r->text);
+	rc |= admin_status_json_u64(o, "port", r->port);
+	rc |= admin_status_json_opt(o, "notified_serial", r->notified_at > 0, r->notified_serial);
+	rc |= admin_status_json_opt(o, "notified", r->notified_at > 0, r->notified_at);
+	rc |= admin_status_json_add(o, "acknowledged", json_object_new_boolean(r->acknowledged));
+	rc |= admin_status_json_opt(o, "acknowledged_serial", r->acked_at > 0, r->acked_serial);
+	rc |= admin_status_json_opt(o, "acknowledged_at", r->acked_at > 0, r->acked_at);
+	rc |= admin_status_json_u64(o, "retries", r->retries);
+	rc |= admin_status_json_str(o, "result", admin_status_ack_text(r, buf, sizeof(buf)));
+	rc |= admin_status_json_opt(o, "last_transfer_serial", r->xfr_at > 0, r->xfr_serial);
+	rc |= admin_status_json_opt(o, "last_transfer", r->xfr_at > 0, r->xfr_at);
+	if (rc != 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The secondaries (DESIGN §9.5): an empty array without --notify. */
+static int admin_status_json_secondaries(const struct stats *st, struct json_object *o)
+{
+	struct stats_notify_row rows[STATS_NOTIFY_MAX];
+	struct json_object *a = json_object_new_array();
+	size_t n = stats_read_notify(st, rows, AHD_ARRAY_LEN(rows));
+	int rc = 0;
+
+	if (a == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		rc |= json_object_array_add(a, admin_status_json_secondary(&rows[i])) != 0;
+	rc |= admin_status_json_add(o, "secondaries", a);
+	rc |= admin_status_json_i64(o, "notifier_pid",
+			     atomic_load_explicit(&st->hdr->notifier_pid, memory_order_relaxed));
+	return rc;
+}
+
 struct json_object *admin_status_json(const struct stats *st)
 {
 	struct json_object *o = json_object_new_object();
@@ -222,6 +305,7 @@ struct json_object *admin_status_json(const struct stats *st)
 	}
 	rc |= admin_status_json_add(o, "workers", works);
 	rc |= admin_status_json_add(o, "totals", admin_status_json_counts(&total, -1));
+	rc |= admin_status_json_secondaries(st, o);
 	if (rc != 0) {
 		json_object_put(o);
 		return NULL;
@@ -309,6 +393,49 @@ static void admin_status_print_backends(const struct stats_table *t, FILE *out, 
 			(unsigned long long)(t->head.n_total - t->head.n_backends));
 }
 
+/* "serial 2026120701 at 2026-12-07T13:00:00Z (3s)", or "-". */
+static void admin_status_serial_at(uint32_t serial, int64_t at, int64_t now, char *buf, size_t cap)
+{
+	char stamp[32], ago[24];
+
+	if (at <= 0) {
+		strlcpy(buf, "-", cap);
+		return;
+	}
+	admin_status_time_text(at, stamp, sizeof(stamp));
+	admin_status_ago_text(at, now, ago, sizeof(ago));
+	snprintf(buf, cap, "%u %s %s", serial, stamp, ago);
+}
+
+/* One line per secondary (--notify): what was notified, whether it was
+ * acknowledged, and the last transfer it took. */
+static void admin_status_print_secondaries(const struct stats *st, FILE *out, int64_t now)
+{
+	struct stats_notify_row rows[STATS_NOTIFY_MAX];
+	size_t n = stats_read_notify(st, rows, AHD_ARRAY_LEN(rows));
+	int w = 9;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		int l = (int)strlen(rows[i].text);
+
+		w = l > w ? l : w;
+	}
+	fprintf(out, "%-*s  %-44s  %-8s  %7s  %s\n", w, "SECONDARY", "NOTIFIED (SERIAL, SENT)",
+		"ACKED", "RETRIES", "LAST TRANSFER (SERIAL, SEEN)");
+	for (size_t i = 0; i < n; i++) {
+		const struct stats_notify_row *r = &rows[i];
+		char sent[80], xfr[80], buf[16];
+
+		admin_status_serial_at(r->notified_serial, r->notified_at, now, sent, sizeof(sent));
+		admin_status_serial_at(r->xfr_serial, r->xfr_at, now, xfr, sizeof(xfr));
+		fprintf(out, "%-*s  %-44s  %-8s  %7u  %s\n", w, r->text, sent,
+			admin_status_ack_text(r, buf, sizeof(buf)), r->retries, xfr);
+	}
+	fprintf(out, "\n");
+}
+
 /* The answer kinds in the order an operator reads them. */
 static const enum answer_kind admin_status_kind_order[] = {
 	ANSWER_NOERROR, ANSWER_NODATA, ANSWER_NXDOMAIN, ANSWER_REFUSED, ANSWER_FORMERR,
@@ -371,6 +498,18 @@ static void admin_status_print_prober(const struct stats *st, FILE *out)
 			(long long)(age / 1000), (long long)(age % 1000 / 100));
 }
 
+/* Only with secondaries (--notify): the process that notifies them. */
+static void admin_status_print_notifier(const struct stats *st, FILE *out)
+{
+	int32_t pid = atomic_load_explicit(&st->hdr->notifier_pid, memory_order_relaxed);
+	uint32_t n = atomic_load_explicit(&st->hdr->n_notify, memory_order_relaxed);
+
+	if (pid > 0)
+		fprintf(out, "notifier: pid %d, %u secondaries\n", (int)pid, n);
+	else if (n > 0)
+		fprintf(out, "notifier: not running\n");
+}
+
 int admin_status_print_text(const struct stats *st, FILE *out, int64_t now)
 {
 	struct stats_table t;
@@ -385,6 +524,7 @@ int admin_status_print_text(const struct stats *st, FILE *out, int64_t now)
 	fprintf(out, "server:   pid %d, started %s %s\n", (int)st->hdr->supervisor_pid, stamp,
 		ago);
 	admin_status_print_prober(st, out);
+	admin_status_print_notifier(st, out);
 	if (gen == 0) {
 		fprintf(out, "zone:     waiting for the first check round\n");
 	} else {
@@ -414,6 +554,7 @@ int admin_status_print_text(const struct stats *st, FILE *out, int64_t now)
 		fprintf(out, "\n");
 	}
 	stats_table_free(&t);
+	admin_status_print_secondaries(st, out, now);
 	admin_status_print_workers(st, out);
 	return ferror(out) ? -1 : 0;
 }

@@ -61,6 +61,8 @@ const char *proc_role_name(enum proc_role role)
 		return "worker";
 	case PROC_ROLE_PROBER:
 		return "prober";
+	case PROC_ROLE_NOTIFIER:
+		return "notifier";
 	}
 	return "?";
 }
@@ -158,9 +160,11 @@ static int proc_spawn_check(const struct proc_spawn_args *a)
 	/* Workers never see the key (DESIGN §2, DNSSEC), and are always a fresh
 	 * exec: never a copy of the supervisor's memory. The prober is the
 	 * forked one. */
-	if ((a->key_fd >= 0 || a->run != NULL) && a->role != PROC_ROLE_PROBER)
+	if (a->key_fd >= 0 && a->role != PROC_ROLE_PROBER)
 		return EPERM;
-	if (a->role == PROC_ROLE_PROBER && a->run == NULL)
+	if (a->run != NULL && a->role == PROC_ROLE_WORKER)
+		return EPERM;
+	if (a->role != PROC_ROLE_WORKER && a->run == NULL)
 		return EINVAL;
 	if (a->run == NULL && (a->config_fd < 0 || a->shm_fd < 0))
 		return EINVAL;
@@ -431,6 +435,19 @@ static const char *const proc_sys_prober[] = {
 };
 
 /*
+ * The notifier (DESIGN §9.5): installed before notify_main(), which then
+ * sets its signal handlers, opens one UDP socket per family, and sends
+ * NOTIFY and reads the acknowledgements between waits of a few tens of
+ * milliseconds (ppoll). Random message IDs come from getrandom; a TSIG
+ * key is HMAC over memory it already holds. It opens no file and
+ * connects nowhere.
+ */
+static const char *const proc_sys_notifier[] = {
+	"rt_sigaction", "socket", "bind", "setsockopt", "getsockname", "sendto",
+	"recvfrom", "ppoll", "poll", "clock_nanosleep", "nanosleep", "getrandom", "fcntl",
+};
+
+/*
  * What the sanitizer runtime needs, in ASan/UBSan builds only: at exit
  * LeakSanitizer clones a tracer task that ptrace()s this process,
  * reads /proc/self/{maps,task} and waits for it; reports symbolize by
@@ -463,6 +480,8 @@ static void proc_sys_lists(enum proc_role role, struct proc_sys_list *out)
 	out[n++] = (struct proc_sys_list)PROC_SYS_LIST(proc_sys_common);
 	if (role == PROC_ROLE_WORKER)
 		out[n++] = (struct proc_sys_list)PROC_SYS_LIST(proc_sys_worker);
+	else if (role == PROC_ROLE_NOTIFIER)
+		out[n++] = (struct proc_sys_list)PROC_SYS_LIST(proc_sys_notifier);
 	else
 		out[n++] = (struct proc_sys_list)PROC_SYS_LIST(proc_sys_prober);
 #if defined(__SANITIZE_ADDRESS__)
@@ -545,14 +564,15 @@ int proc_sandbox(enum proc_role role)
 		return -1;
 	/* What libraries open lazily, dealt with now while open() is
 	 * allowed: the time zone (the first strftime() in a log line reads
-	 * /etc/localtime) and, for the prober, OpenSSL's configuration file,
-	 * which the first key operation would read. It is never read: the
+	 * /etc/localtime) and, for the prober and the notifier (TSIG's HMAC),
+	 * OpenSSL's configuration file, which the first key operation would
+	 * read. It is never read: the
 	 * signer needs only the built-in default provider, and parsing
 	 * openssl.cnf cost the prober about 1.7 MB of libcrypto pages no
 	 * other process touches. Once told NO_LOAD_CONFIG, OpenSSL ignores
 	 * any later request to load it. */
 	tzset();
-	if (role == PROC_ROLE_PROBER &&
+	if (role != PROC_ROLE_WORKER &&
 	    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1) {
 		log_critical("OpenSSL initialisation failed");
 		return -1;

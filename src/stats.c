@@ -32,6 +32,9 @@ _Static_assert(STATS_ADDR_MAX >= INET6_ADDRSTRLEN, "an IPv6 address fits");
 _Static_assert(STATS_HEADER_SIZE % STATS_LINE == 0, "worker blocks start on a line");
 _Static_assert(sizeof(struct stats_slot) % 8 == 0 && sizeof(struct stats_backend) % 8 == 0,
 	       "slot entries stay 8-byte aligned");
+_Static_assert(STATS_NOTIFY_TEXT == sizeof(((struct config_notify *)0)->text),
+	       "a --notify text fits");
+_Static_assert(STATS_NOTIFY_MAX <= 64, "the secondaries' table stays a few KiB");
 
 int stats_shm_name(const char *shm_name, char *out, size_t cap)
 {
@@ -56,10 +59,16 @@ static size_t stats_slot_size(uint64_t capacity)
 	return sizeof(struct stats_slot) + (size_t)capacity * sizeof(struct stats_backend);
 }
 
-static size_t stats_total_size(uint32_t n_workers, uint64_t capacity)
+static size_t stats_notify_off(uint32_t n_workers, uint64_t capacity)
 {
 	return STATS_HEADER_SIZE + (size_t)n_workers * sizeof(struct stats_worker) +
 	       2 * stats_slot_size(capacity);
+}
+
+static size_t stats_total_size(uint32_t n_workers, uint64_t capacity)
+{
+	return stats_notify_off(n_workers, capacity) +
+	       STATS_NOTIFY_MAX * sizeof(struct stats_notify);
 }
 
 /* The geometry a header claims, checked against the real size. */
@@ -83,6 +92,10 @@ static int stats_check_header(const struct stats_header *h, size_t size)
 	slot0 = STATS_HEADER_SIZE + (uint64_t)h->n_workers * sizeof(struct stats_worker);
 	if (h->slot_off[0] != slot0 || h->slot_off[1] != slot0 + h->slot_size)
 		return -1;
+	if (h->notify_size != sizeof(struct stats_notify) ||
+	    h->notify_capacity != STATS_NOTIFY_MAX ||
+	    h->notify_off != stats_notify_off(h->n_workers, h->capacity))
+		return -1;
 	if (h->total_size != stats_total_size(h->n_workers, h->capacity) ||
 	    h->total_size != size)
 		return -1;
@@ -105,6 +118,7 @@ static struct stats *stats_wrap(uint8_t *base, size_t size, bool writable)
 	st->slot[0] = base + st->hdr->slot_off[0];
 	st->slot[1] = base + st->hdr->slot_off[1];
 	st->workers = (struct stats_worker *)(base + STATS_HEADER_SIZE);
+	st->notify = (struct stats_notify *)(base + st->hdr->notify_off);
 	return st;
 }
 
@@ -135,6 +149,11 @@ static void stats_init_header(struct stats_header *h, uint32_t n_workers, uint64
 	atomic_init(&h->generation, 0);
 	atomic_init(&h->prober_pid, 0);
 	atomic_init(&h->prober_beat_ms, 0);
+	h->notify_off = stats_notify_off(n_workers, capacity);
+	h->notify_size = sizeof(struct stats_notify);
+	h->notify_capacity = STATS_NOTIFY_MAX;
+	atomic_init(&h->n_notify, 0);
+	atomic_init(&h->notifier_pid, 0);
 }
 
 struct stats *stats_create(const char *name, unsigned n_workers, size_t n_addrs, int *fd)
@@ -424,4 +443,245 @@ void stats_table_free(struct stats_table *t)
 {
 	free(t->backends);
 	t->backends = NULL;
+}
+
+/* Secondaries (DESIGN §9.5). */
+
+static uint32_t stats_unpack_serial(uint64_t v)
+{
+	return (uint32_t)(v >> 32);
+}
+
+static int64_t stats_unpack_time(uint64_t v)
+{
+	return (int64_t)(v & 0xffffffffu);
+}
+
+/* Who an entry is, as the notifier lists it. */
+struct stats_notify_who {
+	char text[STATS_NOTIFY_TEXT];
+	int family;
+	uint8_t addr[16];
+	uint16_t port;
+};
+
+/* The notifier, the entry's only writer of who it is: the sequence is odd
+ * while the bytes change (a release fence after the odd store, as in
+ * seqlock.h), so a worker matching an address never pairs halves. */
+static void stats_notify_set_who(struct stats_notify *e, const struct config_notify *n)
+{
+	uint64_t q = atomic_load_explicit(&e->seq, memory_order_relaxed) | 1u;
+
+	atomic_store_explicit(&e->seq, q, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	memset(e->text, 0, sizeof(e->text));
+	strlcpy(e->text, n->text, sizeof(e->text));
+	memcpy(e->addr, n->addr, sizeof(e->addr));
+	e->family = (uint8_t)n->family;
+	e->port = n->port;
+	atomic_store_explicit(&e->seq, q + 1u, memory_order_release);
+}
+
+/* A consistent copy of who e is; false if the writer kept overlapping. */
+static bool stats_notify_get_who(const struct stats_notify *e, struct stats_notify_who *w)
+{
+	for (unsigned t = 0; t < STATS_READ_TRIES; t++) {
+		uint64_t q = atomic_load_explicit(&e->seq, memory_order_acquire);
+
+		if (q & 1u) {
+			seqlock_cpu_relax();
+			continue;
+		}
+		memcpy(w->text, e->text, sizeof(w->text));
+		memcpy(w->addr, e->addr, sizeof(w->addr));
+		w->family = e->family;
+		w->port = e->port;
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&e->seq, memory_order_relaxed) == q) {
+			w->text[sizeof(w->text) - 1] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+static size_t stats_notify_count(const struct stats *st)
+{
+	uint32_t n = atomic_load_explicit(&st->hdr->n_notify, memory_order_acquire);
+
+	return n > STATS_NOTIFY_MAX ? STATS_NOTIFY_MAX : n;
+}
+
+static bool stats_notify_same(const struct stats_notify_who *w, const struct config_notify *n)
+{
+	return w->family == n->family && w->port == n->port &&
+	       memcmp(w->addr, n->addr, sizeof(w->addr)) == 0;
+}
+
+/* What an entry holds besides who it is, carried over by a reload. */
+struct stats_notify_state {
+	struct stats_notify_who who;
+	bool valid;
+	uint64_t notified, acked, xfr;
+	uint32_t retries, failed;
+};
+
+size_t stats_notify_begin(struct stats *st, const struct config *cfg)
+{
+	struct stats_notify_state old[STATS_NOTIFY_MAX];
+	size_t n_old, n = cfg->n_notify < STATS_NOTIFY_MAX ? cfg->n_notify : STATS_NOTIFY_MAX;
+
+	if (st == NULL || !st->writable)
+		return 0;
+	n_old = stats_notify_count(st);
+	for (size_t j = 0; j < n_old; j++) {
+		const struct stats_notify *e = &st->notify[j];
+
+		old[j].valid = stats_notify_get_who(e, &old[j].who);
+		old[j].notified = atomic_load_explicit(&e->notified, memory_order_relaxed);
+		old[j].acked = atomic_load_explicit(&e->acked, memory_order_relaxed);
+		old[j].xfr = atomic_load_explicit(&e->xfr, memory_order_relaxed);
+		old[j].retries = atomic_load_explicit(&e->retries, memory_order_relaxed);
+		old[j].failed = atomic_load_explicit(&e->failed, memory_order_relaxed);
+	}
+	/* Readers see the shorter of the two lists while it changes. */
+	atomic_store_explicit(&st->hdr->n_notify, (uint32_t)(n < n_old ? n : n_old),
+			      memory_order_release);
+	for (size_t i = 0; i < n; i++) {
+		struct stats_notify *e = &st->notify[i];
+		const struct stats_notify_state *from = NULL;
+
+		for (size_t j = 0; j < n_old && from == NULL; j++) {
+			if (old[j].valid && stats_notify_same(&old[j].who, &cfg->notify[i]))
+				from = &old[j];
+		}
+		stats_notify_set_who(e, &cfg->notify[i]);
+		atomic_store_explicit(&e->notified, from ? from->notified : 0, memory_order_relaxed);
+		atomic_store_explicit(&e->acked, from ? from->acked : 0, memory_order_relaxed);
+		atomic_store_explicit(&e->xfr, from ? from->xfr : 0, memory_order_relaxed);
+		atomic_store_explicit(&e->retries, from ? from->retries : 0, memory_order_relaxed);
+		atomic_store_explicit(&e->failed, from ? from->failed : 0, memory_order_relaxed);
+	}
+	atomic_store_explicit(&st->hdr->n_notify, (uint32_t)n, memory_order_release);
+	return n;
+}
+
+void stats_notify_clear(struct stats *st)
+{
+	if (st != NULL && st->writable)
+		atomic_store_explicit(&st->hdr->n_notify, 0, memory_order_release);
+}
+
+void stats_notifier_started(struct stats *st, pid_t pid)
+{
+	if (st != NULL && st->writable)
+		atomic_store_explicit(&st->hdr->notifier_pid, (int32_t)pid, memory_order_relaxed);
+}
+
+static struct stats_notify *stats_notify_at(struct stats *st, size_t i)
+{
+	if (st == NULL || !st->writable || i >= STATS_NOTIFY_MAX)
+		return NULL;
+	return &st->notify[i];
+}
+
+void stats_notify_sent(struct stats *st, size_t i, uint32_t serial, int64_t now)
+{
+	struct stats_notify *e = stats_notify_at(st, i);
+
+	if (e == NULL)
+		return;
+	atomic_store_explicit(&e->notified, stats_pack(serial, now), memory_order_relaxed);
+	atomic_store_explicit(&e->retries, 0, memory_order_relaxed);
+	atomic_store_explicit(&e->failed, 0, memory_order_relaxed);
+}
+
+void stats_notify_resent(struct stats *st, size_t i, uint32_t retries)
+{
+	struct stats_notify *e = stats_notify_at(st, i);
+
+	if (e != NULL)
+		atomic_store_explicit(&e->retries, retries, memory_order_relaxed);
+}
+
+void stats_notify_acked(struct stats *st, size_t i, uint32_t serial, int64_t now)
+{
+	struct stats_notify *e = stats_notify_at(st, i);
+
+	if (e == NULL)
+		return;
+	atomic_store_explicit(&e->acked, stats_pack(serial, now), memory_order_relaxed);
+	atomic_store_explicit(&e->failed, 0, memory_order_relaxed);
+}
+
+void stats_notify_failed(struct stats *st, size_t i, int rcode)
+{
+	struct stats_notify *e = stats_notify_at(st, i);
+
+	/* 1: no answer; 2 + rcode: an error answer. */
+	if (e != NULL)
+		atomic_store_explicit(&e->failed, rcode < 0 ? 1u : 2u + (uint32_t)(rcode & 0xfff),
+				      memory_order_relaxed);
+}
+
+void stats_xfr_seen(struct stats *st, int family, const uint8_t *addr, uint32_t serial,
+		    int64_t now)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	size_t alen, n;
+
+	if (st == NULL || !st->writable)
+		return;
+	if (family == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
+		family = AF_INET;
+		addr += sizeof(mapped);
+	}
+	alen = family == AF_INET ? 4 : 16;
+	n = stats_notify_count(st);
+	for (size_t i = 0; i < n; i++) {
+		struct stats_notify_who w;
+
+		if (!stats_notify_get_who(&st->notify[i], &w) || w.family != family ||
+		    memcmp(w.addr, addr, alen) != 0)
+			continue;
+		atomic_store_explicit(&st->notify[i].xfr, stats_pack(serial, now),
+				      memory_order_relaxed);
+	}
+}
+
+size_t stats_read_notify(const struct stats *st, struct stats_notify_row *out, size_t cap)
+{
+	size_t n = stats_notify_count(st), k = 0;
+
+	for (size_t i = 0; i < n && k < cap; i++) {
+		const struct stats_notify *e = &st->notify[i];
+		struct stats_notify_row *r = &out[k];
+		struct stats_notify_who w;
+		uint64_t nt, ak, xf;
+		uint32_t failed;
+
+		if (!stats_notify_get_who(e, &w))
+			continue;
+		memset(r, 0, sizeof(*r));
+		memcpy(r->text, w.text, sizeof(r->text));
+		r->family = w.family;
+		memcpy(r->addr, w.addr, sizeof(r->addr));
+		r->port = w.port;
+		nt = atomic_load_explicit(&e->notified, memory_order_relaxed);
+		ak = atomic_load_explicit(&e->acked, memory_order_relaxed);
+		xf = atomic_load_explicit(&e->xfr, memory_order_relaxed);
+		failed = atomic_load_explicit(&e->failed, memory_order_relaxed);
+		r->notified_serial = stats_unpack_serial(nt);
+		r->notified_at = stats_unpack_time(nt);
+		r->acked_serial = stats_unpack_serial(ak);
+		r->acked_at = stats_unpack_time(ak);
+		r->acknowledged = nt != 0 && ak != 0 && r->acked_serial == r->notified_serial;
+		r->retries = atomic_load_explicit(&e->retries, memory_order_relaxed);
+		r->failed = failed != 0;
+		r->rcode = failed >= 2 ? (int)(failed - 2) : -1;
+		r->xfr_serial = stats_unpack_serial(xf);
+		r->xfr_at = stats_unpack_time(xf);
+		k++;
+	}
+	return k;
 }

@@ -251,6 +251,7 @@ static void supervisor_reload(struct supervisor *s)
 			s->prober_reloading = true;
 			kill(prober->pid, SIGTERM);
 		}
+		supervisor_notifier_reload(s);
 	}
 	if (s->ready_sent)
 		sdnotify_send("READY=1");

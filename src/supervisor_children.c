@@ -1,8 +1,9 @@
 /*
  * The supervisor's children: the prober (forked) and the workers (fork +
- * exec), started in that order at boot, reaped and restarted with
- * back-off when they die, and stopped with SIGTERM then SIGKILL
- * (DESIGN §4).
+ * exec), started in that order at boot, and the notifier (forked, while
+ * there are secondaries: DESIGN §9.5), started by the main loop once the
+ * workers answer; reaped and restarted with back-off when they die, and
+ * stopped with SIGTERM then SIGKILL (DESIGN §4).
  */
 #include "supervisor_int.h"
 
@@ -21,9 +22,12 @@
 #include "ahd.h"
 #include "clock.h"
 #include "log.h"
+#include "notify.h"
 #include "prober.h"
 #include "stats.h"
 #include "supervisor.h"
+#include "tsig.h"
+#include "zimg.h"
 
 static void supervisor_describe(int status, char *buf, size_t cap)
 {
@@ -68,6 +72,56 @@ void supervisor_worker_ready(struct supervisor *s)
 	s->wready[0] = s->wready[1] = -1;
 }
 
+struct supervisor_child *supervisor_notifier(struct supervisor *s)
+{
+	return &s->children[s->n_children - 1];
+}
+
+/* Start it now if there are secondaries, else never (and say so in
+ * status). */
+static void supervisor_notifier_due(struct supervisor *s, struct supervisor_child *c, int64_t now)
+{
+	if (s->cfg->n_notify > 0) {
+		c->due_ms = now;
+		return;
+	}
+	c->due_ms = SUPERVISOR_NEVER;
+	stats_notify_clear(s->st);
+}
+
+/* A reload (SIGHUP): the notifier starts again with the new list, so a
+ * secondary added or removed needs no restart of anything else. */
+void supervisor_notifier_reload(struct supervisor *s)
+{
+	struct supervisor_child *c = supervisor_notifier(s);
+
+	if (c->pid > 0) {
+		s->notifier_reloading = true;
+		kill(c->pid, SIGTERM);
+		return;
+	}
+	supervisor_notifier_due(s, c, clock_now_ms());
+}
+
+static void supervisor_notifier_died(struct supervisor *s, struct supervisor_child *c, pid_t pid,
+				     const char *why, int64_t now)
+{
+	stats_notifier_started(s->st, 0);
+	if (s->notifier_reloading) {
+		s->notifier_reloading = false;
+		log_info("notifier (pid %d) stopped for the reload", (int)pid);
+		supervisor_notifier_due(s, c, now);
+		return;
+	}
+	if (s->cfg->n_notify == 0) {
+		supervisor_notifier_due(s, c, now);
+		return;
+	}
+	c->due_ms = proc_backoff_died(&c->backoff, now);
+	log_warning("%s (pid %d) %s; restarting in %lld ms", c->name, (int)pid, why,
+		    (long long)(c->due_ms - now));
+}
+
 void supervisor_reap(struct supervisor *s)
 {
 	int status;
@@ -88,6 +142,10 @@ void supervisor_reap(struct supervisor *s)
 			c->stall_killed = false;
 			if (s->stopping) {
 				log_debug("%s (pid %d) %s", c->name, (int)pid, why);
+				break;
+			}
+			if (c->role == PROC_ROLE_NOTIFIER) {
+				supervisor_notifier_died(s, c, pid, why, now);
 				break;
 			}
 			/* Stopped by a reload: no back-off, start it now. */
@@ -132,22 +190,59 @@ static int supervisor_prober_run(void *arg)
 	return prober_main(cfg, s->z, s->st, s->prober_ready_fd, s->key_fd);
 }
 
+/*
+ * The notifier, forked like the prober, but it gets no key, and not the
+ * writable image: it maps the read-only descriptor as a worker does and
+ * unmaps the supervisor's read-write mapping before it drops privileges.
+ * It keeps the statistics mapping, where it lists the secondaries.
+ */
+static int supervisor_notifier_run(void *arg)
+{
+	struct supervisor *s = arg;
+	const struct config *cfg = s->cfg;
+	struct proc_account acct = {cfg->user, cfg->user_ids, cfg->user_uid, cfg->user_gid};
+	struct zimg *z;
+	int rc;
+
+	log_init("notifier", cfg->log_level);
+	proc_title("notifier");
+	z = zimg_map(s->ro_fd, false);
+	if (z == NULL)
+		return 1;
+	close(s->ro_fd);
+	zimg_close(s->z);
+	s->z = NULL;
+	rc = proc_drop(&acct, PROC_ROLE_NOTIFIER) < 0 ? 1 : 0;
+	/* OpenSSL's lazy set-up before the filter, as in the workers
+	 * (DESIGN §9.4). */
+	if (rc == 0)
+		tsig_warm(&cfg->tsig);
+	if (rc == 0 && proc_sandbox(PROC_ROLE_NOTIFIER) < 0)
+		rc = 1;
+	if (rc == 0)
+		rc = notify_main(cfg, z, s->st);
+	zimg_close(z);
+	return rc;
+}
+
 int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 			    int ready_fd)
 {
 	bool prober = c->role == PROC_ROLE_PROBER;
+	bool notifier = c->role == PROC_ROLE_NOTIFIER;
+	bool forked = prober || notifier;
 	struct proc_spawn_args a = {
 		.role = c->role,
 		.index = c->index,
-		.config_fd = prober ? -1 : s->config_fd,
+		.config_fd = forked ? -1 : s->config_fd,
 		.shm_fd = prober ? -1 : s->ro_fd,
 		.fds = c->fds,
 		.n_fds = c->n_fds,
 		.ready_fd = ready_fd,
 		.key_fd = prober ? s->key_fd : -1,
-		.stats_fd = prober ? -1 : s->stats_fd,
-		.run = prober ? supervisor_prober_run : NULL,
-		.run_arg = prober ? s : NULL,
+		.stats_fd = forked ? -1 : s->stats_fd,
+		.run = prober ? supervisor_prober_run : notifier ? supervisor_notifier_run : NULL,
+		.run_arg = forked ? s : NULL,
 	};
 	int64_t now = clock_now_ms();
 	pid_t pid;
@@ -173,6 +268,8 @@ int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 	proc_backoff_started(&c->backoff, now);
 	if (c->role == PROC_ROLE_WORKER)
 		stats_worker_started(s->st, c->index, pid, (int64_t)time(NULL));
+	else if (notifier)
+		stats_notifier_started(s->st, pid);
 	else
 		stats_prober_started(s->st, pid, now);
 	log_debug("started %s (pid %d)", c->name, (int)pid);
@@ -282,7 +379,7 @@ static int supervisor_start_prober(struct supervisor *s)
 
 static int supervisor_start_workers(struct supervisor *s)
 {
-	size_t n = s->n_children - 1;
+	size_t n = s->cfg->workers;
 	size_t got;
 	int p[2];
 
@@ -290,7 +387,7 @@ static int supervisor_start_workers(struct supervisor *s)
 		log_error("pipe: %s", strerror(errno));
 		return -1;
 	}
-	for (size_t i = 1; i < s->n_children; i++)
+	for (size_t i = 1; i <= n; i++)
 		supervisor_spawn(s, &s->children[i], p[1]);
 	got = supervisor_await_ready(s, PROC_ROLE_WORKER, p[0], n,
 				     clock_now_ms() + SUPERVISOR_WORKER_READY_MS);
@@ -333,7 +430,7 @@ int supervisor_children(struct supervisor *s)
 {
 	const struct config *cfg = s->cfg;
 
-	s->n_children = 1 + (size_t)cfg->workers;
+	s->n_children = 2 + (size_t)cfg->workers;
 	s->children = calloc(s->n_children, sizeof(*s->children));
 	if (s->children == NULL) {
 		log_error("out of memory");
@@ -346,6 +443,14 @@ int supervisor_children(struct supervisor *s)
 		if (i == 0) {
 			c->role = PROC_ROLE_PROBER;
 			strlcpy(c->name, "prober", sizeof(c->name));
+			continue;
+		}
+		if (i == s->n_children - 1) {
+			/* The main loop starts it once the workers answer, so
+			 * a secondary asked to transfer finds them up. */
+			c->role = PROC_ROLE_NOTIFIER;
+			strlcpy(c->name, "notifier", sizeof(c->name));
+			c->due_ms = cfg->n_notify > 0 ? 0 : SUPERVISOR_NEVER;
 			continue;
 		}
 		c->role = PROC_ROLE_WORKER;

@@ -39,7 +39,9 @@ struct supervisor {
 	int *socks; /* n_workers x n_addrs x (UDP, TCP), worker-major */
 	size_t n_socks;
 	size_t n_addrs; /* addresses actually bound */
-	struct supervisor_child *children; /* [0] prober, [1..] workers */
+	/* [0] prober, [1..workers] workers, [workers + 1] the notifier,
+	 * which runs only while there are secondaries (--notify). */
+	struct supervisor_child *children;
 	size_t n_children;
 	sigset_t wait_mask; /* the mask while waiting: our signals open */
 	bool stopping;
@@ -55,6 +57,7 @@ struct supervisor {
 	struct config *reloaded; /* owned; s->cfg points to it once set */
 	int prober_ready_fd;     /* the ready pipe of the prober being started */
 	bool prober_reloading;   /* the prober was stopped to take it */
+	bool notifier_reloading; /* the notifier too */
 	int argc;
 	char **argv;             /* a copy: setproctitle reuses the original */
 	/* Until a worker has come up: a ready pipe for restarted workers,
@@ -75,7 +78,12 @@ extern volatile sig_atomic_t supervisor_got_chld;
 extern volatile sig_atomic_t supervisor_got_term;
 extern volatile sig_atomic_t supervisor_got_hup;
 
+/* A child that is not to run: never due. */
+#define SUPERVISOR_NEVER INT64_MAX
+
 /* supervisor_children.c */
+struct supervisor_child *supervisor_notifier(struct supervisor *s);
+void supervisor_notifier_reload(struct supervisor *s);
 int supervisor_children(struct supervisor *s);
 int supervisor_start_children(struct supervisor *s);
 void supervisor_reap(struct supervisor *s);

@@ -131,9 +131,19 @@ Test(stats, layout_is_pinned)
 	/* 128 in the first format; the prober's heartbeat was appended in
 	 * what was zero padding before the worker blocks (header_size 256),
 	 * so readers of either layout keep working. */
-	cr_assert_eq(sizeof(struct stats_header), 144);
+	cr_assert_eq(sizeof(struct stats_header), 168);
 	cr_assert_eq(offsetof(struct stats_header, prober_pid), 128);
 	cr_assert_eq(offsetof(struct stats_header, prober_beat_ms), 136);
+	/* Version 2: the secondaries' table. */
+	cr_assert_eq(offsetof(struct stats_header, notify_off), 144);
+	cr_assert_eq(offsetof(struct stats_header, n_notify), 160);
+	cr_assert_eq(offsetof(struct stats_header, notifier_pid), 164);
+	cr_assert_eq(sizeof(struct stats_notify), 128);
+	cr_assert_eq(offsetof(struct stats_notify, text), 8);
+	cr_assert_eq(offsetof(struct stats_notify, addr), 72);
+	cr_assert_eq(offsetof(struct stats_notify, port), 94);
+	cr_assert_eq(offsetof(struct stats_notify, notified), 96);
+	cr_assert_eq(offsetof(struct stats_notify, xfr), 120);
 	cr_assert_eq(sizeof(struct stats_worker), 384);
 	cr_assert_eq(offsetof(struct stats_worker, udp_queries), 128);
 	cr_assert_eq(offsetof(struct stats_worker, pid), 256);
@@ -160,9 +170,11 @@ Test(stats, create_sizes_and_maps)
 
 	cr_assert_not_null(st);
 	cr_assert_geq(fd, 0);
-	/* 256 header + 3 x 384 workers + 2 x (320 + 3 x 392). */
-	cr_assert_eq(st->size, 256 + 3 * 384 + 2 * (320 + 3 * 392));
+	/* 256 header + 3 x 384 workers + 2 x (320 + 3 x 392) + 32
+	 * secondaries x 128. */
+	cr_assert_eq(st->size, 256 + 3 * 384 + 2 * (320 + 3 * 392) + 32 * 128);
 	cr_assert_eq(st->hdr->slot_off[0], 256 + 3 * 384);
+	cr_assert_eq(st->hdr->notify_off, 256 + 3 * 384 + 2 * (320 + 3 * 392));
 	cr_assert_eq(st->hdr->supervisor_pid, getpid());
 	/* The fd is for children: it must survive exec. */
 	cr_assert_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
@@ -566,4 +578,111 @@ Test(stats, reader_never_sees_a_mixed_table)
 	health_free(r.h[1]);
 	stats_close(r.st);
 	close(fd);
+}
+
+/* A --notify entry as config_parse would make it. */
+static void test_secondary(struct config_notify *n, const char *addr, uint16_t port,
+			   const char *text)
+{
+	memset(n, 0, sizeof(*n));
+	n->family = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
+	cr_assert_eq(inet_pton(n->family, addr, n->addr), 1);
+	n->port = port;
+	snprintf(n->text, sizeof(n->text), "%s", text);
+}
+
+static struct json_object *test_secondary_json(struct json_object *o, size_t i)
+{
+	struct json_object *a = test_get(o, "secondaries");
+
+	cr_assert(json_object_is_type(a, json_type_array));
+	cr_assert_gt(json_object_array_length(a), i);
+	return json_object_array_get_idx(a, i);
+}
+
+Test(stats, secondaries_table)
+{
+	static const uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 };
+	struct stats_notify_row rows[STATS_NOTIFY_MAX];
+	int fd = -1;
+	struct stats *st = stats_create(test_name, 1, 0, &fd), *ro;
+	struct json_object *o, *sec;
+	char *json;
+
+	cr_assert_not_null(st);
+	test_secondary(&test_cfg.notify[0], "127.0.0.1", 5353, "127.0.0.1:5353");
+	test_secondary(&test_cfg.notify[1], "2001:db8::53", 53, "2001:db8::53");
+	test_cfg.n_notify = 2;
+	cr_assert_eq(stats_notify_begin(st, &test_cfg), 2);
+	stats_notify_sent(st, 0, 100, 1700000000);
+	stats_notify_resent(st, 0, 2);
+	stats_notify_acked(st, 0, 100, 1700000003);
+	stats_notify_sent(st, 1, 100, 1700000000);
+	stats_notify_failed(st, 1, 5);
+	/* A transfer to 127.0.0.1 seen on a dual-stack socket. */
+	stats_xfr_seen(st, AF_INET6, mapped, 100, 1700000004);
+
+	ro = stats_open_ro(test_name, NULL, 0);
+	cr_assert_not_null(ro);
+	cr_assert_eq(stats_read_notify(ro, rows, STATS_NOTIFY_MAX), 2);
+	cr_expect_str_eq(rows[0].text, "127.0.0.1:5353");
+	cr_expect_eq(rows[0].port, 5353);
+	cr_expect_eq(rows[0].notified_serial, 100);
+	cr_expect_eq(rows[0].notified_at, 1700000000);
+	cr_expect(rows[0].acknowledged);
+	cr_expect_eq(rows[0].acked_at, 1700000003);
+	cr_expect_eq(rows[0].retries, 2);
+	cr_expect_not(rows[0].failed);
+	cr_expect_eq(rows[0].xfr_serial, 100);
+	cr_expect_eq(rows[0].xfr_at, 1700000004);
+	cr_expect_str_eq(rows[1].text, "2001:db8::53");
+	cr_expect_not(rows[1].acknowledged);
+	cr_expect(rows[1].failed);
+	cr_expect_eq(rows[1].rcode, 5);
+	cr_expect_eq(rows[1].xfr_at, 0, "a transfer to another address");
+
+	json = test_capture_json(ro);
+	o = json_tokener_parse(json);
+	cr_assert_not_null(o, "not JSON:\n%s", json);
+	sec = test_secondary_json(o, 0);
+	cr_expect_str_eq(test_str(sec, "address"), "127.0.0.1:5353");
+	cr_expect_eq(test_int(sec, "notified_serial"), 100);
+	cr_expect(json_object_get_boolean(test_get(sec, "acknowledged")));
+	cr_expect_eq(test_int(sec, "retries"), 2);
+	cr_expect_eq(test_int(sec, "last_transfer_serial"), 100);
+	cr_expect_str_eq(test_str(sec, "result"), "yes");
+	sec = test_secondary_json(o, 1);
+	cr_expect_str_eq(test_str(sec, "result"), "REFUSED");
+	cr_expect_null(test_get(sec, "last_transfer"), "null before any transfer");
+	json_object_put(o);
+	free(json);
+
+	/* A reload lists 2001:db8::53 first and adds ::1: each address keeps
+	 * its own state, the new one starts empty. */
+	test_cfg.notify[2] = test_cfg.notify[0];
+	test_cfg.notify[0] = test_cfg.notify[1];
+	test_secondary(&test_cfg.notify[1], "::1", 53, "::1");
+	test_cfg.n_notify = 3;
+	cr_assert_eq(stats_notify_begin(st, &test_cfg), 3);
+	cr_assert_eq(stats_read_notify(ro, rows, STATS_NOTIFY_MAX), 3);
+	cr_expect_str_eq(rows[0].text, "2001:db8::53");
+	cr_expect_eq(rows[0].rcode, 5);
+	cr_expect_str_eq(rows[1].text, "::1");
+	cr_expect_eq(rows[1].notified_at, 0);
+	cr_expect_not(rows[1].acknowledged);
+	cr_expect_str_eq(rows[2].text, "127.0.0.1:5353");
+	cr_expect(rows[2].acknowledged);
+	cr_expect_eq(rows[2].xfr_serial, 100);
+	/* A new serial is not acknowledged until it is. */
+	stats_notify_sent(st, 2, 101, 1700000010);
+	cr_assert_eq(stats_read_notify(ro, rows, STATS_NOTIFY_MAX), 3);
+	cr_expect_not(rows[2].acknowledged);
+	cr_expect_eq(rows[2].retries, 0);
+	stats_notify_clear(st);
+	cr_expect_eq(stats_read_notify(ro, rows, STATS_NOTIFY_MAX), 0);
+
+	stats_close(ro);
+	stats_close(st);
+	close(fd);
+	test_cfg.n_notify = 0;
 }
