@@ -12,6 +12,7 @@
 
 #include "config.h"
 
+struct stats;
 struct stats_worker;
 struct zimg;
 
@@ -20,10 +21,11 @@ struct zimg;
  * apart by their type) until SIGTERM/SIGINT. After it is
  * set up, writes 'R' to ready_fd and closes it (ready_fd < 0: no one is
  * waiting). Counts every query into sw, this worker's block of the
- * statistics object (NULL: a private block). Returns the process exit
- * status.
+ * statistics object (NULL: a private block), and the transfers it serves
+ * into st's table of secondaries (NULL: not recorded). Returns the
+ * process exit status.
  */
-int worker_main(const struct config *cfg, const struct zimg *z, struct stats_worker *sw,
-		const int *fds, size_t n_fds, int ready_fd);
+int worker_main(const struct config *cfg, const struct zimg *z, struct stats *st,
+		struct stats_worker *sw, const int *fds, size_t n_fds, int ready_fd);
 
 #endif

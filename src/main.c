@@ -77,7 +77,8 @@ static int main_worker(const struct main_child *c, const struct config *cfg,
 		if (sched_setaffinity(0, sizeof(one), &one) < 0)
 			log_warning("cannot pin to CPU %d: %s", cpu, strerror(errno));
 	}
-	return worker_main(cfg, z, stats_worker(c->st, c->index), c->fds, c->n_fds, c->ready_fd);
+	return worker_main(cfg, z, c->st, stats_worker(c->st, c->index), c->fds, c->n_fds,
+			   c->ready_fd);
 }
 
 

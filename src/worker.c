@@ -60,6 +60,7 @@ struct worker {
 	 * other process dirties. */
 	struct stats_worker *sw;
 	struct stats_worker own; /* when there is no statistics object */
+	struct stats *st;        /* the secondaries' table (NULL: none) */
 	/* Counted elsewhere (udp.c, tcp.c) into plain variables; copied to
 	 * the block once per batch of events. */
 	uint64_t dropped, dropped_seen;
@@ -171,6 +172,17 @@ static size_t worker_xfr_more(void *ctx, void *stream, uint8_t *out, size_t cap,
 {
 	AHD_UNUSED(ctx);
 	return xfr_more(stream, out, cap, done);
+}
+
+/* status's "last transfer seen" of the secondary at that address. */
+static void worker_xfr_seen(void *arg, const struct sockaddr *peer, uint32_t serial)
+{
+	struct worker *w = arg;
+
+	worker_set_client(&w->actx, peer);
+	if (w->st != NULL && w->actx.client_family != 0)
+		stats_xfr_seen(w->st, w->actx.client_family, w->actx.client_addr, serial,
+			       (int64_t)time(NULL));
 }
 
 static void worker_xfr_free(void *ctx, void *stream)
@@ -394,8 +406,8 @@ static int worker_loop(struct worker *w, int epfd, struct udp_batch *b, const in
 	return 0;
 }
 
-int worker_main(const struct config *cfg, const struct zimg *z, struct stats_worker *sw,
-		const int *fds, size_t n_fds, int ready_fd)
+int worker_main(const struct config *cfg, const struct zimg *z, struct stats *st,
+		struct stats_worker *sw, const int *fds, size_t n_fds, int ready_fd)
 {
 	bool pktinfo[PROC_MAX_FDS];
 	struct worker w;
@@ -408,7 +420,9 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats_wor
 	memset(&w, 0, sizeof(w));
 	w.sw = sw != NULL ? sw : &w.own;
 	worker_init_ctx(&w, cfg, z);
-	w.xfr = (struct xfr_ctx){.z = z, .key = &cfg->tsig};
+	w.st = st;
+	w.xfr = (struct xfr_ctx){.z = z, .key = &cfg->tsig, .seen = worker_xfr_seen,
+				 .seen_arg = &w};
 	w.actx.tsig_room = cfg->tsig.alg != TSIG_ALG_NONE ? tsig_space(&cfg->tsig) : 0;
 	if (n_fds == 0 || n_fds > PROC_MAX_FDS) {
 		log_critical("worker needs 1 to %d sockets, got %zu", PROC_MAX_FDS,

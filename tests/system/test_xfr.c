@@ -117,11 +117,16 @@ Test(xfr, tsig_right_key_wrong_key_no_key_each_refusal_logged_once)
 {
 	struct sys_server s;
 	char key_file[256];
+	char notify[64], port_s[16], *out, *log, *status = NULL;
 	const char *args[] = {"--hosted-zone", ZONE, "--ns", "[\"ns1.example.net\"]",
 			      "--zone-resolutions", "{\"www\": [\"192.0.2.1\"]}",
 			      "--transfer-allow", "[\"127.0.0.0/8\"]", "--tsig-key", key_path,
-			      "--workers", "1", "--user", "nobody", NULL};
-	char *out, *log;
+			      "--notify", notify, "--workers", "1", "--user", "nobody", NULL};
+	char want[64];
+
+	/* A secondary at 127.0.0.1 (nothing answers its NOTIFY): status
+	 * shows the transfer it made. */
+	snprintf(notify, sizeof(notify), "[\"127.0.0.1:%u\"]", sys_free_port());
 
 	snprintf(key_path, sizeof(key_path), "/tmp/ahd-test-xfr-key.%d", (int)getpid());
 	snprintf(key_file, sizeof(key_file),
@@ -133,6 +138,16 @@ Test(xfr, tsig_right_key_wrong_key_no_key_each_refusal_logged_once)
 	out = axfr(s.port, "127.0.0.1", "hmac-sha256:xfr-key:" SECRET);
 	cr_assert(transferred(out), "the signed AXFR failed:\n%s", out);
 	free(out);
+	snprintf(port_s, sizeof(port_s), "%u", s.port);
+	snprintf(want, sizeof(want), "\"last_transfer_serial\":%lld",
+		 (long long)sys_soa_serial(s.port, ZONE));
+	{
+		const char *argv[] = {sys_bin(), "status", "--json", "--port", port_s, NULL};
+
+		cr_assert_eq(sys_run(argv, 10000, &status, NULL), 0);
+	}
+	cr_assert_not_null(strstr(status, want), "want %s in:\n%s", want, status);
+	free(status);
 	/* Wrong secret: NOTAUTH with BADSIG, which dig cannot verify. */
 	out = axfr(s.port, "127.0.0.1", "hmac-sha256:xfr-key:" WRONG);
 	cr_assert_not(transferred(out));
