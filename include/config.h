@@ -56,6 +56,7 @@
 #define CONFIG_NOTIFY_MAX 32        /* --notify secondaries */
 #define CONFIG_DEFAULT_IXFR_HISTORY 16
 #define CONFIG_IXFR_HISTORY_MAX 1024
+#define CONFIG_XFR_EXPIRE (14u * 86400u) /* SOA EXPIRE with secondaries, unsigned */
 
 enum config_check {
 	CONFIG_CHECK_NONE = 0, /* bare-list form: static, always published */
@@ -216,7 +217,7 @@ struct config_ttls {
 	uint32_t soa;      /* = ns */
 	uint32_t refresh;  /* = dnskey */
 	uint32_t retry;    /* = a */
-	uint32_t expire;   /* 5 x retry */
+	uint32_t expire;   /* 5 x retry; with transfers, DESIGN §9.7 */
 	uint32_t minimum;  /* = a */
 	uint32_t dnskey;   /* 10 x a */
 	uint32_t neg;      /* min(soa, minimum): TTL of SOA in negative answers */

@@ -657,6 +657,28 @@ const char *config_alg_name(enum config_alg alg)
 
 static uint32_t config_clamp(uint64_t x) { return x > AHD_TTL_MAX ? AHD_TTL_MAX : (uint32_t)x; }
 
+/*
+ * The original's EXPIRE (5 x retry) is shorter than its REFRESH: harmless
+ * without secondaries, since no one reads it, but a secondary would drop
+ * the zone between two refreshes. Once transfers are allowed (DESIGN
+ * §9.7) EXPIRE is what secondaries need: 14 days unsigned (RFC 1912 asks
+ * for 2-4 weeks), and signed, no longer than the signatures they hold
+ * are sure to last (sig_ttl_max: every RRSIG served has at least that
+ * left), so a secondary cut off from a dead primary stops answering
+ * before it would serve expired signatures.
+ */
+static void config_ttls_expire(const struct config *cfg, struct config_ttls *out)
+{
+	uint64_t expire = cfg->priv_key_path != NULL ? out->sig_ttl_max : CONFIG_XFR_EXPIRE;
+
+	if (cfg->n_transfer_allow == 0)
+		return;
+	if (expire < (uint64_t)out->refresh + out->retry)
+		expire = (uint64_t)out->refresh + out->retry;
+	if (expire > out->expire)
+		out->expire = config_clamp(expire);
+}
+
 void config_ttls(const struct config *cfg, struct config_ttls *out)
 {
 	/*
@@ -700,4 +722,5 @@ void config_ttls(const struct config *cfg, struct config_ttls *out)
 	out->sig_ttl_max = out->sig_refresh > 2 * (uint64_t)out->interval
 				   ? out->sig_refresh - 2 * out->interval
 				   : 1;
+	config_ttls_expire(cfg, out);
 }

@@ -991,6 +991,33 @@ static void expect_bad_flags(const char *const (*bad)[3], size_t n)
 	}
 }
 
+/* With secondaries (DESIGN §9.7) EXPIRE outlasts REFRESH + RETRY: 14
+ * days unsigned, the signatures' guaranteed validity (7 days less two
+ * intervals) signed; without them the original's 10 intervals. */
+Test(config, soa_expire_with_transfers)
+{
+	struct config cfg;
+	struct config_ttls t;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.test_min_interval = 30;
+	cfg.test_timeout = 2;
+	config_ttls(&cfg, &t);
+	cr_assert_eq(t.expire, 300);
+	cfg.n_transfer_allow = 1;
+	config_ttls(&cfg, &t);
+	cr_assert_eq(t.expire, 14 * 86400);
+	cfg.priv_key_path = "unused";
+	config_ttls(&cfg, &t);
+	cr_assert_eq(t.expire, 7 * 86400 - 60);
+	cr_assert_geq(t.expire, t.refresh + t.retry);
+	/* Signatures refreshed every 10 minutes: still past REFRESH+RETRY. */
+	cfg.rrsig_lifetime = 1200;
+	cfg.rrsig_refresh = 600;
+	config_ttls(&cfg, &t);
+	cr_assert_eq(t.expire, 600 + 60);
+}
+
 static void ttls_for(unsigned interval, unsigned timeout, struct config_ttls *t)
 {
 	struct config cfg;
