@@ -49,6 +49,7 @@
  * generous for ASan and a loaded machine. */
 #define CHANGE_MS 15000
 #define LOAD_MS 20000
+#define EXTRA_NAMES 40
 
 struct rep {
 	char dir[64];
@@ -63,7 +64,7 @@ struct rep {
 	bool up[SEC_KINDS];  /* started (named only when installed) */
 	uint16_t sec_port[SEC_KINDS];
 	char notify[128];
-	char res[512];
+	char res[4096];
 };
 
 static struct rep R;
@@ -161,10 +162,17 @@ static void rep_setup(bool second_backend)
 	R.target[0] = target_start("127.0.0.1");
 	if (second_backend)
 		R.target[1] = target_start("127.0.0.2");
-	snprintf(R.res, sizeof(R.res),
-		 "{\"www\": {\"ips\": [\"127.0.0.1\"%s], \"health_port\": %u},"
-		 " \"static\": [\"192.0.2.1\"], \"ns1\": [\"192.0.2.53\"], \"ns2\": [\"192.0.2.54\"]}",
-		 second_backend ? ", \"127.0.0.2\"" : "", (unsigned)R.tport);
+	n = (size_t)snprintf(R.res, sizeof(R.res),
+			     "{\"www\": {\"ips\": [\"127.0.0.1\"%s], \"health_port\": %u},"
+			     " \"static\": [\"192.0.2.1\"], \"ns1\": [\"192.0.2.53\"],"
+			     " \"ns2\": [\"192.0.2.54\"]",
+			     second_backend ? ", \"127.0.0.2\"" : "", (unsigned)R.tport);
+	/* More names than a flip changes: an IXFR must stay small. */
+	for (int i = 1; i <= EXTRA_NAMES; i++)
+		n += (size_t)snprintf(R.res + n, sizeof(R.res) - n, ", \"h%02d\": [\"198.51.100.%d\"]",
+				      i, i);
+	snprintf(R.res + n, sizeof(R.res) - n, "}");
+	n = 0;
 	n += (size_t)snprintf(R.notify, sizeof(R.notify), "[");
 	for (int k = 0; k < SEC_KINDS; k++) {
 		R.sec_port[k] = sys_free_port();
@@ -563,5 +571,186 @@ Test(replication, restart_keeps_the_serial_and_the_secondaries_following)
 	target_down(1);
 	secondaries_answer(WWW, "127.0.0.1");
 	cr_expect(serial_not_lower(primary_serial(), after));
+	free(primary_stop());
+}
+
+/* ---- what a flip transfers ---- */
+
+struct xrec {
+	char type[16];
+	int64_t serial; /* a SOA's, else -1 */
+};
+
+/* The records of a dig transfer output, TSIG RRs left out: how many;
+ * the first cap of them into r. */
+static size_t xfr_records(const char *out, struct xrec *r, size_t cap)
+{
+	char *copy = strdup(out ? out : "");
+	size_t n = 0;
+
+	cr_assert_not_null(copy);
+	for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n")) {
+		char owner[256], cls[16], type[16], mname[256], rname[256];
+		unsigned ttl, serial;
+
+		if (line[0] == ';' || sscanf(line, "%255s %u %15s %15s", owner, &ttl, cls, type) != 4 ||
+		    strcmp(type, "TSIG") == 0)
+			continue;
+		if (n < cap) {
+			snprintf(r[n].type, sizeof(r[n].type), "%s", type);
+			r[n].serial = -1;
+			if (strcmp(type, "SOA") == 0 &&
+			    sscanf(line, "%255s %u %15s %15s %255s %255s %u", owner, &ttl, cls, type,
+				   mname, rname, &serial) == 7)
+				r[n].serial = serial;
+		}
+		n++;
+	}
+	free(copy);
+	return n;
+}
+
+static char *dig_ixfr(uint32_t serial)
+{
+	char type[32], y[256];
+	const char *args[] = {"-y", y, "+tries=1", ZONE, type, NULL};
+
+	snprintf(type, sizeof(type), "ixfr=%u", serial);
+	snprintf(y, sizeof(y), "%s:%s:%s", KEY_ALG, KEY_NAME, SECRET);
+	return sys_dig(R.s.port, args);
+}
+
+/* An incremental answer from s0 to s1 (RFC 1995 section 4): the new SOA,
+ * then the old one; n records in all. */
+static void incremental(const char *out, uint32_t s0, uint32_t s1, size_t *n)
+{
+	struct xrec r[2];
+
+	*n = xfr_records(out, r, 2);
+	cr_assert_geq(*n, 4, "IXFR from %u: %zu records:\n%s", s0, *n, out);
+	cr_expect(strcmp(r[0].type, "SOA") == 0 && r[0].serial == s1,
+		  "IXFR from %u does not open with the SOA of %u:\n%s", s0, s1, out);
+	cr_expect(strcmp(r[1].type, "SOA") == 0 && r[1].serial == s0,
+		  "IXFR from %u is not incremental (second record not the old SOA):\n%s", s0, out);
+}
+
+Test(replication, a_flip_transfers_as_a_few_records)
+{
+	struct xrec r[2];
+	char got[256], *out;
+	uint32_t s0, s1;
+	size_t n, full;
+
+	rep_setup(true);
+	primary_start(0);
+	s0 = primary_serial();
+	out = sec_dig_xfr(R.s.port, ZONE, "axfr", &TSIG, NULL);
+	full = xfr_records(out, r, 0);
+	free(out);
+	cr_assert_geq(full, 3 * EXTRA_NAMES, "the AXFR has %zu records", full);
+	target_down(1);
+	cr_assert_geq(sec_wait_a(R.s.port, WWW, "127.0.0.1", CHANGE_MS, got, sizeof(got)), 0,
+		      "the primary still answers {%s}", got);
+	s1 = primary_serial();
+
+	out = dig_ixfr(s0);
+	cr_assert_not_null(out, "dig ixfr=%u failed", s0);
+	incremental(out, s0, s1, &n);
+	/* SOA s1; SOA s0, its RRSIG, A 127.0.0.2, www's old RRSIG; SOA s1,
+	 * its RRSIG, www's new RRSIG; SOA s1: 9, and a little room (the
+	 * history may hold this change as two publishes). */
+	cr_expect_leq(n, 14, "a flip took %zu records of the zone's %zu:\n%s", n, full, out);
+	cr_expect(strstr(out, "127.0.0.2") != NULL, "the deleted address is not in\n%s", out);
+	free(out);
+
+	/* Over UDP (EDNS 1232) the difference fits: the incremental answer
+	 * in one message (RFC 1995 section 2), or TC. */
+	{
+		struct sec_xfr_reply u;
+
+		cr_assert_eq(sec_xfr_query(R.s.port, ZONE, "IXFR", s0, &TSIG, "udp", &u), 0,
+			     "no answer to IXFR over UDP");
+		cr_expect(u.tc || (u.rcode == 0 && u.ancount >= 4 && u.soa[0] == s1 &&
+				   u.soa[1] == s0),
+			  "IXFR over UDP from %u: rcode %d tc %d, %u records, SOA %lld then %lld",
+			  s0, u.rcode, u.tc, u.ancount, (long long)u.soa[0], (long long)u.soa[1]);
+		cr_expect(u.tsig && u.tsig_error == 0, "the UDP answer is not signed");
+	}
+
+	/* Up to date: the one SOA. */
+	out = dig_ixfr(s1);
+	cr_expect_eq(xfr_records(out, r, 1), 1, "IXFR from the current serial:\n%s", out);
+	cr_expect(r[0].serial == s1, "IXFR from the current serial:\n%s", out);
+	free(out);
+
+	/* A serial older than the history: AXFR-style, the whole zone. */
+	out = dig_ixfr(s0 - 100000u);
+	n = xfr_records(out, r, 2);
+	cr_expect(n + 4 >= full && strcmp(r[1].type, "SOA") != 0,
+		  "IXFR from an unknown serial: %zu records, want the zone's ~%zu AXFR-style:\n%s",
+		  n, full, out);
+	free(out);
+	free(primary_stop());
+}
+
+/* ---- adding a secondary by SIGHUP ---- */
+
+/* The whole configuration as a --config file; notify is its JSON list. */
+static void write_config(const char *path, const char *notify, const char *extra)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text),
+		 "{\"hosted-zone\": \"%s\", \"ns\": [\"ns1.%s\", \"ns2.%s\"],\n"
+		 " \"zone-resolutions\": %.*s%s},\n"
+		 " \"priv-key-path\": \"%s\", \"priv-key-alg\": \"ECDSAP256SHA256\",\n"
+		 " \"test-min-interval\": 1, \"test-timeout\": 1, \"workers\": 1,\n"
+		 " \"transfer-allow\": [\"127.0.0.1/32\"], \"notify\": %s,\n"
+		 " \"tsig-key\": \"%s\", \"ixfr-history\": 16}\n",
+		 ZONE, ZONE, ZONE, (int)strlen(R.res) - 1, R.res, extra, R.key, notify, R.tsig);
+	cr_assert_eq(sys_write_file(path, text), 0);
+}
+
+Test(replication, a_secondary_added_by_sighup_gets_notify)
+{
+	struct sec_cfg c = {.zones = {ZONE}, .n_zones = 1, .tsig = TSIG};
+	char path[128], only_nsd[64], got[256];
+	const char *args[] = {"--config", path, NULL};
+	uint32_t s0;
+
+	rep_setup(true);
+	snprintf(path, sizeof(path), "%s/config.json", R.dir);
+	snprintf(only_nsd, sizeof(only_nsd), "[\"127.0.0.1:%u\"]", (unsigned)R.sec_port[SEC_NSD]);
+	write_config(path, only_nsd, "");
+	cr_assert_eq(sys_server_start(&R.s, args), 0, "the primary did not start");
+	R.started = true;
+	s0 = primary_serial();
+	c.primary_port = R.s.port;
+	for (int k = SEC_NSD; k <= SEC_KNOT; k++) {
+		c.port = R.sec_port[k];
+		cr_assert_eq(sec_start(&R.sec[k], (enum sec_kind)k, &c), R.sec_port[k]);
+		R.up[k] = true;
+		cr_assert_eq(sec_wait_serial(&R.sec[k], ZONE, s0, LOAD_MS), 0, "%s did not load",
+			     sec_name((enum sec_kind)k));
+	}
+	/* Knot is not notified: it keeps the old zone (its SOA refresh is
+	 * far away), NSD follows. */
+	target_down(1);
+	cr_assert_geq(sec_wait_a(R.sec[SEC_NSD].port, WWW, "127.0.0.1", CHANGE_MS, got,
+				 sizeof(got)), 0, "nsd still answers {%s}", got);
+	sys_sleep_ms(2000);
+	cr_assert_eq(sec_serial(&R.sec[SEC_KNOT], ZONE), s0, "knot was told without --notify");
+
+	/* Add Knot and a name; the reload's publish notifies both. */
+	write_config(path, R.notify, ", \"added\": [\"203.0.113.7\"]");
+	cr_assert_eq(kill(R.s.pid, SIGHUP), 0);
+	cr_assert_geq(sec_wait_a(R.s.port, "added." ZONE, "203.0.113.7", CHANGE_MS, got,
+				 sizeof(got)), 0, "the reload did not publish: {%s}", got);
+	for (int k = SEC_NSD; k <= SEC_KNOT; k++)
+		cr_assert_geq(sec_wait_a(R.sec[k].port, "added." ZONE, "203.0.113.7", CHANGE_MS,
+					 got, sizeof(got)), 0, "%s: added still {%s}",
+			      sec_name((enum sec_kind)k), got);
+	cr_expect_geq(sec_wait_a(R.sec[SEC_KNOT].port, WWW, "127.0.0.1", CHANGE_MS, got,
+				 sizeof(got)), 0, "knot: www still {%s}", got);
 	free(primary_stop());
 }

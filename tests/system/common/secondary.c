@@ -829,6 +829,8 @@ static uint8_t *sec_xfr_wire(const char *zone, const char *type, uint32_t serial
 		char alg[64];
 
 		ldns_pkt_set_id(q, (uint16_t)(getpid() ^ sys_now_ms()));
+		/* EDNS: room for a small IXFR over UDP (RFC 1995 section 2). */
+		ldns_pkt_set_edns_udp_size(q, 1232);
 		snprintf(alg, sizeof(alg), "%s.", tsig && tsig->alg ? tsig->alg : "");
 		if (tsig != NULL && tsig->name != NULL)
 			ok = ldns_pkt_tsig_sign(q, tsig->name, tsig->secret, 300, alg, NULL) ==
@@ -840,31 +842,51 @@ static uint8_t *sec_xfr_wire(const char *zone, const char *type, uint32_t serial
 	return wire;
 }
 
-int sec_xfr_query(uint16_t port, const char *zone, const char *type, uint32_t serial,
-		  const struct sec_tsig *tsig, const char *src, struct sec_xfr_reply *r)
+/* Parse one answer message into r. 0 or -1. */
+static int sec_xfr_parse(const uint8_t *buf, ssize_t n, struct sec_xfr_reply *r)
 {
-	size_t len = 0;
-	uint8_t *wire = sec_xfr_wire(zone, type, serial, tsig, &len);
-	static uint8_t buf[65535];
 	ldns_pkt *p = NULL;
-	ssize_t n = -1;
-	int fd = wire ? sec_tcp_from(src, port) : -1;
+	ldns_rr_list *an;
 
-	memset(r, 0, sizeof(*r));
-	r->rcode = -1;
-	if (fd >= 0 && sys_tcp_send(fd, wire, len) == 0)
-		n = sys_tcp_recv(fd, buf, sizeof(buf), 5000);
-	if (fd >= 0)
-		close(fd);
-	free(wire);
 	if (n <= 0 || ldns_wire2pkt(&p, buf, (size_t)n) != LDNS_STATUS_OK)
 		return -1;
 	r->rcode = ldns_pkt_get_rcode(p);
+	r->tc = ldns_pkt_tc(p);
 	r->ancount = ldns_pkt_ancount(p);
+	an = ldns_pkt_answer(p);
+	for (size_t i = 0; i < 2; i++) {
+		ldns_rr *rr = i < ldns_rr_list_rr_count(an) ? ldns_rr_list_rr(an, i) : NULL;
+
+		r->soa[i] = rr && ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && ldns_rr_rd_count(rr) > 2
+				    ? (int64_t)ldns_rdf2native_int32(ldns_rr_rdf(rr, 2))
+				    : -1;
+	}
 	if (ldns_pkt_tsig(p) != NULL && ldns_rr_rd_count(ldns_pkt_tsig(p)) > 5) {
 		r->tsig = true;
 		r->tsig_error = ldns_rdf2native_int16(ldns_rr_rdf(ldns_pkt_tsig(p), 5));
 	}
 	ldns_pkt_free(p);
 	return 0;
+}
+
+int sec_xfr_query(uint16_t port, const char *zone, const char *type, uint32_t serial,
+		  const struct sec_tsig *tsig, const char *src, struct sec_xfr_reply *r)
+{
+	size_t len = 0;
+	uint8_t *wire = sec_xfr_wire(zone, type, serial, tsig, &len);
+	static uint8_t buf[65535];
+	ssize_t n = -1;
+	bool udp = src != NULL && strcmp(src, "udp") == 0;
+	int fd = wire != NULL && !udp ? sec_tcp_from(src, port) : -1;
+
+	memset(r, 0, sizeof(*r));
+	r->rcode = -1;
+	if (wire != NULL && udp)
+		n = sys_exchange("127.0.0.1", port, wire, len, buf, sizeof(buf), 5000);
+	else if (fd >= 0 && sys_tcp_send(fd, wire, len) == 0)
+		n = sys_tcp_recv(fd, buf, sizeof(buf), 5000);
+	if (fd >= 0)
+		close(fd);
+	free(wire);
+	return sec_xfr_parse(buf, n, r);
 }

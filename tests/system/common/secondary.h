@@ -165,14 +165,17 @@ int sec_write_anchor(uint16_t port, const char *zone, const char *path);
 bool sec_delv_validated(const char *out);
 
 /*
- * One transfer query (type "AXFR" or "IXFR"; IXFR from serial) over TCP
- * to 127.0.0.1:port from the address src (NULL: any), signed with tsig
- * unless it or its name is NULL: the first answer message, parsed. 0, or
- * -1 without an answer (the connection closed, nothing in 5 s).
+ * One transfer query (type "AXFR" or "IXFR"; IXFR from serial; EDNS 1232)
+ * over TCP to 127.0.0.1:port from the address src (NULL: any; "udp": over
+ * UDP instead), signed with tsig unless it or its name is NULL: the first
+ * answer message, parsed. 0, or -1 without an answer (the connection
+ * closed, nothing in 5 s).
  */
 struct sec_xfr_reply {
 	int rcode;        /* LDNS_RCODE_*: NOERROR, REFUSED, NOTAUTH (9) ... */
+	bool tc;
 	unsigned ancount;
+	int64_t soa[2];   /* serials of answer records 0 and 1 if SOA, else -1 */
 	bool tsig;        /* the answer carries a TSIG RR */
 	int tsig_error;   /* its Error field: 16 BADSIG, 17 BADKEY, 18 BADTIME */
 };
