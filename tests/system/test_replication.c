@@ -754,3 +754,58 @@ Test(replication, a_secondary_added_by_sighup_gets_notify)
 				 sizeof(got)), 0, "knot: www still {%s}", got);
 	free(primary_stop());
 }
+
+/* ---- SOA timers ---- */
+
+/* REFRESH, RETRY and EXPIRE of the primary's SOA. */
+static void soa_timers(uint32_t *refresh, uint32_t *retry, uint32_t *expire)
+{
+	ldns_pkt *p = sys_query(R.s.port, ZONE, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, false);
+	ldns_rr *soa;
+
+	cr_assert_not_null(p, "no SOA answer");
+	cr_assert_eq(ldns_pkt_ancount(p), 1);
+	soa = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
+	*refresh = ldns_rdf2native_int32(ldns_rr_rdf(soa, 3));
+	*retry = ldns_rdf2native_int32(ldns_rr_rdf(soa, 4));
+	*expire = ldns_rdf2native_int32(ldns_rr_rdf(soa, 5));
+	ldns_pkt_free(p);
+}
+
+/*
+ * A secondary drops the zone when it has not refreshed it for EXPIRE
+ * seconds (RFC 1035 section 3.3.13); it refreshes every REFRESH (RETRY
+ * after a failure). EXPIRE below REFRESH + RETRY makes NSD answer
+ * SERVFAIL and Knot expire and re-AXFR the zone every EXPIRE seconds
+ * even with the primary up (RFC 1912 section 2.2 advises weeks). Watch
+ * the secondaries for EXPIRE + 2 s (at most 15 s).
+ */
+Test(replication, secondaries_never_expire_the_zone)
+{
+	uint32_t refresh, retry, expire;
+	int64_t end;
+
+	rep_setup(true);
+	primary_start(0);
+	secondaries_start();
+	soa_timers(&refresh, &retry, &expire);
+	cr_expect_geq((uint64_t)expire, (uint64_t)refresh + retry,
+		      "SOA EXPIRE %u is below REFRESH %u + RETRY %u", expire, refresh, retry);
+	end = sys_now_ms() + (expire + 2 < 15 ? (int64_t)expire + 2 : 15) * 1000;
+	while (sys_now_ms() < end) {
+		for (int k = 0; k < SEC_KINDS; k++) {
+			char got[256];
+
+			if (!R.up[k])
+				continue;
+			sec_a_set(R.sec[k].port, WWW, got, sizeof(got));
+			cr_assert_str_eq(got, BOTH, "%s stopped answering (SOA %u %u %u)",
+					 sec_name((enum sec_kind)k), refresh, retry, expire);
+		}
+		sys_sleep_ms(250);
+	}
+	for (int k = 0; k < SEC_KINDS; k++)
+		cr_expect(!R.up[k] || !sec_saw_expiry(&R.sec[k], ZONE), "%s expired the zone",
+			  sec_name((enum sec_kind)k));
+	free(primary_stop());
+}

@@ -557,6 +557,22 @@ bool sec_saw_ixfr(const struct sec *s, const char *zone, const struct sec_mark *
 	return sec_xfrs_since(s, zone, m, &x) == 0 && x.ixfr > 0 && x.axfr == 0;
 }
 
+bool sec_saw_expiry(const struct sec *s, const char *zone)
+{
+	char *log = sec_log(s), key[300];
+	bool seen;
+
+	if (s->kind == SEC_KNOT)
+		snprintf(key, sizeof(key), "[%s.] zone expired", zone);
+	else if (s->kind == SEC_NSD)
+		snprintf(key, sizeof(key), "zone %s has expired", zone);
+	else
+		snprintf(key, sizeof(key), "zone %s/IN: expired", zone);
+	seen = log != NULL && strstr(log, key) != NULL;
+	free(log);
+	return seen;
+}
+
 /* ---- answers ---- */
 
 static int sec_cmp_str(const void *a, const void *b)

@@ -125,6 +125,10 @@ int sec_xfrs_since(const struct sec *s, const char *zone, const struct sec_mark 
  * and there was one. */
 bool sec_saw_ixfr(const struct sec *s, const char *zone, const struct sec_mark *m);
 
+/* Whether the secondary's log says zone expired (no refresh within the
+ * SOA's EXPIRE: it stopped serving the zone). */
+bool sec_saw_expiry(const struct sec *s, const char *zone);
+
 /* The A addresses of name at 127.0.0.1:port, sorted, comma-separated
  * ("" when none, "(no reply)" when nothing answered). */
 void sec_a_set(uint16_t port, const char *name, char *out, size_t cap);
