@@ -37,4 +37,4 @@ $(BENCH_B)/bench_replication: tests/bench/bench_replication.c $(BENCH_COMMON) $(
 		$(BENCH_COMMON) $(BENCH_SYS) $(LDLIBS)
 
 bench-replication: build/a-healthy-dns $(BENCH_B)/bench_replication
-	$(BENCH_B)/bench_replication $(BENCH_FLIPS) $(BENCH_REP_NAMES)
+	$(BENCH_B)/bench_replication $(or $(BENCH_FLIPS),20) $(or $(BENCH_REP_NAMES),10000)

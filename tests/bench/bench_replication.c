@@ -8,17 +8,24 @@
  * server over UDP every 10 ms, how long until the primary, NSD and Knot
  * answer without (and again with) the address. Then the bytes of one
  * flip's IXFR against a full AXFR of the zone (dig's "XFR size" line,
- * and Knot's own count of what it received). Prints the numbers;
- * asserts nothing about speed.
+ * and Knot's own count of what it received), and the primary's query
+ * rate (dnsperf, one client) with and without AXFRs running back to back
+ * beside it, side by side. Prints the numbers; asserts nothing about
+ * speed.
  *
- * Usage: bench_replication [flips [names]]   (env AHD_BIN, BENCH_SEED)
+ * Usage: bench_replication [flips [names]]
+ * (env AHD_BIN, BENCH_SEED, BENCH_QPS_SECONDS: each dnsperf run, 5)
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_util.h"
@@ -305,6 +312,86 @@ static void br_bytes(struct br *b, size_t names)
 	       ib, ir, ab, ar, ab ? (double)ib / ab : 0.0);
 }
 
+#define BR_QPS_SECONDS (getenv("BENCH_QPS_SECONDS") ? getenv("BENCH_QPS_SECONDS") : "5")
+#define BR_QPS_ROUNDS 3
+
+/* dnsperf against the primary for 5 s: its queries per second, or -1. */
+static double br_dnsperf(struct br *b, const char *queries)
+{
+	char port[8], *out = NULL;
+	const char *argv[] = {"dnsperf", "-s", "127.0.0.1", "-p", port, "-d", queries, "-l",
+			      BR_QPS_SECONDS, "-c", "1", "-T", "1", NULL};
+	const char *q;
+	double qps = -1;
+
+	snprintf(port, sizeof(port), "%u", (unsigned)b->s.port);
+	if (sys_run(argv, 60000, &out, NULL) == 0 && out != NULL &&
+	    (q = strstr(out, "Queries per second:")) != NULL)
+		qps = strtod(q + 19, NULL);
+	free(out);
+	return qps;
+}
+
+/* A child doing signed AXFRs of the zone back to back, counting them. */
+static pid_t br_axfr_loop(struct br *b, volatile unsigned *count)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;) {
+		char *out = sec_dig_xfr(b->s.port, BR_ZONE, "axfr", &br_tsig, NULL);
+
+		*count += out != NULL && strstr(out, ";; XFR size: ") != NULL;
+		free(out);
+	}
+}
+
+/* The primary's query rate alone and beside back-to-back AXFRs, in
+ * alternating rounds. */
+static void br_qps(struct br *b, size_t names)
+{
+	char queries[128];
+	double v[2][BR_QPS_ROUNDS], mn, md[2], mx;
+	volatile unsigned *count = mmap(NULL, sizeof(*count), PROT_READ | PROT_WRITE,
+				       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(queries, sizeof(queries), "%s/queries", b->dir);
+	f = fopen(queries, "w");
+	if (f == NULL || count == MAP_FAILED || access("/usr/bin/dnsperf", X_OK) != 0) {
+		printf("  query rate beside transfers: skipped (dnsperf not installed)\n");
+		if (f != NULL)
+			fclose(f);
+		return;
+	}
+	fprintf(f, "%s A\n", BR_NAME);
+	for (size_t i = 1; i + 2 < names && i < 200; i++)
+		fprintf(f, "n%05zu.%s A\n", i, BR_ZONE);
+	fclose(f);
+	*count = 0;
+	for (int r = 0; r < BR_QPS_ROUNDS; r++, n++) {
+		pid_t loop;
+
+		v[0][r] = br_dnsperf(b, queries);
+		loop = br_axfr_loop(b, count);
+		v[1][r] = br_dnsperf(b, queries);
+		kill(loop, SIGKILL);
+		waitpid(loop, NULL, 0);
+	}
+	for (int k = 0; k < 2; k++)
+		bench_stats(v[k], n, &mn, &md[k], &mx);
+	printf("  query rate (dnsperf, 1 client, %s s x %d): alone median %.0f qps, beside %u "
+	       "AXFRs median %.0f qps (%+.1f%%)\n",
+	       BR_QPS_SECONDS, BR_QPS_ROUNDS, md[0], *count, md[1],
+	       md[0] > 0 ? (md[1] - md[0]) * 100.0 / md[0] : 0.0);
+	printf("RESULT replication_qps alone=%.0f beside_axfr=%.0f axfrs=%u\n", md[0], md[1],
+	       *count);
+	munmap((void *)count, sizeof(*count));
+}
+
 static void br_print(const char *what, double *v, size_t n)
 {
 	double mn = 0, md = 0, mx = 0;
@@ -419,6 +506,7 @@ int main(int argc, char **argv)
 		br_flip(&b);
 	br_report(&b, flips);
 	br_bytes(&b, names);
+	br_qps(&b, names);
 	rc = b.n[0][BR_NSD] + b.n[0][BR_KNOT] > 0 ? 0 : 2;
 out:
 	if (rc != 0)
