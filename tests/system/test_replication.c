@@ -26,10 +26,10 @@
  *  - The SOA timers let secondaries keep the zone (EXPIRE is not below
  *    REFRESH + RETRY; none of them expires it).
  *
- * Until the replication code lands these fail at the start (unknown
- * option --transfer-allow). /work/notes/standin-primary.py (not in the
- * tree) plays the primary with a knotd in front of the real binary: all
- * but the Knot-specific refusals, UDP IXFR and the SOA EXPIRE pass.
+ * The harness was checked against a stand-in primary (a knotd serving
+ * what the real binary dumps, with its journal, TSIG and NOTIFY): all
+ * pass but the refusals and the UDP IXFR (Knot answers those its own
+ * way) and the SOA EXPIRE (ours).
  *
  * Backends are ahd-health-target listeners on 127.0.0.1 and 127.0.0.2
  * (one port), checked every second (--test-min-interval 1).
