@@ -576,7 +576,7 @@ Test(replication, restart_keeps_the_serial_and_the_secondaries_following)
 		  after, before);
 	for (int k = 0; k < SEC_KINDS; k++)
 		if (R.up[k])
-			cr_expect_eq(sec_wait_serial(&R.sec[k], ZONE, after, CHANGE_MS), 0,
+			cr_assert_eq(sec_wait_serial(&R.sec[k], ZONE, after, CHANGE_MS), 0,
 				     "%s serves %lld, the restarted primary %u",
 				     sec_name((enum sec_kind)k),
 				     (long long)sec_serial(&R.sec[k], ZONE), after);
