@@ -906,3 +906,46 @@ int sec_xfr_query(uint16_t port, const char *zone, const char *type, uint32_t se
 	free(wire);
 	return sec_xfr_parse(buf, n, r);
 }
+
+/* The SOA records in the answer section of msg[0..n). */
+static unsigned sec_count_soa(const uint8_t *msg, ssize_t n)
+{
+	ldns_pkt *p = NULL;
+	unsigned soa = 0;
+
+	if (n <= 0 || ldns_wire2pkt(&p, msg, (size_t)n) != LDNS_STATUS_OK)
+		return 0;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ldns_pkt_answer(p)); i++)
+		soa += ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p), i)) == LDNS_RR_TYPE_SOA;
+	ldns_pkt_free(p);
+	return soa;
+}
+
+long sec_axfr_drain(uint16_t port, const char *zone, const struct sec_tsig *tsig)
+{
+	size_t len = 0;
+	uint8_t *wire = sec_xfr_wire(zone, "AXFR", 0, tsig, &len);
+	static uint8_t buf[65535];
+	int fd = wire ? sec_tcp_from(NULL, port) : -1;
+	long bytes = -1;
+	unsigned soa = 0;
+
+	if (fd >= 0 && sys_tcp_send(fd, wire, len) == 0) {
+		bytes = 0;
+		/* An AXFR ends with its second SOA (RFC 5936 section 2.2). */
+		while (soa < 2) {
+			ssize_t n = sys_tcp_recv(fd, buf, sizeof(buf), 10000);
+
+			if (n <= 0) {
+				bytes = -1;
+				break;
+			}
+			bytes += n;
+			soa += sec_count_soa(buf, n);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	free(wire);
+	return bytes;
+}

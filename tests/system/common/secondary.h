@@ -186,4 +186,9 @@ struct sec_xfr_reply {
 int sec_xfr_query(uint16_t port, const char *zone, const char *type, uint32_t serial,
 		  const struct sec_tsig *tsig, const char *src, struct sec_xfr_reply *r);
 
+/* One signed AXFR of zone over TCP, read to its closing SOA without
+ * keeping it (a light load for benchmarks): the bytes of its messages,
+ * or -1. */
+long sec_axfr_drain(uint16_t port, const char *zone, const struct sec_tsig *tsig);
+
 #endif
