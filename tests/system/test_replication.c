@@ -822,3 +822,41 @@ Test(replication, secondaries_never_expire_the_zone)
 			  sec_name((enum sec_kind)k));
 	free(primary_stop());
 }
+
+/* ---- IXFR to real secondaries, the NOTIFY sent by the test ---- */
+
+/*
+ * The transfers alone, whatever the notifier does: after a flip the test
+ * itself notifies each secondary (as a primary would, signed), and each
+ * must take the change by IXFR and still validate.
+ */
+Test(replication, secondaries_take_a_flip_by_ixfr_when_notified)
+{
+	struct sec_mark m[SEC_KINDS];
+	char got[256], anchors[128];
+
+	rep_setup(true);
+	primary_start(0);
+	snprintf(anchors, sizeof(anchors), "%s/%s.anchor", R.dir, ZONE);
+	cr_assert_eq(sec_write_anchor(R.s.port, ZONE, anchors), 0);
+	secondaries_start();
+	for (int round = 0; round < 2; round++) {
+		const char *want = round == 0 ? "127.0.0.1" : BOTH;
+
+		secondaries_mark(m);
+		if (round == 0)
+			target_down(1);
+		else
+			R.target[1] = target_start("127.0.0.2");
+		cr_assert_geq(sec_wait_a(R.s.port, WWW, want, CHANGE_MS, got, sizeof(got)), 0,
+			      "the primary answers {%s}", got);
+		for (int k = 0; k < SEC_KINDS; k++)
+			if (R.up[k])
+				cr_expect_eq(sec_notify(&R.sec[k], ZONE), 0, "%s did not acknowledge",
+					     sec_name((enum sec_kind)k));
+		secondaries_answer(WWW, want);
+		secondaries_ixfr(m, round == 0 ? "127.0.0.2 going down" : "127.0.0.2 coming back");
+		secondaries_validate(ZONE, anchors, WWW, "A", "127.0.0.1");
+	}
+	free(primary_stop());
+}

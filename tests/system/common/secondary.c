@@ -949,3 +949,32 @@ long sec_axfr_drain(uint16_t port, const char *zone, const struct sec_tsig *tsig
 	free(wire);
 	return bytes;
 }
+
+int sec_notify(const struct sec *s, const char *zone)
+{
+	ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str(zone), LDNS_RR_TYPE_SOA,
+					 LDNS_RR_CLASS_IN, LDNS_AA);
+	uint8_t *wire = NULL, resp[4096];
+	size_t len = 0;
+	char alg[64];
+	int rc = -1;
+
+	if (q == NULL)
+		return -1;
+	ldns_pkt_set_opcode(q, LDNS_PACKET_NOTIFY);
+	ldns_pkt_set_id(q, (uint16_t)(getpid() ^ sys_now_ms()));
+	snprintf(alg, sizeof(alg), "%s.", s->tsig.alg ? s->tsig.alg : "");
+	if ((s->tsig.name == NULL ||
+	     ldns_pkt_tsig_sign(q, s->tsig.name, s->tsig.secret, 300, alg, NULL) == LDNS_STATUS_OK) &&
+	    ldns_pkt2wire(&wire, q, &len) == LDNS_STATUS_OK) {
+		ssize_t n = sys_exchange("127.0.0.1", s->port, wire, len, resp, sizeof(resp), 2000);
+
+		/* The acknowledgement: QR, opcode NOTIFY, NOERROR. */
+		rc = n >= 12 && (resp[2] & 0x80) && ((resp[2] >> 3) & 15) == 4 && (resp[3] & 15) == 0
+			     ? 0
+			     : -1;
+	}
+	free(wire);
+	ldns_pkt_free(q);
+	return rc;
+}

@@ -191,4 +191,8 @@ int sec_xfr_query(uint16_t port, const char *zone, const char *type, uint32_t se
  * or -1. */
 long sec_axfr_drain(uint16_t port, const char *zone, const struct sec_tsig *tsig);
 
+/* Send the secondary a NOTIFY for zone from 127.0.0.1, signed with its
+ * key, as its primary would (RFC 1996): 0 once acknowledged, else -1. */
+int sec_notify(const struct sec *s, const char *zone);
+
 #endif
