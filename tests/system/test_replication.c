@@ -28,10 +28,9 @@
  *  - The SOA timers let secondaries keep the zone (EXPIRE is not below
  *    REFRESH + RETRY; none of them expires it).
  *
- * The harness was checked against a stand-in primary (a knotd serving
- * what the real binary dumps, with its journal, TSIG and NOTIFY): all
- * pass but the refusals and the UDP IXFR (Knot answers those its own
- * way) and the SOA EXPIRE (ours).
+ * The harness was first checked against a stock primary (a knotd with a
+ * journal, TSIG and NOTIFY; every change then arrives by IXFR, and with
+ * its journal off every secondary counts an AXFR instead).
  *
  * Backends are ahd-health-target listeners on 127.0.0.1 and 127.0.0.2
  * (one port), checked every second (--test-min-interval 1).
