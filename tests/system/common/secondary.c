@@ -208,7 +208,8 @@ static pid_t sec_spawn(struct sec *s, const char *const *argv)
 
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
+		/* named -d writes named.run into its starting directory. */
+		if (getppid() != parent || chdir(s->dir) != 0)
 			_exit(127);
 		if (null >= 0)
 			dup2(null, 0);
