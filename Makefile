@@ -163,4 +163,4 @@ clean:
 -include tests/perf/perf.mk
 
 # Benchmarks print numbers; nothing here asserts a speed.
-bench: bench-peers bench-failover bench-scale bench-dnssec
+bench: bench-peers bench-failover bench-scale bench-dnssec bench-replication

@@ -7,11 +7,18 @@
 #   make bench-scale [BENCH_SCALE_ARGS="names interval timeout rounds"]
 #     (default "5000 5 2 5": 10,000 addresses; needs ~20,000 file
 #     descriptors, raised as root when the hard limit is lower)
+#   make bench-replication [BENCH_FLIPS=20] [BENCH_REP_NAMES=10000]
+#     (a stock NSD and Knot as secondaries, from tests/system/common/
+#     secondary.c: needs nsd and knotd installed)
 BENCH_B := build/bench
 BENCH_COMMON := tests/bench/bench_util.c
 BENCH_HDRS := tests/bench/bench_util.h
 
-.PHONY: bench-failover bench-scale
+# The replication benchmark also links the system tests' secondaries.
+BENCH_SYS := tests/system/common/secondary.c tests/system/common/sysutil.c
+BENCH_SYS_HDRS := tests/system/common/secondary.h tests/system/common/sysutil.h
+
+.PHONY: bench-failover bench-scale bench-replication
 
 $(BENCH_B)/%: tests/bench/%.c $(BENCH_COMMON) $(BENCH_HDRS)
 	@mkdir -p $(@D)
@@ -22,3 +29,12 @@ bench-failover: build/a-healthy-dns $(BENCH_B)/bench_failover
 
 bench-scale: build/a-healthy-dns $(BENCH_B)/bench_scale
 	$(BENCH_B)/bench_scale $(BENCH_SCALE_ARGS)
+
+$(BENCH_B)/bench_replication: tests/bench/bench_replication.c $(BENCH_COMMON) $(BENCH_HDRS) \
+		$(BENCH_SYS) $(BENCH_SYS_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -Itests/bench -Itests/system/common $(CFLAGS) -o $@ $< \
+		$(BENCH_COMMON) $(BENCH_SYS) $(LDLIBS)
+
+bench-replication: build/a-healthy-dns $(BENCH_B)/bench_replication
+	$(BENCH_B)/bench_replication $(or $(BENCH_FLIPS),20) $(or $(BENCH_REP_NAMES),10000)
