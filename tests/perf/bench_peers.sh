@@ -61,8 +61,13 @@ if [ -n "$BASE_BIN" ]; then
 	SERVERS="ours base nsd knot"
 fi
 [[ $XFR_RATE =~ ^[1-9][0-9]{0,3}$ ]] || perf_die "PERF_XFR_RATE=$XFR_RATE: want 1 to 9999 transfers a second"
+# A base from before transfers refuses --transfer-allow: give it the flag
+# only if its usage lists it (captured whole: grep -q under pipefail
+# could fail the pipeline through SIGPIPE).
 BASE_XFR=0
-if [ -n "$BASE_BIN" ] && "$BASE_BIN" --help 2>&1 | grep -q -- --transfer-allow; then BASE_XFR=1; fi
+if [ -n "$BASE_BIN" ]; then
+	case $("$BASE_BIN" --help 2>&1 || true) in *--transfer-allow*) BASE_XFR=1 ;; esac
+fi
 [ "$(id -u)" -eq 0 ] || perf_die "needs root: republish maps the server's image read-write"
 [ "$(nproc)" -ge 2 ] || perf_die "needs 2 CPUs: generator and server on different cores"
 perf_install dnsperf nsd knot knot-dnsutils ldnsutils openssl util-linux procps time \
@@ -103,7 +108,7 @@ set_cmd() {
 			--listen "${ADDR[$s]}" --port "$port" --workers 1 --log-level warning)
 		# Transfers allowed in every run, not only under transfer, so
 		# the under-transfer pairs use the server the UDP rounds
-		# measured; a base from before transfers lacks the flag.
+		# measured.
 		if [ "$s" = ours ] || [ "$BASE_XFR" = 1 ]; then
 			CMD+=(--transfer-allow '["127.0.0.0/8"]')
 		fi
@@ -358,13 +363,14 @@ waited_ticks() {
 # xfr_run still|xfr ROUND: one UDP run against our plain server; appends
 # to $W/xfr its results line plus
 #   axfr_ok ixfr_ok failed axfr_records_min axfr_records_max
-#   ixfr_records_min ixfr_records_max loop_ticks
-# counting the transfers that ended while dnsperf ran.
+#   ixfr_records_min ixfr_records_max loop_ticks window_us
+# counting the transfers that ended while dnsperf ran; the window is
+# measured here, dnsperf's run time leaves out its start and end.
 xfr_run() {
-	local v=$1 r=$2 lp log=$W/xfr-$2.log i=0 n0 n1 l0 l1 out
+	local v=$1 r=$2 lp log=$W/xfr-$2.log i=0 n0 n1 l0 l1 w0 w1 out
 	if [ "$v" = still ]; then
 		run_dnsperf xfr-still ours ours-plain "$PORT" "$XSECS" "$r"
-		echo "$(tail -n 1 "$W/results") 0 0 0 0 0 0 0 0" >>"$W/xfr"
+		echo "$(tail -n 1 "$W/results") 0 0 0 0 0 0 0 0 0" >>"$W/xfr"
 		return
 	fi
 	: >"$log"
@@ -374,13 +380,16 @@ xfr_run() {
 	# A whole transfer before the run: none means they are refused.
 	until grep -q ' ok ' "$log"; do
 		i=$((i + 1))
-		[ "$i" -le 100 ] || { cat "$log" "$log.err" >&2 2>/dev/null; perf_die "no transfer completed (refused?)"; }
+		[ "$i" -le 100 ] || { cat "$log.err" >&2 2>/dev/null
+			perf_die "no transfer completed in 5 s, $(wc -l <"$log") tried (kdig's last answer above)"; }
 		sleep 0.05
 	done
 	n0=$(wc -l <"$log")
+	w0=${EPOCHREALTIME//[!0-9]/}
 	l0=$(waited_ticks "$lp")
 	run_dnsperf xfr ours ours-plain "$PORT" "$XSECS" "$r"
 	n1=$(wc -l <"$log")
+	w1=${EPOCHREALTIME//[!0-9]/}
 	l1=$(waited_ticks "$lp")
 	kill -TERM "$lp"
 	unset "PID[xfr]"
@@ -396,7 +405,7 @@ xfr_run() {
 		      lo["IXFR"] + 0, hi["IXFR"] + 0 }')
 	read -r n0 n1 _ <<<"$out"
 	[ $((n0 + n1)) -gt 0 ] || { cat "$log.err" >&2 2>/dev/null; perf_die "no transfer completed during run $r"; }
-	echo "$(tail -n 1 "$W/results") $out $((l1 - l0))" >>"$W/xfr"
+	echo "$(tail -n 1 "$W/results") $out $((l1 - l0)) $((w1 - w0))" >>"$W/xfr"
 }
 for r in $(seq 1 "$XFR_PAIRS"); do
 	for v in still xfr; do
@@ -650,7 +659,7 @@ function span(lo, hi) { return lo == hi ? sprintf("%d", lo) : sprintf("%d-%d", l
 	busy[v, c] = $8 > 0 ? 100 * ($7 / tck) / $8 : 0
 	# dnsperf short of its core while QPS drops: it waited for answers.
 	gbusy[v, c] = $8 > 0 ? 100 * ($10 / tck) / $8 : 0
-	lost[v] += $6; rt[v] += $8
+	lost[v] += $6; rt[v] += $8; win[v] += $21 / 1e6
 	ax[v] += $13; ix[v] += $14; fl[v] += $15; loop += $20
 	if ($13 > 0) { if (!alo || $16 < alo) alo = $16; if ($17 > ahi) ahi = $17 }
 	if ($14 > 0) { if (!ilo || $18 < ilo) ilo = $18; if ($19 > ihi) ihi = $19 }
@@ -676,7 +685,7 @@ END {
 		mq[v] = a[mid]; mc[v] = b[mid]
 		printf "  %-13s %9.0f %19s %12.0f %19s %4.0f%% %4.0f%% %8d %22s\n", lab[v], a[mid],
 		       sprintf("(%.0f-%.0f)", a[1], a[c]), b[mid], sprintf("(%.0f-%.0f)", b[1], b[c]), d[mid], g[mid],
-		       lost[v], sprintf("%d (%.1f/s)", ax[v] + ix[v], rt[v] > 0 ? (ax[v] + ix[v]) / rt[v] : 0)
+		       lost[v], sprintf("%d (%.1f/s)", ax[v] + ix[v], win[v] > 0 ? (ax[v] + ix[v]) / win[v] : 0)
 	}
 	if (("still" in n) && ("xfr" in n) && mc["still"] > 0 && mq["still"] > 0)
 		printf "  transferring / still, medians: q/CPU-s %.3fx, QPS %.3fx\n",
@@ -696,10 +705,10 @@ END {
 	}
 	printf "  transfers done during the runs: %d AXFR (%s records each), %d IXFR (%s records each), %.1f a second of %d asked, %d failed\n",
 	       ax["xfr"], (ax["xfr"] ? span(alo, ahi) : "-"), ix["xfr"], (ix["xfr"] ? span(ilo, ihi) : "-"),
-	       (rt["xfr"] > 0 ? (ax["xfr"] + ix["xfr"]) / rt["xfr"] : 0), rate, fl["xfr"]
-	if (rt["xfr"] > 0)
+	       (win["xfr"] > 0 ? (ax["xfr"] + ix["xfr"]) / win["xfr"] : 0), rate, fl["xfr"]
+	if (win["xfr"] > 0)
 		printf "  the kdig loop used %.1f%% of CPU 0 (dnsperf'"'"'s core) during the runs with it\n",
-		       100 * (loop / tck) / rt["xfr"]
+		       100 * (loop / tck) / win["xfr"]
 	if (othrt > 0) {
 		o0 = 100 * (oth0 / tck) / othrt; o1 = 100 * (oth1 / tck) / othrt
 		printf "  other processes used %.0f%% of CPU 0 and %.0f%% of CPU 1 during these runs%s\n",
