@@ -19,8 +19,16 @@
 # tests/perf/republish.c publishes a new image into the running server
 # RATE times a second (the seqlock's readers under a busy writer).
 #
+# Under transfer: the same pairs, the "with" runs beside a kdig loop
+# that asks our server for XFR_RATE transfers a second (AXFR and IXFR in
+# turn, over TCP to the worker that answers the queries). Query speed
+# should stay within the noise of the runs without (issue 14); the
+# report also counts the transfers done, and no transfer done is a
+# failure (the loop was refused), not a fast run.
+#
 # Knobs: PERF_ROUNDS PERF_SECONDS PERF_EXTRA_SECONDS PERF_STARTS PERF_PORT
-# PERF_REPUBLISH_RATE (see perf.mk), AHD_BIN (default build/a-healthy-dns).
+# PERF_REPUBLISH_RATE PERF_XFR_RATE (see perf.mk), AHD_BIN (default
+# build/a-healthy-dns).
 #
 # Before/after: AHD_BIN_BASE=PATH (or `make bench-peers BASE=<git rev>`,
 # which builds that revision aside) adds a fourth server, the same flags
@@ -36,6 +44,7 @@ BIN=${AHD_BIN:-$B/a-healthy-dns}
 FA=$B/perf/first_answer
 RP=$B/perf/republish
 RATE=${PERF_REPUBLISH_RATE:-10}
+XFR_RATE=${PERF_XFR_RATE:-10}
 ROUNDS=${PERF_ROUNDS:-3}
 SECS=${PERF_SECONDS:-10}
 XSECS=${PERF_EXTRA_SECONDS:-5}
@@ -50,6 +59,14 @@ SERVERS="ours nsd knot"
 if [ -n "$BASE_BIN" ]; then
 	[ -x "$BASE_BIN" ] || perf_die "AHD_BIN_BASE=$BASE_BIN is not an executable"
 	SERVERS="ours base nsd knot"
+fi
+[[ $XFR_RATE =~ ^[1-9][0-9]{0,3}$ ]] || perf_die "PERF_XFR_RATE=$XFR_RATE: want 1 to 9999 transfers a second"
+# A base from before transfers refuses --transfer-allow: give it the flag
+# only if its usage lists it (captured whole: grep -q under pipefail
+# could fail the pipeline through SIGPIPE).
+BASE_XFR=0
+if [ -n "$BASE_BIN" ]; then
+	case $("$BASE_BIN" --help 2>&1 || true) in *--transfer-allow*) BASE_XFR=1 ;; esac
 fi
 [ "$(id -u)" -eq 0 ] || perf_die "needs root: republish maps the server's image read-write"
 [ "$(nproc)" -ge 2 ] || perf_die "needs 2 CPUs: generator and server on different cores"
@@ -89,6 +106,12 @@ set_cmd() {
 		CMD=("$bin" --hosted-zone "$PERF_ZONE" --ns "$(perf_ns_json)"
 			--zone-resolutions "$(cat "$W/resolutions.json")"
 			--listen "${ADDR[$s]}" --port "$port" --workers 1 --log-level warning)
+		# Transfers allowed in every run, not only under transfer, so
+		# the under-transfer pairs use the server the UDP rounds
+		# measured.
+		if [ "$s" = ours ] || [ "$BASE_XFR" = 1 ]; then
+			CMD+=(--transfer-allow '["127.0.0.0/8"]')
+		fi
 		if [ "$v" = signed ]; then
 			CMD+=(--priv-key-path "$W/ours.pem" --priv-key-alg ECDSAP256SHA256)
 		fi
@@ -278,6 +301,119 @@ for r in $(seq 1 "$CHG_PAIRS"); do
 		change_run "$v" "$r"
 	done
 done
+
+# --- under transfer: our UDP rounds while the zone is transferred --------
+# Pairs as under change: one run without, one with a loop asking for
+# XFR_RATE transfers a second over TCP, served by the same worker as the
+# queries (a transfer must not hold up the queries behind it). The loop
+# runs on dnsperf's core, not the server's: the transfers are work of
+# the server and belong in its CPU (q/CPU-s), the client's work must not
+# take the server's core. What the loop takes from dnsperf lowers QPS a
+# little, so the report gives the loop's share of CPU 0 beside it.
+XFR_PAIRS=$((2 * ROUNDS))
+
+# xfr_loop SERIAL LOG: one kdig transfer every 1/XFR_RATE s, AXFR and
+# IXFR from SERIAL-1 in turn (a secondary one publish behind: the
+# difference when the history has it, else the whole zone, and the
+# report shows which by the records). Appends "axfr|ixfr ok RECORDS" or
+# "axfr|ixfr fail" per transfer to LOG, the last failure's output to
+# LOG.err. On TERM it ends after the transfer in progress, so no kdig
+# outlives it. Only shell built-ins between the transfers: the loop
+# shares dnsperf's core, and each kdig already costs ~3.5 ms of it.
+xfr_loop() {
+	local from=$(((${1:-0} + 4294967295) % 4294967296)) log=$2 stop=0 k=0
+	local period=$((1000000 / XFR_RATE)) next now d kind out nap
+	trap 'stop=1' TERM
+	taskset -p -c "$PERF_GEN_CPU" "$BASHPID" >/dev/null
+	# A pipe nobody writes to: `read -t` on it is a sleep without a
+	# process (an exec of sleep costs about a third of a kdig).
+	exec {nap}<> <(:)
+	next=${EPOCHREALTIME//[!0-9]/}
+	while [ "$stop" -eq 0 ]; do
+		kind=AXFR
+		if [ $((k % 2)) -eq 1 ]; then kind=IXFR=$from; fi
+		k=$((k + 1))
+		if out=$(kdig +retry=0 +timeout=2 -p "$PORT" @"$PERF_OURS_ADDR" "$PERF_ZONE" "$kind" 2>&1) &&
+			[[ $out =~ \(([0-9]+)\ messages?,\ ([0-9]+)\ records?\) ]]; then
+			echo "${kind%%=*} ok ${BASH_REMATCH[2]}"
+		else
+			echo "${kind%%=*} fail"
+			printf '%s\n' "$out" >"$log.err"
+		fi >>"$log"
+		# A fixed rate: the next start is one period after the last
+		# one's, and a transfer that overran is not made up in a burst.
+		now=${EPOCHREALTIME//[!0-9]/}
+		next=$((next + period))
+		if [ "$next" -gt "$now" ]; then
+			d=$((next - now))
+			printf -v d '%d.%06d' $((d / 1000000)) $((d % 1000000))
+			read -r -t "$d" -u "$nap" _ || true
+		else
+			next=$now
+		fi
+	done
+}
+
+# utime+stime of process $1 and of the children it has waited for
+# (the loop's kdig and sleep), in clock ticks.
+waited_ticks() {
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$1/stat"
+}
+
+# xfr_run still|xfr ROUND: one UDP run against our plain server; appends
+# to $W/xfr its results line plus
+#   axfr_ok ixfr_ok failed axfr_records_min axfr_records_max
+#   ixfr_records_min ixfr_records_max loop_ticks window_us
+# counting the transfers that ended while dnsperf ran; the window is
+# measured here, dnsperf's run time leaves out its start and end.
+xfr_run() {
+	local v=$1 r=$2 lp log=$W/xfr-$2.log i=0 n0 n1 l0 l1 w0 w1 out
+	if [ "$v" = still ]; then
+		run_dnsperf xfr-still ours ours-plain "$PORT" "$XSECS" "$r"
+		echo "$(tail -n 1 "$W/results") 0 0 0 0 0 0 0 0 0" >>"$W/xfr"
+		return
+	fi
+	: >"$log"
+	xfr_loop "$(soa_serial)" "$log" &
+	lp=$!
+	PID[xfr]=$lp # the exit trap stops it if a run fails
+	# A whole transfer before the run: none means they are refused.
+	until grep -q ' ok ' "$log"; do
+		i=$((i + 1))
+		[ "$i" -le 100 ] || { cat "$log.err" >&2 2>/dev/null
+			perf_die "no transfer completed in 5 s, $(wc -l <"$log") tried (kdig's last answer above)"; }
+		sleep 0.05
+	done
+	n0=$(wc -l <"$log")
+	w0=${EPOCHREALTIME//[!0-9]/}
+	l0=$(waited_ticks "$lp")
+	run_dnsperf xfr ours ours-plain "$PORT" "$XSECS" "$r"
+	n1=$(wc -l <"$log")
+	w1=${EPOCHREALTIME//[!0-9]/}
+	l1=$(waited_ticks "$lp")
+	kill -TERM "$lp"
+	unset "PID[xfr]"
+	wait "$lp" || perf_die "the transfer loop failed"
+	out=$(sed -n "$((n0 + 1)),${n1}p" "$log" | awk '
+		function mm(k, x) {
+			if (!(k in lo) || x < lo[k]) lo[k] = x
+			if (x > hi[k]) hi[k] = x
+		}
+		$2 == "ok" { ok[$1]++; mm($1, $3) }
+		$2 == "fail" { f++ }
+		END { print ok["AXFR"] + 0, ok["IXFR"] + 0, f + 0, lo["AXFR"] + 0, hi["AXFR"] + 0,
+		      lo["IXFR"] + 0, hi["IXFR"] + 0 }')
+	read -r n0 n1 _ <<<"$out"
+	[ $((n0 + n1)) -gt 0 ] || { cat "$log.err" >&2 2>/dev/null; perf_die "no transfer completed during run $r"; }
+	echo "$(tail -n 1 "$W/results") $out $((l1 - l0)) $((w1 - w0))" >>"$W/xfr"
+}
+for r in $(seq 1 "$XFR_PAIRS"); do
+	for v in still xfr; do
+		if [ $((r % 2)) -eq 0 ]; then v=$([ "$v" = still ] && echo xfr || echo still); fi
+		echo "bench: under transfer pair $r/$XFR_PAIRS: $v" >&2
+		xfr_run "$v" "$r"
+	done
+done
 for s in $SERVERS; do
 	perf_stop "${PID[$s-plain]}"
 	unset "PID[$s-plain]"
@@ -352,7 +488,7 @@ echo "a-healthy-dns against its peers on loopback (make bench-peers)"
 echo "zone $PERF_ZONE: $PERF_NAMES names x 2 A; queries: 80% A, 10% NXDOMAIN, 10% SOA/NS at the apex"
 echo "dnsperf (1 client, 100 outstanding) on CPU $PERF_GEN_CPU; each server's whole process tree on CPU $PERF_SRV_CPU"
 echo "(every thread re-pinned once the server answers: Knot pins its UDP threads to CPU i itself)"
-echo "us: --workers 1; NSD: server-count 1, RRL off, minimal-responses; Knot: udp/tcp/background-workers 1"
+echo "us: --workers 1, --transfer-allow 127.0.0.0/8 (transfers asked for only under transfer); NSD: server-count 1, RRL off, minimal-responses; Knot: udp/tcp/background-workers 1"
 echo "q/CPU-s: answers per second of server CPU (utime+stime of all its processes); srv, gen: CPU use of the server and of dnsperf"
 echo "$(nproc) CPUs: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 
@@ -507,6 +643,78 @@ END {
 		       o0, o1, (o0 > 5 || o1 > 5) ? ": the machine was not quiet, QPS is noisy" : ""
 	}
 }' "$W/change"
+
+echo
+awk -v tck="$PERF_CLK_TCK" -v rounds="$XFR_PAIRS" -v secs="$XSECS" -v rate="$XFR_RATE" '
+function sort(a, n,   i, j, t) {
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+}
+function span(lo, hi) { return lo == hi ? sprintf("%d", lo) : sprintf("%d-%d", lo, hi) }
+{
+	v = $1 == "xfr" ? "xfr" : "still"; c = ++n[v]
+	qps[v, c] = $4
+	qpc[v, c] = $7 > 0 ? $5 / ($7 / tck) : 0
+	pq[v, $3] = qpc[v, c]; pqps[v, $3] = $4
+	busy[v, c] = $8 > 0 ? 100 * ($7 / tck) / $8 : 0
+	# dnsperf short of its core while QPS drops: it waited for answers.
+	gbusy[v, c] = $8 > 0 ? 100 * ($10 / tck) / $8 : 0
+	lost[v] += $6; rt[v] += $8; win[v] += $21 / 1e6
+	ax[v] += $13; ix[v] += $14; fl[v] += $15; loop += $20
+	if ($13 > 0) { if (!alo || $16 < alo) alo = $16; if ($17 > ahi) ahi = $17 }
+	if ($14 > 0) { if (!ilo || $18 < ilo) ilo = $18; if ($19 > ihi) ihi = $19 }
+	# The loop runs on CPU 0 beside dnsperf: not "other" there.
+	o0 = $11 - $20
+	oth0 += (o0 > 0 ? o0 : 0); oth1 += $12; othrt += $8
+}
+END {
+	printf "Under transfer: our UDP runs while kdig transfers the zone over TCP %d times a second (AXFR and IXFR in turn), from CPU 0\n", rate
+	printf "(%d pairs of %d s runs without and with, back to back; the transfers count in the server'"'"'s CPU, the kdig loop'"'"'s does not)\n", rounds, secs
+	printf "  %-13s %9s %19s %12s %19s %5s %5s %8s %22s\n", "run", "QPS med", "(min-max)",
+	       "q/CPU-s med", "(min-max)", "srv", "gen", "lost", "transfers done"
+	lab["still"] = "still"; lab["xfr"] = "transferring"
+	for (o = 1; o <= 2; o++) {
+		v = o == 1 ? "still" : "xfr"
+		if (!(v in n)) continue
+		c = n[v]
+		for (i = 1; i <= c; i++) {
+			a[i] = qps[v, i]; b[i] = qpc[v, i]; d[i] = busy[v, i]; g[i] = gbusy[v, i]
+		}
+		sort(a, c); sort(b, c); sort(d, c); sort(g, c)
+		mid = int((c + 1) / 2)
+		mq[v] = a[mid]; mc[v] = b[mid]
+		printf "  %-13s %9.0f %19s %12.0f %19s %4.0f%% %4.0f%% %8d %22s\n", lab[v], a[mid],
+		       sprintf("(%.0f-%.0f)", a[1], a[c]), b[mid], sprintf("(%.0f-%.0f)", b[1], b[c]), d[mid], g[mid],
+		       lost[v], sprintf("%d (%.1f/s)", ax[v] + ix[v], win[v] > 0 ? (ax[v] + ix[v]) / win[v] : 0)
+	}
+	if (("still" in n) && ("xfr" in n) && mc["still"] > 0 && mq["still"] > 0)
+		printf "  transferring / still, medians: q/CPU-s %.3fx, QPS %.3fx\n",
+		       mc["xfr"] / mc["still"], mq["xfr"] / mq["still"]
+	c = 0
+	for (r = 1; r <= rounds; r++) {
+		if (pq["still", r] > 0 && pqps["still", r] > 0 && ("xfr", r) in pq) {
+			c++
+			a[c] = pq["xfr", r] / pq["still", r]; e[c] = pqps["xfr", r] / pqps["still", r]
+		}
+	}
+	if (c > 0) {
+		sort(a, c); sort(e, c)
+		mid = int((c + 1) / 2)
+		printf "  transferring / still, median of %d pairs: q/CPU-s %.3fx (%.3f-%.3f), QPS %.3fx (%.3f-%.3f)\n",
+		       c, a[mid], a[1], a[c], e[mid], e[1], e[c]
+	}
+	printf "  transfers done during the runs: %d AXFR (%s records each), %d IXFR (%s records each), %.1f a second of %d asked, %d failed\n",
+	       ax["xfr"], (ax["xfr"] ? span(alo, ahi) : "-"), ix["xfr"], (ix["xfr"] ? span(ilo, ihi) : "-"),
+	       (win["xfr"] > 0 ? (ax["xfr"] + ix["xfr"]) / win["xfr"] : 0), rate, fl["xfr"]
+	if (win["xfr"] > 0)
+		printf "  the kdig loop used %.1f%% of CPU 0 (dnsperf'"'"'s core) during the runs with it\n",
+		       100 * (loop / tck) / win["xfr"]
+	if (othrt > 0) {
+		o0 = 100 * (oth0 / tck) / othrt; o1 = 100 * (oth1 / tck) / othrt
+		printf "  other processes used %.0f%% of CPU 0 and %.0f%% of CPU 1 during these runs%s\n",
+		       o0, o1, (o0 > 5 || o1 > 5) ? ": the machine was not quiet, QPS is noisy" : ""
+	}
+}' "$W/xfr"
 
 echo
 echo "Load average (1 5 15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"

@@ -2,16 +2,19 @@
 # after its variables. Prints numbers, asserts nothing.
 #
 #   make bench-peers     dnsperf against NSD, Knot and us on loopback
-#                        (installs dnsperf, nsd, knot if missing; ~4 min):
+#                        (installs dnsperf, nsd, knot if missing; ~5 min):
 #                        UDP, TCP, DNSSEC (one key for all three), UDP
-#                        while an image is published 10 times a second
+#                        while an image is published 10 times a second,
+#                        UDP while the zone is transferred 10 times a
+#                        second (AXFR and IXFR in turn, kdig on CPU 0)
 #   make perf-profile    where our query path spends its time: callgrind
 #                        on the query core, perf/strace on a loaded worker
 #
 # Knobs (environment): PERF_ROUNDS (3), PERF_SECONDS (10),
 # PERF_EXTRA_SECONDS (5, the TCP and DNSSEC runs), PERF_STARTS (5),
 # PERF_PORT (25353, first of the ports used on 127.0.0.1-3),
-# PERF_REPUBLISH_RATE (10 images a second in the "under change" runs).
+# PERF_REPUBLISH_RATE (10 images a second in the "under change" runs),
+# PERF_XFR_RATE (10 transfers a second in the "under transfer" runs).
 # BASE=<git rev> (make variable): that revision's binary joins the
 # rounds as "ours, base", for a before/after ratio in one run.
 # Runs as root: republish maps the running server's image read-write.
