@@ -333,8 +333,9 @@ static double br_dnsperf(struct br *b, const char *queries)
 }
 
 /* A child doing signed AXFRs of the zone, one every gap_us (0: back to
- * back), counting them. */
-static pid_t br_axfr_loop(struct br *b, volatile unsigned *count, int64_t gap_us)
+ * back), counting them; ixfr: IXFRs of the last flip instead (what
+ * replication really asks of the primary). */
+static pid_t br_axfr_loop(struct br *b, volatile unsigned *count, int64_t gap_us, bool ixfr)
 {
 	pid_t pid = fork();
 
@@ -343,7 +344,8 @@ static pid_t br_axfr_loop(struct br *b, volatile unsigned *count, int64_t gap_us
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* In process, not dig: the load is the server's, not dig's. */
 	for (int64_t next = bench_now_us();; next += gap_us) {
-		*count += sec_axfr_drain(b->s.port, BR_ZONE, &br_tsig) > 0;
+		*count += (ixfr ? sec_ixfr_drain(b->s.port, BR_ZONE, b->serial_before_last, &br_tsig)
+				: sec_axfr_drain(b->s.port, BR_ZONE, &br_tsig)) > 0;
 		if (gap_us > 0 && next + gap_us > bench_now_us())
 			bench_sleep_us(next + gap_us - bench_now_us());
 	}
@@ -364,16 +366,20 @@ static int br_queries(struct br *b, size_t names, char *path, size_t cap)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-/* The primary's query rate alone, beside 10 AXFRs a second and beside
- * AXFRs back to back, in alternating rounds (side by side, so a drift
- * of the machine hits all three alike). */
+/* The primary's query rate alone, beside 10 IXFRs a second (a flip
+ * fetched by 10 secondaries a second), beside 10 AXFRs a second and
+ * beside AXFRs back to back, in alternating rounds (side by side, so a
+ * drift of the machine hits all of them alike). */
+#define BR_LOADS 4
 static void br_qps(struct br *b, size_t names)
 {
-	static const int64_t gaps[3] = {-1, 100000, 0};
-	static const char *const what[3] = {"alone", "beside 10 AXFR/s", "beside AXFRs back to back"};
+	static const int64_t gaps[BR_LOADS] = {-1, 100000, 100000, 0};
+	static const bool ixfr[BR_LOADS] = {false, true, false, false};
+	static const char *const what[BR_LOADS] = {"alone", "beside 10 IXFR/s",
+						   "beside 10 AXFR/s", "beside AXFRs back to back"};
 	char queries[128];
-	double v[3][BR_QPS_ROUNDS], mn, md[3], mx;
-	volatile unsigned *count = mmap(NULL, sizeof(*count) * 3, PROT_READ | PROT_WRITE,
+	double v[BR_LOADS][BR_QPS_ROUNDS], mn, md[BR_LOADS], mx;
+	volatile unsigned *count = mmap(NULL, sizeof(*count) * BR_LOADS, PROT_READ | PROT_WRITE,
 				       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	if (count == MAP_FAILED || access("/usr/bin/dnsperf", X_OK) != 0 ||
@@ -382,8 +388,8 @@ static void br_qps(struct br *b, size_t names)
 		return;
 	}
 	for (int r = 0; r < BR_QPS_ROUNDS; r++)
-		for (int k = 0; k < 3; k++) {
-			pid_t loop = gaps[k] >= 0 ? br_axfr_loop(b, &count[k], gaps[k]) : 0;
+		for (int k = 0; k < BR_LOADS; k++) {
+			pid_t loop = gaps[k] >= 0 ? br_axfr_loop(b, &count[k], gaps[k], ixfr[k]) : 0;
 
 			v[k][r] = br_dnsperf(b, queries);
 			if (loop > 0) {
@@ -393,15 +399,16 @@ static void br_qps(struct br *b, size_t names)
 		}
 	printf("  query rate on the primary (dnsperf, 1 client, %s s x %d rounds):\n",
 	       BR_QPS_SECONDS, BR_QPS_ROUNDS);
-	for (int k = 0; k < 3; k++) {
+	for (int k = 0; k < BR_LOADS; k++) {
 		bench_stats(v[k], BR_QPS_ROUNDS, &mn, &md[k], &mx);
-		printf("    %-26s median %9.0f qps (min %.0f, max %.0f, %+.1f%%), %u AXFRs\n",
+		printf("    %-26s median %9.0f qps (min %.0f, max %.0f, %+.1f%%), %u transfers\n",
 		       what[k], md[k], mn, mx, md[0] > 0 ? (md[k] - md[0]) * 100.0 / md[0] : 0.0,
 		       count[k]);
 	}
-	printf("RESULT replication_qps alone=%.0f axfr_10_per_s=%.0f axfr_back_to_back=%.0f\n",
-	       md[0], md[1], md[2]);
-	munmap((void *)count, sizeof(*count) * 3);
+	printf("RESULT replication_qps alone=%.0f ixfr_10_per_s=%.0f axfr_10_per_s=%.0f "
+	       "axfr_back_to_back=%.0f\n",
+	       md[0], md[1], md[2], md[3]);
+	munmap((void *)count, sizeof(*count) * BR_LOADS);
 }
 
 static void br_print(const char *what, double *v, size_t n)

@@ -922,10 +922,12 @@ static unsigned sec_count_soa(const uint8_t *msg, ssize_t n)
 	return soa;
 }
 
-long sec_axfr_drain(uint16_t port, const char *zone, const struct sec_tsig *tsig)
+/* Send a transfer request and read messages until want SOAs came. */
+static long sec_xfr_drain(uint16_t port, const char *zone, const char *type, uint32_t serial,
+			  unsigned want, const struct sec_tsig *tsig)
 {
 	size_t len = 0;
-	uint8_t *wire = sec_xfr_wire(zone, "AXFR", 0, tsig, &len);
+	uint8_t *wire = sec_xfr_wire(zone, type, serial, tsig, &len);
 	static uint8_t buf[65535];
 	int fd = wire ? sec_tcp_from(NULL, port) : -1;
 	long bytes = -1;
@@ -933,8 +935,7 @@ long sec_axfr_drain(uint16_t port, const char *zone, const struct sec_tsig *tsig
 
 	if (fd >= 0 && sys_tcp_send(fd, wire, len) == 0) {
 		bytes = 0;
-		/* An AXFR ends with its second SOA (RFC 5936 section 2.2). */
-		while (soa < 2) {
+		while (soa < want) {
 			ssize_t n = sys_tcp_recv(fd, buf, sizeof(buf), 10000);
 
 			if (n <= 0) {
@@ -949,6 +950,19 @@ long sec_axfr_drain(uint16_t port, const char *zone, const struct sec_tsig *tsig
 		close(fd);
 	free(wire);
 	return bytes;
+}
+
+long sec_axfr_drain(uint16_t port, const char *zone, const struct sec_tsig *tsig)
+{
+	/* An AXFR ends with its second SOA (RFC 5936 section 2.2). */
+	return sec_xfr_drain(port, zone, "AXFR", 0, 2, tsig);
+}
+
+long sec_ixfr_drain(uint16_t port, const char *zone, uint32_t serial,
+		    const struct sec_tsig *tsig)
+{
+	/* Its one message holds at least the opening SOA. */
+	return sec_xfr_drain(port, zone, "IXFR", serial, 1, tsig);
 }
 
 int sec_notify(const struct sec *s, const char *zone)

@@ -190,6 +190,10 @@ int sec_xfr_query(uint16_t port, const char *zone, const char *type, uint32_t se
  * keeping it (a light load for benchmarks): the bytes of its messages,
  * or -1. */
 long sec_axfr_drain(uint16_t port, const char *zone, const struct sec_tsig *tsig);
+/* The same for an IXFR from serial whose answer is one message (a
+ * flip's difference, or the SOA alone): that message's bytes, or -1. */
+long sec_ixfr_drain(uint16_t port, const char *zone, uint32_t serial,
+		    const struct sec_tsig *tsig);
 
 /* Send the secondary a NOTIFY for zone from 127.0.0.1, signed with its
  * key, as its primary would (RFC 1996): 0 once acknowledged, else -1. */
