@@ -61,6 +61,8 @@ struct answer_info {
 	enum cookie_verdict cookie; /* of the query's COOKIE, if any */
 	bool cookie_seen; /* the query had a COOKIE the server answered */
 	bool tsig;        /* the query was signed: room for a TSIG was left */
+	bool xfr;         /* AXFR or IXFR of a zone we serve: answered NOTIMP
+			   * here, the worker's transfer code answers it */
 };
 
 /*

@@ -66,8 +66,9 @@ struct xfr_ctx {
 };
 
 /* Whether pkt[0..len) asks for a transfer: opcode QUERY, one question
- * of type AXFR or IXFR. Such queries go to xfr_answer, not the query
- * core. Cheap: looks at the header and the question's type only. */
+ * of type AXFR or IXFR (a look at the header and the question only).
+ * The worker does not need it: the query core flags transfers of our
+ * zones (answer_info.xfr) as it answers; fuzzing and tests use it. */
 bool xfr_is_request(const uint8_t *pkt, size_t len);
 
 /* xfr_answer's "not a transfer request after all" (the query does not

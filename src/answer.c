@@ -528,6 +528,8 @@ out:
 		inf.edns = inf.nsid = inf.cookie_seen = inf.tsig = false;
 	}
 	inf.kind = k;
+	inf.xfr = k == ANSWER_NOTIMP && st == QUERY_OK &&
+		  (q.qtype == QUERY_TYPE_AXFR || q.qtype == QUERY_TYPE_IXFR);
 	inf.truncated = n > 0 && (out[2] & ANSWER_FLAG_TC);
 	if (info)
 		*info = inf;

@@ -1497,3 +1497,33 @@ Test(answer, mutated_edns_queries_stay_in_bounds)
 		ldns_pkt_free(p);
 	}
 }
+
+/* Transfers of a zone we serve are flagged for the worker's transfer
+ * code (the query core itself says NOTIMP); nothing else is. */
+Test(answer, transfer_requests_are_flagged_for_the_worker)
+{
+	static const struct {
+		const char *name;
+		uint16_t type, cls;
+		bool xfr;
+		int rcode;
+	} cases[] = {
+		{"example.com", 252, 1, true, 4},   /* AXFR at the apex */
+		{"EXAMPLE.com", 251, 1, true, 4},   /* IXFR, any case */
+		{"www.example.com", 252, 1, true, 4}, /* below the apex: xfr.c says NOTAUTH */
+		{"example.org", 252, 1, false, 5},  /* not ours: REFUSED here */
+		{"example.com", 252, 3, false, 5},  /* class CH */
+		{"example.com", 6, 1, false, 0},    /* an ordinary SOA query */
+		{"example.com", 254, 1, false, 4},  /* MAILA: NOTIMP, not a transfer */
+	};
+
+	ctx_default();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rsp.qlen = mkq(rsp.q, cases[i].name, cases[i].type, cases[i].cls);
+		ask_ex(ANSWER_TCP, 65535);
+		cr_assert_eq(inf.xfr, cases[i].xfr, "%s type %u", cases[i].name, cases[i].type);
+		cr_assert_geq(rsp.len, 12);
+		cr_assert_eq(rsp.r[3] & 0x0f, cases[i].rcode, "%s type %u", cases[i].name,
+			     cases[i].type);
+	}
+}
