@@ -273,6 +273,10 @@ static void worker_log_counts(const struct worker *w)
 			 t->accepted, t->queries, t->closed_idle, t->closed_io, t->evicted,
 			 t->refused, t->bad_frames, t->errors);
 	}
+	if (w->xfr.n.axfr + w->xfr.n.ixfr + w->xfr.n.refused + w->xfr.n.badtsig > 0)
+		log_info("transfers: whole zones %" PRIu64 " differences %" PRIu64
+			 " refused %" PRIu64 " bad-tsig %" PRIu64,
+			 w->xfr.n.axfr, w->xfr.n.ixfr, w->xfr.n.refused, w->xfr.n.badtsig);
 	log_info("stopping: noerror %" PRIu64 " nodata %" PRIu64
 		 " nxdomain %" PRIu64 " refused %" PRIu64 " formerr %" PRIu64
 		 " notimp %" PRIu64 " servfail %" PRIu64 " badvers %" PRIu64
