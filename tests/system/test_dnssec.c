@@ -42,6 +42,15 @@ struct dt {
 	bool started;
 };
 
+/* A plain TCP backend, or the test fails here. */
+static pid_t start_target(uint16_t port)
+{
+	pid_t pid = sys_target_start(NULL, port, 0);
+
+	cr_assert_gt(pid, 0, "the health target on port %u did not start", (unsigned)port);
+	return pid;
+}
+
 static struct dt dt;
 
 static void dt_fini(void)
@@ -290,40 +299,6 @@ Test(dnssec, ed448)
 	dt_algorithm(g, "ED448", 16);
 }
 
-/* ahd-health-target on port; returns its pid once it printed "ready". */
-static pid_t target_start(uint16_t port)
-{
-	char path[512], port_s[8], buf[16] = "";
-	struct pollfd pfd;
-	int p[2];
-	pid_t pid;
-
-	snprintf(path, sizeof(path), "%s/ahd-health-target", sys_tools_dir());
-	snprintf(port_s, sizeof(port_s), "%u", (unsigned)port);
-	cr_assert_eq(access(path, X_OK), 0, "%s is missing: make %s", path, path);
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		dup2(p[1], STDOUT_FILENO);
-		execl(path, path, port_s, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
-	cr_assert_eq(poll(&pfd, 1, 5000), 1, "the health target did not start");
-	cr_assert_gt(read(p[0], buf, sizeof(buf) - 1), 0, "the health target died");
-	cr_assert(strncmp(buf, "ready", 5) == 0);
-	close(p[0]);
-	return pid;
-}
-
-static void target_stop(pid_t pid)
-{
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-}
 
 /* Poll delv until name/type fully validates as want (and shows contains)
  * within CHANGE_MS; fails with delv's last output. */
@@ -367,7 +342,7 @@ Test(dnssec, backend_down_and_up_revalidates)
 	snprintf(res, sizeof(res),
 		 "{\"www\": [\"192.0.2.1\"], \"api\": {\"ips\": [\"127.0.0.1\"], "
 		 "\"health_port\": %u}}", (unsigned)bport);
-	target = target_start(bport);
+	target = start_target(bport);
 	dt_key(g);
 	dt_start("ECDSAP256SHA256", res);
 	dt_anchor(ZONE, 13, dt.anchors[0], sizeof(dt.anchors[0]));
@@ -375,18 +350,18 @@ Test(dnssec, backend_down_and_up_revalidates)
 	dt_validates(0, "api." ZONE, "A", DT_POSITIVE, "127.0.0.1");
 
 	/* Down: the name is withdrawn, its absence proven and signed. */
-	target_stop(target);
+	sys_target_stop(target);
 	dt_wait_validated(0, "api." ZONE, "A", DT_NEGATIVE, NULL);
 	dt_wait_validated(1, "api." ALIAS, "A", DT_NEGATIVE, NULL);
 	dt_validates(0, "www." ZONE, "A", DT_POSITIVE, "192.0.2.1");
 	dt_validates(0, ZONE, "SOA", DT_POSITIVE, "hostmaster");
 
 	/* Up again: back, signed anew. */
-	target = target_start(bport);
+	target = start_target(bport);
 	dt_wait_validated(0, "api." ZONE, "A", DT_POSITIVE, "127.0.0.1");
 	dt_wait_validated(1, "api." ALIAS, "A", DT_POSITIVE, "127.0.0.1");
 	dt_validates(0, "nope." ZONE, "A", DT_NEGATIVE, NULL);
-	target_stop(target);
+	sys_target_stop(target);
 	dt_stop();
 }
 

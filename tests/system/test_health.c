@@ -24,50 +24,17 @@
 #define ZONE "health.test"
 #define CHANGE_MS 6000
 
-/* Start ahd-health-target on port (HTTP status 0: plain TCP); returns its
- * pid once it prints "ready". */
-static pid_t target_start(uint16_t port, int http_status)
+
+/* The A addresses of name, sorted, comma-separated ("" when none). */
+/* A backend, or the test fails here. */
+static pid_t start_target(uint16_t port, int http_status)
 {
-	char path[512], port_s[8], status_s[8];
-	int p[2];
-	pid_t pid;
+	pid_t pid = sys_target_start(NULL, port, http_status);
 
-	snprintf(path, sizeof(path), "%s/ahd-health-target", sys_tools_dir());
-	snprintf(port_s, sizeof(port_s), "%u", (unsigned)port);
-	snprintf(status_s, sizeof(status_s), "%d", http_status);
-	cr_assert_eq(access(path, X_OK), 0, "%s is missing: make %s", path, path);
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		dup2(p[1], STDOUT_FILENO);
-		if (http_status)
-			execl(path, path, "--http", status_s, port_s, (char *)NULL);
-		else
-			execl(path, path, port_s, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	{
-		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		char buf[16] = "";
-
-		cr_assert_eq(poll(&pfd, 1, 5000), 1, "the health target did not start");
-		cr_assert_gt(read(p[0], buf, sizeof(buf) - 1), 0, "the health target died");
-		cr_assert(strncmp(buf, "ready", 5) == 0);
-	}
-	close(p[0]);
+	cr_assert_gt(pid, 0, "the health target on port %u did not start", (unsigned)port);
 	return pid;
 }
 
-static void target_stop(pid_t pid)
-{
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-}
-
-/* The A addresses of name, sorted, comma-separated ("" when none). */
 static void a_set(uint16_t port, const char *name, char *out, size_t cap)
 {
 	ldns_pkt *p = sys_query(port, name, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, false);
@@ -169,7 +136,7 @@ Test(health, tcp_address_follows_its_listener)
 	uint16_t tport = sys_free_port();
 	char res[512], got[256];
 	uint32_t s0, s1, s2;
-	pid_t t = target_start(tport, 0);
+	pid_t t = start_target(tport, 0);
 
 	snprintf(res, sizeof(res),
 		 "{\"www\": {\"ips\": [\"127.0.0.1\", \"127.0.0.2\"], \"health_port\": %u},"
@@ -181,14 +148,14 @@ Test(health, tcp_address_follows_its_listener)
 	cr_assert_str_eq(got, "127.0.0.1");
 	s0 = soa_serial(s.port);
 
-	target_stop(t);
+	sys_target_stop(t);
 	wait_a(s.port, "www." ZONE, "");
 	a_set(s.port, "static." ZONE, got, sizeof(got));
 	cr_assert_str_eq(got, "192.0.2.1", "static addresses are never withdrawn");
 	s1 = soa_serial(s.port);
 	cr_assert(serial_lt(s0, s1), "serial %u -> %u must grow", s0, s1);
 
-	t = target_start(tport, 0);
+	t = start_target(tport, 0);
 	wait_a(s.port, "www." ZONE, "127.0.0.1");
 	s2 = soa_serial(s.port);
 	cr_assert(serial_lt(s1, s2), "serial %u -> %u must grow", s1, s2);
@@ -202,7 +169,7 @@ Test(health, tcp_address_follows_its_listener)
 		cr_assert_not_null(strstr(log, "down -> up (connected)"), "log:\n%s", log);
 		free(log);
 	}
-	target_stop(t);
+	sys_target_stop(t);
 	cr_assert_eq(sys_server_stop(&s), 0);
 }
 
@@ -233,7 +200,7 @@ Test(health, withdrawn_name_answers_nxdomain_with_the_negative_ttl)
 	uint16_t tport = sys_free_port();
 	char res[512];
 	uint32_t soa_ttl, minimum;
-	pid_t t = target_start(tport, 0);
+	pid_t t = start_target(tport, 0);
 
 	snprintf(res, sizeof(res),
 		 "{\"www\": {\"ips\": [\"127.0.0.1\"], \"health_port\": %u},"
@@ -244,7 +211,7 @@ Test(health, withdrawn_name_answers_nxdomain_with_the_negative_ttl)
 	cr_assert_eq(minimum, 2);
 	cr_assert_eq(soa_ttl, 60);
 
-	target_stop(t);
+	sys_target_stop(t);
 	wait_a(s.port, "www." ZONE, "");
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		ldns_pkt *p = sys_query(s.port, "www." ZONE, types[i], LDNS_RR_CLASS_IN, false);
@@ -272,9 +239,9 @@ Test(health, withdrawn_name_answers_nxdomain_with_the_negative_ttl)
 		cr_expect_eq(ldns_pkt_ancount(p), 1);
 		ldns_pkt_free(p);
 	}
-	t = target_start(tport, 0);
+	t = start_target(tport, 0);
 	wait_a(s.port, "www." ZONE, "127.0.0.1");
-	target_stop(t);
+	sys_target_stop(t);
 	cr_assert_eq(sys_server_stop(&s), 0);
 }
 
@@ -283,7 +250,7 @@ Test(health, http_check_follows_status_code)
 	struct sys_server s;
 	uint16_t tport = sys_free_port();
 	char res[512], got[256];
-	pid_t t = target_start(tport, 200);
+	pid_t t = start_target(tport, 200);
 
 	snprintf(res, sizeof(res),
 		 "{\"api\": {\"ips\": [\"127.0.0.1\"], \"health_port\": %u,"
@@ -303,7 +270,7 @@ Test(health, http_check_follows_status_code)
 		cr_assert_not_null(strstr(log, "down -> up (HTTP 200)"), "log:\n%s", log);
 		free(log);
 	}
-	target_stop(t);
+	sys_target_stop(t);
 	cr_assert_eq(sys_server_stop(&s), 0);
 }
 
@@ -323,7 +290,7 @@ Test(health, serve_all_publishes_every_address_when_all_are_down)
 		 " \"mixed\": {\"ips\": [\"127.0.0.1\", \"127.0.0.2\"], \"health_port\": %u,"
 		 " \"all_down\": \"serve_all\"}}",
 		 (unsigned)dead, (unsigned)dead, (unsigned)live);
-	t = target_start(live, 0);
+	t = start_target(live, 0);
 	server_start(&s, res);
 	a_set(s.port, "open." ZONE, got, sizeof(got));
 	cr_assert_str_eq(got, "127.0.0.2,127.0.0.3", "serve_all fails open");
@@ -332,7 +299,7 @@ Test(health, serve_all_publishes_every_address_when_all_are_down)
 	/* One address up: only it is served, even with serve_all. */
 	a_set(s.port, "mixed." ZONE, got, sizeof(got));
 	cr_assert_str_eq(got, "127.0.0.1");
-	target_stop(t);
+	sys_target_stop(t);
 	wait_a(s.port, "mixed." ZONE, "127.0.0.1,127.0.0.2");
 	cr_assert_eq(sys_server_stop(&s), 0);
 }
@@ -342,7 +309,7 @@ Test(health, killed_prober_does_not_stop_answers_and_comes_back)
 	struct sys_server s;
 	uint16_t tport = sys_free_port();
 	char res[512], got[256];
-	pid_t t = target_start(tport, 0), prober, again = 0;
+	pid_t t = start_target(tport, 0), prober, again = 0;
 	int64_t end;
 
 	snprintf(res, sizeof(res),
@@ -367,7 +334,7 @@ Test(health, killed_prober_does_not_stop_answers_and_comes_back)
 	}
 	cr_assert(again > 0 && again != prober, "the prober was not restarted");
 	/* And the new one really checks. */
-	target_stop(t);
+	sys_target_stop(t);
 	wait_a(s.port, "www." ZONE, "");
 	cr_assert_eq(sys_server_stop(&s), 0);
 }

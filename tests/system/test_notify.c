@@ -38,44 +38,6 @@
 TestSuite(notify, .timeout = 120);
 
 /* ------------------------------------------------------------------ */
-/* The backend (as test_health.c). */
-
-static pid_t target_start(uint16_t port)
-{
-	char path[512], port_s[8];
-	int p[2];
-	pid_t pid;
-
-	snprintf(path, sizeof(path), "%s/ahd-health-target", sys_tools_dir());
-	snprintf(port_s, sizeof(port_s), "%u", (unsigned)port);
-	cr_assert_eq(access(path, X_OK), 0, "%s is missing: make %s", path, path);
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		dup2(p[1], STDOUT_FILENO);
-		execl(path, path, port_s, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	{
-		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		char buf[16] = "";
-
-		cr_assert_eq(poll(&pfd, 1, 5000), 1, "the health target did not start");
-		cr_assert_gt(read(p[0], buf, sizeof(buf) - 1), 0, "the health target died");
-		cr_assert(strncmp(buf, "ready", 5) == 0);
-	}
-	close(p[0]);
-	return pid;
-}
-
-static void target_stop(pid_t pid)
-{
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-}
 
 /* ------------------------------------------------------------------ */
 /* The secondary. */
@@ -84,6 +46,15 @@ struct secondary {
 	int fd;
 	uint16_t port;
 };
+
+/* A plain TCP backend, or the test fails here. */
+static pid_t start_target(uint16_t port)
+{
+	pid_t pid = sys_target_start(NULL, port, 0);
+
+	cr_assert_gt(pid, 0, "the health target on port %u did not start", (unsigned)port);
+	return pid;
+}
 
 static void secondary_open(struct secondary *sec)
 {
@@ -380,7 +351,7 @@ Test(notify, every_zone_resent_acknowledged_and_after_a_flip)
 	struct got first[2], again, flip[2];
 	char flag[64], text[32];
 	uint16_t tport = sys_free_port();
-	pid_t t = target_start(tport);
+	pid_t t = start_target(tport);
 	uint32_t serial;
 	int64_t gap;
 
@@ -415,7 +386,7 @@ Test(notify, every_zone_resent_acknowledged_and_after_a_flip)
 	got_free(&first[1]);
 
 	/* A flip publishes a new serial: notified, acknowledged. */
-	target_stop(t);
+	sys_target_stop(t);
 	secondary_both(&sec, serial, flip);
 	cr_expect_eq(flip[0].serial, soa_serial(s.port, ZONE));
 	cr_expect_eq(flip[1].serial, flip[0].serial);
@@ -449,7 +420,7 @@ Test(notify, runs_as_the_user_under_its_filter)
 	struct got g[2];
 	char flag[64], buf[128], want[32];
 	uint16_t tport = sys_free_port();
-	pid_t t = target_start(tport), n;
+	pid_t t = start_target(tport), n;
 	struct passwd *pw;
 
 	if (geteuid() != 0)
@@ -481,7 +452,7 @@ Test(notify, runs_as_the_user_under_its_filter)
 		cr_expect(strstr(log, "killed by signal") == NULL, "a child died:\n%s", log);
 		free(log);
 	}
-	target_stop(t);
+	sys_target_stop(t);
 	close(sec.fd);
 	cr_assert_eq(sys_server_stop(&s), 0);
 }
@@ -495,7 +466,7 @@ Test(notify, refused_then_acknowledged_is_logged_once_each)
 	struct got g[2];
 	char flag[64], line[128];
 	uint16_t tport = sys_free_port();
-	pid_t t = target_start(tport);
+	pid_t t = start_target(tport);
 	uint32_t serial;
 
 	secondary_open(&sec);
@@ -519,7 +490,7 @@ Test(notify, refused_then_acknowledged_is_logged_once_each)
 		cr_expect(!json_object_get_boolean(get(e, "acknowledged")));
 		json_object_put(o);
 	}
-	target_stop(t);
+	sys_target_stop(t);
 	secondary_both(&sec, serial, g);
 	secondary_answer(&sec, &g[0], LDNS_RCODE_NOERROR);
 	secondary_answer(&sec, &g[1], LDNS_RCODE_NOERROR);
@@ -552,7 +523,7 @@ Test(notify, reload_moves_the_secondary)
 	struct got g[2];
 	char path[64], text[128];
 	uint16_t tport = sys_free_port();
-	pid_t t = target_start(tport), workers;
+	pid_t t = start_target(tport), workers;
 	int fd;
 
 	secondary_open(&a);
@@ -581,7 +552,7 @@ Test(notify, reload_moves_the_secondary)
 	snprintf(text, sizeof(text), "127.0.0.1:%u", (unsigned)b.port);
 	ack_until(&b, s.port, text);
 	cr_expect_eq(find_child(s.pid, "worker 0"), workers, "the worker was restarted");
-	target_stop(t);
+	sys_target_stop(t);
 	close(a.fd);
 	close(b.fd);
 	unlink(path);
@@ -599,7 +570,7 @@ Test(notify, unanswered_backs_off_then_gives_up_once, .timeout = 150)
 	struct got g;
 	char flag[64], line[128];
 	uint16_t tport = sys_free_port();
-	pid_t t = target_start(tport);
+	pid_t t = start_target(tport);
 	int64_t at[8], end, warned;
 	size_t n = 0;
 
@@ -647,7 +618,7 @@ Test(notify, unanswered_backs_off_then_gives_up_once, .timeout = 150)
 		cr_expect_eq(json_object_get_int64(get(e, "retries")), 5);
 		json_object_put(o);
 	}
-	target_stop(t);
+	sys_target_stop(t);
 	close(sec.fd);
 	cr_assert_eq(sys_server_stop(&s), 0);
 }
@@ -687,7 +658,7 @@ Test(notify, tsig_signed_and_only_signed_acks_count)
 	close(fd);
 	cr_assert_eq(sys_write_file(key, "hmac-sha256:" KEY_NAME ":" KEY_SECRET "\n"), 0);
 	tport = sys_free_port();
-	t = target_start(tport);
+	t = start_target(tport);
 	secondary_open(&sec);
 	notify_flag(flag, sizeof(flag), &sec);
 	snprintf(text, sizeof(text), "127.0.0.1:%u", (unsigned)sec.port);
@@ -720,7 +691,7 @@ Test(notify, tsig_signed_and_only_signed_acks_count)
 	got_free(&again);
 	got_free(&g[0]);
 	got_free(&g[1]);
-	target_stop(t);
+	sys_target_stop(t);
 	close(sec.fd);
 	unlink(key);
 	cr_assert_eq(sys_server_stop(&s), 0);
@@ -736,7 +707,7 @@ Test(notify, killed_notifier_restarts_and_notifies_again)
 	struct got g[2];
 	char flag[64], line[128];
 	uint16_t tport = sys_free_port();
-	pid_t t = target_start(tport), n, fresh = 0;
+	pid_t t = start_target(tport), n, fresh = 0;
 	uint32_t serial;
 	int64_t end;
 
@@ -767,7 +738,7 @@ Test(notify, killed_notifier_restarts_and_notifies_again)
 	cr_expect_eq(g[0].serial, soa_serial(s.port, ZONE));
 	got_free(&g[0]);
 	got_free(&g[1]);
-	target_stop(t);
+	sys_target_stop(t);
 	close(sec.fd);
 	cr_assert_eq(sys_server_stop(&s), 0);
 }

@@ -947,3 +947,60 @@ int64_t sys_soa_serial(uint16_t port, const char *zone)
 	ldns_pkt_free(p);
 	return serial;
 }
+
+pid_t sys_target_start(const char *addr, uint16_t port, int http_status)
+{
+	char path[512], port_s[8], status_s[8], buf[16] = "";
+	const char *argv[7];
+	struct pollfd pfd;
+	size_t n = 0;
+	int p[2];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/ahd-health-target", sys_tools_dir());
+	snprintf(port_s, sizeof(port_s), "%u", (unsigned)port);
+	snprintf(status_s, sizeof(status_s), "%d", http_status);
+	if (access(path, X_OK) != 0) {
+		fprintf(stderr, "%s is missing: make %s\n", path, path);
+		return -1;
+	}
+	argv[n++] = path;
+	if (http_status) {
+		argv[n++] = "--http";
+		argv[n++] = status_s;
+	}
+	if (addr != NULL) {
+		argv[n++] = "--bind";
+		argv[n++] = addr;
+	}
+	argv[n++] = port_s;
+	argv[n] = NULL;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dup2(p[1], STDOUT_FILENO);
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	pfd = (struct pollfd){.fd = p[0], .events = POLLIN};
+	if (pid < 0 || poll(&pfd, 1, 5000) != 1 || read(p[0], buf, sizeof(buf) - 1) <= 0 ||
+	    strncmp(buf, "ready", 5) != 0) {
+		fprintf(stderr, "the health target on port %u did not start\n", (unsigned)port);
+		if (pid > 0)
+			sys_target_stop(pid);
+		pid = -1;
+	}
+	close(p[0]);
+	return pid;
+}
+
+void sys_target_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}

@@ -155,6 +155,14 @@ int sys_write_file(const char *path, const char *text);
 /* The whole file (malloc'd, NUL-terminated; *len may be NULL), or NULL. */
 char *sys_read_file(const char *path, size_t *len);
 
+/* A backend for health checks: ahd-health-target (AHD_TOOLS) listening
+ * on addr:port (addr NULL: 127.0.0.1), plain TCP (http_status 0) or HTTP
+ * answering that status. Returns its pid once it printed "ready", or -1
+ * (the reason on stderr). It gets SIGTERM if the test process dies. */
+pid_t sys_target_start(const char *addr, uint16_t port, int http_status);
+/* Stop it and reap it. */
+void sys_target_stop(pid_t pid);
+
 /* Milliseconds on the monotonic clock. */
 int64_t sys_now_ms(void);
 void sys_sleep_ms(int ms);
