@@ -16,6 +16,7 @@
 #ifndef AHD_PROC_H
 #define AHD_PROC_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -108,6 +109,15 @@ int proc_sealed_memfd(const char *name, const void *data, size_t len);
 /* Record the supervisor's pid: the first thing an exec'd worker does
  * (a forked prober has it recorded by proc_spawn). */
 void proc_child_init(void);
+
+/*
+ * A child's signals: SIGPIPE and SIGHUP ignored (a reload is the
+ * supervisor's business), SIGTERM and SIGINT run on_stop (which only sets
+ * a flag) but stay blocked except while the child waits with *wait_mask
+ * (ppoll, epoll_pwait), so none arrives between the flag's check and the
+ * wait (NSD's pattern). 0 or -1.
+ */
+int proc_stop_signals(void (*on_stop)(int), sigset_t *wait_mask);
 
 /*
  * Drop privileges for good, in a child, before it reads a packet or maps

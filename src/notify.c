@@ -24,6 +24,7 @@
 #include "config.h"
 #include "dname.h"
 #include "log.h"
+#include "proc.h"
 #include "stats.h"
 #include "tsig.h"
 #include "zimg.h"
@@ -108,28 +109,6 @@ static int notify_family_slot(int family)
 	return family == AF_INET6 ? 1 : 0;
 }
 
-/* Handlers only set the flag; SIGTERM stays blocked but inside ppoll,
- * so none is lost between the check and the wait. */
-static int notify_signals(sigset_t *wait_mask)
-{
-	struct sigaction sa;
-	sigset_t block;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = notify_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &block, wait_mask) < 0)
-		return -1;
-	sigdelset(wait_mask, SIGTERM);
-	sigdelset(wait_mask, SIGINT);
-	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
-		return -1;
-	sa.sa_handler = SIG_IGN;
-	return sigaction(SIGPIPE, &sa, NULL);
-}
 
 static int notify_socket(int family)
 {
@@ -553,7 +532,7 @@ int notify_main(const struct config *cfg, struct zimg *z, struct stats *st)
 	sigset_t mask;
 	size_t listed;
 
-	if (notify_signals(&mask) < 0) {
+	if (proc_stop_signals(notify_on_signal, &mask) < 0) {
 		log_error("notifier: signals: %s", strerror(errno));
 		return 1;
 	}

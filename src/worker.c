@@ -209,30 +209,6 @@ static unsigned worker_max_conns(const struct config *cfg)
 	return (unsigned)lim;
 }
 
-/* Signals are blocked except while waiting, so the stop flag can never
- * be set between its check and the wait (NSD's pattern). */
-static int worker_signals(sigset_t *wait_mask)
-{
-	struct sigaction sa;
-	sigset_t block;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) < 0 || sigaction(SIGHUP, &sa, NULL) < 0)
-		return -1;
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &block, wait_mask) < 0)
-		return -1;
-	sigdelset(wait_mask, SIGTERM);
-	sigdelset(wait_mask, SIGINT);
-	sa.sa_handler = worker_on_signal;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
-		return -1;
-	return 0;
-}
 
 /* What udp.c and tcp.c counted since the last call, into the block. */
 static void worker_flush_counts(struct worker *w)
@@ -436,7 +412,7 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats *st
 			     n_fds);
 		return 1;
 	}
-	if (worker_signals(&wait_mask) < 0) {
+	if (proc_stop_signals(worker_on_signal, &wait_mask) < 0) {
 		log_critical("signals: %s", strerror(errno));
 		return 1;
 	}
