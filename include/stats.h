@@ -123,6 +123,11 @@ struct stats_worker {
 	_Atomic uint64_t truncated;    /* UDP answers with TC set */
 	_Atomic uint64_t dropped;      /* received but not answerable */
 	_Atomic uint64_t errors;       /* socket errors */
+	/* Zone transfers (DESIGN §9.3). */
+	_Atomic uint64_t xfr_whole;    /* AXFR, or IXFR answered with the zone */
+	_Atomic uint64_t xfr_diff;     /* IXFR: a difference or the SOA alone */
+	_Atomic uint64_t xfr_refused;  /* not allowed, or unsigned */
+	_Atomic uint64_t xfr_bad_tsig; /* TSIG that did not verify */
 	/* Written by the supervisor at each (re)start of this worker. */
 	_Alignas(STATS_LINE) _Atomic int64_t pid;
 	_Atomic int64_t started;       /* Unix time */

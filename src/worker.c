@@ -66,6 +66,7 @@ struct worker {
 	uint64_t dropped, dropped_seen;
 	uint64_t errors, errors_seen;
 	uint64_t accepted_seen;
+	struct xfr_counters xfr_seen;
 };
 
 static volatile sig_atomic_t worker_stop;
@@ -111,6 +112,20 @@ static void worker_set_client(struct answer_ctx *a, const struct sockaddr *peer)
 	}
 }
 
+/* What xfr.c counted since the last call, into the block: called on
+ * the transfer and TSIG paths only, so ordinary queries never pay it. */
+static void worker_flush_xfr(struct worker *w)
+{
+	const struct xfr_counters *n = &w->xfr.n;
+	struct xfr_counters *seen = &w->xfr_seen;
+
+	stats_add(&w->sw->xfr_whole, n->axfr - seen->axfr);
+	stats_add(&w->sw->xfr_diff, n->ixfr - seen->ixfr);
+	stats_add(&w->sw->xfr_refused, n->refused - seen->refused);
+	stats_add(&w->sw->xfr_bad_tsig, n->badtsig - seen->badtsig);
+	*seen = *n;
+}
+
 /* The UDP room for an IXFR answer: the requester's EDNS payload capped
  * at ours, or 512 (RFC 1035, RFC 6891). */
 static size_t worker_udp_cap(const struct worker *w, const uint8_t *in, size_t len)
@@ -142,13 +157,16 @@ static size_t worker_answer(struct worker *w, const struct sockaddr *peer,
 		if (x != XFR_NOT_MINE) {
 			stats_add(transport == ANSWER_TCP ? &w->sw->tcp_queries
 							  : &w->sw->udp_queries, 1);
+			worker_flush_xfr(w);
 			return x;
 		}
 	}
-	if (info.tsig && n > 0)
+	if (info.tsig && n > 0) {
 		n = xfr_sign_answer(&w->xfr, in, len, out, n,
 				    transport == ANSWER_TCP ? cap : worker_udp_cap(w, in, len),
 				    (uint64_t)time(NULL));
+		worker_flush_xfr(w);
+	}
 	if ((size_t)info.kind < ANSWER_KIND_COUNT)
 		stats_add(&w->sw->answers[info.kind], 1);
 	stats_add(transport == ANSWER_TCP ? &w->sw->tcp_queries : &w->sw->udp_queries, 1);
@@ -211,6 +229,7 @@ static unsigned worker_max_conns(const struct config *cfg)
 
 
 /* What udp.c and tcp.c counted since the last call, into the block. */
+
 static void worker_flush_counts(struct worker *w)
 {
 	uint64_t accepted = w->tcp != NULL ? tcp_server_stats(w->tcp)->accepted : 0;

@@ -169,6 +169,16 @@ Test(xfr, tsig_right_key_wrong_key_no_key_each_refusal_logged_once)
 	cr_assert_eq(count(log, "refused:"), 3, "one line per reason and second:\n%s", log);
 	cr_assert_null(strstr(log, SECRET), "the secret was logged");
 	free(log);
+	/* status counts them: 1 zone sent, 2 bad TSIG, 4 unsigned. */
+	{
+		const char *argv[] = {sys_bin(), "status", "--json", "--port", port_s, NULL};
+
+		cr_assert_eq(sys_run(argv, 10000, &status, NULL), 0);
+	}
+	cr_assert_not_null(strstr(status, "\"transfers_whole\":1"), "%s", status);
+	cr_assert_not_null(strstr(status, "\"transfers_bad_tsig\":2"), "%s", status);
+	cr_assert_not_null(strstr(status, "\"transfers_refused\":4"), "%s", status);
+	free(status);
 	cr_assert_eq(sys_server_stop(&s), 0);
 	unlink(key_path);
 }
