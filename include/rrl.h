@@ -84,6 +84,13 @@ size_t rrl_table_size(size_t n);
 struct rrl_table *rrl_table_init(void *mem, size_t n, const uint8_t seed[RRL_SEED_LEN]);
 
 /*
+ * The table laid over mem (size bytes) by rrl_table_init, possibly in
+ * another process: NULL unless mem holds one of exactly that size. For
+ * a worker or `status` that maps the supervisor's table.
+ */
+struct rrl_table *rrl_table_attach(void *mem, size_t size);
+
+/*
  * The bucket key: SipHash-2-4 under the table's seed of
  *   family (4 or 6, 0 if neither) | class | prefix length |
  *   the address masked to it (4 or 16 bytes, none if neither) |

@@ -95,6 +95,16 @@ struct rrl_table *rrl_table_init(void *mem, size_t n, const uint8_t seed[RRL_SEE
 	return t;
 }
 
+struct rrl_table *rrl_table_attach(void *mem, size_t size)
+{
+	struct rrl_table *t = mem;
+
+	if (!mem || (uintptr_t)mem % RRL_ALIGN != 0 || size < sizeof(*t) || t->magic != RRL_MAGIC ||
+	    t->mask > SIZE_MAX - 1 || rrl_table_size((size_t)t->mask + 1) != size)
+		return NULL;
+	return t;
+}
+
 static uint8_t rrl_clamp_prefix(uint8_t prefix, size_t ip_len)
 {
 	return prefix > ip_len * 8 ? (uint8_t)(ip_len * 8) : prefix;

@@ -116,6 +116,22 @@ Test(rrl, init_refuses_bad_memory)
 	free(mem);
 }
 
+Test(rrl, attach)
+{
+	size_t size = rrl_table_size(64);
+	uint8_t *mem = aligned_alloc(RRL_ALIGN, size);
+
+	memset(mem, 0, size);
+	cr_assert_null(rrl_table_attach(mem, size), "no table yet");
+	cr_assert_not_null(rrl_table_init(mem, 64, seed));
+	cr_assert_eq(rrl_table_attach(mem, size), (struct rrl_table *)mem);
+	cr_assert_null(rrl_table_attach(mem, size - 16));
+	cr_assert_null(rrl_table_attach(mem, rrl_table_size(128)));
+	cr_assert_null(rrl_table_attach(NULL, size));
+	cr_assert_null(rrl_table_attach(mem, 10));
+	free(mem);
+}
+
 /* Rate 5: the full account passes 5 at once, the 6th is limited and
  * costs too (the account is then 200 ms in debt); 199 ms later it is
  * still 1 ms short; at +1 s 600 ms of credit buy 3 responses. */
