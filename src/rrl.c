@@ -227,12 +227,16 @@ static int rrl_debit(struct rrl_table *t, uint64_t key, uint64_t now_us,
 		struct rrl_bucket *bk = rrl_find(t, key, now_us, l, &old, &ahead);
 		int64_t next = ahead + l->cost;
 		bool pass = next <= 0;
+		uint64_t w;
 
 		if (next > l->debt)
 			next = l->debt;
-		if (atomic_compare_exchange_strong_explicit(
-			    &bk->acct, &old, tag | ((now_us + (uint64_t)next) & RRL_TIME_MASK),
-			    memory_order_relaxed, memory_order_relaxed)) {
+		w = tag | ((now_us + (uint64_t)next) & RRL_TIME_MASK);
+		/* A flooded account at its floor within one ms does not change:
+		 * no write, so workers flooded together bounce the line less. */
+		if (w == old ||
+		    atomic_compare_exchange_strong_explicit(&bk->acct, &old, w, memory_order_relaxed,
+							    memory_order_relaxed)) {
 			*b = bk;
 			*fresh = (old & ~RRL_TIME_MASK) != tag;
 			return pass;
