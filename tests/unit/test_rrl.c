@@ -206,6 +206,26 @@ Test(rrl, window_zero)
 	free(t);
 }
 
+/* A worker whose clock reads a little behind the one that wrote the
+ * bucket sees the debt at its floor, not a wrapped (empty) account; a
+ * window lowered on a live table (SIGHUP) clamps the debt to it. */
+Test(rrl, skew_and_new_window)
+{
+	struct rrl_table *t = table(1024);
+	struct rrl_params w15 = params(5, 0, 15), w2 = params(5, 0, 2);
+	uint64_t k = key_of(t, "192.0.2.1");
+
+	for (int i = 0; i < 100; i++)
+		rrl_check(t, &w15, k, T0, NULL);
+	EXPECT(t, &w15, k, T0 - 5, D);
+	EXPECT(t, &w15, k, T0 - 9000, D);
+	/* The floor was at T0 + 15 s; with window 2 it is 2 s from now. */
+	EXPECT(t, &w2, k, T0 + 1, D);
+	EXPECT(t, &w2, k, T0 + 2200, D);
+	EXPECT(t, &w2, k, T0 + 2401, P, D);
+	free(t);
+}
+
 /* Slip: the first limited response of a bucket is TC (BIND's order),
  * then every Nth. */
 Test(rrl, slip)
