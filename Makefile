@@ -45,6 +45,9 @@ SET_check := check_tcp check_http $(SET_sock)
 SET_health := health
 SET_admin := admin admin_dump
 SET_stats := stats $(SET_health) $(SET_config) $(SET_proc)
+# Response rate limiting (DESIGN §10): pure like the core, keyed with
+# cookie.c's SipHash; no configuration, no log.
+SET_rrl := rrl cookie
 
 DEPS_test_query := query dname edns
 DEPS_test_dname := dname
@@ -69,6 +72,7 @@ DEPS_test_tcp := tcp $(SET_sock)
 DEPS_test_udp := udp $(SET_sock)
 DEPS_test_xfr := xfr xfr_msg $(SET_core) $(SET_image)
 DEPS_test_tsig := tsig
+DEPS_test_rrl := $(SET_rrl)
 # The NOTIFY messages, built from SOA answers of a real image; the
 # notifier's allow-list.
 DEPS_test_notify := notify_msg $(SET_core) $(SET_image) $(SET_proc)
