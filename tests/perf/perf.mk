@@ -9,6 +9,8 @@
 #                        second (AXFR and IXFR in turn, kdig on CPU 0)
 #   make perf-profile    where our query path spends its time: callgrind
 #                        on the query core, perf/strace on a loaded worker
+#   make bench-rrl       the cost of a rate-limiting check (DESIGN §10):
+#                        a table per worker against one shared table
 #
 # Knobs (environment): PERF_ROUNDS (3), PERF_SECONDS (10),
 # PERF_EXTRA_SECONDS (5, the TCP and DNSSEC runs), PERF_STARTS (5),
@@ -20,7 +22,14 @@
 # Runs as root: republish maps the running server's image read-write.
 PERF_B := $(B)/perf
 
-.PHONY: bench-peers perf-profile
+.PHONY: bench-peers perf-profile bench-rrl
+
+$(PERF_B)/rrl_bench: tests/perf/rrl_bench.c $(B)/obj/rrl.o $(B)/obj/cookie.o
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $^
+
+bench-rrl: $(PERF_B)/rrl_bench
+	$(PERF_B)/rrl_bench
 
 $(PERF_B)/first_answer: tests/perf/first_answer.c
 	@mkdir -p $(@D)

@@ -2,12 +2,10 @@
  * Micro-benchmark of rrl.c (DESIGN §10): the cost of a check with the
  * table per worker (private memory) against one table shared by the
  * workers (MAP_SHARED), with many clients and with one flooded bucket.
- * Prints ns per operation; asserts nothing. Not run by any target:
+ * Prints ns per operation; asserts nothing.
  *
- *   make build/obj/rrl.o build/obj/cookie.o
- *   cc -std=c11 -D_GNU_SOURCE -O2 -Iinclude -o build/rrl_bench \
- *      tests/perf/rrl_bench.c build/obj/rrl.o build/obj/cookie.o
- *   build/rrl_bench [checks per process, default 2000000]
+ *   make bench-rrl      (build/perf/rrl_bench [checks per process,
+ *                        default 2000000])
  */
 #include <sched.h>
 #include <stdint.h>
