@@ -57,6 +57,14 @@
 #define CONFIG_DEFAULT_IXFR_HISTORY 16
 #define CONFIG_IXFR_HISTORY_MAX 1024
 #define CONFIG_XFR_EXPIRE (14u * 86400u) /* SOA EXPIRE with secondaries, unsigned */
+/* Response rate limiting (DESIGN §10), BIND's defaults. */
+#define CONFIG_RRL_RATE_MAX 1000000u
+#define CONFIG_DEFAULT_RRL_SLIP 2u
+#define CONFIG_RRL_SLIP_MAX 10u
+#define CONFIG_DEFAULT_RRL_WINDOW 15u
+#define CONFIG_RRL_WINDOW_MAX 3600u
+#define CONFIG_DEFAULT_RRL_IPV4_PREFIX 24u
+#define CONFIG_DEFAULT_RRL_IPV6_PREFIX 56u
 
 enum config_check {
 	CONFIG_CHECK_NONE = 0, /* bare-list form: static, always published */
@@ -201,6 +209,16 @@ struct config {
 	/* --ixfr-history: differences kept for IXFR (0: AXFR only);
 	 * always set after parsing. */
 	unsigned ixfr_history;
+	/* --rrl-rate (responses per second per bucket, 0: off), --rrl-slip,
+	 * --rrl-window (seconds), --rrl-ipv4-prefix, --rrl-ipv6-prefix,
+	 * --rrl-log-only (DESIGN §10); always set after parsing (0 in a
+	 * hand-built struct: off). */
+	unsigned rrl_rate;
+	unsigned rrl_slip;
+	unsigned rrl_window;
+	unsigned rrl_ipv4_prefix;
+	unsigned rrl_ipv6_prefix;
+	bool rrl_log_only;
 };
 
 enum config_action {
