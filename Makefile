@@ -44,10 +44,10 @@ SET_sock := sock
 SET_check := check_tcp check_http $(SET_sock)
 SET_health := health
 SET_admin := admin admin_dump
-SET_stats := stats $(SET_health) $(SET_config) $(SET_proc)
 # Response rate limiting (DESIGN §10): pure like the core, keyed with
 # cookie.c's SipHash; no configuration, no log.
 SET_rrl := rrl cookie
+SET_stats := stats $(SET_rrl) $(SET_health) $(SET_config) $(SET_proc)
 
 DEPS_test_query := query dname edns
 DEPS_test_dname := dname
