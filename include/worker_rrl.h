@@ -32,6 +32,20 @@ struct worker_rrl {
 
 void worker_rrl_init(struct worker_rrl *r, const struct config *cfg, struct stats *st);
 
+/* The bucket's class and name for an answer of kind k to pkt[0..len):
+ * the qname for answers, the zone apex for NXDOMAIN and NODATA (*name
+ * NULL when the zone is not one of r's), nothing for errors. *name
+ * points into pkt or r. */
+enum rrl_class worker_rrl_class(const struct worker_rrl *r, enum answer_kind k,
+				const uint8_t *pkt, size_t len, const uint8_t **name,
+				size_t *name_len);
+
+/* The minimal TC=1 answer a slip sends, written over the response
+ * out[0..n) to pkt: header and question, no records (the client retries
+ * over TCP, which is never limited). Its length, or 0 (no question to
+ * echo: drop instead). */
+size_t worker_rrl_slip(const uint8_t *pkt, size_t len, uint8_t *out, size_t n);
+
 /*
  * The response out[0..n) to the UDP query pkt[0..len) from a's client
  * after the rate limit: n (sent as is), the length of a minimal TC=1

@@ -63,8 +63,7 @@ static const uint8_t *worker_rrl_apex(const struct worker_rrl *r, const uint8_t 
 	return NULL;
 }
 
-/* The bucket's class and name for an answer of this kind. */
-static enum rrl_class worker_rrl_class(const struct worker_rrl *r, enum answer_kind k,
+enum rrl_class worker_rrl_class(const struct worker_rrl *r, enum answer_kind k,
 				       const uint8_t *pkt, size_t len, const uint8_t **name,
 				       size_t *name_len)
 {
@@ -115,9 +114,7 @@ static void worker_rrl_log(struct worker_rrl *r, const struct answer_ctx *a,
 		    RRL_LOG_INTERVAL_S);
 }
 
-/* The minimal TC=1 answer a slip sends: header and question, no
- * records (the client retries over TCP, which is never limited). */
-static size_t worker_rrl_slip(const uint8_t *pkt, size_t len, uint8_t *out, size_t n)
+size_t worker_rrl_slip(const uint8_t *pkt, size_t len, uint8_t *out, size_t n)
 {
 	size_t qlen = worker_rrl_qname(pkt, len);
 
