@@ -519,6 +519,11 @@ static void assert_limited(const struct flood *f)
 	cr_expect_leq(f->full, bound, "victim /24: %d full answers in %.2f s, at most %d",
 		      f->full, t, bound);
 	cr_expect_geq(f->full, 1, "victim /24: not even the first burst was answered");
+	/* DESIGN §10: a flood far above the rate keeps the account at its
+	 * floor (-rate × window), so only the first burst passes; this catches
+	 * per-worker tables (rate × workers) and a debt not remembered. */
+	cr_expect_leq(f->full, RATE + RATE / 2, "victim /24: %d full answers, more than the"
+		      " first burst of %d", f->full, RATE);
 	cr_expect_eq(f->bad_tc, 0, "%d TC answers carried records", f->bad_tc);
 	cr_expect_eq(f->other, 0, "%d other answers", f->other);
 	/* slip 2: every other limited response is a TC=1 answer; with tens
