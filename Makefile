@@ -35,7 +35,7 @@ SAN_LIB_OBJS := $(filter-out $(B)/asan/obj/main.o,$(SAN_OBJS))
 # a header only); `make` stops if one is missing.
 SET_core := query dname edns cookie answer answer_dnssec # the query core: pure
 SET_log := log
-SET_config := config file tsig config_value config_zone config_options config_json config_help config_xfr config_tsig dname $(SET_log)
+SET_config := config file tsig config_value config_zone config_options config_json config_help config_xfr config_tsig config_rrl dname $(SET_log)
 SET_shm := shm $(SET_log)
 SET_proc := proc $(SET_shm)
 SET_dnssec := dnssec $(SET_config)
@@ -44,10 +44,10 @@ SET_sock := sock
 SET_check := check_tcp check_http $(SET_sock)
 SET_health := health
 SET_admin := admin admin_dump
-SET_stats := stats $(SET_health) $(SET_config) $(SET_proc)
 # Response rate limiting (DESIGN §10): pure like the core, keyed with
 # cookie.c's SipHash; no configuration, no log.
 SET_rrl := rrl cookie
+SET_stats := stats $(SET_rrl) $(SET_health) $(SET_config) $(SET_proc)
 
 DEPS_test_query := query dname edns
 DEPS_test_dname := dname

@@ -89,6 +89,9 @@ struct rrl_table *rrl_table_init(void *mem, size_t n, const uint8_t seed[RRL_SEE
  * a worker or `status` that maps the supervisor's table.
  */
 struct rrl_table *rrl_table_attach(void *mem, size_t size);
+/* rrl_table_init for memory known to be zero (a fresh shm object): only
+ * the header is written, so untouched buckets cost no memory. */
+struct rrl_table *rrl_table_init_zeroed(void *mem, size_t n, const uint8_t seed[RRL_SEED_LEN]);
 
 /*
  * The bucket key: SipHash-2-4 under the table's seed of

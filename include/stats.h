@@ -57,6 +57,8 @@
 
 struct health;
 struct json_object;
+struct rrl_params;
+struct rrl_table;
 
 /* "AHDSTAT1" */
 #define STATS_MAGIC UINT64_C(0x3154415453444841)
@@ -68,6 +70,9 @@ struct json_object;
 /* Two lines: Intel's adjacent-line prefetcher pairs 64-byte lines. */
 #define STATS_LINE 128
 #define STATS_HEADER_SIZE 256
+/* Buckets of the rate-limiting table (DESIGN §10): 1 MiB of shared
+ * memory, touched only as far as limiting uses it. */
+#define STATS_RRL_BUCKETS 65536
 #define STATS_NAME_MAX 256  /* owner name text + NUL */
 #define STATS_ADDR_MAX 48   /* INET6_ADDRSTRLEN rounded up */
 #define STATS_ERROR_MAX 48  /* = HEALTH_REASON_MAX */
@@ -110,6 +115,13 @@ struct stats_header {
 	uint32_t notify_capacity; /* STATS_NOTIFY_MAX */
 	_Atomic uint32_t n_notify; /* entries in use (the notifier's --notify) */
 	_Atomic int32_t notifier_pid; /* 0: not running */
+	/* Response rate limiting (DESIGN §10): the shared table after the
+	 * secondaries, and the parameters the supervisor sets at start and
+	 * on SIGHUP (stats_rrl_set), which every check reads. */
+	uint64_t rrl_off;
+	uint64_t rrl_size;
+	_Atomic uint64_t rrl_params; /* rate | window << 32 | slip << 48 */
+	_Atomic uint32_t rrl_prefixes; /* v4 | v6 << 8 | log_only << 16 */
 };
 _Static_assert(sizeof(struct stats_header) <= STATS_HEADER_SIZE, "stats header fits");
 _Static_assert(offsetof(struct stats_header, lock) % 8 == 0, "seqlock aligned");
@@ -128,6 +140,10 @@ struct stats_worker {
 	_Atomic uint64_t xfr_diff;     /* IXFR: a difference or the SOA alone */
 	_Atomic uint64_t xfr_refused;  /* not allowed, or unsigned */
 	_Atomic uint64_t xfr_bad_tsig; /* TSIG that did not verify */
+	/* Response rate limiting (DESIGN §10), UDP answers. */
+	_Atomic uint64_t rrl_limited;  /* over the rate (log-only too) */
+	_Atomic uint64_t rrl_slipped;  /* sent as TC=1 instead */
+	_Atomic uint64_t rrl_dropped;  /* not sent */
 	/* Written by the supervisor at each (re)start of this worker. */
 	_Alignas(STATS_LINE) _Atomic int64_t pid;
 	_Atomic int64_t started;       /* Unix time */
@@ -229,6 +245,7 @@ struct stats {
 	uint8_t *slot[2];
 	struct stats_worker *workers;
 	struct stats_notify *notify; /* [STATS_NOTIFY_MAX] */
+	struct rrl_table *rrl;       /* NULL: read-only mapping */
 };
 
 /* What the supervisor shows in sd_notify STATUS=. */
@@ -349,6 +366,11 @@ void stats_notify_failed(struct stats *st, size_t i, int rcode);
  * or AF_INET6; an IPv4-mapped IPv6 address counts as IPv4) at now: every
  * secondary listed at that address, whatever its port, records it.
  */
+/* Set the rate-limiting parameters every worker reads (supervisor). */
+void stats_rrl_set(struct stats *st, const struct config *cfg);
+/* The parameters as they are now (workers, per check). */
+void stats_rrl_get(const struct stats *st, struct rrl_params *p);
+
 void stats_xfr_seen(struct stats *st, int family, const uint8_t *addr, uint32_t serial,
 		    int64_t now);
 

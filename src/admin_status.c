@@ -49,6 +49,7 @@ struct admin_status_counts {
 	uint64_t answers[ANSWER_KIND_COUNT];
 	uint64_t udp, tcp, conns, truncated, dropped, errors, restarts;
 	uint64_t xfr_whole, xfr_diff, xfr_refused, xfr_bad_tsig;
+	uint64_t rrl_limited, rrl_slipped, rrl_dropped;
 	int64_t pid, started;
 };
 
@@ -67,6 +68,9 @@ static void admin_status_load(const struct stats_worker *w, struct admin_status_
 	c->xfr_diff = atomic_load_explicit(&w->xfr_diff, memory_order_relaxed);
 	c->xfr_refused = atomic_load_explicit(&w->xfr_refused, memory_order_relaxed);
 	c->xfr_bad_tsig = atomic_load_explicit(&w->xfr_bad_tsig, memory_order_relaxed);
+	c->rrl_limited = atomic_load_explicit(&w->rrl_limited, memory_order_relaxed);
+	c->rrl_slipped = atomic_load_explicit(&w->rrl_slipped, memory_order_relaxed);
+	c->rrl_dropped = atomic_load_explicit(&w->rrl_dropped, memory_order_relaxed);
 	c->pid = atomic_load_explicit(&w->pid, memory_order_relaxed);
 	c->started = atomic_load_explicit(&w->started, memory_order_relaxed);
 }
@@ -86,6 +90,9 @@ static void admin_status_sum(struct admin_status_counts *t, const struct admin_s
 	t->xfr_diff += c->xfr_diff;
 	t->xfr_refused += c->xfr_refused;
 	t->xfr_bad_tsig += c->xfr_bad_tsig;
+	t->rrl_limited += c->rrl_limited;
+	t->rrl_slipped += c->rrl_slipped;
+	t->rrl_dropped += c->rrl_dropped;
 }
 
 static int admin_status_json_add(struct json_object *o, const char *key, struct json_object *v)
@@ -168,6 +175,9 @@ static struct json_object *admin_status_json_counts(const struct admin_status_co
 	rc |= admin_status_json_u64(o, "transfers_diff", c->xfr_diff);
 	rc |= admin_status_json_u64(o, "transfers_refused", c->xfr_refused);
 	rc |= admin_status_json_u64(o, "transfers_bad_tsig", c->xfr_bad_tsig);
+	rc |= admin_status_json_u64(o, "rrl_limited", c->rrl_limited);
+	rc |= admin_status_json_u64(o, "rrl_slipped", c->rrl_slipped);
+	rc |= admin_status_json_u64(o, "rrl_dropped", c->rrl_dropped);
 	for (size_t k = 0; k < ANSWER_KIND_COUNT; k++)
 		rc |= admin_status_json_u64(a, admin_status_kind_names[k], c->answers[k]);
 	rc |= admin_status_json_add(o, "answers", a);
@@ -464,9 +474,10 @@ static void admin_status_print_row(FILE *out, const char *label, const char *pid
 		(unsigned long long)c->tcp, (unsigned long long)c->conns);
 	for (size_t k = 0; k < AHD_ARRAY_LEN(admin_status_kind_order); k++)
 		fprintf(out, " %9llu", (unsigned long long)c->answers[admin_status_kind_order[k]]);
-	fprintf(out, " %9llu %8llu %8llu\n", (unsigned long long)c->truncated,
+	fprintf(out, " %9llu %8llu %8llu %9llu\n", (unsigned long long)c->truncated,
 		(unsigned long long)(c->xfr_whole + c->xfr_diff),
-		(unsigned long long)(c->xfr_refused + c->xfr_bad_tsig));
+		(unsigned long long)(c->xfr_refused + c->xfr_bad_tsig),
+		(unsigned long long)c->rrl_limited);
 }
 
 static void admin_status_print_workers(const struct stats *st, FILE *out)
@@ -485,7 +496,7 @@ static void admin_status_print_workers(const struct stats *st, FILE *out)
 		up[j] = '\0';
 		fprintf(out, " %9s", up);
 	}
-	fprintf(out, " %9s %8s %8s\n", "TRUNCATED", "XFR", "XFRREFUS");
+	fprintf(out, " %9s %8s %8s %9s\n", "TRUNCATED", "XFR", "XFRREFUS", "LIMITED");
 	for (unsigned i = 0; i < st->n_workers; i++) {
 		struct admin_status_counts c;
 		char label[16], pid[16];

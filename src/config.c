@@ -42,6 +42,12 @@ const struct config_flag config_flags[FL_COUNT] = {
 	[FL_NOTIFY] = {"notify", CONFIG_KIND_VALUE, true},
 	[FL_TSIG_KEY] = {"tsig-key", CONFIG_KIND_VALUE, true},
 	[FL_IXFR_HISTORY] = {"ixfr-history", CONFIG_KIND_VALUE, true},
+	[FL_RRL_RATE] = {"rrl-rate", CONFIG_KIND_VALUE, true},
+	[FL_RRL_SLIP] = {"rrl-slip", CONFIG_KIND_VALUE, true},
+	[FL_RRL_WINDOW] = {"rrl-window", CONFIG_KIND_VALUE, true},
+	[FL_RRL_IPV4_PREFIX] = {"rrl-ipv4-prefix", CONFIG_KIND_VALUE, true},
+	[FL_RRL_IPV6_PREFIX] = {"rrl-ipv6-prefix", CONFIG_KIND_VALUE, true},
+	[FL_RRL_LOG_ONLY] = {"rrl-log-only", CONFIG_KIND_SWITCH, true},
 	/* A config file naming another config file is refused: one level of
 	 * indirection is all an operator can keep in their head. */
 	[FL_CONFIG] = {"config", CONFIG_KIND_VALUE, false},

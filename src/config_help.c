@@ -193,6 +193,7 @@ void config_print_summary(const struct config *cfg, FILE *out)
 	fprintf(out, "state: %s\n", cfg->state_dir != NULL ? cfg->state_dir
 						      : "not kept (no --state-dir)");
 	config_print_xfr(cfg, out);
+	config_rrl_print(cfg, out);
 	if (cfg->config_file != NULL)
 		fprintf(out, "config file: %s\n", cfg->config_file);
 }
@@ -276,6 +277,21 @@ static const char config_help_text[] =
 	"                            with it, NOTIFY carries it (default: none)\n"
 	"  --ixfr-history N          changes kept for IXFR, 0-1024 (default 16;\n"
 	"                            0: AXFR only)\n"
+	"\n"
+	"Rate limiting (RRL, RFC-less but BIND/Knot/NSD semantics):\n"
+	"  --rrl-rate N              UDP responses per second per bucket (client\n"
+	"                            prefix and answer), 0-1000000 (default 0: off)\n"
+	"  --rrl-slip N              every Nth limited response is sent truncated\n"
+	"                            (TC=1) instead of dropped, 0-10 (default 2;\n"
+	"                            0: drop all, 1: truncate all)\n"
+	"  --rrl-window S            seconds a flood is remembered after it stops,\n"
+	"                            1-3600 (default 15)\n"
+	"  --rrl-ipv4-prefix N       IPv4 clients share a bucket per /N, 0-32\n"
+	"                            (default 24)\n"
+	"  --rrl-ipv6-prefix N       IPv6 clients share a bucket per /N, 0-128\n"
+	"                            (default 56)\n"
+	"  --rrl-log-only            count and log what would be limited, but\n"
+	"                            answer everything (default: off)\n"
 	"\n"
 	"Other:\n"
 	"  --config FILE             JSON object of options, keys are the long option\n"

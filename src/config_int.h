@@ -3,7 +3,8 @@
  * layers; config_value.c: typed values; config_zone.c: the zone, its
  * names and resolutions; config_options.c: every other option and the
  * order they are checked in; config_json.c: the serialization;
- * config_xfr.c and config_tsig.c: replication; config_help.c: --help and the summary). Private to them: everyone else
+ * config_xfr.c and config_tsig.c: replication; config_rrl.c: rate
+ * limiting; config_help.c: --help and the summary). Private to them: everyone else
  * uses config.h.
  */
 #ifndef AHD_CONFIG_INT_H
@@ -58,6 +59,12 @@ enum config_flag_id {
 	FL_NOTIFY,
 	FL_TSIG_KEY,
 	FL_IXFR_HISTORY,
+	FL_RRL_RATE,
+	FL_RRL_SLIP,
+	FL_RRL_WINDOW,
+	FL_RRL_IPV4_PREFIX,
+	FL_RRL_IPV6_PREFIX,
+	FL_RRL_LOG_ONLY,
 	FL_CONFIG,
 	FL_CHECK_CONFIG,
 	FL_VERSION,
@@ -163,6 +170,12 @@ const char *config_prefix_text(const struct config_prefix *p, char *buf, size_t 
  * (config_tsig_json), since a child must not read the file again. */
 int config_tsig_key(struct config *cfg, const struct config_raw *raw);
 struct json_object *config_tsig_json(const struct config *cfg);
+
+/* config_rrl.c: the --rrl-* options (DESIGN §10), their serialization
+ * and their line of the --check-config summary. */
+int config_rrl(struct config *cfg, const struct config_raw *raw);
+void config_rrl_json(const struct config *cfg, struct json_object *o, bool *oom);
+void config_rrl_print(const struct config *cfg, FILE *out);
 
 /* config_help.c */
 void config_cpu_text(const cpu_set_t *set, char *buf, size_t n);

@@ -203,6 +203,7 @@ char *config_to_json(const struct config *cfg)
 	config_jb_procs(&jb, o, cfg);
 	config_jb_workers(&jb, o, cfg);
 	config_jb_xfr(&jb, o, cfg);
+	config_rrl_json(cfg, o, &jb.oom);
 	if (!jb.oom)
 		out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 								    JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -623,7 +623,7 @@ int config_build(struct config *cfg, const struct config_raw *raw)
 				"a valid pause (an integer 0-1000, in microseconds)",
 				CONFIG_DEFAULT_UDP_PAUSE, &cfg->udp_pause_us) < 0)
 		return -1;
-	if (config_xfr(cfg, raw) < 0)
+	if (config_xfr(cfg, raw) < 0 || config_rrl(cfg, raw) < 0)
 		return -1;
 	if (raw->v[FL_CONFIG] != NULL) {
 		if (config_flag_str(raw, FL_CONFIG, &s) < 0)

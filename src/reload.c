@@ -102,7 +102,8 @@ static void reload_list_add(char *buf, size_t cap, const char *name)
 
 /* What the running processes were set up with and cannot take without a
  * restart: sockets, processes, the account, the shm object, the key the
- * supervisor validated. Fills buf with the flags that differ. */
+ * supervisor validated. Fills buf with the flags that differ. The
+ * --rrl-* settings are not here: they apply live (DESIGN §10.1). */
 static bool reload_needs_restart(const struct config *cur, const struct config *next,
 				 char *buf, size_t cap)
 {
@@ -149,6 +150,9 @@ static void reload_worker_settings(const struct config *boot, const struct confi
 		reload_list_add(buf, cap, "tcp-max-conns-per-client");
 	if (boot->log_level != next->log_level)
 		reload_list_add(buf, cap, "log-level (of the workers)");
+	/* Not the --rrl-* settings: the supervisor publishes them in shared
+	 * memory and the workers follow at once (DESIGN §10: TAT is absolute
+	 * time, so a live table takes a new rate, window and slip). */
 }
 
 

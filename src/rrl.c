@@ -78,7 +78,7 @@ size_t rrl_table_size(size_t n)
 	return sizeof(struct rrl_table) + n * sizeof(struct rrl_bucket);
 }
 
-struct rrl_table *rrl_table_init(void *mem, size_t n, const uint8_t seed[RRL_SEED_LEN])
+struct rrl_table *rrl_table_init_zeroed(void *mem, size_t n, const uint8_t seed[RRL_SEED_LEN])
 {
 	struct rrl_table *t = mem;
 
@@ -88,7 +88,14 @@ struct rrl_table *rrl_table_init(void *mem, size_t n, const uint8_t seed[RRL_SEE
 	t->magic = RRL_MAGIC;
 	t->mask = n - 1;
 	memcpy(t->seed, seed, RRL_SEED_LEN);
-	for (size_t i = 0; i < n; i++) {
+	return t;
+}
+
+struct rrl_table *rrl_table_init(void *mem, size_t n, const uint8_t seed[RRL_SEED_LEN])
+{
+	struct rrl_table *t = rrl_table_init_zeroed(mem, n, seed);
+
+	for (size_t i = 0; t != NULL && i < n; i++) {
 		atomic_init(&t->b[i].acct, 0);
 		atomic_init(&t->b[i].log, 0);
 	}

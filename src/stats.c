@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,7 +25,9 @@
 #include "health.h"
 #include "log.h"
 #include "proc.h"
+#include "rrl.h"
 #include "shm.h"
+#include "rrl.h"
 
 _Static_assert(ANSWER_KIND_COUNT <= STATS_KINDS, "every answer kind has a counter");
 _Static_assert(STATS_ERROR_MAX >= HEALTH_REASON_MAX, "a health reason fits");
@@ -65,10 +68,18 @@ static size_t stats_notify_off(uint32_t n_workers, uint64_t capacity)
 	       2 * stats_slot_size(capacity);
 }
 
+/* The rate-limiting table after the secondaries, on its own lines. */
+static size_t stats_rrl_off(uint32_t n_workers, uint64_t capacity)
+{
+	size_t end = stats_notify_off(n_workers, capacity) +
+		     STATS_NOTIFY_MAX * sizeof(struct stats_notify);
+
+	return (end + RRL_ALIGN - 1) & ~(size_t)(RRL_ALIGN - 1);
+}
+
 static size_t stats_total_size(uint32_t n_workers, uint64_t capacity)
 {
-	return stats_notify_off(n_workers, capacity) +
-	       STATS_NOTIFY_MAX * sizeof(struct stats_notify);
+	return stats_rrl_off(n_workers, capacity) + rrl_table_size(STATS_RRL_BUCKETS);
 }
 
 /* The geometry a header claims, checked against the real size. */
@@ -96,6 +107,9 @@ static int stats_check_header(const struct stats_header *h, size_t size)
 	    h->notify_capacity != STATS_NOTIFY_MAX ||
 	    h->notify_off != stats_notify_off(h->n_workers, h->capacity))
 		return -1;
+	if (h->rrl_off != stats_rrl_off(h->n_workers, h->capacity) ||
+	    h->rrl_size != rrl_table_size(STATS_RRL_BUCKETS))
+		return -1;
 	if (h->total_size != stats_total_size(h->n_workers, h->capacity) ||
 	    h->total_size != size)
 		return -1;
@@ -119,6 +133,8 @@ static struct stats *stats_wrap(uint8_t *base, size_t size, bool writable)
 	st->slot[1] = base + st->hdr->slot_off[1];
 	st->workers = (struct stats_worker *)(base + STATS_HEADER_SIZE);
 	st->notify = (struct stats_notify *)(base + st->hdr->notify_off);
+	/* Only the processes that limit (workers, read-write) use it. */
+	st->rrl = writable ? rrl_table_attach(base + st->hdr->rrl_off, st->hdr->rrl_size) : NULL;
 	return st;
 }
 
@@ -154,6 +170,26 @@ static void stats_init_header(struct stats_header *h, uint32_t n_workers, uint64
 	h->notify_capacity = STATS_NOTIFY_MAX;
 	atomic_init(&h->n_notify, 0);
 	atomic_init(&h->notifier_pid, 0);
+	h->rrl_off = stats_rrl_off(n_workers, capacity);
+	h->rrl_size = rrl_table_size(STATS_RRL_BUCKETS);
+	atomic_init(&h->rrl_params, 0);
+	atomic_init(&h->rrl_prefixes, 0);
+}
+
+/* The rate-limiting table's header, with a secret seed per start (the
+ * buckets are the zero pages ftruncate left). */
+static int stats_rrl_init(uint8_t *base)
+{
+	const struct stats_header *h = (const struct stats_header *)base;
+	uint8_t seed[RRL_SEED_LEN];
+
+	if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed) ||
+	    rrl_table_init_zeroed(base + h->rrl_off, STATS_RRL_BUCKETS, seed) == NULL) {
+		log_error("rate-limiting table: %s", strerror(errno));
+		return -1;
+	}
+	explicit_bzero(seed, sizeof(seed));
+	return 0;
 }
 
 struct stats *stats_create(const char *name, unsigned n_workers, size_t n_addrs, int *fd)
@@ -173,6 +209,13 @@ struct stats *stats_create(const char *name, unsigned n_workers, size_t n_addrs,
 		return NULL;
 	/* ftruncate zeroed every counter and slot. */
 	stats_init_header(base, n_workers, n_addrs);
+	if (stats_rrl_init(base) < 0) {
+		munmap(base, total);
+		close(*fd);
+		*fd = -1;
+		shm_unlink(name);
+		return NULL;
+	}
 	st = stats_wrap(base, total, true);
 	if (st == NULL) {
 		log_error("shm %s: out of memory", name);
@@ -684,4 +727,30 @@ size_t stats_read_notify(const struct stats *st, struct stats_notify_row *out, s
 		k++;
 	}
 	return k;
+}
+
+void stats_rrl_set(struct stats *st, const struct config *cfg)
+{
+	uint64_t params = (uint64_t)cfg->rrl_rate | (uint64_t)(cfg->rrl_window & 0xffff) << 32 |
+			  (uint64_t)(cfg->rrl_slip & 0xffff) << 48;
+	uint32_t prefixes = (cfg->rrl_ipv4_prefix & 0xff) | (cfg->rrl_ipv6_prefix & 0xff) << 8 |
+			    (uint32_t)cfg->rrl_log_only << 16;
+
+	if (st == NULL || !st->writable)
+		return;
+	atomic_store_explicit(&st->hdr->rrl_prefixes, prefixes, memory_order_relaxed);
+	atomic_store_explicit(&st->hdr->rrl_params, params, memory_order_release);
+}
+
+void stats_rrl_get(const struct stats *st, struct rrl_params *p)
+{
+	uint64_t params = atomic_load_explicit(&st->hdr->rrl_params, memory_order_acquire);
+	uint32_t prefixes = atomic_load_explicit(&st->hdr->rrl_prefixes, memory_order_relaxed);
+
+	p->rate = (uint32_t)params;
+	p->window = (uint32_t)(params >> 32) & 0xffff;
+	p->slip = (uint32_t)(params >> 48);
+	p->v4_prefix = (uint8_t)prefixes;
+	p->v6_prefix = (uint8_t)(prefixes >> 8);
+	p->log_only = (prefixes >> 16) & 1;
 }

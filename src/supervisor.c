@@ -244,6 +244,8 @@ static void supervisor_reload(struct supervisor *s)
 		s->reloaded = next;
 		s->cfg = next;
 		log_set_level(next->log_level);
+		/* The workers read the limits from the shared table (§10). */
+		stats_rrl_set(s->st, next);
 		log_info("SIGHUP: reloaded %s (%zu names, %zu addresses); the prober restarts "
 			 "with it, the current zone serves until its first round is published",
 			 next->config_file, next->n_entries, next->n_addrs_total);
@@ -463,6 +465,7 @@ static int supervisor_stats(struct supervisor *s)
 		return -1;
 	}
 	s->st = stats_create(s->stats_name, cfg->workers, cap, &s->stats_fd);
+	stats_rrl_set(s->st, cfg);
 	return s->st != NULL ? 0 : -1;
 }
 

@@ -22,6 +22,7 @@
 #include "stats.h"
 #include "tcp.h"
 #include "udp.h"
+#include "worker_rrl.h"
 #include "xfr.h"
 
 #define WORKER_MAX_EVENTS 64
@@ -61,6 +62,7 @@ struct worker {
 	struct stats_worker *sw;
 	struct stats_worker own; /* when there is no statistics object */
 	struct stats *st;        /* the secondaries' table (NULL: none) */
+	struct worker_rrl rrl;   /* response rate limiting (DESIGN §10) */
 	/* Counted elsewhere (udp.c, tcp.c) into plain variables; copied to
 	 * the block once per batch of events. */
 	uint64_t dropped, dropped_seen;
@@ -167,6 +169,9 @@ static size_t worker_answer(struct worker *w, const struct sockaddr *peer,
 				    (uint64_t)time(NULL));
 		worker_flush_xfr(w);
 	}
+	/* Over UDP only: a TCP client's address is not spoofed. */
+	if (transport == ANSWER_UDP)
+		n = worker_rrl(&w->rrl, w->sw, &w->actx, &info, in, len, out, n);
 	if ((size_t)info.kind < ANSWER_KIND_COUNT)
 		stats_add(&w->sw->answers[info.kind], 1);
 	stats_add(transport == ANSWER_TCP ? &w->sw->tcp_queries : &w->sw->udp_queries, 1);
@@ -423,6 +428,7 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats *st
 	w.sw = sw != NULL ? sw : &w.own;
 	worker_init_ctx(&w, cfg, z);
 	w.st = st;
+	worker_rrl_init(&w.rrl, cfg, st);
 	w.xfr = (struct xfr_ctx){.z = z, .key = &cfg->tsig, .seen = worker_xfr_seen,
 				 .seen_arg = &w};
 	w.actx.tsig_room = cfg->tsig.alg != TSIG_ALG_NONE ? tsig_space(&cfg->tsig) : 0;

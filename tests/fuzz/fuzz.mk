@@ -17,7 +17,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 # One target per core.
 FUZZ_JOBS ?= 2
-FUZZ_TARGETS := query config_json config_argv zimg xfr tsig notify
+FUZZ_TARGETS := query config_json config_argv zimg xfr tsig notify rrl
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Itests/fuzz
 FUZZ_OBJS := $(filter-out $(B)/fuzz/obj/main.o,$(SRCS:src/%.c=$(B)/fuzz/obj/%.o))
@@ -29,6 +29,7 @@ DEPS_fuzz_common := $(SET_image)
 DEPS_fuzz_query := $(DEPS_fuzz_common) $(SET_core)
 DEPS_fuzz_zimg := $(DEPS_fuzz_common) $(SET_core)
 DEPS_fuzz_xfr := $(DEPS_fuzz_common) $(SET_core) xfr xfr_msg xfr_hist zimg_iter
+DEPS_fuzz_rrl := $(DEPS_fuzz_common) $(SET_core) $(SET_stats) worker_rrl
 DEPS_fuzz_config_json := $(DEPS_fuzz_common)
 DEPS_fuzz_config_argv := $(DEPS_fuzz_common)
 DEPS_gen_corpus := $(DEPS_fuzz_common)

@@ -2318,3 +2318,268 @@ Test(config, replication_help)
 	for (size_t i = 0; i < AHD_ARRAY_LEN(flags); i++)
 		cr_assert(strstr(r.out, flags[i]) != NULL, "no %s in --help", flags[i]);
 }
+
+/* Response rate limiting (issue 15, DESIGN §10). The defaults are
+ * BIND's (slip 2, window 15, /24 and /56), off unless a rate is given. */
+static void summary_of(const struct config *cfg, char **buf)
+{
+	size_t len = 0;
+	FILE *f;
+
+	*buf = NULL;
+	f = open_memstream(buf, &len);
+	cr_assert_not_null(f);
+	config_print_summary(cfg, f);
+	fclose(f);
+}
+
+Test(config, rrl_defaults)
+{
+	const char *none[] = {ZONE_ARGS, NULL};
+	struct config cfg;
+
+	parse_ok(&cfg, none, NULL);
+	cr_assert_eq(cfg.rrl_rate, 0);
+	cr_assert_eq(cfg.rrl_slip, 2);
+	cr_assert_eq(cfg.rrl_window, 15);
+	cr_assert_eq(cfg.rrl_ipv4_prefix, 24);
+	cr_assert_eq(cfg.rrl_ipv6_prefix, 56);
+	cr_assert(!cfg.rrl_log_only);
+	config_free(&cfg);
+}
+
+/* Each flag at both ends of its range, in both spellings. */
+Test(config, rrl_range_edges)
+{
+	const char *low[] = {ZONE_ARGS,	      "--rrl-rate",	    "0",   "--rrl-slip", "0",
+			     "--rrl-window",  "1",		    "--rrl-ipv4-prefix", "0",
+			     "--rrl-ipv6-prefix", "0", NULL};
+	const char *high[] = {ZONE_ARGS,	  "--rrl-rate=1000000",	 "--rrl-slip=10",
+			      "--rrl-window=3600", "--rrl-ipv4-prefix=32", "--rrl-ipv6-prefix=128",
+			      "--rrl-log-only",	  NULL};
+	struct config cfg;
+
+	parse_ok(&cfg, low, NULL);
+	cr_assert_eq(cfg.rrl_rate, 0);
+	cr_assert_eq(cfg.rrl_slip, 0);
+	cr_assert_eq(cfg.rrl_window, 1);
+	cr_assert_eq(cfg.rrl_ipv4_prefix, 0);
+	cr_assert_eq(cfg.rrl_ipv6_prefix, 0);
+	cr_assert(!cfg.rrl_log_only);
+	config_free(&cfg);
+	parse_ok(&cfg, high, NULL);
+	cr_assert_eq(cfg.rrl_rate, 1000000);
+	cr_assert_eq(cfg.rrl_slip, 10);
+	cr_assert_eq(cfg.rrl_window, 3600);
+	cr_assert_eq(cfg.rrl_ipv4_prefix, 32);
+	cr_assert_eq(cfg.rrl_ipv6_prefix, 128);
+	cr_assert(cfg.rrl_log_only);
+	config_free(&cfg);
+}
+
+Test(config, rrl_bad_values)
+{
+	static const char *const bad[][3] = {
+		{"--rrl-rate", "1000001", "a-healthy-dns: --rrl-rate: '1000001' is not a valid "
+					  "rate (an integer 0-1000000, responses per second; 0: "
+					  "off)\n"},
+		{"--rrl-rate", "-1", "'-1'"},
+		{"--rrl-rate", "20/s", "'20/s'"},
+		{"--rrl-rate", "", "''"},
+		{"--rrl-slip", "11", "'11' is not a valid slip (an integer 0-10"},
+		{"--rrl-slip", "-1", "'-1'"},
+		{"--rrl-slip", "two", "'two'"},
+		{"--rrl-window", "0", "'0' is not a valid window (an integer 1-3600, in seconds)"},
+		{"--rrl-window", "3601", "'3601'"},
+		{"--rrl-window", "15s", "'15s'"},
+		{"--rrl-ipv4-prefix", "33", "'33' is not a valid prefix length (an integer 0-32)"},
+		{"--rrl-ipv4-prefix", "-1", "'-1'"},
+		{"--rrl-ipv4-prefix", "/24", "'/24'"},
+		{"--rrl-ipv6-prefix", "129", "'129' is not a valid prefix length (an integer 0-128)"},
+		{"--rrl-ipv6-prefix", "-1", "'-1'"},
+		{"--rrl-ipv6-prefix", "x", "'x'"},
+	};
+	const char *sw[] = {ZONE_ARGS, "--rrl-log-only=yes", NULL};
+	const char *novalue[] = {ZONE_ARGS, "--rrl-rate", NULL};
+	struct config cfg;
+	struct run r;
+
+	expect_bad_flags(bad, AHD_ARRAY_LEN(bad));
+	/* The first one exactly: the whole line. */
+	{
+		const char *args[] = {ZONE_ARGS, "--rrl-rate", "1000001", NULL};
+
+		run_parse(&cfg, args, NULL, &r);
+		cr_assert_str_eq(r.err, bad[0][2]);
+	}
+	run_parse(&cfg, sw, NULL, &r);
+	cr_assert_eq(r.rc, -1);
+	cr_assert_str_eq(r.err, "a-healthy-dns: --rrl-log-only takes no value\n");
+	run_parse(&cfg, novalue, NULL, &r);
+	cr_assert_eq(r.rc, -1);
+	cr_assert_str_eq(r.err, "a-healthy-dns: --rrl-rate requires a value (see --help)\n");
+}
+
+/* AHDNS_RRL_*, the --config file (native JSON and strings), precedence
+ * and the labels of a bad value from each. */
+Test(config, rrl_env_and_file)
+{
+	const char *env[] = {"AHDNS_RRL_RATE=20",	    "AHDNS_RRL_SLIP=3",
+			     "AHDNS_RRL_WINDOW=30",	    "AHDNS_RRL_IPV4_PREFIX=32",
+			     "AHDNS_RRL_IPV6_PREFIX=64",    "AHDNS_RRL_LOG_ONLY=yes", NULL};
+	const char *bad_env[] = {"AHDNS_RRL_LOG_ONLY=maybe", NULL};
+	const char *bad_env2[] = {"AHDNS_RRL_WINDOW=0", NULL};
+	const char *args[] = {ZONE_ARGS, NULL};
+	char *file = write_temp("{\"rrl-rate\": 5, \"rrl-slip\": 1, \"rrl-window\": \"60\", "
+				"\"rrl-ipv4-prefix\": 16, \"rrl-ipv6-prefix\": 48, "
+				"\"rrl-log-only\": true}");
+	char *bad_file = write_temp("{\"rrl-slip\": 2.5}");
+	struct config cfg;
+	struct run r;
+
+	parse_ok(&cfg, args, env);
+	cr_assert_eq(cfg.rrl_rate, 20);
+	cr_assert_eq(cfg.rrl_slip, 3);
+	cr_assert_eq(cfg.rrl_window, 30);
+	cr_assert_eq(cfg.rrl_ipv4_prefix, 32);
+	cr_assert_eq(cfg.rrl_ipv6_prefix, 64);
+	cr_assert(cfg.rrl_log_only);
+	config_free(&cfg);
+	{
+		const char *fargs[] = {ZONE_ARGS, "--config", file, NULL};
+		const char *cargs[] = {ZONE_ARGS, "--config", file, "--rrl-rate", "7", NULL};
+		const char *off[] = {"AHDNS_RRL_LOG_ONLY=0", "AHDNS_RRL_SLIP=0", NULL};
+
+		parse_ok(&cfg, fargs, NULL);
+		cr_assert_eq(cfg.rrl_rate, 5);
+		cr_assert_eq(cfg.rrl_slip, 1);
+		cr_assert_eq(cfg.rrl_window, 60);
+		cr_assert_eq(cfg.rrl_ipv4_prefix, 16);
+		cr_assert_eq(cfg.rrl_ipv6_prefix, 48);
+		cr_assert(cfg.rrl_log_only);
+		config_free(&cfg);
+		/* The environment overrides the file, the command line both. */
+		parse_ok(&cfg, cargs, off);
+		cr_assert_eq(cfg.rrl_rate, 7);
+		cr_assert_eq(cfg.rrl_slip, 0);
+		cr_assert_eq(cfg.rrl_window, 60);
+		cr_assert(!cfg.rrl_log_only);
+		config_free(&cfg);
+	}
+	run_parse(&cfg, args, bad_env, &r);
+	cr_assert_eq(r.rc, -1);
+	cr_assert_str_eq(r.err, "a-healthy-dns: --rrl-log-only (from AHDNS_RRL_LOG_ONLY): 'maybe' "
+				"is not a boolean (1, true, yes, on or 0, false, no, off)\n");
+	run_parse(&cfg, args, bad_env2, &r);
+	cr_assert_eq(r.rc, -1);
+	cr_assert_str_eq(r.err, "a-healthy-dns: --rrl-window (from AHDNS_RRL_WINDOW): '0' is not "
+				"a valid window (an integer 1-3600, in seconds)\n");
+	{
+		const char *bargs[] = {ZONE_ARGS, "--config", bad_file, NULL};
+
+		run_parse(&cfg, bargs, NULL, &r);
+		cr_assert_eq(r.rc, -1);
+		cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+		cr_assert(strstr(r.err, "--rrl-slip (from ") != NULL, "%s", r.err);
+		cr_assert(strstr(r.err, bad_file) != NULL, "%s", r.err);
+		cr_assert(strstr(r.err, "'2.5'") != NULL, "%s", r.err);
+	}
+	unlink(file);
+	unlink(bad_file);
+	free(file);
+	free(bad_file);
+}
+
+/* The children get the same values back, and a struct built by hand
+ * (window 0, which the parser refuses) still serializes to one a child
+ * accepts. */
+Test(config, rrl_json_round_trip)
+{
+	const char *args[] = {ZONE_ARGS,	    "--rrl-rate",	 "20", "--rrl-slip", "0",
+			      "--rrl-window",	    "3600",		 "--rrl-ipv4-prefix", "32",
+			      "--rrl-ipv6-prefix",  "128",		 "--rrl-log-only", NULL};
+	const char *none[] = {ZONE_ARGS, NULL};
+	struct config cfg, back;
+	char *json;
+
+	parse_ok(&cfg, args, NULL);
+	json = config_to_json(&cfg);
+	cr_assert_not_null(json);
+	cr_assert_eq(config_from_json(&back, json), 0, "%s", json);
+	cr_assert_eq(back.rrl_rate, 20);
+	cr_assert_eq(back.rrl_slip, 0);
+	cr_assert_eq(back.rrl_window, 3600);
+	cr_assert_eq(back.rrl_ipv4_prefix, 32);
+	cr_assert_eq(back.rrl_ipv6_prefix, 128);
+	cr_assert(back.rrl_log_only);
+	config_free(&back);
+	free(json);
+	config_free(&cfg);
+
+	parse_ok(&cfg, none, NULL);
+	json = config_to_json(&cfg);
+	cr_assert_not_null(json);
+	cr_assert_eq(config_from_json(&back, json), 0, "%s", json);
+	cr_assert_eq(back.rrl_rate, 0);
+	cr_assert_eq(back.rrl_slip, 2);
+	cr_assert_eq(back.rrl_window, 15);
+	cr_assert(!back.rrl_log_only);
+	/* Window 0 as a hand-built struct has it. */
+	back.rrl_window = 0;
+	back.rrl_slip = 0;
+	back.rrl_rate = 9;
+	free(json);
+	json = config_to_json(&back);
+	config_free(&back);
+	cr_assert_not_null(json);
+	cr_assert(strstr(json, "\"rrl-window\"") == NULL, "%s", json);
+	cr_assert_eq(config_from_json(&back, json), 0, "%s", json);
+	cr_assert_eq(back.rrl_rate, 9);
+	cr_assert_eq(back.rrl_slip, 2);
+	cr_assert_eq(back.rrl_window, 15);
+	config_free(&back);
+	free(json);
+	config_free(&cfg);
+}
+
+Test(config, rrl_summary_and_help)
+{
+	static const char *const flags[] = {"--rrl-rate N", "--rrl-slip N", "--rrl-window S",
+					    "--rrl-ipv4-prefix N", "--rrl-ipv6-prefix N",
+					    "--rrl-log-only", "Rate limiting (RRL"};
+	const char *none[] = {ZONE_ARGS, NULL};
+	const char *on[] = {ZONE_ARGS, "--rrl-rate", "20", NULL};
+	const char *log[] = {ZONE_ARGS,		"--rrl-rate", "5",	  "--rrl-slip",
+			     "1",		"--rrl-window", "60",	  "--rrl-ipv4-prefix",
+			     "32",		"--rrl-ipv6-prefix", "64", "--rrl-log-only",
+			     NULL};
+	const char *help[] = {"--help", NULL};
+	struct config cfg;
+	struct run r;
+	char *buf;
+
+	parse_ok(&cfg, none, NULL);
+	summary_of(&cfg, &buf);
+	cr_assert(strstr(buf, "\nrrl: off\n") != NULL, "%s", buf);
+	free(buf);
+	config_free(&cfg);
+	parse_ok(&cfg, on, NULL);
+	summary_of(&cfg, &buf);
+	cr_assert(strstr(buf, "\nrrl: 20 responses/s per bucket, slip 2, window 15 s, "
+			      "prefixes /24 /56\n") != NULL,
+		  "%s", buf);
+	free(buf);
+	config_free(&cfg);
+	parse_ok(&cfg, log, NULL);
+	summary_of(&cfg, &buf);
+	cr_assert(strstr(buf, "\nrrl: 5 responses/s per bucket, slip 1, window 60 s, "
+			      "prefixes /32 /64, log only\n") != NULL,
+		  "%s", buf);
+	free(buf);
+	config_free(&cfg);
+
+	run_parse(&cfg, help, NULL, &r);
+	cr_assert_eq(r.action, CONFIG_EXIT_OK);
+	for (size_t i = 0; i < AHD_ARRAY_LEN(flags); i++)
+		cr_assert(strstr(r.out, flags[i]) != NULL, "no %s in --help", flags[i]);
+}

@@ -131,13 +131,18 @@ Test(stats, layout_is_pinned)
 	/* 128 in the first format; the prober's heartbeat was appended in
 	 * what was zero padding before the worker blocks (header_size 256),
 	 * so readers of either layout keep working. */
-	cr_assert_eq(sizeof(struct stats_header), 168);
+	cr_assert_eq(sizeof(struct stats_header), 200);
 	cr_assert_eq(offsetof(struct stats_header, prober_pid), 128);
 	cr_assert_eq(offsetof(struct stats_header, prober_beat_ms), 136);
 	/* Version 2: the secondaries' table. */
 	cr_assert_eq(offsetof(struct stats_header, notify_off), 144);
 	cr_assert_eq(offsetof(struct stats_header, n_notify), 160);
 	cr_assert_eq(offsetof(struct stats_header, notifier_pid), 164);
+	/* The rate-limiting table and its parameters (DESIGN §10). */
+	cr_assert_eq(offsetof(struct stats_header, rrl_off), 168);
+	cr_assert_eq(offsetof(struct stats_header, rrl_size), 176);
+	cr_assert_eq(offsetof(struct stats_header, rrl_params), 184);
+	cr_assert_eq(offsetof(struct stats_header, rrl_prefixes), 192);
 	cr_assert_eq(sizeof(struct stats_notify), 128);
 	cr_assert_eq(offsetof(struct stats_notify, text), 8);
 	cr_assert_eq(offsetof(struct stats_notify, addr), 72);
@@ -171,8 +176,11 @@ Test(stats, create_sizes_and_maps)
 	cr_assert_not_null(st);
 	cr_assert_geq(fd, 0);
 	/* 256 header + 3 x 384 workers + 2 x (320 + 3 x 392) + 32
-	 * secondaries x 128. */
-	cr_assert_eq(st->size, 256 + 3 * 384 + 2 * (320 + 3 * 392) + 32 * 128);
+	 * secondaries x 128 (8496), to a 64-byte line (8512), then the
+	 * rate-limiting table: a 64-byte head and 65536 buckets of 16. */
+	cr_assert_eq(st->hdr->rrl_off, 8512);
+	cr_assert_eq(st->size, 8512 + 64 + 65536 * 16);
+	cr_assert_not_null(st->rrl, "the writer's mapping has the table");
 	cr_assert_eq(st->hdr->slot_off[0], 256 + 3 * 384);
 	cr_assert_eq(st->hdr->notify_off, 256 + 3 * 384 + 2 * (320 + 3 * 392));
 	cr_assert_eq(st->hdr->supervisor_pid, getpid());
