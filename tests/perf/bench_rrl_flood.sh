@@ -191,7 +191,7 @@ amp_dig() {
 	out=$(taskset -c "$PERF_GEN_CPU" dig +norec +notcp +nocookie +ignore +qr +time=2 +tries=1 "${opts[@]}" \
 		@"$AMP_ADDR" -p "$port" "$name" "$type" 2>&1) || true
 	awk '/^;; QUERY SIZE:/ { q = $4 }
-		/^;; MSG SIZE +rcvd:/ { r = $4 }
+		/^;; MSG SIZE +rcvd:/ { r = $NF }
 		/^;; flags:/ && /qr/ { tc = / tc[ ;]/ ? "TC" : "-" }
 		END { print q + 0, r + 0, (tc == "" ? "-" : tc) }' <<<"$out"
 }
