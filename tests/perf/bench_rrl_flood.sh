@@ -121,20 +121,25 @@ rcvbuf_errors() {
 start off "$OFF_ADDR" "$PORT"
 start on "$ON_ADDR" $((PORT + 1)) --rrl-rate 1000000
 # pair_run off|on PAIR: one dnsperf run; appends to $W/pairs
-#   variant pair qps completed lost server_ticks runtime
+#   variant pair qps completed lost server_ticks runtime other_ticks_cpu1
+# where "other" is what processes other than the server used of its CPU
+# (user+nice+system of /proc/stat): a busy machine makes the pairs noise.
+cpu1_busy() { awk -v c="cpu$PERF_SRV_CPU" '$1 == c { print $2 + $3 + $4 }' /proc/stat; }
 pair_run() {
-	local v=$1 r=$2 addr=$OFF_ADDR port=$PORT t0 t1
+	local v=$1 r=$2 addr=$OFF_ADDR port=$PORT t0 t1 b0 b1
 	if [ "$v" = on ]; then addr=$ON_ADDR port=$((PORT + 1)); fi
 	t0=$(perf_tree_ticks "${PID[$v]}")
+	b0=$(cpu1_busy)
 	taskset -c "$PERF_GEN_CPU" dnsperf -s "$addr" -p "$port" -d "$W/queries" -l "$SECS" -t 1 \
 		>"$W/dnsperf.out" 2>&1 || { cat "$W/dnsperf.out" >&2; perf_die "dnsperf failed"; }
 	t1=$(perf_tree_ticks "${PID[$v]}")
-	awk -v v="$v" -v r="$r" -v t=$((t1 - t0)) '
+	b1=$(cpu1_busy)
+	awk -v v="$v" -v r="$r" -v t=$((t1 - t0)) -v o=$((b1 - b0 - t1 + t0)) '
 		/Queries completed:/ { c = $3 }
 		/Queries lost:/ { l = $3 }
 		/Run time \(s\):/ { rt = $4 }
 		/Queries per second:/ { q = $4 }
-		END { print v, r, q, c, l, t, rt }' "$W/dnsperf.out" >>"$W/pairs"
+		END { print v, r, q, c, l, t, rt, (o > 0 ? o : 0) }' "$W/dnsperf.out" >>"$W/pairs"
 	if [ "$r" = 1 ]; then
 		sed -n "s/^ *Response codes: *//p" "$W/dnsperf.out" | sed "s/^/RRL $v: /" >>"$W/rcodes"
 	fi
@@ -255,6 +260,7 @@ function sort(a, n,   i, j, t) {
 	v = $1; c = ++n[v]
 	qps[v, c] = $3; qpc[v, c] = $6 > 0 ? $4 / ($6 / tck) : 0
 	pq[v, $2] = $3; pc[v, $2] = qpc[v, c]; lost[v] += $5
+	oth += $8; othrt += $7
 }
 END {
 	printf "1. RRL on but not triggered (--rrl-rate 1000000) against off: dnsperf UDP, no EDNS\n"
@@ -280,6 +286,9 @@ END {
 		printf "  on / off, median of %d pairs: QPS %.3fx (%.3f-%.3f), q/CPU-s %.3fx (%.3f-%.3f) (goal: within 3%%)\n",
 		       c, a[mid], a[1], a[c], b[mid], b[1], b[c]
 	}
+	if (othrt > 0)
+		printf "  other processes used %.0f%% of CPU 1 during these runs%s\n", 100 * (oth / tck) / othrt,
+		       (100 * (oth / tck) / othrt > 5 ? ": the machine was not quiet, the ratios are noise" : "")
 	split(on, t, " ")
 	printf "  the RRL server checked %d UDP queries: %d limited, %d slipped, %d dropped\n", t[1], t[2], t[3], t[4]
 }' "$W/pairs"
@@ -301,13 +310,13 @@ awk -v secs="$FSECS" '
 	kd = f[k + 7]; sent = f[k + 8]; sb = f[k + 9]; rc = f[k + 10]; rb = f[k + 11]; ans = f[k + 12]
 	tc = f[k + 13]; wall = f[k + 14] / 1e6
 	printf "  %s: %d q/s asked, %.0f q/s sent, %d sent (%d B, %.1f B each)\n", lab, rate,
-	       sent / secs, sent, sb, sent > 0 ? sb / sent : 0
+	       sent / secs, sent, sb, (sent > 0 ? sb / sent : 0)
 	printf "    server: %d rcvd, %d kernel drops, CPU %.3f s = %.2f us per query rcvd (%.1f%% of a core)\n",
-	       rcvd, kd, cpu, rcvd > 0 ? 1e6 * cpu / rcvd : 0, wall > 0 ? 100 * cpu / wall : 0
+	       rcvd, kd, cpu, (rcvd > 0 ? 1e6 * cpu / rcvd : 0), (wall > 0 ? 100 * cpu / wall : 0)
 	printf "    RRL: %d limited (%.1f%% of rcvd), %d slipped, %d dropped, %d passed\n", lim,
-	       rcvd > 0 ? 100 * lim / rcvd : 0, sl, dr, rcvd - lim
+	       (rcvd > 0 ? 100 * lim / rcvd : 0), sl, dr, rcvd - lim
 	printf "    back at the flood: %d answers, %d TC slips, %d B; out/in %.3f\n", ans, tc, rb,
-	       sb > 0 ? rb / sb : 0
+	       (sb > 0 ? rb / sb : 0)
 }' "$W/flood"
 
 echo
