@@ -23,7 +23,9 @@
 # PERF_PORT (25353, first of the ports used on 127.0.0.1-3),
 # PERF_REPUBLISH_RATE (10 images a second in the "under change" runs),
 # PERF_XFR_RATE (10 transfers a second in the "under transfer" runs),
-# PERF_FLOOD_RATE (20000 q/s, the heavy flood of bench-rrl-flood).
+# PERF_FLOOD_RATE (20000 q/s, the heavy flood of bench-rrl-flood),
+# PERF_FLOOD_SECONDS (5, each flood), PERF_FLOOD_SOURCES (200 addresses
+# of 127.1.1.0/24); bench-rrl-flood uses ports PERF_PORT+100 and up.
 # BASE=<git rev> (make variable): that revision's binary joins the
 # rounds as "ours, base", for a before/after ratio in one run.
 # Runs as root: republish maps the running server's image read-write.
