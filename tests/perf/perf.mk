@@ -11,18 +11,34 @@
 #                        on the query core, perf/strace on a loaded worker
 #   make bench-rrl       the cost of a rate-limiting check (DESIGN §10):
 #                        a table per worker against one shared table
+#   make bench-rrl-flood response rate limiting on loopback (DESIGN §10,
+#                        ~2 min): RRL on but not triggered against off
+#                        (dnsperf pairs), a spoofed flood from 127.1.1.0/24
+#                        (tests/perf/flood.c) at 10x the rate and at
+#                        PERF_FLOOD_RATE (20000) q/s, and the amplification
+#                        table (unsigned, ED25519, RSA-4096; dig)
 #
 # Knobs (environment): PERF_ROUNDS (3), PERF_SECONDS (10),
 # PERF_EXTRA_SECONDS (5, the TCP and DNSSEC runs), PERF_STARTS (5),
 # PERF_PORT (25353, first of the ports used on 127.0.0.1-3),
 # PERF_REPUBLISH_RATE (10 images a second in the "under change" runs),
-# PERF_XFR_RATE (10 transfers a second in the "under transfer" runs).
+# PERF_XFR_RATE (10 transfers a second in the "under transfer" runs),
+# PERF_FLOOD_RATE (20000 q/s, the heavy flood of bench-rrl-flood),
+# PERF_FLOOD_SECONDS (5, each flood), PERF_FLOOD_SOURCES (200 addresses
+# of 127.1.1.0/24); bench-rrl-flood uses ports PERF_PORT+100 and up.
 # BASE=<git rev> (make variable): that revision's binary joins the
 # rounds as "ours, base", for a before/after ratio in one run.
 # Runs as root: republish maps the running server's image read-write.
 PERF_B := $(B)/perf
 
-.PHONY: bench-peers perf-profile bench-rrl
+.PHONY: bench-peers perf-profile bench-rrl bench-rrl-flood
+
+$(PERF_B)/flood: tests/perf/flood.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
+bench-rrl-flood: $(B)/a-healthy-dns $(PERF_B)/first_answer $(PERF_B)/flood
+	tests/perf/bench_rrl_flood.sh
 
 $(PERF_B)/rrl_bench: tests/perf/rrl_bench.c $(B)/obj/rrl.o $(B)/obj/cookie.o
 	@mkdir -p $(@D)
