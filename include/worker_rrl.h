@@ -49,10 +49,11 @@ size_t worker_rrl_slip(const uint8_t *pkt, size_t len, uint8_t *out, size_t n);
 /*
  * The response out[0..n) to the UDP query pkt[0..len) from a's client
  * after the rate limit: n (sent as is), the length of a minimal TC=1
- * answer written over it (slip), or 0 (dropped). Counts into sw.
+ * answer written over it (slip), or 0 (dropped). Counts into sw. now_ms:
+ * CLOCK_MONOTONIC of the batch (one reading per batch, not per query).
  */
 size_t worker_rrl(struct worker_rrl *r, struct stats_worker *sw, const struct answer_ctx *a,
 		  const struct answer_info *info, const uint8_t *pkt, size_t len, uint8_t *out,
-		  size_t n);
+		  size_t n, int64_t now_ms);
 
 #endif

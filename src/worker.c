@@ -63,6 +63,7 @@ struct worker {
 	struct stats_worker own; /* when there is no statistics object */
 	struct stats *st;        /* the secondaries' table (NULL: none) */
 	struct worker_rrl rrl;   /* response rate limiting (DESIGN §10) */
+	int64_t now_ms;          /* CLOCK_MONOTONIC of the batch */
 	/* Counted elsewhere (udp.c, tcp.c) into plain variables; copied to
 	 * the block once per batch of events. */
 	uint64_t dropped, dropped_seen;
@@ -171,7 +172,7 @@ static size_t worker_answer(struct worker *w, const struct sockaddr *peer,
 	}
 	/* Over UDP only: a TCP client's address is not spoofed. */
 	if (transport == ANSWER_UDP)
-		n = worker_rrl(&w->rrl, w->sw, &w->actx, &info, in, len, out, n);
+		n = worker_rrl(&w->rrl, w->sw, &w->actx, &info, in, len, out, n, w->now_ms);
 	if ((size_t)info.kind < ANSWER_KIND_COUNT)
 		stats_add(&w->sw->answers[info.kind], 1);
 	stats_add(transport == ANSWER_TCP ? &w->sw->tcp_queries : &w->sw->udp_queries, 1);
@@ -398,6 +399,7 @@ static int worker_loop(struct worker *w, int epfd, struct udp_batch *b, const in
 		}
 		/* One clock reading per batch of events. */
 		now = clock_now_ms();
+		w->now_ms = now;
 		w->actx.now = (uint32_t)time(NULL);
 		n_ready = 0;
 		for (int e = 0; e < n && !worker_stop; e++) {

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "clock.h"
 #include "dname.h"
 #include "log.h"
 #include "stats.h"
@@ -127,9 +126,8 @@ size_t worker_rrl_slip(const uint8_t *pkt, size_t len, uint8_t *out, size_t n)
 
 size_t worker_rrl(struct worker_rrl *r, struct stats_worker *sw, const struct answer_ctx *a,
 		  const struct answer_info *info, const uint8_t *pkt, size_t len, uint8_t *out,
-		  size_t n)
+		  size_t n, int64_t now_ms)
 {
-	int64_t now_ms;
 	struct rrl_params p;
 	struct rrl_note note = {0};
 	const uint8_t *name;
@@ -143,7 +141,6 @@ size_t worker_rrl(struct worker_rrl *r, struct stats_worker *sw, const struct an
 	/* A valid server cookie proves the source address (RFC 7873). */
 	if (p.rate == 0 || info->cookie == COOKIE_VALID || info->cookie == COOKIE_STALE)
 		return n;
-	now_ms = clock_now_ms();
 	cls = worker_rrl_class(r, info->kind, pkt, len, &name, &name_len);
 	v = rrl_check(r->t, &p,
 		      rrl_key(r->t, a->client_family, a->client_addr, p.v4_prefix, p.v6_prefix,
