@@ -135,10 +135,25 @@ Test(xfr, tsig_right_key_wrong_key_no_key_each_refusal_logged_once)
 	cr_assert_eq(chmod(key_path, 0600), 0);
 	cr_assert_eq(sys_server_start(&s, args), 0);
 
+	/* The notifier lists the secondary in status once it has started
+	 * (after the workers): a transfer before that has no row to go to. */
+	snprintf(port_s, sizeof(port_s), "%u", s.port);
+	for (int i = 0; i < 100; i++) {
+		const char *argv[] = {sys_bin(), "status", "--json", "--port", port_s, NULL};
+		bool listed;
+
+		cr_assert_eq(sys_run(argv, 10000, &status, NULL), 0);
+		listed = strstr(status, "\"notified_serial\":") != NULL &&
+			 strstr(status, "\"notified_serial\":null") == NULL;
+		free(status);
+		status = NULL;
+		if (listed)
+			break;
+		sys_sleep_ms(100);
+	}
 	out = axfr(s.port, "127.0.0.1", "hmac-sha256:xfr-key:" SECRET);
 	cr_assert(transferred(out), "the signed AXFR failed:\n%s", out);
 	free(out);
-	snprintf(port_s, sizeof(port_s), "%u", s.port);
 	snprintf(want, sizeof(want), "\"last_transfer_serial\":%lld",
 		 (long long)sys_soa_serial(s.port, ZONE));
 	{
