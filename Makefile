@@ -71,7 +71,7 @@ DEPS_test_check := $(SET_check) $(SET_proc) # proc_raise_nofile: room for a roun
 DEPS_test_tcp := tcp $(SET_sock)
 DEPS_test_udp := udp $(SET_sock)
 DEPS_test_xfr := xfr xfr_msg $(SET_core) $(SET_image)
-DEPS_test_tsig := tsig
+DEPS_test_tsig := tsig dname
 DEPS_test_rrl := $(SET_rrl)
 # The NOTIFY messages, built from SOA answers of a real image; the
 # notifier's allow-list.

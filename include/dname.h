@@ -47,6 +47,12 @@ int dname_parse(const uint8_t *pkt, size_t len, size_t off,
 		uint8_t lower[AHD_MAX_NAME_WIRE],
 		uint8_t label_off[DNAME_MAX_LABELS], unsigned *n_labels);
 
+/* Step over the possibly compressed name at m[*off] (a pointer ends it,
+ * unfollowed): true with *off after it, false if it runs past len or uses
+ * a reserved label type. For walking sections whose names are only
+ * skipped (TSIG, the IXFR authority SOA). */
+bool dname_skip(const uint8_t *m, size_t len, size_t *off);
+
 /* Validate a complete wire name in buf[0..len) (exactly len bytes, root
  * last). Returns the number of labels besides the root, or -1. */
 int dname_check(const uint8_t *buf, size_t len);

@@ -304,3 +304,27 @@ bool dname_text_within(const char *a, const char *b)
 		return strcmp(a, b) == 0;
 	return la > lb && a[la - lb - 1] == '.' && strcmp(a + la - lb, b) == 0;
 }
+
+bool dname_skip(const uint8_t *m, size_t len, size_t *off)
+{
+	size_t p = *off;
+
+	while (p < len) {
+		uint8_t l = m[p];
+
+		if ((l & 0xc0) == 0xc0) {
+			if (len - p < 2)
+				return false;
+			*off = p + 2;
+			return true;
+		}
+		if (l & 0xc0)
+			return false;
+		p += 1u + l;
+		if (l == 0) {
+			*off = p;
+			return true;
+		}
+	}
+	return false;
+}

@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "dname.h"
+
 /* RFC 8945 section 6: the algorithm names, as they appear in the TSIG
  * RR and in BIND and Knot key files. */
 static const char *const tsig_alg_names[] = {
@@ -114,31 +116,6 @@ static size_t tsig_mac_min(const struct tsig_alg_info *a)
 
 /* ---- parsing ---------------------------------------------------------- */
 
-/* Step over a possibly compressed name; false if it runs past len or
- * uses a reserved label type. */
-static bool tsig_skip_name(const uint8_t *m, size_t len, size_t *off)
-{
-	size_t p = *off;
-
-	while (p < len) {
-		uint8_t l = m[p];
-
-		if ((l & 0xc0) == 0xc0) {
-			if (len - p < 2)
-				return false;
-			*off = p + 2;
-			return true;
-		}
-		if (l & 0xc0)
-			return false;
-		p += 1u + l;
-		if (l == 0) {
-			*off = p;
-			return true;
-		}
-	}
-	return false;
-}
 
 /* Read the name at m[*off..end) into out, lower case and uncompressed.
  * Pointers are followed only when ptr_ok and only backwards, so a loop
@@ -265,14 +242,14 @@ enum tsig_find tsig_find(const uint8_t *msg, size_t len, struct tsig_rr *rr)
 	ar = tsig_get16(msg + 10);
 	total = (size_t)tsig_get16(msg + 6) + tsig_get16(msg + 8) + ar;
 	for (unsigned i = tsig_get16(msg + 4); i > 0; i--) {
-		if (!tsig_skip_name(msg, len, &off) || len - off < 4)
+		if (!dname_skip(msg, len, &off) || len - off < 4)
 			return TSIG_MALFORMED;
 		off += 4;
 	}
 	for (size_t i = 0; i < total; i++) {
 		size_t start = off;
 
-		if (!tsig_skip_name(msg, len, &off) || len - off < 10 ||
+		if (!dname_skip(msg, len, &off) || len - off < 10 ||
 		    len - off - 10 < tsig_get16(msg + off + 8))
 			return TSIG_MALFORMED;
 		if (tsig_get16(msg + off) == TSIG_TYPE) {

@@ -173,16 +173,6 @@ static size_t xfr_error(const uint8_t *pkt, const struct query *q, uint8_t rcode
 	return n;
 }
 
-/* The offset after the (possibly compressed) name at pkt[at], or len
- * when it runs off the end. query_parse has checked the message. */
-static size_t xfr_skip_name(const uint8_t *pkt, size_t len, size_t at)
-{
-	while (at < len && pkt[at] != 0 && (pkt[at] & 0xc0) == 0)
-		at += 1u + pkt[at];
-	if (at >= len)
-		return len;
-	return at + ((pkt[at] & 0xc0) == 0xc0 ? 2 : 1);
-}
 
 /* The serial of the SOA an IXFR request carries in its authority
  * section (RFC 1995 section 3); false if there is none. */
@@ -193,12 +183,12 @@ static bool xfr_ixfr_serial(const uint8_t *pkt, size_t len, const struct query *
 
 	if (wire_load_u16(pkt + 6) != 0 || wire_load_u16(pkt + 8) == 0)
 		return false;
-	at = xfr_skip_name(pkt, len, at); /* the zone, often a pointer */
-	if (len < at + 10 || wire_load_u16(pkt + at) != XFR_TYPE_SOA)
+	/* The zone (often a pointer), then the SOA's MNAME and RNAME. */
+	if (!dname_skip(pkt, len, &at) || len - at < 10 ||
+	    wire_load_u16(pkt + at) != XFR_TYPE_SOA)
 		return false;
-	at = xfr_skip_name(pkt, len, at + 10); /* MNAME */
-	at = xfr_skip_name(pkt, len, at);      /* RNAME */
-	if (len < at + 4)
+	at += 10;
+	if (!dname_skip(pkt, len, &at) || !dname_skip(pkt, len, &at) || len - at < 4)
 		return false;
 	*serial = wire_load_u32(pkt + at);
 	return true;

@@ -98,10 +98,11 @@ fuzz-corpus: $(B)/fuzz/gen_corpus
 # gen_tsig_corpus writes with ldns and tsig.c.
 $(B)/tests/unit/test_fuzz_tsig $(B)/fuzz/obj/fuzz_tsig.o: tests/fuzz/fuzz_tsig.h
 
-$(B)/fuzz/gen_tsig_corpus: tests/fuzz/gen_tsig_corpus.c tests/fuzz/fuzz_tsig.h $(B)/asan/obj/tsig.o
+$(B)/fuzz/gen_tsig_corpus: tests/fuzz/gen_tsig_corpus.c tests/fuzz/fuzz_tsig.h $(B)/asan/obj/tsig.o \
+		$(B)/asan/obj/dname.o
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(CFLAGS) $(SAN) -Itests/fuzz -o $@ \
-		tests/fuzz/gen_tsig_corpus.c $(B)/asan/obj/tsig.o $(LDLIBS)
+		tests/fuzz/gen_tsig_corpus.c $(B)/asan/obj/tsig.o $(B)/asan/obj/dname.o $(LDLIBS)
 
 .PHONY: fuzz-corpus-tsig
 fuzz-corpus: fuzz-corpus-tsig
