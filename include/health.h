@@ -29,6 +29,19 @@ enum health_state {
 
 #define HEALTH_REASON_MAX 48
 
+/* Why a check failed, as a class a monitoring system can count (the
+ * reason text says the detail). Stored as one byte in the stats object. */
+enum health_error {
+	HEALTH_ERR_NONE = 0,    /* passed, or not checked yet */
+	HEALTH_ERR_REFUSED,     /* connection refused or reset */
+	HEALTH_ERR_TIMEOUT,     /* no verdict within the timeout */
+	HEALTH_ERR_CONNECT,     /* any other socket error (unreachable, ...) */
+	HEALTH_ERR_TLS,         /* TLS handshake or certificate verification */
+	HEALTH_ERR_HTTP_STATUS, /* an HTTP status outside the expected set */
+	HEALTH_ERR_PROTOCOL,    /* not HTTP, or a malformed answer */
+	HEALTH_ERR_OTHER,
+};
+
 /* What the status command shows about one address. */
 struct health_addr {
 	enum health_state state;
@@ -48,6 +61,7 @@ struct health_result {
 	bool pass;
 	uint32_t latency_us;
 	const char *reason;
+	enum health_error error_class; /* HEALTH_ERR_NONE when pass */
 };
 
 /* A state change, for the caller to log exactly once. */

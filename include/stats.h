@@ -171,6 +171,13 @@ struct stats_slot {
 };
 _Static_assert(sizeof(struct stats_slot) == 320, "stats_slot layout is part of the shm format");
 
+/* An operator's override of one address (control socket, issue 16). */
+enum stats_admin {
+	STATS_ADMIN_NONE = 0, /* the health check decides */
+	STATS_ADMIN_DRAINED,  /* never published, whatever the check says */
+	STATS_ADMIN_FORCED_UP, /* published as up, whatever the check says */
+};
+
 /* One health-checked address. */
 struct stats_backend {
 	char name[STATS_NAME_MAX];      /* owner name, absolute, no dot */
@@ -185,7 +192,11 @@ struct stats_backend {
 	uint8_t check;                  /* enum config_check */
 	uint8_t state;                  /* enum health_state */
 	uint8_t published;              /* in the answers now (serve_all) */
-	uint8_t pad[7];
+	/* Issue 16 (zero in an object made before them): */
+	uint8_t admin;                  /* enum stats_admin: operator override */
+	uint8_t error_class;            /* enum health_error of the last failure */
+	uint8_t pad[1];
+	uint32_t changes;               /* state changes since the prober started */
 };
 _Static_assert(sizeof(struct stats_backend) == 392, "stats_backend layout is part of the shm format");
 
