@@ -8,27 +8,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "siphash.h"
 #include "wire.h"
-
-#define COOKIE_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-
-#define COOKIE_SIPROUND                                                        \
-	do {                                                                   \
-		v0 += v1;                                                      \
-		v1 = COOKIE_ROTL(v1, 13);                                      \
-		v1 ^= v0;                                                      \
-		v0 = COOKIE_ROTL(v0, 32);                                      \
-		v2 += v3;                                                      \
-		v3 = COOKIE_ROTL(v3, 16);                                      \
-		v3 ^= v2;                                                      \
-		v0 += v3;                                                      \
-		v3 = COOKIE_ROTL(v3, 21);                                      \
-		v3 ^= v0;                                                      \
-		v2 += v1;                                                      \
-		v1 = COOKIE_ROTL(v1, 17);                                      \
-		v1 ^= v2;                                                      \
-		v2 = COOKIE_ROTL(v2, 32);                                      \
-	} while (0)
 
 static uint64_t cookie_le64(const uint8_t *p)
 {
@@ -42,34 +23,16 @@ static uint64_t cookie_le64(const uint8_t *p)
 uint64_t cookie_siphash24(const uint8_t key[COOKIE_SECRET_LEN], const uint8_t *msg,
 			  size_t len)
 {
-	uint64_t k0 = cookie_le64(key), k1 = cookie_le64(key + 8);
-	uint64_t v0 = 0x736f6d6570736575ULL ^ k0;
-	uint64_t v1 = 0x646f72616e646f6dULL ^ k1;
-	uint64_t v2 = 0x6c7967656e657261ULL ^ k0;
-	uint64_t v3 = 0x7465646279746573ULL ^ k1;
+	struct siphash s;
 	uint64_t b = (uint64_t)len << 56;
 	size_t i;
 
-	for (i = 0; len - i >= 8; i += 8) {
-		uint64_t m = cookie_le64(msg + i);
-
-		v3 ^= m;
-		COOKIE_SIPROUND;
-		COOKIE_SIPROUND;
-		v0 ^= m;
-	}
+	siphash_init(&s, cookie_le64(key), cookie_le64(key + 8));
+	for (i = 0; len - i >= 8; i += 8)
+		siphash_word(&s, cookie_le64(msg + i), 2);
 	for (size_t j = 0; i + j < len; j++)
 		b |= (uint64_t)msg[i + j] << (8 * j);
-	v3 ^= b;
-	COOKIE_SIPROUND;
-	COOKIE_SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	COOKIE_SIPROUND;
-	COOKIE_SIPROUND;
-	COOKIE_SIPROUND;
-	COOKIE_SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+	return siphash_final(&s, b, 2, 4);
 }
 
 size_t cookie_client_ip(int family, const uint8_t addr[16], const uint8_t **ip)

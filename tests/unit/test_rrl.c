@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "dname.h"
 #include "rrl.h"
 
 #define P RRL_PASS
@@ -542,9 +543,12 @@ static uint64_t openssl_siphash(const uint8_t *msg, size_t len)
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
 	EVP_MAC_CTX *c;
 	size_t size = 8, outl = 0;
+	unsigned c_rounds = 1, d_rounds = 3; /* SipHash-1-3 */
 	uint8_t out[8];
 	uint64_t h = 0;
 	OSSL_PARAM ps[] = { OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+			    OSSL_PARAM_construct_uint(OSSL_MAC_PARAM_C_ROUNDS, &c_rounds),
+			    OSSL_PARAM_construct_uint(OSSL_MAC_PARAM_D_ROUNDS, &d_rounds),
 			    OSSL_PARAM_construct_end() };
 
 	cr_assert_not_null(mac);
@@ -563,11 +567,11 @@ static uint64_t openssl_siphash(const uint8_t *msg, size_t len)
 Test(rrl, key_is_keyed_siphash_of_layout)
 {
 	struct rrl_table *t = table(64);
-	static const uint8_t v4[] = { 4, RRL_POSITIVE, 24, 192, 0, 2, 0,
+	static const uint8_t v4[] = { 4, RRL_POSITIVE, 24, 0, 192, 0, 2, 0,
 				      3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0 };
-	static const uint8_t v6[] = { 6, RRL_ERROR, 56, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0xab, 0,
+	static const uint8_t v6[] = { 6, RRL_ERROR, 56, 0, 0, 0, 0, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0xab, 0,
 				      0, 0, 0, 0, 0, 0, 0, 0 };
-	static const uint8_t v6_31[] = { 6, RRL_NXDOMAIN, 31, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+	static const uint8_t v6_31[] = { 6, RRL_NXDOMAIN, 31, 0, 0, 0, 0, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
 					 0, 0, 0, 0, 0, 0, 0, 0, 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0 };
 	uint8_t other[RRL_SEED_LEN] = { 1 };
 	void *mem2 = aligned_alloc(RRL_ALIGN, rrl_table_size(64));
@@ -594,7 +598,7 @@ Test(rrl, key_any_bytes)
 	struct rrl_table *t = table(64);
 	uint8_t addr[16] = { 192, 0, 2, 1 };
 	uint8_t name[1000];
-	uint8_t msg[3 + 4 + 255];
+	uint8_t msg[4 + 4 + 255];
 
 	for (size_t i = 0; i < sizeof(name); i++)
 		name[i] = (uint8_t)(i * 37 + 11);
@@ -603,14 +607,40 @@ Test(rrl, key_any_bytes)
 	for (size_t i = 0; i < 255; i++)
 		if (name[i] >= 'A' && name[i] <= 'Z')
 			name[i] = 0x80;
-	memcpy(msg, (const uint8_t[]){ 4, RRL_POSITIVE, 24, 192, 0, 2, 0 }, 7);
-	memcpy(msg + 7, name, 255);
+	memcpy(msg, (const uint8_t[]){ 4, RRL_POSITIVE, 24, 0, 192, 0, 2, 0 }, 8);
+	memcpy(msg + 8, name, 255);
 	cr_assert_eq(rrl_key(t, AF_INET, addr, 24, 56, RRL_POSITIVE, name, sizeof(name)),
 		     openssl_siphash(msg, sizeof(msg)));
 	for (size_t len = 0; len <= sizeof(name); len += 37)
 		(void)rrl_key(t, AF_INET6, addr, 24, 56, RRL_NODATA, name, len);
 	cr_assert_eq(rrl_key(t, AF_INET, addr, 24, 56, RRL_POSITIVE, NULL, 5),
 		     rrl_key(t, AF_INET, addr, 24, 56, RRL_POSITIVE, name, 0));
+	free(t);
+}
+
+/* The key folds case a word at a time: every byte value, at every place
+ * of a whole word and of the tail, keys as dname_lower_byte makes it. */
+Test(rrl, key_folds_case_like_dname)
+{
+	struct rrl_table *t = table(64);
+	uint8_t addr[16] = { 192, 0, 2, 1 };
+	uint8_t a[11], b[11];
+
+	for (size_t at = 0; at < sizeof(a); at++)
+		for (unsigned v = 0; v < 256; v++) {
+			memset(a, 'q', sizeof(a));
+			memcpy(b, a, sizeof(b));
+			a[at] = (uint8_t)v;
+			b[at] = dname_lower_byte((uint8_t)v);
+			cr_assert_eq(rrl_key(t, AF_INET, addr, 24, 56, RRL_POSITIVE, a, sizeof(a)),
+				     rrl_key(t, AF_INET, addr, 24, 56, RRL_POSITIVE, b, sizeof(b)),
+				     "byte 0x%02x at %zu", v, at);
+			if (b[at] != 'q') /* and the byte is not lost in the fold */
+				cr_assert_neq(rrl_key(t, AF_INET, addr, 24, 56, RRL_POSITIVE, a,
+						      sizeof(a)),
+					      rrl_key(t, AF_INET, addr, 24, 56, RRL_POSITIVE,
+						      (const uint8_t *)"qqqqqqqqqqq", sizeof(a)));
+		}
 	free(t);
 }
 
