@@ -8,7 +8,9 @@
  * slipped ones are TC=1 with no records, and everyone else is answered.
  * A client holding a valid server cookie (RFC 7873 §5.2.3) and TCP are
  * never limited; --rrl-log-only limits nothing and logs a bounded number
- * of lines; without --rrl-rate nothing is limited.
+ * of lines; without --rrl-rate nothing is limited. The same flood over
+ * IPv6 runs in a network namespace the test makes, whose loopback it
+ * gives a victim /56 and other /56s (the host's loopback holds only ::1).
  *
  * Expected values come from the flags given here and the wire format
  * (RFC 1035 §4.1.1 header bits, RFC 6891 OPT, RFC 7873 COOKIE option),
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -241,9 +244,10 @@ struct flood {
 	uint16_t port;
 	const char *const *victims; /* source addresses, one socket each */
 	size_t n_victims;
-	size_t n_good;            /* well-behaved clients (IPv4 only) */
-	bool cookie;              /* a cookie client in the victim /24 */
-	bool tcp;                 /* TCP_N queries over TCP from the victim /24 */
+	const char *const *good;  /* well-behaved clients' addresses */
+	size_t n_good;
+	const char *cookie_src;   /* NULL, or a cookie client in the victim prefix */
+	bool tcp;                 /* TCP_N queries over TCP from victim addresses */
 	/* out: the victim sockets */
 	int sent, full, slip, bad_tc, other;
 	int64_t t_first, t_last; /* first query, last answer (ms) */
@@ -315,7 +319,7 @@ static void flood_send(struct flood *f, struct flood_socks *k, int64_t t)
 			f->good_sent++;
 		}
 	}
-	if (f->cookie && f->cookie_sent < (int)(t / GOOD_EVERY_MS) + 1) {
+	if (f->cookie_src != NULL && f->cookie_sent < (int)(t / GOOD_EVERY_MS) + 1) {
 		n = make_query(q, (uint16_t)(0xc000 | f->cookie_sent), k->cookie, k->cookie_len);
 		send_to(k, k->pfd[k->n - 1].fd, q, n);
 		f->cookie_sent++;
@@ -398,14 +402,12 @@ static pid_t tcp_client(const struct flood *f)
 	to_sockaddr(f->dst, f->port, &dst, &dl);
 	sys_sleep_ms(200); /* into the flood, past the first burst */
 	for (int i = 0; i < TCP_N; i++) {
-		char src[32];
 		uint8_t q[128], a[1500];
 		struct resp r;
 		ssize_t got;
 		int fd;
 
-		snprintf(src, sizeof(src), "127.1.1.%d", 101 + i);
-		fd = bound_socket(src, SOCK_STREAM);
+		fd = bound_socket(f->victims[(size_t)(100 + i) % f->n_victims], SOCK_STREAM);
 		if (connect(fd, (struct sockaddr *)&dst, dl) == 0 &&
 		    sys_tcp_send(fd, q, make_query(q, (uint16_t)(0x7000 + i), NULL, 0)) == 0 &&
 		    (got = sys_tcp_recv(fd, a, sizeof(a), 5000)) > 0 && parse_resp(a, got, &r) &&
@@ -436,15 +438,11 @@ static void flood_run(struct flood *f)
 	for (size_t i = 0; i < f->n_victims; i++)
 		k->pfd[k->n++] = (struct pollfd){.fd = bound_socket(f->victims[i], SOCK_DGRAM),
 						 .events = POLLIN};
-	for (size_t i = 0; i < f->n_good; i++) {
-		char src[32];
-
-		snprintf(src, sizeof(src), "127.2.%zu.1", i + 1);
-		k->pfd[k->n++] = (struct pollfd){.fd = bound_socket(src, SOCK_DGRAM),
+	for (size_t i = 0; i < f->n_good; i++)
+		k->pfd[k->n++] = (struct pollfd){.fd = bound_socket(f->good[i], SOCK_DGRAM),
 						 .events = POLLIN};
-	}
-	if (f->cookie) {
-		k->pfd[k->n++] = (struct pollfd){.fd = bound_socket(COOKIE_SRC, SOCK_DGRAM),
+	if (f->cookie_src != NULL) {
+		k->pfd[k->n++] = (struct pollfd){.fd = bound_socket(f->cookie_src, SOCK_DGRAM),
 						 .events = POLLIN};
 		get_server_cookie(k, k->pfd[k->n - 1].fd);
 	}
@@ -481,25 +479,34 @@ static void flood_run(struct flood *f)
 		    f->good_bad, f->cookie_full, f->cookie_sent, f->cookie_bad, f->tcp_ok);
 }
 
-/* The victim /24's 254 source addresses. */
-static const char *const *victim_v4(void)
+/* n addresses "<pre><number><post>", the number i + 1 for i < n, in
+ * hexadecimal for IPv6. */
+static const char *const *addresses(char (*buf)[48], const char **ptr, size_t n,
+				    const char *pre, const char *post)
 {
-	static char buf[N_VICTIM][16];
-	static const char *ptr[N_VICTIM];
+	bool hex = strchr(pre, ':') != NULL;
 
-	for (int i = 0; i < N_VICTIM; i++) {
-		snprintf(buf[i], sizeof(buf[i]), "127.1.1.%d", i + 1);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(buf[i], sizeof(buf[i]), hex ? "%s%zx%s" : "%s%zu%s", pre, i + 1, post);
 		ptr[i] = buf[i];
 	}
 	return ptr;
 }
 
+/* The victim /24's 254 source addresses, and one /24 each for the
+ * well-behaved clients. */
 static void flood_v4(struct flood *f, uint16_t port, bool good, bool cookie, bool tcp)
 {
+	static char vbuf[N_VICTIM][48], gbuf[N_GOOD][48];
+	static const char *vptr[N_VICTIM], *gptr[N_GOOD];
+
 	*f = (struct flood){
-		.dst = "127.0.0.1", .port = port, .victims = victim_v4(),
-		.n_victims = N_VICTIM, .n_good = good ? N_GOOD : 0,
-		.cookie = cookie, .tcp = tcp,
+		.dst = "127.0.0.1", .port = port,
+		.victims = addresses(vbuf, vptr, N_VICTIM, "127.1.1.", ""),
+		.n_victims = N_VICTIM,
+		.good = addresses(gbuf, gptr, N_GOOD, "127.2.", ".1"),
+		.n_good = good ? N_GOOD : 0,
+		.cookie_src = cookie ? COOKIE_SRC : NULL, .tcp = tcp,
 	};
 	flood_run(f);
 }
@@ -516,13 +523,13 @@ static void assert_limited(const struct flood *f)
 	int bound = (int)(RATE * (t + 1.0)) + 1; /* +1: ms rounding */
 
 	cr_assert_gt(f->sent, FLOOD_N / 2, "the flood was not sent (%d)", f->sent);
-	cr_expect_leq(f->full, bound, "victim /24: %d full answers in %.2f s, at most %d",
+	cr_expect_leq(f->full, bound, "victim prefix: %d full answers in %.2f s, at most %d",
 		      f->full, t, bound);
-	cr_expect_geq(f->full, 1, "victim /24: not even the first burst was answered");
+	cr_expect_geq(f->full, 1, "victim prefix: not even the first burst was answered");
 	/* DESIGN §10: a flood far above the rate keeps the account at its
 	 * floor (-rate × window), so only the first burst passes; this catches
 	 * per-worker tables (rate × workers) and a debt not remembered. */
-	cr_expect_leq(f->full, RATE + RATE / 2, "victim /24: %d full answers, more than the"
+	cr_expect_leq(f->full, RATE + RATE / 2, "victim prefix: %d full answers, more than the"
 		      " first burst of %d", f->full, RATE);
 	cr_expect_eq(f->bad_tc, 0, "%d TC answers carried records", f->bad_tc);
 	cr_expect_eq(f->other, 0, "%d other answers", f->other);
@@ -661,34 +668,66 @@ Test(rrl, off_by_default)
 }
 
 /*
- * IPv6: on Linux the loopback holds only ::1/128 (binding ::2 or any other
- * address gives EADDRNOTAVAIL without `ip addr add`, which needs root), so
- * a flood from many IPv6 prefixes cannot be made here. What can be tested:
- * the ::1 /56 bucket limits positive answers over UDP at the rate, from
- * one source address and several source ports.
+ * IPv6, in a network namespace this test makes (the loopback of the host
+ * holds only ::1, and a test may give addresses only to namespaces it
+ * made): the victim /56 fd00:0:0::/56 sends from 254 addresses (one /64
+ * each: fd00:0:0:1::1 .. fd00:0:0:fe::1, so the whole /56 is one bucket
+ * and no narrower prefix is), the well-behaved clients each from a /56
+ * of their own (fd00:0:0:100::1 ...), a cookie client and TCP from inside
+ * the victim /56. The namespace goes with this test's process.
  */
-Test(rrl, ipv6_loopback_prefix_is_limited)
+#define V6_SERVER "fd00:53::53"
+
+static void netns_with_v6(const struct flood *f)
 {
-	static const char *const v6[] = {"::1", "::1", "::1", "::1", "::1", "::1", "::1", "::1"};
-	uint16_t port = sys_free_port();
-	char ps[8];
+	char path[] = "/tmp/ahd-rrl-ip.XXXXXX";
+	int fd = mkstemp(path);
+	FILE *b = fd >= 0 ? fdopen(fd, "w") : NULL;
+	char cmd[128];
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
+	cr_assert_not_null(b);
+	fprintf(b, "link set lo up\naddr add %s/128 dev lo nodad\n", V6_SERVER);
+	for (size_t i = 0; i < f->n_victims; i++)
+		fprintf(b, "addr add %s/128 dev lo nodad\n", f->victims[i]);
+	for (size_t i = 0; i < f->n_good; i++)
+		fprintf(b, "addr add %s/128 dev lo nodad\n", f->good[i]);
+	fprintf(b, "addr add %s/128 dev lo nodad\n", f->cookie_src);
+	cr_assert_eq(fclose(b), 0);
+	snprintf(cmd, sizeof(cmd), "ip -6 -batch %s", path);
+	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+	unlink(path);
+}
+
+Test(rrl, ipv6_prefixes_in_a_netns)
+{
+	static char vbuf[N_VICTIM][48], gbuf[N_GOOD][48];
+	static const char *vptr[N_VICTIM], *gptr[N_GOOD];
+	uint16_t port = 5353;
 	const char *args[] = {
 		"--hosted-zone", ZONE, "--ns", "[\"ns1." ZONE "\", \"ns2." ZONE "\"]",
 		"--zone-resolutions", "{\"www\": [\"192.0.2.1\"]}", "--user", "nobody",
-		"--workers", "2", "--port", ps, "--listen", "::1",
+		"--workers", "2", "--port", "5353", "--listen", V6_SERVER,
 		"--rrl-rate", "10", "--rrl-slip", "2", "--rrl-window", "2",
 		"--rrl-ipv6-prefix", "56", NULL,
 	};
 	struct sys_server s;
 	struct flood f = {
-		.dst = "::1", .victims = v6, .n_victims = sizeof(v6) / sizeof(v6[0]),
+		.dst = V6_SERVER, .port = port,
+		.victims = addresses(vbuf, vptr, N_VICTIM, "fd00:0:0:", "::1"),
+		.n_victims = N_VICTIM,
+		.good = addresses(gbuf, gptr, N_GOOD, "fd00:0:0:", "00::1"),
+		.n_good = N_GOOD, .cookie_src = "fd00:0:0:77::77", .tcp = true,
 	};
 
-	cr_assert_neq(port, 0);
-	snprintf(ps, sizeof(ps), "%u", port);
-	cr_assert_eq(sys_server_start_raw(&s, args, port, "::1"), 0, "the server did not start");
-	f.port = port;
+	netns_with_v6(&f);
+	cr_assert_eq(sys_server_start_raw(&s, args, port, V6_SERVER), 0, "the server did not start");
 	flood_run(&f);
 	assert_limited(&f);
+	assert_good_answered(&f);
+	cr_expect_gt(f.cookie_sent, FLOOD_MS / GOOD_EVERY_MS / 2);
+	cr_expect_eq(f.cookie_full, f.cookie_sent, "cookie client: %d of %d answered",
+		     f.cookie_full, f.cookie_sent);
+	cr_expect_eq(f.tcp_ok, TCP_N, "TCP: %d of %d answered", f.tcp_ok, TCP_N);
 	cr_expect_eq(sys_server_stop(&s), 0);
 }
