@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "health.h"
 
 #define CHECK_REASON_MAX 48
 
@@ -26,6 +27,7 @@ struct check_target {
 	size_t user;           /* caller's cookie (the flat address index) */
 	/* Out, set by check_run. */
 	bool pass;
+	enum health_error error_class; /* HEALTH_ERR_NONE when pass */
 	uint32_t latency_us;
 	char reason[CHECK_REASON_MAX]; /* "connected", "HTTP 200", "refused",
 					* "timeout", "HTTP 503", ... */

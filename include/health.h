@@ -51,6 +51,9 @@ struct health_addr {
 	int64_t last_check;     /* clock of the last result, -1: none yet */
 	uint32_t latency_us;    /* of the last check */
 	char last_error[HEALTH_REASON_MAX]; /* reason of the last failure, "" */
+	enum health_error error_class; /* class of the last failure */
+	bool last_pass;         /* the last result passed */
+	uint32_t changes;       /* UP <-> DOWN changes (not the first verdict) */
 };
 
 struct health; /* the states of one configuration's addresses */
@@ -110,5 +113,9 @@ bool health_published(const struct health *h, size_t e, size_t j);
 const bool *health_published_set(const struct health *h);
 
 const char *health_state_name(enum health_state s);
+/* "none", "refused", "timeout", "connect", "tls", "http_status",
+ * "protocol", "other": the label values of the metrics and status. */
+const char *health_error_name(enum health_error e);
+#define HEALTH_ERR_COUNT (HEALTH_ERR_OTHER + 1)
 
 #endif

@@ -62,8 +62,10 @@ struct rrl_table;
 
 /* "AHDSTAT1" */
 #define STATS_MAGIC UINT64_C(0x3154415453444841)
-/* 2: the secondaries' table (stats_notify). */
-#define STATS_VERSION 2
+/* 2: the secondaries' table (stats_notify). 3: the image and restart
+ * fields of the header (issue 16); an older reader refuses the object
+ * (EPROTO: "not a stats object of this version"), never misreads it. */
+#define STATS_VERSION 3
 /* Room for the answer kinds (answer.h), fixed so the format does not move
  * when a kind is added. */
 #define STATS_KINDS 16
@@ -77,6 +79,8 @@ struct rrl_table;
 #define STATS_ADDR_MAX 48   /* INET6_ADDRSTRLEN rounded up */
 #define STATS_ERROR_MAX 48  /* = HEALTH_REASON_MAX */
 #define STATS_SUFFIX ".stats"
+/* Room for the process roles (proc.h) in the header's restart counts. */
+#define STATS_ROLES 4
 /* The most workers and backends a table is made for. */
 #define STATS_MAX_WORKERS 4096
 #define STATS_MAX_BACKENDS (1u << 22)
@@ -122,9 +126,24 @@ struct stats_header {
 	uint64_t rrl_size;
 	_Atomic uint64_t rrl_params; /* rate | window << 32 | slip << 48 */
 	_Atomic uint32_t rrl_prefixes; /* v4 | v6 << 8 | log_only << 16 */
+	/* Version 3 (issue 16), for the metrics: the prober's last publish
+	 * of the image (stats_image_published), each field whole; a reader
+	 * may pair one publish's serial with the next one's durations. */
+	_Atomic int64_t image_published; /* Unix time, 0: none yet */
+	_Atomic int64_t rrsig_expiry;    /* earliest RRSIG expiration, 0: unsigned */
+	_Atomic uint32_t image_serial;
+	_Atomic uint32_t build_us;       /* the publish, signing included */
+	_Atomic uint32_t sign_us;        /* of which private-key operations */
+	_Atomic int32_t metrics_pid;     /* 0: not running */
+	/* Deaths followed by a restart, by enum proc_role (the supervisor;
+	 * [worker] sums the workers'; a reload's restart is no death). */
+	_Atomic uint32_t restarts[STATS_ROLES];
 };
 _Static_assert(sizeof(struct stats_header) <= STATS_HEADER_SIZE, "stats header fits");
 _Static_assert(offsetof(struct stats_header, lock) % 8 == 0, "seqlock aligned");
+_Static_assert(offsetof(struct stats_header, image_published) == 200,
+	       "version 3 fields after the version 2 header");
+_Static_assert(sizeof(struct stats_header) == 248, "stats header layout is part of the shm format");
 
 /* One worker's counters. Indexes of answers[]: enum answer_kind. */
 struct stats_worker {
@@ -195,7 +214,7 @@ struct stats_backend {
 	/* Issue 16 (zero in an object made before them): */
 	uint8_t admin;                  /* enum stats_admin: operator override */
 	uint8_t error_class;            /* enum health_error of the last failure */
-	uint8_t pad[1];
+	uint8_t last_pass;              /* the last check passed */
 	uint32_t changes;               /* state changes since the prober started */
 };
 _Static_assert(sizeof(struct stats_backend) == 392, "stats_backend layout is part of the shm format");
@@ -360,6 +379,15 @@ static inline uint64_t stats_pack(uint32_t serial, int64_t t)
 size_t stats_notify_begin(struct stats *st, const struct config *cfg);
 /* Supervisor: no secondaries any more (a reload removed every one). */
 void stats_notify_clear(struct stats *st);
+/* Prober: the image of serial was published at now (Unix time); the
+ * publish took build_ns, sign_ns of it signing; rrsig_expiry: the
+ * earliest signature expiration in it (0: unsigned). */
+void stats_image_published(struct stats *st, uint32_t serial, int64_t now, int64_t build_ns,
+			   int64_t sign_ns, int64_t rrsig_expiry);
+/* Supervisor: a child of role died and will be restarted. */
+void stats_role_died(struct stats *st, unsigned role);
+/* Supervisor: the metrics process runs as pid (0: stopped). */
+void stats_metrics_started(struct stats *st, pid_t pid);
 /* Supervisor: the notifier runs as pid (0: stopped). */
 void stats_notifier_started(struct stats *st, pid_t pid);
 /* Notifier: secondary i was sent the first NOTIFY of serial at now. */

@@ -35,6 +35,9 @@ struct zimg_signer_stats {
 	uint64_t last_made;
 	uint64_t last_reused;
 	size_t cached;          /* cache entries now */
+	uint64_t last_sign_ns;  /* the last build's time in private-key operations */
+	int64_t oldest_expiry;  /* the earliest RRSIG expiration the last
+				 * successful build used (Unix time), 0: none */
 };
 
 /* A signer for key, which it borrows (free the key after the signer).

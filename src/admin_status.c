@@ -137,6 +137,11 @@ static struct json_object *admin_status_json_backend(const struct stats_backend 
 	rc |= admin_status_json_i64(o, "since", b->since);
 	rc |= admin_status_json_i64(o, "last_check", b->last_check);
 	rc |= admin_status_json_str(o, "last_error", b->last_error);
+	/* The class of that failure ("none": never failed), and the count of
+	 * up/down changes since the prober started (issue 16). */
+	rc |= admin_status_json_str(o, "error_class",
+				    health_error_name((enum health_error)b->error_class));
+	rc |= admin_status_json_u64(o, "changes", b->changes);
 	rc |= admin_status_json_u64(o, "latency_us", b->latency_us);
 	rc |= admin_status_json_u64(o, "passes", b->passes);
 	rc |= admin_status_json_u64(o, "fails", b->fails);

@@ -112,7 +112,8 @@ static const char *check_errno_reason(int err)
 	}
 }
 
-static void check_finish(struct check_round *r, size_t i, bool pass, const char *reason)
+static void check_finish(struct check_round *r, size_t i, enum health_error cls,
+			 const char *reason)
 {
 	struct check_conn *c = &r->c[i];
 	struct check_target *t = &r->t[i];
@@ -131,21 +132,40 @@ static void check_finish(struct check_round *r, size_t i, bool pass, const char 
 		r->inflight--;
 	}
 	c->phase = CHECK_DONE;
-	t->pass = pass;
+	t->pass = cls == HEALTH_ERR_NONE;
+	t->error_class = cls;
 	t->latency_us = us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 	strlcpy(t->reason, reason, sizeof(t->reason));
 	r->done++;
 }
 
+/* The class a monitoring system counts (health.h): refused and reset
+ * mean nothing listens; a local failure (socket, epoll) is "other". */
+static enum health_error check_errno_class(const char *what, int err)
+{
+	if (what != NULL)
+		return HEALTH_ERR_OTHER;
+	switch (err) {
+	case ECONNREFUSED:
+	case ECONNRESET:
+		return HEALTH_ERR_REFUSED;
+	case ETIMEDOUT:
+		return HEALTH_ERR_TIMEOUT;
+	default:
+		return HEALTH_ERR_CONNECT;
+	}
+}
+
 static void check_fail_errno(struct check_round *r, size_t i, const char *what, int err)
 {
 	char reason[CHECK_REASON_MAX];
+	enum health_error cls = check_errno_class(what, err);
 
 	if (what == NULL)
-		check_finish(r, i, false, check_errno_reason(err));
+		check_finish(r, i, cls, check_errno_reason(err));
 	else {
 		snprintf(reason, sizeof(reason), "%s: %s", what, check_errno_reason(err));
-		check_finish(r, i, false, reason);
+		check_finish(r, i, cls, reason);
 	}
 }
 
@@ -164,7 +184,7 @@ static void check_send(struct check_round *r, size_t i)
 	ssize_t k;
 
 	if (len == 0) {
-		check_finish(r, i, false, "request too long");
+		check_finish(r, i, HEALTH_ERR_OTHER, "request too long");
 		return;
 	}
 	while (c->sent < len) {
@@ -193,7 +213,7 @@ static void check_send(struct check_round *r, size_t i)
 static void check_connected(struct check_round *r, size_t i)
 {
 	if (r->t[i].kind != CONFIG_CHECK_HTTP) {
-		check_finish(r, i, true, "connected");
+		check_finish(r, i, HEALTH_ERR_NONE, "connected");
 		return;
 	}
 	check_send(r, i);
@@ -217,7 +237,8 @@ static void check_recv(struct check_round *r, size_t i)
 			return;
 		}
 		if (k == 0) {
-			check_finish(r, i, false, c->got ? "bad response" : "closed without response");
+			check_finish(r, i, HEALTH_ERR_PROTOCOL,
+				     c->got ? "bad response" : "closed without response");
 			return;
 		}
 		c->got += (size_t)k;
@@ -225,11 +246,11 @@ static void check_recv(struct check_round *r, size_t i)
 		if (st > 0) {
 			bool pass = check_http_verdict(status, reason, sizeof(reason));
 
-			check_finish(r, i, pass, reason);
+			check_finish(r, i, pass ? HEALTH_ERR_NONE : HEALTH_ERR_HTTP_STATUS, reason);
 			return;
 		}
 		if (st < 0 || c->got == sizeof(c->head)) {
-			check_finish(r, i, false, "bad response");
+			check_finish(r, i, HEALTH_ERR_PROTOCOL, "bad response");
 			return;
 		}
 	}
@@ -305,7 +326,7 @@ static void check_abandon(struct check_round *r)
 		if (r->c[i].phase != CHECK_DONE) {
 			if (r->c[i].phase == CHECK_IDLE)
 				r->c[i].start_ns = clock_now_ns();
-			check_finish(r, i, false, "stopped");
+			check_finish(r, i, HEALTH_ERR_OTHER, "stopped");
 		}
 	}
 }
@@ -358,7 +379,7 @@ static void check_expire(struct check_round *r, size_t *oldest, size_t next)
 		if (c->phase != CHECK_DONE) {
 			if (check_conn_deadline(r, *oldest) > now)
 				break;
-			check_finish(r, *oldest, false, "timeout");
+			check_finish(r, *oldest, HEALTH_ERR_TIMEOUT, "timeout");
 		}
 		(*oldest)++;
 	}
@@ -375,6 +396,7 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 
 	for (size_t i = 0; i < n; i++) {
 		t[i].pass = false;
+		t[i].error_class = HEALTH_ERR_NONE;
 		t[i].latency_us = 0;
 		t[i].reason[0] = '\0';
 	}

@@ -20,6 +20,24 @@ struct health {
 	size_t n_addrs;
 };
 
+static const char *const health_error_names[] = {
+	[HEALTH_ERR_NONE] = "none",
+	[HEALTH_ERR_REFUSED] = "refused",
+	[HEALTH_ERR_TIMEOUT] = "timeout",
+	[HEALTH_ERR_CONNECT] = "connect",
+	[HEALTH_ERR_TLS] = "tls",
+	[HEALTH_ERR_HTTP_STATUS] = "http_status",
+	[HEALTH_ERR_PROTOCOL] = "protocol",
+	[HEALTH_ERR_OTHER] = "other",
+};
+
+const char *health_error_name(enum health_error e)
+{
+	if ((size_t)e >= AHD_ARRAY_LEN(health_error_names))
+		return "other";
+	return health_error_names[e];
+}
+
 const char *health_state_name(enum health_state s)
 {
 	if ((size_t)s >= AHD_ARRAY_LEN(health_state_names))
@@ -126,6 +144,7 @@ bool health_record(struct health *h, size_t idx, const struct health_result *r,
 	next = old;
 	a->last_check = now;
 	a->latency_us = r->latency_us;
+	a->last_pass = r->pass;
 	if (r->pass) {
 		a->passes++;
 		a->fails = 0;
@@ -134,6 +153,8 @@ bool health_record(struct health *h, size_t idx, const struct health_result *r,
 		a->passes = 0;
 		strlcpy(a->last_error, r->reason ? r->reason : "failed",
 			sizeof(a->last_error));
+		a->error_class = r->error_class != HEALTH_ERR_NONE ? r->error_class
+								    : HEALTH_ERR_OTHER;
 	}
 	switch (old) {
 	case HEALTH_UNKNOWN:
@@ -152,6 +173,9 @@ bool health_record(struct health *h, size_t idx, const struct health_result *r,
 		return false;
 	a->state = next;
 	a->since = now;
+	/* The first verdict (from UNKNOWN) is no change a monitor counts. */
+	if (old != HEALTH_UNKNOWN)
+		a->changes++;
 	/* Count afresh in the new state: the streak that caused it is spent. */
 	a->passes = 0;
 	a->fails = 0;

@@ -248,6 +248,7 @@ static void prober_record(struct prober *p)
 			.pass = p->targets[i].pass,
 			.latency_us = p->targets[i].latency_us,
 			.reason = p->targets[i].reason,
+			.error_class = p->targets[i].error_class,
 		};
 		struct health_transition tr;
 
@@ -282,6 +283,8 @@ static void prober_publish(struct prober *p)
 		 prober_count_up(p->cfg, p->h), p->cfg->n_addrs_total, sigs,
 		 (long long)((t1 - t0) / 1000000));
 	p->serial_now = serial;
+	stats_image_published(p->stats, serial, (int64_t)time(NULL), t1 - t0,
+			      (int64_t)st.last_sign_ns, st.oldest_expiry);
 	prober_ready(&p->ready_fd);
 }
 

@@ -27,7 +27,6 @@
 #include "proc.h"
 #include "rrl.h"
 #include "shm.h"
-#include "rrl.h"
 
 _Static_assert(ANSWER_KIND_COUNT <= STATS_KINDS, "every answer kind has a counter");
 _Static_assert(STATS_ERROR_MAX >= HEALTH_REASON_MAX, "a health reason fits");
@@ -174,6 +173,14 @@ static void stats_init_header(struct stats_header *h, uint32_t n_workers, uint64
 	h->rrl_size = rrl_table_size(STATS_RRL_BUCKETS);
 	atomic_init(&h->rrl_params, 0);
 	atomic_init(&h->rrl_prefixes, 0);
+	atomic_init(&h->image_published, 0);
+	atomic_init(&h->rrsig_expiry, 0);
+	atomic_init(&h->image_serial, 0);
+	atomic_init(&h->build_us, 0);
+	atomic_init(&h->sign_us, 0);
+	atomic_init(&h->metrics_pid, 0);
+	for (size_t i = 0; i < STATS_ROLES; i++)
+		atomic_init(&h->restarts[i], 0);
 }
 
 /* The rate-limiting table's header, with a secret seed per start (the
@@ -355,6 +362,9 @@ static void stats_fill_backend(struct stats_backend *b, const struct config *cfg
 	b->check = (uint8_t)ent->check;
 	b->state = (uint8_t)a->state;
 	b->published = health_published(h, e, j);
+	b->error_class = (uint8_t)a->error_class;
+	b->last_pass = a->last_pass;
+	b->changes = a->changes;
 }
 
 int stats_publish_backends(struct stats *st, const struct config *cfg,
@@ -613,6 +623,40 @@ void stats_notify_clear(struct stats *st)
 {
 	if (st != NULL && st->writable)
 		atomic_store_explicit(&st->hdr->n_notify, 0, memory_order_release);
+}
+
+static uint32_t stats_us(int64_t ns)
+{
+	int64_t us = ns / 1000;
+
+	return us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+void stats_image_published(struct stats *st, uint32_t serial, int64_t now, int64_t build_ns,
+			   int64_t sign_ns, int64_t rrsig_expiry)
+{
+	struct stats_header *h;
+
+	if (st == NULL || !st->writable)
+		return;
+	h = st->hdr;
+	atomic_store_explicit(&h->image_serial, serial, memory_order_relaxed);
+	atomic_store_explicit(&h->build_us, stats_us(build_ns), memory_order_relaxed);
+	atomic_store_explicit(&h->sign_us, stats_us(sign_ns), memory_order_relaxed);
+	atomic_store_explicit(&h->rrsig_expiry, rrsig_expiry, memory_order_relaxed);
+	atomic_store_explicit(&h->image_published, now, memory_order_release);
+}
+
+void stats_role_died(struct stats *st, unsigned role)
+{
+	if (st != NULL && st->writable && role < STATS_ROLES)
+		atomic_fetch_add_explicit(&st->hdr->restarts[role], 1, memory_order_relaxed);
+}
+
+void stats_metrics_started(struct stats *st, pid_t pid)
+{
+	if (st != NULL && st->writable)
+		atomic_store_explicit(&st->hdr->metrics_pid, (int32_t)pid, memory_order_relaxed);
 }
 
 void stats_notifier_started(struct stats *st, pid_t pid)

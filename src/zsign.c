@@ -12,6 +12,7 @@
 #include <ldns/ldns.h>
 
 #include "ahd.h"
+#include "clock.h"
 #include "config.h"
 #include "dnssec.h"
 #include "log.h"
@@ -61,6 +62,9 @@ struct zimg_signer {
 	 * of the build under way. */
 	int64_t due, cur_due;
 	int64_t newest, cur_newest;
+	/* The earliest expiration among them (the metrics' warning that
+	 * signing stalled), INT64_MAX: none. */
+	int64_t oldest, cur_oldest;
 	uint8_t *scratch; /* the key of the RRset being looked up */
 	size_t scratch_cap;
 	void (*tick)(void *arg); /* after each signature made, or NULL */
@@ -85,6 +89,7 @@ struct zimg_signer *zimg_signer_new(struct dnssec_key *key)
 	s->buckets = calloc(s->n_buckets, sizeof(*s->buckets));
 	s->due = INT64_MAX; /* nothing signed yet: nothing due */
 	s->newest = INT64_MIN;
+	s->oldest = s->cur_oldest = INT64_MAX;
 	if (!s->dnskey_rdata || !s->buckets)
 		goto fail;
 	memcpy(s->dnskey_rdata, ldns_buffer_begin(buf), s->dnskey_len);
@@ -136,6 +141,7 @@ void zimg_signer_stats(const struct zimg_signer *s, struct zimg_signer_stats *ou
 {
 	*out = s->stats;
 	out->cached = s->n_entries;
+	out->oldest_expiry = s->oldest == INT64_MAX ? 0 : s->oldest;
 }
 
 /* FNV-1a, 64 bits: the keys are short and the table checks every byte
@@ -227,6 +233,7 @@ static void zsign_cache_sweep(struct zimg_signer *s)
 	}
 	s->due = s->cur_due;
 	s->newest = s->cur_newest;
+	s->oldest = s->cur_oldest;
 	s->old = s->cur;
 	s->cap_old = s->cap_cur;
 	s->n_old = s->n_cur;
@@ -242,8 +249,10 @@ static void zsign_cache_begin(struct zimg_signer *s)
 	s->n_cur = 0;
 	s->cur_due = INT64_MAX;
 	s->cur_newest = INT64_MIN;
+	s->cur_oldest = INT64_MAX;
 	s->stats.last_made = 0;
 	s->stats.last_reused = 0;
+	s->stats.last_sign_ns = 0;
 }
 
 /* A build failed: what it used is in no order list any more. */
@@ -265,6 +274,8 @@ static int zsign_cache_use(struct zimg_signer *s, struct zsign_cache_entry *e,
 		s->cur_due = due;
 	if (e->signed_at > s->cur_newest)
 		s->cur_newest = e->signed_at;
+	if (e->expires < s->cur_oldest)
+		s->cur_oldest = e->expires;
 	if (s->n_cur == s->cap_cur) {
 		size_t cap = s->cap_cur ? 2 * s->cap_cur : 1024;
 		struct zsign_cache_entry **n = reallocarray(s->cur, cap, sizeof(*n));
@@ -318,6 +329,7 @@ static struct zsign_cache_entry *zsign_cache_sign(struct zimg_sign_zone *sg,
 	struct zsign_cache_entry *e = NULL;
 	size_t off = 0, rdlen;
 	uint32_t inception, expiration, lifetime;
+	int64_t t0;
 
 	if (!list || !buf)
 		goto out;
@@ -344,7 +356,9 @@ static struct zsign_cache_entry *zsign_cache_sign(struct zimg_sign_zone *sg,
 	lifetime = sg->ttls->sig_lifetime -
 		   zsign_jitter(sg->ttls, owner, owner_len, wire_load_u16(key + 4));
 	dnssec_sig_window((time_t)sg->now, lifetime, &inception, &expiration);
+	t0 = clock_now_ns();
 	sig = dnssec_sign_rrset(sg->signer->key, list, sg->apex, inception, expiration);
+	sg->signer->stats.last_sign_ns += (uint64_t)(clock_now_ns() - t0);
 	if (!sig || ldns_rr_rdata2buffer_wire(buf, sig) != LDNS_STATUS_OK)
 		goto out;
 	rdlen = ldns_buffer_position(buf);
