@@ -192,6 +192,9 @@ struct config {
 	 * --cookie-secret; always set after parsing and serialized, so every
 	 * worker makes and accepts the same cookies. */
 	uint8_t cookie_secret[CONFIG_COOKIE_SECRET_LEN];
+	/* --metrics-listen ADDR:PORT: the Prometheus endpoint (DESIGN §11);
+	 * metrics_listen.port 0: off. */
+	struct config_notify metrics_listen;
 	/* --state-dir: where the supervisor keeps the last serial, so a
 	 * restart never serves a lower one (DESIGN §5.5); NULL: not kept. */
 	char *state_dir;

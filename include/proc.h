@@ -35,6 +35,7 @@ enum proc_role {
 	PROC_ROLE_WORKER = 0,
 	PROC_ROLE_PROBER,
 	PROC_ROLE_NOTIFIER, /* forked like the prober, never given the key */
+	PROC_ROLE_METRICS,  /* forked like the notifier: the Prometheus endpoint */
 };
 
 struct proc_backoff {

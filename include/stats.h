@@ -293,6 +293,10 @@ struct stats_table {
 	struct stats_backend *backends; /* head.n_backends */
 };
 
+/* The names of the answer counters (enum answer_kind): status's JSON
+ * keys and columns, the metrics' kind label. */
+extern const char *const stats_kind_names[];
+
 /* "/a-healthy-dns.53053" -> "/a-healthy-dns.53053.stats". Returns 0, or
  * -1 if it does not fit cap. */
 int stats_shm_name(const char *shm_name, char *out, size_t cap);

@@ -23,21 +23,9 @@
 #include "config.h"
 #include "health.h"
 #include "log.h"
+#include "proc.h"
 #include "shm.h"
 #include "stats.h"
-
-/* JSON keys and column titles of the answer counters. */
-static const char *const admin_status_kind_names[ANSWER_KIND_COUNT] = {
-	[ANSWER_DROP] = "ignored", /* QR set, shorter than a header */
-	[ANSWER_NOERROR] = "noerror",
-	[ANSWER_NODATA] = "nodata",
-	[ANSWER_NXDOMAIN] = "nxdomain",
-	[ANSWER_REFUSED] = "refused",
-	[ANSWER_FORMERR] = "formerr",
-	[ANSWER_NOTIMP] = "notimp",
-	[ANSWER_SERVFAIL] = "servfail",
-	[ANSWER_BADVERS] = "badvers",
-};
 
 static const char *admin_status_state_name(unsigned state)
 {
@@ -184,7 +172,7 @@ static struct json_object *admin_status_json_counts(const struct admin_status_co
 	rc |= admin_status_json_u64(o, "rrl_slipped", c->rrl_slipped);
 	rc |= admin_status_json_u64(o, "rrl_dropped", c->rrl_dropped);
 	for (size_t k = 0; k < ANSWER_KIND_COUNT; k++)
-		rc |= admin_status_json_u64(a, admin_status_kind_names[k], c->answers[k]);
+		rc |= admin_status_json_u64(a, stats_kind_names[k], c->answers[k]);
 	rc |= admin_status_json_add(o, "answers", a);
 	if (rc != 0) {
 		json_object_put(o);
@@ -302,6 +290,8 @@ struct json_object *admin_status_json(const struct stats *st)
 	rc |= admin_status_json_i64(o, "prober_pid",
 			     atomic_load_explicit(&st->hdr->prober_pid, memory_order_relaxed));
 	rc |= admin_status_json_i64(o, "prober_heartbeat_age_ms", stats_prober_age_ms(st, clock_now_ms()));
+	rc |= admin_status_json_i64(o, "metrics_pid",
+				    atomic_load_explicit(&st->hdr->metrics_pid, memory_order_relaxed));
 	rc |= admin_status_json_u64(o, "serial", t.head.serial);
 	rc |= admin_status_json_i64(o, "published", t.head.published);
 	rc |= admin_status_json_u64(o, "backends_up", t.head.n_up);
@@ -496,8 +486,8 @@ static void admin_status_print_workers(const struct stats *st, FILE *out)
 		char up[16];
 		size_t j;
 
-		for (j = 0; admin_status_kind_names[admin_status_kind_order[k]][j] != '\0' && j < sizeof(up) - 1; j++)
-			up[j] = (char)(admin_status_kind_names[admin_status_kind_order[k]][j] - 'a' + 'A');
+		for (j = 0; stats_kind_names[admin_status_kind_order[k]][j] != '\0' && j < sizeof(up) - 1; j++)
+			up[j] = (char)(stats_kind_names[admin_status_kind_order[k]][j] - 'a' + 'A');
 		up[j] = '\0';
 		fprintf(out, " %9s", up);
 	}
@@ -539,6 +529,11 @@ static void admin_status_print_notifier(const struct stats *st, FILE *out)
 		fprintf(out, "notifier: pid %d, %u secondaries\n", (int)pid, n);
 	else if (n > 0)
 		fprintf(out, "notifier: not running\n");
+	pid = atomic_load_explicit(&st->hdr->metrics_pid, memory_order_relaxed);
+	if (pid > 0)
+		fprintf(out, "metrics:  pid %d, %u restarts\n", (int)pid,
+			atomic_load_explicit(&st->hdr->restarts[PROC_ROLE_METRICS],
+					     memory_order_relaxed));
 }
 
 int admin_status_print_text(const struct stats *st, FILE *out, int64_t now)

@@ -48,6 +48,7 @@ const struct config_flag config_flags[FL_COUNT] = {
 	[FL_RRL_IPV4_PREFIX] = {"rrl-ipv4-prefix", CONFIG_KIND_VALUE, true},
 	[FL_RRL_IPV6_PREFIX] = {"rrl-ipv6-prefix", CONFIG_KIND_VALUE, true},
 	[FL_RRL_LOG_ONLY] = {"rrl-log-only", CONFIG_KIND_SWITCH, true},
+	[FL_METRICS_LISTEN] = {"metrics-listen", CONFIG_KIND_VALUE, true},
 	/* A config file naming another config file is refused: one level of
 	 * indirection is all an operator can keep in their head. */
 	[FL_CONFIG] = {"config", CONFIG_KIND_VALUE, false},

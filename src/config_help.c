@@ -192,6 +192,8 @@ void config_print_summary(const struct config *cfg, FILE *out)
 	config_print_procs(cfg, out);
 	fprintf(out, "state: %s\n", cfg->state_dir != NULL ? cfg->state_dir
 						      : "not kept (no --state-dir)");
+	fprintf(out, "metrics: %s\n", cfg->metrics_listen.port != 0 ? cfg->metrics_listen.text
+								    : "off (no --metrics-listen)");
 	config_print_xfr(cfg, out);
 	config_rrl_print(cfg, out);
 	if (cfg->config_file != NULL)
@@ -245,6 +247,9 @@ static const char config_help_text[] =
 	"  --shm-name NAME           shared memory object (default /" AHD_NAME ".PORT)\n"
 	"  --state-dir DIR           keep the last SOA serial there, so a restart\n"
 	"                            never serves a lower one (default: not kept)\n"
+	"  --metrics-listen A:P      serve Prometheus metrics at http://A:P/metrics,\n"
+	"                            e.g. 127.0.0.1:9720 (default: off; a change\n"
+	"                            needs a restart)\n"
 	"  --log-level L             debug, info (default), warning, error, critical\n"
 	"  --tcp-max-conns N         TCP connections per worker, 1-65536 (default 256);\n"
 	"                            when full, the longest idle one is closed\n"

@@ -65,6 +65,7 @@ enum config_flag_id {
 	FL_RRL_IPV4_PREFIX,
 	FL_RRL_IPV6_PREFIX,
 	FL_RRL_LOG_ONLY,
+	FL_METRICS_LISTEN,
 	FL_CONFIG,
 	FL_CHECK_CONFIG,
 	FL_VERSION,
@@ -147,6 +148,8 @@ int config_flag_json(const struct config_raw *raw, int id, struct json_object **
 int config_required(const struct config_raw *raw, int id);
 int config_flag_array(const struct config_raw *raw, int id, const char *what,
 		     struct json_object **out);
+/* config_xfr.c: --metrics-listen ADDR:PORT. */
+int config_metrics_listen(struct config *cfg, const struct config_raw *raw);
 int config_unhex(const char *s, uint8_t *out, size_t cap, size_t *len);
 void config_hex(const uint8_t *in, size_t n, char *out);
 int config_flag_duration(const struct config_raw *raw, int id, uint32_t min,

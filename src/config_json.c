@@ -130,6 +130,9 @@ static void config_jb_procs(struct config_jb *jb, struct json_object *o, const s
 		config_jb_add(jb, o, "config", json_object_new_string(cfg->config_file));
 	if (cfg->state_dir != NULL)
 		config_jb_add(jb, o, "state-dir", json_object_new_string(cfg->state_dir));
+	if (cfg->metrics_listen.port != 0)
+		config_jb_add(jb, o, "metrics-listen",
+			      json_object_new_string(cfg->metrics_listen.text));
 	config_jb_add(jb, o, "check-config", json_object_new_boolean(cfg->check_config));
 }
 

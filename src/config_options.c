@@ -592,7 +592,7 @@ int config_build(struct config *cfg, const struct config_raw *raw)
 				&cfg->workers) < 0)
 		return -1;
 	if (config_user(cfg, raw) < 0 || config_shm_name(cfg, raw) < 0 ||
-	    config_state_dir(cfg, raw) < 0 ||
+	    config_state_dir(cfg, raw) < 0 || config_metrics_listen(cfg, raw) < 0 ||
 	    config_check_config(cfg, raw) < 0)
 		return -1;
 	if (config_flag_uint_or(raw, FL_TCP_MAX_CONNS, 1, CONFIG_TCP_MAX_CONNS_MAX,

@@ -223,6 +223,36 @@ static int config_notify_parse(const char *lab, const char *s, struct config_not
 	return 0;
 }
 
+/* --metrics-listen: an address and a port, both required; unlike a
+ * secondary it may be the unspecified address (every interface). */
+int config_metrics_listen(struct config *cfg, const struct config_raw *raw)
+{
+	char lab[CONFIG_LABEL_MAX], val[CONFIG_SHOW_MAX], addr[INET6_ADDRSTRLEN + 1];
+	struct config_notify *t = &cfg->metrics_listen;
+	const char *s, *port;
+	unsigned p = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (raw->v[FL_METRICS_LISTEN] == NULL)
+		return 0;
+	if (config_flag_str(raw, FL_METRICS_LISTEN, &s) < 0)
+		return -1;
+	config_label(raw, FL_METRICS_LISTEN, lab, sizeof(lab));
+	config_quote(s, val, sizeof(val));
+	if (strlen(s) >= sizeof(t->text) ||
+	    config_notify_split(s, addr, sizeof(addr), &port) < 0 || port == NULL ||
+	    config_parse_addr(addr, &t->family, t->addr) < 0 ||
+	    (s[0] == '[' && t->family != AF_INET6))
+		return log_startup_error("%s: '%s' is not ADDRESS:PORT (e.g. 127.0.0.1:9720, "
+					 "[::1]:9720)",
+					 lab, val);
+	if (config_xfr_number(port, 65535, &p) < 0 || p == 0)
+		return log_startup_error("%s: '%s': the port is not an integer 1-65535", lab, val);
+	t->port = (uint16_t)p;
+	strlcpy(t->text, s, sizeof(t->text));
+	return 0;
+}
+
 static int config_notify(struct config *cfg, const struct config_raw *raw)
 {
 	char lab[CONFIG_LABEL_MAX], val[CONFIG_SHOW_MAX];

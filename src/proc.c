@@ -63,6 +63,8 @@ const char *proc_role_name(enum proc_role role)
 		return "prober";
 	case PROC_ROLE_NOTIFIER:
 		return "notifier";
+	case PROC_ROLE_METRICS:
+		return "metrics";
 	}
 	return "?";
 }
@@ -448,6 +450,17 @@ static const char *const proc_sys_notifier[] = {
 };
 
 /*
+ * The metrics process (DESIGN §11): installed once its listener is on
+ * its epoll set and its signal handlers are in place; then it only
+ * accepts, reads requests, writes pages and closes. No socket(),
+ * connect(), bind() or open(): it can reach nothing new.
+ */
+static const char *const proc_sys_metrics[] = {
+	"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "accept4", "accept",
+	"recvfrom", "sendto", "shutdown",
+};
+
+/*
  * What the sanitizer runtime needs, in ASan/UBSan builds only: at exit
  * LeakSanitizer clones a tracer task that ptrace()s this process,
  * reads /proc/self/{maps,task} and waits for it; reports symbolize by
@@ -482,6 +495,8 @@ static void proc_sys_lists(enum proc_role role, struct proc_sys_list *out)
 		out[n++] = (struct proc_sys_list)PROC_SYS_LIST(proc_sys_worker);
 	else if (role == PROC_ROLE_NOTIFIER)
 		out[n++] = (struct proc_sys_list)PROC_SYS_LIST(proc_sys_notifier);
+	else if (role == PROC_ROLE_METRICS)
+		out[n++] = (struct proc_sys_list)PROC_SYS_LIST(proc_sys_metrics);
 	else
 		out[n++] = (struct proc_sys_list)PROC_SYS_LIST(proc_sys_prober);
 #if defined(__SANITIZE_ADDRESS__)

@@ -125,6 +125,12 @@ static bool reload_needs_restart(const struct config *cur, const struct config *
 		reload_list_add(buf, cap, "tsig-key");
 	if (cur->ixfr_history != next->ixfr_history)
 		reload_list_add(buf, cap, "ixfr-history");
+	/* The supervisor bound the metrics listener before dropping root. */
+	if (cur->metrics_listen.port != next->metrics_listen.port ||
+	    cur->metrics_listen.family != next->metrics_listen.family ||
+	    memcmp(cur->metrics_listen.addr, next->metrics_listen.addr,
+		   sizeof(cur->metrics_listen.addr)) != 0)
+		reload_list_add(buf, cap, "metrics-listen");
 	return buf[0] != '\0';
 }
 

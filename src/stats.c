@@ -37,6 +37,19 @@ _Static_assert(sizeof(struct stats_slot) % 8 == 0 && sizeof(struct stats_backend
 _Static_assert(STATS_NOTIFY_TEXT == sizeof(((struct config_notify *)0)->text),
 	       "a --notify text fits");
 _Static_assert(STATS_NOTIFY_MAX <= 64, "the secondaries' table stays a few KiB");
+_Static_assert(PROC_ROLE_METRICS < STATS_ROLES, "every role has a restart count");
+
+const char *const stats_kind_names[ANSWER_KIND_COUNT] = {
+	[ANSWER_DROP] = "ignored", /* QR set, shorter than a header */
+	[ANSWER_NOERROR] = "noerror",
+	[ANSWER_NODATA] = "nodata",
+	[ANSWER_NXDOMAIN] = "nxdomain",
+	[ANSWER_REFUSED] = "refused",
+	[ANSWER_FORMERR] = "formerr",
+	[ANSWER_NOTIMP] = "notimp",
+	[ANSWER_SERVFAIL] = "servfail",
+	[ANSWER_BADVERS] = "badvers",
+};
 
 int stats_shm_name(const char *shm_name, char *out, size_t cap)
 {

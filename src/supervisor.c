@@ -408,6 +408,8 @@ static void supervisor_cleanup(struct supervisor *s)
 	free(s->children);
 	if (s->config_fd >= 0)
 		close(s->config_fd);
+	if (s->metrics_fd >= 0)
+		close(s->metrics_fd);
 	if (s->stats_fd >= 0)
 		close(s->stats_fd);
 	if (s->st != NULL) {
@@ -570,7 +572,7 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.boot_cfg = cfg;
-	s.ro_fd = s.config_fd = s.key_fd = s.stats_fd = -1;
+	s.ro_fd = s.config_fd = s.key_fd = s.stats_fd = s.metrics_fd = -1;
 	s.prober_ready_fd = s.wready[0] = s.wready[1] = -1;
 	log_init("supervisor", cfg->log_level);
 	if (supervisor_copy_args(&s, argc, argv) < 0) {
@@ -583,7 +585,8 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 	if (supervisor_key(&s) < 0)
 		goto out;
 	supervisor_nofile(cfg);
-	if (supervisor_check_user(cfg) < 0 || supervisor_bind(&s) < 0)
+	if (supervisor_check_user(cfg) < 0 || supervisor_bind(&s) < 0 ||
+	    supervisor_bind_metrics(&s) < 0)
 		goto out;
 	if (geteuid() != 0)
 		log_warning("not started as root: cannot switch to user %s; the "

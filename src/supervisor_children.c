@@ -74,7 +74,7 @@ void supervisor_worker_ready(struct supervisor *s)
 
 struct supervisor_child *supervisor_notifier(struct supervisor *s)
 {
-	return &s->children[s->n_children - 1];
+	return &s->children[s->n_children - 2];
 }
 
 /* Start it now if there are secondaries, else never (and say so in
@@ -117,6 +117,7 @@ static void supervisor_notifier_died(struct supervisor *s, struct supervisor_chi
 		supervisor_notifier_due(s, c, now);
 		return;
 	}
+	stats_role_died(s->st, PROC_ROLE_NOTIFIER);
 	c->due_ms = proc_backoff_died(&c->backoff, now);
 	log_warning("%s (pid %d) %s; restarting in %lld ms", c->name, (int)pid, why,
 		    (long long)(c->due_ms - now));
@@ -148,6 +149,8 @@ void supervisor_reap(struct supervisor *s)
 				supervisor_notifier_died(s, c, pid, why, now);
 				break;
 			}
+			if (c->role == PROC_ROLE_METRICS)
+				stats_metrics_started(s->st, 0);
 			/* Stopped by a reload: no back-off, start it now. */
 			if (c->role == PROC_ROLE_PROBER && s->prober_reloading) {
 				s->prober_reloading = false;
@@ -161,6 +164,9 @@ void supervisor_reap(struct supervisor *s)
 				supervisor_give_up(s, c, pid, status, why);
 				break;
 			}
+			/* Workers count theirs in their own block. */
+			if (c->role != PROC_ROLE_WORKER)
+				stats_role_died(s->st, c->role);
 			c->due_ms = proc_backoff_died(&c->backoff, now);
 			log_warning("%s (pid %d) %s; restarting in %lld ms", c->name,
 				    (int)pid, why, (long long)(c->due_ms - now));
@@ -230,18 +236,22 @@ int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 {
 	bool prober = c->role == PROC_ROLE_PROBER;
 	bool notifier = c->role == PROC_ROLE_NOTIFIER;
-	bool forked = prober || notifier;
+	bool metrics = c->role == PROC_ROLE_METRICS;
+	bool forked = prober || notifier || metrics;
 	struct proc_spawn_args a = {
 		.role = c->role,
 		.index = c->index,
 		.config_fd = forked ? -1 : s->config_fd,
-		.shm_fd = prober ? -1 : s->ro_fd,
+		.shm_fd = prober || metrics ? -1 : s->ro_fd,
 		.fds = c->fds,
 		.n_fds = c->n_fds,
 		.ready_fd = ready_fd,
 		.key_fd = prober ? s->key_fd : -1,
 		.stats_fd = forked ? -1 : s->stats_fd,
-		.run = prober ? supervisor_prober_run : notifier ? supervisor_notifier_run : NULL,
+		.run = prober	  ? supervisor_prober_run
+		       : notifier ? supervisor_notifier_run
+		       : metrics  ? supervisor_metrics_run
+				  : NULL,
 		.run_arg = forked ? s : NULL,
 	};
 	int64_t now = clock_now_ms();
@@ -270,6 +280,8 @@ int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 		stats_worker_started(s->st, c->index, pid, (int64_t)time(NULL));
 	else if (notifier)
 		stats_notifier_started(s->st, pid);
+	else if (metrics)
+		stats_metrics_started(s->st, pid);
 	else
 		stats_prober_started(s->st, pid, now);
 	log_debug("started %s (pid %d)", c->name, (int)pid);
@@ -430,7 +442,7 @@ int supervisor_children(struct supervisor *s)
 {
 	const struct config *cfg = s->cfg;
 
-	s->n_children = 2 + (size_t)cfg->workers;
+	s->n_children = 3 + (size_t)cfg->workers;
 	s->children = calloc(s->n_children, sizeof(*s->children));
 	if (s->children == NULL) {
 		log_error("out of memory");
@@ -446,6 +458,16 @@ int supervisor_children(struct supervisor *s)
 			continue;
 		}
 		if (i == s->n_children - 1) {
+			/* Started by the main loop, off the path to the first
+			 * answer; never without --metrics-listen. */
+			c->role = PROC_ROLE_METRICS;
+			strlcpy(c->name, "metrics", sizeof(c->name));
+			c->fds = &s->metrics_fd;
+			c->n_fds = 1;
+			c->due_ms = s->metrics_fd >= 0 ? 0 : SUPERVISOR_NEVER;
+			continue;
+		}
+		if (i == s->n_children - 2) {
 			/* The main loop starts it once the workers answer, so
 			 * a secondary asked to transfer finds them up. */
 			c->role = PROC_ROLE_NOTIFIER;

@@ -40,7 +40,8 @@ struct supervisor {
 	size_t n_socks;
 	size_t n_addrs; /* addresses actually bound */
 	/* [0] prober, [1..workers] workers, [workers + 1] the notifier,
-	 * which runs only while there are secondaries (--notify). */
+	 * which runs only while there are secondaries (--notify),
+	 * [workers + 2] the metrics process (only with --metrics-listen). */
 	struct supervisor_child *children;
 	size_t n_children;
 	sigset_t wait_mask; /* the mask while waiting: our signals open */
@@ -71,6 +72,9 @@ struct supervisor {
 	 * failure to save was logged (once until a save works again). */
 	uint32_t serial_saved;
 	bool serial_save_failed;
+	/* --metrics-listen: the listener bound before anything dropped
+	 * privileges, handed to each metrics process (-1: off). */
+	int metrics_fd;
 };
 
 /* Set by the signal handler (supervisor.c), cleared where acted on. */
@@ -83,6 +87,9 @@ extern volatile sig_atomic_t supervisor_got_hup;
 
 /* supervisor_children.c */
 struct supervisor_child *supervisor_notifier(struct supervisor *s);
+/* supervisor_metrics.c */
+int supervisor_bind_metrics(struct supervisor *s);
+int supervisor_metrics_run(void *arg);
 void supervisor_notifier_reload(struct supervisor *s);
 int supervisor_children(struct supervisor *s);
 int supervisor_start_children(struct supervisor *s);
