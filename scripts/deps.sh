@@ -8,8 +8,9 @@ set -eu
 build="gcc make pkg-config libldns-dev libjson-c-dev libbsd-dev libssl-dev libseccomp-dev"
 # nsd, knot and bind9 are the stock secondaries of the replication
 # tests (issue 14), which start them on loopback ports with their own
-# configuration; knot-dnssecutils has kzonecheck.
-test="$build libcriterion-dev ldnsutils bind9-dnsutils bind9-utils openssl knot-dnsutils clang libclang-rt-14-dev valgrind mandoc procps iproute2 systemd nsd knot knot-dnssecutils bind9"
+# configuration; knot-dnssecutils has kzonecheck. prometheus: promtool
+# and a real server scrape the metrics endpoint (issue 16).
+test="$build libcriterion-dev ldnsutils bind9-dnsutils bind9-utils openssl knot-dnsutils clang libclang-rt-14-dev valgrind mandoc procps iproute2 systemd nsd knot knot-dnssecutils bind9 prometheus"
 list=false
 if [ "${1:-}" = --list ]; then
 	list=true
