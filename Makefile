@@ -76,6 +76,9 @@ DEPS_test_rrl := $(SET_rrl)
 # The NOTIFY messages, built from SOA answers of a real image; the
 # notifier's allow-list.
 DEPS_test_notify := notify_msg $(SET_core) $(SET_image) $(SET_proc)
+# The metrics writer and parser (pure), and the page over a real
+# statistics object.
+DEPS_test_metrics := metrics_text metrics_page $(SET_stats)
 
 # $(call link_objs,DIR,TARGET): TARGET's objects in DIR, each once.
 link_objs = $(patsubst %,$(1)/%.o,$(sort $(DEPS_$(2))))

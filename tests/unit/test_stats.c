@@ -131,7 +131,7 @@ Test(stats, layout_is_pinned)
 	/* 128 in the first format; the prober's heartbeat was appended in
 	 * what was zero padding before the worker blocks (header_size 256),
 	 * so readers of either layout keep working. */
-	cr_assert_eq(sizeof(struct stats_header), 200);
+	cr_assert_eq(sizeof(struct stats_header), 248);
 	cr_assert_eq(offsetof(struct stats_header, prober_pid), 128);
 	cr_assert_eq(offsetof(struct stats_header, prober_beat_ms), 136);
 	/* Version 2: the secondaries' table. */
@@ -143,6 +143,12 @@ Test(stats, layout_is_pinned)
 	cr_assert_eq(offsetof(struct stats_header, rrl_size), 176);
 	cr_assert_eq(offsetof(struct stats_header, rrl_params), 184);
 	cr_assert_eq(offsetof(struct stats_header, rrl_prefixes), 192);
+	/* Version 3 (issue 16): the image and the restarts by role. */
+	cr_assert_eq(offsetof(struct stats_header, image_published), 200);
+	cr_assert_eq(offsetof(struct stats_header, rrsig_expiry), 208);
+	cr_assert_eq(offsetof(struct stats_header, image_serial), 216);
+	cr_assert_eq(offsetof(struct stats_header, metrics_pid), 228);
+	cr_assert_eq(offsetof(struct stats_header, restarts), 232);
 	cr_assert_eq(sizeof(struct stats_notify), 128);
 	cr_assert_eq(offsetof(struct stats_notify, text), 8);
 	cr_assert_eq(offsetof(struct stats_notify, addr), 72);
@@ -155,6 +161,10 @@ Test(stats, layout_is_pinned)
 	cr_assert_eq(sizeof(struct stats_slot), 320);
 	cr_assert_eq(sizeof(struct stats_backend), 392);
 	cr_assert_eq(offsetof(struct stats_backend, since), 352);
+	cr_assert_eq(offsetof(struct stats_backend, admin), 385);
+	cr_assert_eq(offsetof(struct stats_backend, error_class), 386);
+	cr_assert_eq(offsetof(struct stats_backend, last_pass), 387);
+	cr_assert_eq(offsetof(struct stats_backend, changes), 388);
 }
 
 Test(stats, names)
