@@ -12,6 +12,7 @@ cd "$(dirname "$0")/../.."
 bin=${1:-build/a-healthy-dns}
 unit=${AHD_UNIT:-packaging/systemd/a-healthy-dns.service}
 port=${AHD_CHECK_PORT:-53097}
+mport=${AHD_CHECK_METRICS_PORT:-53098}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -23,7 +24,7 @@ cat >"$tmp/config.json" <<EOF
  "zone-resolutions": {"static": ["192.0.2.10"],
                       "www": {"ips": ["127.0.0.1"], "health_port": 9}},
  "listen": ["127.0.0.1"], "port": $port, "workers": 2,
- "test-min-interval": 1, "test-timeout": 1,
+ "test-min-interval": 1, "test-timeout": 1, "metrics-listen": "127.0.0.1:$mport",
  "shm-name": "/a-healthy-dns.check-syscalls"}
 EOF
 
@@ -38,6 +39,9 @@ done
 if command -v dig >/dev/null; then
 	dig +time=1 +tries=1 @127.0.0.1 -p "$port" static.check.test A >/dev/null || true
 	dig +tcp +time=1 +tries=1 @127.0.0.1 -p "$port" www.check.test A >/dev/null || true
+fi
+if command -v curl >/dev/null; then
+	curl -s -m 2 "http://127.0.0.1:$mport/metrics" >/dev/null || true
 fi
 sleep 2 # a few check rounds
 sup=$(pgrep -P "$tracer" | head -n 1)
