@@ -210,14 +210,22 @@ static void metrics_head(struct metrics_buf *b, const char *name, const struct m
 	metrics_str(b, n > 0 ? "} " : " ");
 }
 
+/* name{labels} num\n, num already formatted. */
+static void metrics_sample(struct metrics_buf *b, const char *name, const struct metrics_label *l,
+			   size_t n, const char *num)
+{
+	metrics_head(b, name, l, n);
+	metrics_str(b, num);
+	metrics_str(b, "\n");
+}
+
 void metrics_sample_u64(struct metrics_buf *b, const char *name, const struct metrics_label *l,
 			size_t n, uint64_t v)
 {
 	char num[24];
 
-	metrics_head(b, name, l, n);
-	snprintf(num, sizeof(num), "%" PRIu64 "\n", v);
-	metrics_str(b, num);
+	snprintf(num, sizeof(num), "%" PRIu64, v);
+	metrics_sample(b, name, l, n, num);
 }
 
 void metrics_sample_i64(struct metrics_buf *b, const char *name, const struct metrics_label *l,
@@ -225,9 +233,8 @@ void metrics_sample_i64(struct metrics_buf *b, const char *name, const struct me
 {
 	char num[24];
 
-	metrics_head(b, name, l, n);
-	snprintf(num, sizeof(num), "%" PRId64 "\n", v);
-	metrics_str(b, num);
+	snprintf(num, sizeof(num), "%" PRId64, v);
+	metrics_sample(b, name, l, n, num);
 }
 
 void metrics_sample_f(struct metrics_buf *b, const char *name, const struct metrics_label *l,
@@ -235,7 +242,6 @@ void metrics_sample_f(struct metrics_buf *b, const char *name, const struct metr
 {
 	char num[48];
 
-	metrics_head(b, name, l, n);
-	snprintf(num, sizeof(num), "%.6f\n", v);
-	metrics_str(b, num);
+	snprintf(num, sizeof(num), "%.6f", v);
+	metrics_sample(b, name, l, n, num);
 }

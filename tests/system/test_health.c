@@ -115,19 +115,6 @@ static void server_start(struct sys_server *s, const char *resolutions)
 	cr_assert_eq(sys_server_start(s, args), 0, "the server did not start");
 }
 
-static pid_t find_prober(pid_t server)
-{
-	pid_t kids[64];
-	size_t n = sys_children(server, kids, 64);
-	char cmd[1024];
-
-	for (size_t i = 0; i < n && i < 64; i++) {
-		if (sys_cmdline(kids[i], cmd, sizeof(cmd)) == 0 && strstr(cmd, "prober") != NULL)
-			return kids[i];
-	}
-	return 0;
-}
-
 TestSuite(health, .timeout = 60);
 
 Test(health, tcp_address_follows_its_listener)
@@ -315,7 +302,7 @@ Test(health, killed_prober_does_not_stop_answers_and_comes_back)
 	snprintf(res, sizeof(res),
 		 "{\"www\": {\"ips\": [\"127.0.0.1\"], \"health_port\": %u}}", (unsigned)tport);
 	server_start(&s, res);
-	prober = find_prober(s.pid);
+	prober = sys_find_child(s.pid, "prober");
 	cr_assert_gt(prober, 0, "no prober child found");
 	cr_assert_eq(kill(prober, SIGKILL), 0);
 
@@ -327,7 +314,7 @@ Test(health, killed_prober_does_not_stop_answers_and_comes_back)
 	}
 	end = sys_now_ms() + 10000;
 	while (sys_now_ms() < end) {
-		again = find_prober(s.pid);
+		again = sys_find_child(s.pid, "prober");
 		if (again > 0 && again != prober)
 			break;
 		sys_sleep_ms(100);

@@ -193,26 +193,12 @@ static void server_start(struct sys_server *s, uint16_t tport, uint16_t mport)
 	cr_assert_eq(sys_server_start(s, args), 0, "the server did not start");
 }
 
-/* The metrics process (by its title), 0 if none. */
-static pid_t find_metrics(pid_t server)
-{
-	pid_t kids[64];
-	size_t n = sys_children(server, kids, 64);
-	char cmd[1024];
-
-	for (size_t i = 0; i < n && i < 64; i++) {
-		if (sys_cmdline(kids[i], cmd, sizeof(cmd)) == 0 && strstr(cmd, ": metrics") != NULL)
-			return kids[i];
-	}
-	return 0;
-}
-
 static pid_t wait_metrics_pid(pid_t server)
 {
 	int64_t end = sys_now_ms() + CHANGE_MS;
 	pid_t p;
 
-	while ((p = find_metrics(server)) == 0 && sys_now_ms() < end)
+	while ((p = sys_find_child(server, "metrics")) == 0 && sys_now_ms() < end)
 		sys_sleep_ms(50);
 	cr_assert_gt(p, 0, "no metrics process");
 	return p;
@@ -546,7 +532,7 @@ Test(metrics, hostile_clients_leave_metrics_and_dns_answering)
 	thousand(s.port, mport);
 	/* The same process served it all: it was never killed (seccomp)
 	 * nor restarted. */
-	cr_expect_eq(find_metrics(s.pid), m0, "the metrics process changed");
+	cr_expect_eq(sys_find_child(s.pid, "metrics"), m0, "the metrics process changed");
 	cr_expect_eq(scrape_sum(mport, "ahdns_process_restarts_total", role), 0);
 	sys_target_stop(t);
 	cr_assert_eq(sys_server_stop(&s), 0);

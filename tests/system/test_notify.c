@@ -322,21 +322,6 @@ static void ack_until(struct secondary *sec, uint16_t port, const char *text)
 	cr_assert_fail("the serial served was not acknowledged: %s", last);
 }
 
-/* The supervisor's child whose title names role, or 0. */
-static pid_t find_child(pid_t server, const char *role)
-{
-	pid_t kids[64];
-	size_t n = sys_children(server, kids, 64);
-	char cmd[1024], want[64];
-
-	snprintf(want, sizeof(want), "a-healthy-dns: %s", role);
-	for (size_t i = 0; i < n && i < 64; i++) {
-		if (sys_cmdline(kids[i], cmd, sizeof(cmd)) == 0 && strstr(cmd, want) != NULL)
-			return kids[i];
-	}
-	return 0;
-}
-
 static void notify_flag(char *buf, size_t cap, const struct secondary *sec)
 {
 	snprintf(buf, cap, "[\"127.0.0.1:%u\"]", (unsigned)sec->port);
@@ -433,7 +418,7 @@ Test(notify, runs_as_the_user_under_its_filter)
 	secondary_both(&sec, 0, g);
 	got_free(&g[0]);
 	got_free(&g[1]);
-	n = find_child(s.pid, "notifier");
+	n = sys_find_child(s.pid, "notifier");
 	cr_assert_gt(n, 0, "no notifier process");
 	snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", (unsigned)pw->pw_uid, (unsigned)pw->pw_uid,
 		 (unsigned)pw->pw_uid, (unsigned)pw->pw_uid);
@@ -538,7 +523,7 @@ Test(notify, reload_moves_the_secondary)
 	secondary_both(&a, 0, g);
 	got_free(&g[0]);
 	got_free(&g[1]);
-	workers = find_child(s.pid, "worker 0");
+	workers = sys_find_child(s.pid, "worker 0");
 
 	snprintf(text, sizeof(text), "{\"notify\": [\"127.0.0.1:%u\"]}", (unsigned)b.port);
 	cr_assert_eq(sys_write_file(path, text), 0);
@@ -551,7 +536,7 @@ Test(notify, reload_moves_the_secondary)
 	got_free(&g[1]);
 	snprintf(text, sizeof(text), "127.0.0.1:%u", (unsigned)b.port);
 	ack_until(&b, s.port, text);
-	cr_expect_eq(find_child(s.pid, "worker 0"), workers, "the worker was restarted");
+	cr_expect_eq(sys_find_child(s.pid, "worker 0"), workers, "the worker was restarted");
 	sys_target_stop(t);
 	close(a.fd);
 	close(b.fd);
@@ -721,14 +706,14 @@ Test(notify, killed_notifier_restarts_and_notifies_again)
 	secondary_answer(&sec, &g[1], LDNS_RCODE_NOERROR);
 	got_free(&g[0]);
 	got_free(&g[1]);
-	n = find_child(s.pid, "notifier");
+	n = sys_find_child(s.pid, "notifier");
 	cr_assert_gt(n, 0);
 	cr_assert_eq(kill(n, SIGUSR1), 0);
 	snprintf(line, sizeof(line), "notifier (pid %d) killed by signal %d", (int)n, SIGSYS);
 	cr_assert_eq(sys_server_wait_log(&s, line, WAIT_MS), 0, "no SIGSYS death logged");
 	end = sys_now_ms() + WAIT_MS;
 	while (sys_now_ms() < end && (fresh == 0 || fresh == n)) {
-		fresh = find_child(s.pid, "notifier");
+		fresh = sys_find_child(s.pid, "notifier");
 		sys_sleep_ms(20);
 	}
 	cr_assert(fresh != 0 && fresh != n, "no new notifier");

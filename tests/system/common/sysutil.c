@@ -1004,3 +1004,17 @@ void sys_target_stop(pid_t pid)
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 }
+
+pid_t sys_find_child(pid_t server, const char *role)
+{
+	pid_t kids[64];
+	size_t n = sys_children(server, kids, 64);
+	char cmd[1024], want[64];
+
+	snprintf(want, sizeof(want), "a-healthy-dns: %s", role);
+	for (size_t i = 0; i < n && i < 64; i++) {
+		if (sys_cmdline(kids[i], cmd, sizeof(cmd)) == 0 && strstr(cmd, want) != NULL)
+			return kids[i];
+	}
+	return 0;
+}

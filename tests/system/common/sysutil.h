@@ -120,6 +120,9 @@ int sys_proc_status(pid_t pid, const char *field, char *buf, size_t cap);
 /* The children of pid (scanning PPid in /proc); returns how many, up to
  * cap stored in out. */
 size_t sys_children(pid_t pid, pid_t *out, size_t cap);
+/* The child of server whose process title names role ("prober",
+ * "notifier", "metrics", "worker 0"), or 0. */
+pid_t sys_find_child(pid_t server, const char *role);
 /* /proc/<pid>/cmdline with NULs as spaces, into buf. 0 or -1. */
 int sys_cmdline(pid_t pid, char *buf, size_t cap);
 
