@@ -308,6 +308,7 @@ int metrics_run(struct metrics_loop *m, const struct stats *st)
 	while (!metrics_stop) {
 		int n = epoll_pwait(m->ep, evs, (int)AHD_ARRAY_LEN(evs), metrics_expire(m),
 				    &m->wait_mask);
+		bool listener_ready = false;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -320,12 +321,12 @@ int metrics_run(struct metrics_loop *m, const struct stats *st)
 			struct metrics_conn *c;
 
 			if (k == 0) {
-				metrics_accept(m, st);
+				listener_ready = true;
 				continue;
 			}
 			c = &m->conns[k - 1];
 			if (c->fd < 0)
-				continue; /* evicted by this batch's accepts */
+				continue;
 			if (c->text != NULL || c->page != NULL)
 				metrics_write(m, c);
 			else if (evs[i].events & (EPOLLERR | EPOLLHUP))
@@ -333,6 +334,10 @@ int metrics_run(struct metrics_loop *m, const struct stats *st)
 			else
 				metrics_read(m, c, st);
 		}
+		/* Last: an accept may reuse a slot, and this batch's events
+		 * for the slot's previous connection must not reach the new. */
+		if (listener_ready)
+			metrics_accept(m, st);
 	}
 	log_info("metrics: stopping");
 	return 0;
