@@ -143,6 +143,7 @@ static void http_check(int status, bool want_pass, const char *want_reason)
 	cr_assert_eq(check_run(&t, 1, 2000, 0, NULL, NULL, NULL), 0);
 	cr_assert_eq(t.pass, want_pass, "status %d: pass %d, reason %s", status, t.pass, t.reason);
 	cr_assert_str_eq(t.reason, want_reason);
+	cr_assert_eq(t.error_class, want_pass ? HEALTH_ERR_NONE : HEALTH_ERR_HTTP_STATUS);
 	cr_assert_lt(t.latency_us, 1000000u);
 	cr_assert(strncmp(srv.request, "GET /healthz HTTP/1.1\r\n", 23) == 0, "request: %s",
 		  srv.request);
@@ -161,6 +162,7 @@ Test(check, tcp_connect_passes)
 	cr_assert_eq(check_run(&t, 1, 2000, 0, NULL, NULL, NULL), 0);
 	cr_assert(t.pass, "reason %s", t.reason);
 	cr_assert_str_eq(t.reason, "connected");
+	cr_assert_eq(t.error_class, HEALTH_ERR_NONE);
 	close(fd);
 }
 
@@ -196,6 +198,7 @@ Test(check, refused_fails_fast)
 	cr_assert_lt(now_s() - t0, 0.5, "a refused connect must not wait for the timeout");
 	cr_assert_not(t.pass);
 	cr_assert_str_eq(t.reason, "refused");
+	cr_assert_eq(t.error_class, HEALTH_ERR_REFUSED);
 }
 
 Test(check, full_accept_queue_times_out)
@@ -212,6 +215,7 @@ Test(check, full_accept_queue_times_out)
 	dt = now_s() - t0;
 	cr_assert_not(t.pass);
 	cr_assert_str_eq(t.reason, "timeout");
+	cr_assert_eq(t.error_class, HEALTH_ERR_TIMEOUT);
 	cr_assert_geq(dt, 0.49);
 	cr_assert_lt(dt, 1.0);
 	cr_assert_geq(t.latency_us, 490000u);
@@ -254,6 +258,7 @@ Test(check, http_never_answering_times_out)
 	cr_assert_eq(check_run(&t, 1, 300, 0, NULL, NULL, NULL), 0);
 	cr_assert_not(t.pass);
 	cr_assert_str_eq(t.reason, "timeout");
+	cr_assert_eq(t.error_class, HEALTH_ERR_TIMEOUT);
 	close(fd);
 }
 
@@ -287,6 +292,7 @@ Test(check, http_refused)
 	cr_assert_eq(check_run(&t, 1, 1000, 0, NULL, NULL, NULL), 0);
 	cr_assert_not(t.pass);
 	cr_assert_str_eq(t.reason, "refused");
+	cr_assert_eq(t.error_class, HEALTH_ERR_REFUSED);
 }
 
 Test(check, thousand_targets_take_about_one_timeout)

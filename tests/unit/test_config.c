@@ -781,6 +781,10 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	cr_assert_eq(a->tsig.secret_len, b->tsig.secret_len);
 	cr_assert_eq(memcmp(a->tsig.secret, b->tsig.secret, a->tsig.secret_len), 0);
 	cr_assert_eq(a->ixfr_history, b->ixfr_history);
+	cr_assert_eq(a->metrics_listen.family, b->metrics_listen.family);
+	cr_assert_eq(a->metrics_listen.port, b->metrics_listen.port);
+	cr_assert_eq(memcmp(a->metrics_listen.addr, b->metrics_listen.addr, 16), 0);
+	cr_assert_str_eq(a->metrics_listen.text, b->metrics_listen.text);
 }
 
 Test(config, json_round_trip)
@@ -807,6 +811,7 @@ Test(config, json_round_trip)
 		"--workers", "4",
 		"--user", "nobody",
 		"--shm-name", "/rt",
+		"--metrics-listen", "[::1]:9054",
 		"--check-config",
 		NULL};
 	char *json;
@@ -2069,6 +2074,61 @@ Test(config, notify_errors)
 		o += (size_t)snprintf(many + o, sizeof(many) - o, "%s\"127.0.0.%d\"", i ? "," : "",
 				      i + 1);
 	snprintf(many + o, sizeof(many) - o, "]");
+	expect_bad_flags(bad, AHD_ARRAY_LEN(bad));
+}
+
+/* Issue 16: the Prometheus endpoint's address, by flag, environment and
+ * file; off when absent. */
+Test(config, metrics_listen)
+{
+	static const char *const env[] = {"AHDNS_METRICS_LISTEN=127.0.0.1:9100", NULL};
+	const char *flag[] = {ZONE_ARGS, "--metrics-listen", "[::1]:9054", NULL};
+	const char *none[] = {ZONE_ARGS, NULL};
+	char *file = write_temp("{\"metrics-listen\": \"0.0.0.0:80\"}");
+	const char *by_file[] = {ZONE_ARGS, "--config", file, NULL};
+	uint8_t v6[16] = {0}, v4[16] = {0};
+	struct config cfg;
+
+	cr_assert_eq(inet_pton(AF_INET6, "::1", v6), 1);
+	cr_assert_eq(inet_pton(AF_INET, "127.0.0.1", v4), 1);
+	parse_ok(&cfg, none, NULL);
+	cr_assert_eq(cfg.metrics_listen.port, 0);
+	config_free(&cfg);
+	parse_ok(&cfg, flag, NULL);
+	cr_assert_eq(cfg.metrics_listen.family, AF_INET6);
+	cr_assert_eq(memcmp(cfg.metrics_listen.addr, v6, 16), 0);
+	cr_assert_eq(cfg.metrics_listen.port, 9054);
+	cr_assert_str_eq(cfg.metrics_listen.text, "[::1]:9054");
+	config_free(&cfg);
+	parse_ok(&cfg, none, env);
+	cr_assert_eq(cfg.metrics_listen.family, AF_INET);
+	cr_assert_eq(memcmp(cfg.metrics_listen.addr, v4, 4), 0);
+	cr_assert_eq(cfg.metrics_listen.port, 9100);
+	config_free(&cfg);
+	/* Every interface is allowed here (unlike a secondary). */
+	parse_ok(&cfg, by_file, NULL);
+	cr_assert_eq(cfg.metrics_listen.family, AF_INET);
+	cr_assert_eq(cfg.metrics_listen.port, 80);
+	config_free(&cfg);
+	unlink(file);
+	free(file);
+}
+
+Test(config, metrics_listen_errors)
+{
+	static const char *const bad[][3] = {
+		{"--metrics-listen", "127.0.0.1", "'127.0.0.1' is not ADDRESS:PORT"},
+		{"--metrics-listen", "::1", "is not ADDRESS:PORT"},
+		{"--metrics-listen", "[::1]", "is not ADDRESS:PORT"},
+		{"--metrics-listen", "localhost:9054", "is not ADDRESS:PORT"},
+		{"--metrics-listen", "[127.0.0.1]:9054", "is not ADDRESS:PORT"},
+		{"--metrics-listen", "127.0.0.1:0", "the port is not an integer 1-65535"},
+		{"--metrics-listen", "127.0.0.1:65536", "the port is not an integer 1-65535"},
+		{"--metrics-listen", "127.0.0.1:", "the port is not"},
+		{"--metrics-listen", "127.0.0.1:90x", "the port is not"},
+		{"--metrics-listen", "", "is not ADDRESS:PORT"},
+	};
+
 	expect_bad_flags(bad, AHD_ARRAY_LEN(bad));
 }
 

@@ -39,7 +39,10 @@ static void test_setup(unsigned rise, unsigned fall, enum config_all_down api_al
 }
 
 static const struct health_result PASS = { .pass = true, .latency_us = 100, .reason = "connected" };
-static const struct health_result FAIL = { .pass = false, .latency_us = 50, .reason = "refused" };
+static const struct health_result FAIL = { .pass = false, .latency_us = 50, .reason = "refused",
+					     .error_class = HEALTH_ERR_REFUSED };
+static const struct health_result HTTP503 = { .pass = false, .latency_us = 70, .reason = "HTTP 503",
+					      .error_class = HEALTH_ERR_HTTP_STATUS };
 
 Test(health, unknown_at_start_only_static_published)
 {
@@ -259,5 +262,40 @@ Test(health, entry_of_flat_index)
 	cr_assert_str_eq(health_state_name(HEALTH_UP), "up");
 	cr_assert_str_eq(health_state_name(HEALTH_DOWN), "down");
 	cr_assert_str_eq(health_state_name(HEALTH_UNKNOWN), "unknown");
+	health_free(h);
+}
+
+/* Issue 16: the class of the last failure stays with it (as its reason
+ * does) after passes; changes count up/down flips, not the first
+ * verdict. */
+Test(health, error_class_and_changes)
+{
+	test_setup(1, 1, CONFIG_ALL_DOWN_WITHDRAW);
+	struct health *h = health_new(&test_cfg, 0);
+	static const struct health_result unclassed = { .pass = false, .reason = "odd" };
+
+	cr_assert(health_record(h, 2, &PASS, 10, NULL));
+	cr_assert_eq(health_addr(h, 2)->changes, 0);
+	cr_assert_eq(health_addr(h, 2)->error_class, HEALTH_ERR_NONE);
+	cr_assert(health_addr(h, 2)->last_pass);
+	cr_assert(health_record(h, 2, &HTTP503, 20, NULL));
+	cr_assert_eq(health_addr(h, 2)->changes, 1);
+	cr_assert_eq(health_addr(h, 2)->error_class, HEALTH_ERR_HTTP_STATUS);
+	cr_assert_not(health_addr(h, 2)->last_pass);
+	cr_assert_not(health_record(h, 2, &FAIL, 30, NULL));
+	cr_assert_eq(health_addr(h, 2)->error_class, HEALTH_ERR_REFUSED);
+	cr_assert(health_record(h, 2, &PASS, 40, NULL));
+	cr_assert_eq(health_addr(h, 2)->changes, 2);
+	cr_assert_eq(health_addr(h, 2)->error_class, HEALTH_ERR_REFUSED);
+	cr_assert(health_addr(h, 2)->last_pass);
+	/* A failure without a class is "other", never "none". */
+	cr_assert(health_record(h, 2, &unclassed, 50, NULL));
+	cr_assert_eq(health_addr(h, 2)->error_class, HEALTH_ERR_OTHER);
+	cr_assert_eq(health_addr(h, 2)->changes, 3);
+	cr_assert_str_eq(health_error_name(HEALTH_ERR_HTTP_STATUS), "http_status");
+	cr_assert_str_eq(health_error_name((enum health_error)200), "other");
+	/* First verdict down: no change either. */
+	cr_assert(health_record(h, 3, &FAIL, 10, NULL));
+	cr_assert_eq(health_addr(h, 3)->changes, 0);
 	health_free(h);
 }

@@ -288,3 +288,31 @@ Test(metrics_page, renders_counters_backends_zone_and_restarts, .init = page_set
 	stats_close(st);
 	close(fd);
 }
+
+/* The metrics process may accept and talk on what it was handed, and
+ * nothing else (DESIGN §11). */
+Test(metrics_sandbox, allow_list)
+{
+	static const char *const yes[] = {
+		"epoll_pwait", "epoll_ctl", "accept4", "recvfrom", "sendto", "shutdown", "close",
+		"read", "write", "clock_gettime",
+	};
+	static const char *const no[] = {
+		"socket", "connect", "bind", "listen", "openat", "execve", "kill", "ptrace",
+		"setuid", "mprotect", "getrandom", "prlimit64",
+	};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		cr_expect_eq(proc_sandbox_allows(PROC_ROLE_METRICS, yes[i]), 1, "%s", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+#if defined(__SANITIZE_ADDRESS__)
+		/* The sanitizer runtime's own list (proc.c) has these. */
+		if (strcmp(no[i], "openat") == 0 || strcmp(no[i], "kill") == 0 ||
+		    strcmp(no[i], "ptrace") == 0 || strcmp(no[i], "mprotect") == 0 ||
+		    strcmp(no[i], "prlimit64") == 0)
+			continue;
+#endif
+		cr_expect_eq(proc_sandbox_allows(PROC_ROLE_METRICS, no[i]), 0, "%s", no[i]);
+	}
+	cr_expect_str_eq(proc_role_name(PROC_ROLE_METRICS), "metrics");
+}

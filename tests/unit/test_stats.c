@@ -71,8 +71,10 @@ static void test_teardown(void)
 TestSuite(stats, .init = test_setup, .fini = test_teardown);
 
 static const struct health_result PASS = { .pass = true, .latency_us = 1234, .reason = "connected" };
-static const struct health_result REFUSED = { .pass = false, .latency_us = 87, .reason = "refused" };
-static const struct health_result HTTP503 = { .pass = false, .latency_us = 4500, .reason = "HTTP 503" };
+static const struct health_result REFUSED = { .pass = false, .latency_us = 87, .reason = "refused",
+					       .error_class = HEALTH_ERR_REFUSED };
+static const struct health_result HTTP503 = { .pass = false, .latency_us = 4500, .reason = "HTTP 503",
+					       .error_class = HEALTH_ERR_HTTP_STATUS };
 
 /* Health at 1700000000 s (in ms, the prober's clock): www[0] up,
  * www[1] down (refused), api down at 1700000030 s (HTTP 503). */
@@ -380,6 +382,8 @@ Test(stats, json_lists_backends_and_counters)
 	cr_assert_eq(test_int(b, "since"), 1700000000);
 	cr_assert_eq(test_int(b, "last_check"), 1700000000);
 	cr_assert_str_eq(test_str(b, "last_error"), "");
+	cr_assert_str_eq(test_str(b, "error_class"), "none");
+	cr_assert_eq(test_int(b, "changes"), 0);
 	cr_assert_eq(test_int(b, "latency_us"), 1234);
 
 	b = json_object_array_get_idx(arr, 1);
@@ -387,6 +391,8 @@ Test(stats, json_lists_backends_and_counters)
 	cr_assert_str_eq(test_str(b, "state"), "down");
 	cr_assert_not(json_object_get_boolean(test_get(b, "published")));
 	cr_assert_str_eq(test_str(b, "last_error"), "refused");
+	cr_assert_str_eq(test_str(b, "error_class"), "refused");
+	cr_assert_eq(test_int(b, "changes"), 0); /* the first verdict */
 	cr_assert_eq(test_int(b, "latency_us"), 87);
 
 	b = json_object_array_get_idx(arr, 2);
@@ -397,6 +403,8 @@ Test(stats, json_lists_backends_and_counters)
 	cr_assert_str_eq(test_str(b, "state"), "down");
 	cr_assert_eq(test_int(b, "since"), 1700000030);
 	cr_assert_str_eq(test_str(b, "last_error"), "HTTP 503");
+	cr_assert_str_eq(test_str(b, "error_class"), "http_status");
+	cr_assert_eq(test_int(b, "changes"), 1); /* up, then down */
 	cr_assert_eq(test_int(b, "latency_us"), 4500);
 	cr_assert_eq(test_int(b, "fails"), 0); /* the streak that caused it is spent */
 
