@@ -537,3 +537,36 @@ Test(metrics, hostile_clients_leave_metrics_and_dns_answering)
 	sys_target_stop(t);
 	cr_assert_eq(sys_server_stop(&s), 0);
 }
+
+/* The metrics process's seccomp filter kills it, and only it, for a call
+ * off its list (socket: it can open nothing); the supervisor starts a new
+ * one on the same listener, which counts the restart. */
+Test(metrics, a_forbidden_call_kills_only_the_metrics_process)
+{
+	static const char *const role[] = { "role=\"metrics\"", NULL };
+	struct sys_server s;
+	uint16_t tport = sys_free_port(), mport = sys_free_port();
+	pid_t m0, m1, prober, t = sys_target_start(NULL, tport, 0);
+	char line[128];
+	int64_t end;
+
+	cr_assert_gt(t, 0);
+	setenv("AHD_TEST_SECCOMP_PROBE", "socket", 1);
+	server_start(&s, tport, mport);
+	cr_assert_eq(sys_server_wait_log(&s, SYS_READY_LOG, 15000), 0);
+	m0 = wait_metrics_pid(s.pid);
+	prober = sys_find_child(s.pid, "prober");
+	free(scrape(mport));
+	cr_assert_eq(kill(m0, SIGUSR1), 0);
+	snprintf(line, sizeof(line), "metrics (pid %d) killed by signal %d", (int)m0, SIGSYS);
+	cr_assert_eq(sys_server_wait_log(&s, line, 10000), 0, "no SIGSYS death logged");
+	end = sys_now_ms() + CHANGE_MS;
+	while (((m1 = sys_find_child(s.pid, "metrics")) == 0 || m1 == m0) && sys_now_ms() < end)
+		sys_sleep_ms(50);
+	cr_assert(m1 != 0 && m1 != m0, "the metrics process was not restarted");
+	wait_metric(mport, "ahdns_process_restarts_total", role, 1);
+	cr_expect_eq(sys_find_child(s.pid, "prober"), prober, "the prober was restarted too");
+	cr_assert(dns_answers(s.port));
+	sys_target_stop(t);
+	cr_assert_eq(sys_server_stop(&s), 0);
+}
