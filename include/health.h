@@ -42,6 +42,14 @@ enum health_error {
 	HEALTH_ERR_OTHER,
 };
 
+/* An operator's override of one address (control socket, DESIGN §11).
+ * Same values as enum stats_admin. */
+enum health_admin {
+	HEALTH_ADMIN_NONE = 0,  /* the health check decides */
+	HEALTH_ADMIN_DRAINED,   /* never published, whatever the check says */
+	HEALTH_ADMIN_FORCED_UP, /* counts as up, whatever the check says */
+};
+
 /* What the status command shows about one address. */
 struct health_addr {
 	enum health_state state;
@@ -92,10 +100,20 @@ bool health_record(struct health *h, size_t idx, const struct health_result *r,
 /*
  * Recompute the published set from the states (UP addresses; static
  * addresses; all addresses of a serve_all entry that has no UP address
- * once every one of its addresses has been checked). Returns true if it
- * differs from the previous set (health_published_set).
+ * once every one of its addresses has been checked). Overrides come
+ * first (DESIGN §11.3): a drained address is never published and does not
+ * count (an entry whose other addresses are all down still falls back to
+ * serving those under serve_all, never the drained one); a forced-up
+ * address counts as UP. Returns true if it differs from the previous set
+ * (health_published_set).
  */
 bool health_update_published(struct health *h);
+
+/* Set or clear the override of health-checked address idx (static
+ * addresses are always published: ignored). Takes effect at the next
+ * health_update_published. */
+void health_set_admin(struct health *h, size_t idx, enum health_admin a);
+enum health_admin health_admin(const struct health *h, size_t idx);
 
 /* How many addresses are published, and how many exist. */
 size_t health_count_published(const struct health *h);

@@ -17,6 +17,7 @@ struct health {
 	const struct config *cfg;
 	struct health_addr *addrs; /* cfg->n_addrs_total */
 	bool *published;           /* cfg->n_addrs_total: the current set */
+	uint8_t *admin;            /* cfg->n_addrs_total: enum health_admin */
 	size_t n_addrs;
 };
 
@@ -57,7 +58,8 @@ struct health *health_new(const struct config *cfg, int64_t now)
 	/* calloc(0) may return NULL; one spare element keeps it simple. */
 	h->addrs = calloc(n + 1, sizeof(*h->addrs));
 	h->published = calloc(n + 1, sizeof(*h->published));
-	if (h->addrs == NULL || h->published == NULL) {
+	h->admin = calloc(n + 1, sizeof(*h->admin));
+	if (h->addrs == NULL || h->published == NULL || h->admin == NULL) {
 		health_free(h);
 		return NULL;
 	}
@@ -82,6 +84,7 @@ void health_free(struct health *h)
 		return;
 	free(h->addrs);
 	free(h->published);
+	free(h->admin);
 	free(h);
 }
 
@@ -190,6 +193,16 @@ bool health_record(struct health *h, size_t idx, const struct health_result *r,
 	return true;
 }
 
+/* The state an override makes of address i: drained ones are left out
+ * (HEALTH_UNKNOWN with *drained set), forced-up ones are UP. */
+static enum health_state health_effective(const struct health *h, size_t i, bool *drained)
+{
+	*drained = h->admin[i] == HEALTH_ADMIN_DRAINED;
+	if (h->admin[i] == HEALTH_ADMIN_FORCED_UP)
+		return HEALTH_UP;
+	return *drained ? HEALTH_UNKNOWN : h->addrs[i].state;
+}
+
 bool health_update_published(struct health *h)
 {
 	const struct config *cfg = h->cfg;
@@ -197,24 +210,26 @@ bool health_update_published(struct health *h)
 
 	for (size_t e = 0; e < cfg->n_entries; e++) {
 		const struct config_entry *ent = &cfg->entries[e];
-		size_t up = 0, known = 0;
-		bool all;
+		size_t up = 0, known = 0, counted = 0;
+		bool all, drained;
 
 		for (size_t j = 0; j < ent->n_addrs; j++) {
-			enum health_state s = h->addrs[health_index(cfg, e, j)].state;
+			enum health_state s = health_effective(h, health_index(cfg, e, j), &drained);
 
+			counted += !drained;
 			up += s == HEALTH_UP;
-			known += s != HEALTH_UNKNOWN;
+			known += !drained && s != HEALTH_UNKNOWN;
 		}
 		/* Fail open only once the entry's first round is in: before
 		 * that "none up" means "not yet known", not "all down". */
 		all = ent->check == CONFIG_CHECK_NONE ||
 		      (ent->all_down == CONFIG_ALL_DOWN_SERVE_ALL && up == 0 &&
-		       known == ent->n_addrs);
+		       known == counted);
 		for (size_t j = 0; j < ent->n_addrs; j++) {
 			size_t i = health_index(cfg, e, j);
-			bool p = all || h->addrs[i].state == HEALTH_UP;
+			bool p = health_effective(h, i, &drained) == HEALTH_UP || all;
 
+			p = p && (ent->check == CONFIG_CHECK_NONE || !drained);
 			if (p != h->published[i]) {
 				h->published[i] = p;
 				changed = true;
@@ -222,6 +237,22 @@ bool health_update_published(struct health *h)
 		}
 	}
 	return changed;
+}
+
+void health_set_admin(struct health *h, size_t idx, enum health_admin a)
+{
+	size_t e;
+
+	if (idx >= h->n_addrs)
+		return;
+	e = health_entry_of(h, idx);
+	if (h->cfg->entries[e].check != CONFIG_CHECK_NONE)
+		h->admin[idx] = (uint8_t)a;
+}
+
+enum health_admin health_admin(const struct health *h, size_t idx)
+{
+	return idx < h->n_addrs ? (enum health_admin)h->admin[idx] : HEALTH_ADMIN_NONE;
 }
 
 size_t health_count_published(const struct health *h)

@@ -354,6 +354,10 @@ int64_t stats_prober_age_ms(const struct stats *st, int64_t now_ms)
 	return now_ms > beat ? now_ms - beat : 0;
 }
 
+_Static_assert((int)STATS_ADMIN_DRAINED == (int)HEALTH_ADMIN_DRAINED &&
+		       (int)STATS_ADMIN_FORCED_UP == (int)HEALTH_ADMIN_FORCED_UP,
+	       "stats_backend.admin stores enum health_admin");
+
 static void stats_fill_backend(struct stats_backend *b, const struct config *cfg,
 			       size_t e, size_t j, const struct health *h)
 {
@@ -378,6 +382,7 @@ static void stats_fill_backend(struct stats_backend *b, const struct config *cfg
 	b->error_class = (uint8_t)a->error_class;
 	b->last_pass = a->last_pass;
 	b->changes = a->changes;
+	b->admin = (uint8_t)health_admin(h, health_index(cfg, e, j));
 }
 
 int stats_publish_backends(struct stats *st, const struct config *cfg,
