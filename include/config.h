@@ -92,6 +92,12 @@ struct config_addr {
 	uint8_t addr[16]; /* network byte order; first 4 bytes for AF_INET */
 };
 
+/* Where the control socket is unless --control-socket says otherwise:
+ * the systemd unit's RuntimeDirectory=. */
+#define CONFIG_CONTROL_SOCKET_DEFAULT "/run/a-healthy-dns/control"
+/* sizeof(sockaddr_un.sun_path) on Linux. */
+#define CONFIG_CONTROL_PATH_MAX 108
+
 struct config_entry {
 	char *name; /* relative owner name, lower case: "www", "api.v1" */
 	struct config_addr *addrs;
@@ -198,6 +204,12 @@ struct config {
 	/* --state-dir: where the supervisor keeps the last serial, so a
 	 * restart never serves a lower one (DESIGN §5.5); NULL: not kept. */
 	char *state_dir;
+	/* --control-socket (DESIGN §11): the UNIX socket of drain, undrain,
+	 * force-up and status; CONFIG_CONTROL_SOCKET_DEFAULT unless given,
+	 * NULL: "none" (no socket). control_socket_given: from a flag, the
+	 * environment or the file (a failure to bind it is then fatal). */
+	char *control_socket;
+	bool control_socket_given;
 	/* Replication (DESIGN §9). n_transfer_allow 0: every AXFR/IXFR is
 	 * REFUSED. */
 	struct config_prefix transfer_allow[CONFIG_XFR_ACL_MAX];

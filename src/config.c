@@ -38,6 +38,7 @@ const struct config_flag config_flags[FL_COUNT] = {
 	[FL_RRSIG_LIFETIME] = {"rrsig-lifetime", CONFIG_KIND_VALUE, true},
 	[FL_RRSIG_REFRESH] = {"rrsig-refresh", CONFIG_KIND_VALUE, true},
 	[FL_STATE_DIR] = {"state-dir", CONFIG_KIND_VALUE, true},
+	[FL_CONTROL_SOCKET] = {"control-socket", CONFIG_KIND_VALUE, true},
 	[FL_TRANSFER_ALLOW] = {"transfer-allow", CONFIG_KIND_VALUE, true},
 	[FL_NOTIFY] = {"notify", CONFIG_KIND_VALUE, true},
 	[FL_TSIG_KEY] = {"tsig-key", CONFIG_KIND_VALUE, true},
@@ -558,6 +559,7 @@ int config_from_json(struct config *cfg, const char *json)
 void config_free(struct config *cfg)
 {
 	free(cfg->state_dir);
+	free(cfg->control_socket);
 	free(cfg->hosted_zone);
 	for (size_t i = 0; i < cfg->n_alias_zones; i++)
 		free(cfg->alias_zones[i]);

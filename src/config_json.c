@@ -133,6 +133,10 @@ static void config_jb_procs(struct config_jb *jb, struct json_object *o, const s
 	if (cfg->metrics_listen.port != 0)
 		config_jb_add(jb, o, "metrics-listen",
 			      json_object_new_string(cfg->metrics_listen.text));
+	if (cfg->control_socket_given)
+		config_jb_add(jb, o, "control-socket",
+			      json_object_new_string(cfg->control_socket != NULL ? cfg->control_socket
+										 : "none"));
 	config_jb_add(jb, o, "check-config", json_object_new_boolean(cfg->check_config));
 }
 

@@ -558,6 +558,32 @@ static int config_state_dir(struct config *cfg, const struct config_raw *raw)
 	return cfg->state_dir != NULL ? 0 : config_oom();
 }
 
+/* --control-socket: an absolute path that fits a sockaddr_un, or "none". */
+static int config_control_socket(struct config *cfg, const struct config_raw *raw)
+{
+	char lab[CONFIG_LABEL_MAX];
+	char val[CONFIG_SHOW_MAX];
+	const char *s = CONFIG_CONTROL_SOCKET_DEFAULT;
+
+	if (raw->v[FL_CONTROL_SOCKET] != NULL) {
+		if (config_flag_str(raw, FL_CONTROL_SOCKET, &s) < 0)
+			return -1;
+		cfg->control_socket_given = true;
+		if (strcmp(s, "none") == 0)
+			return 0;
+		config_label(raw, FL_CONTROL_SOCKET, lab, sizeof(lab));
+		config_quote(s, val, sizeof(val));
+		if (s[0] != '/')
+			return log_startup_error("%s: '%s' is not an absolute path (or none)", lab,
+						 val);
+		if (strlen(s) >= CONFIG_CONTROL_PATH_MAX)
+			return log_startup_error("%s: '%s' is longer than a UNIX socket path may be "
+						 "(%d bytes)", lab, val, CONFIG_CONTROL_PATH_MAX - 1);
+	}
+	cfg->control_socket = strdup(s);
+	return cfg->control_socket != NULL ? 0 : config_oom();
+}
+
 int config_build(struct config *cfg, const struct config_raw *raw)
 {
 	unsigned u;
@@ -593,6 +619,7 @@ int config_build(struct config *cfg, const struct config_raw *raw)
 		return -1;
 	if (config_user(cfg, raw) < 0 || config_shm_name(cfg, raw) < 0 ||
 	    config_state_dir(cfg, raw) < 0 || config_metrics_listen(cfg, raw) < 0 ||
+	    config_control_socket(cfg, raw) < 0 ||
 	    config_check_config(cfg, raw) < 0)
 		return -1;
 	if (config_flag_uint_or(raw, FL_TCP_MAX_CONNS, 1, CONFIG_TCP_MAX_CONNS_MAX,

@@ -118,6 +118,8 @@ static bool reload_needs_restart(const struct config *cur, const struct config *
 		reload_list_add(buf, cap, "user");
 	if (reload_str_differs(cur->shm_name, next->shm_name))
 		reload_list_add(buf, cap, "shm-name");
+	if (reload_str_differs(cur->control_socket, next->control_socket))
+		reload_list_add(buf, cap, "control-socket");
 	if (reload_str_differs(cur->priv_key_path, next->priv_key_path) ||
 	    (cur->priv_key_path != NULL && cur->priv_key_alg != next->priv_key_alg))
 		reload_list_add(buf, cap, "priv-key-path/priv-key-alg");
