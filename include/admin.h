@@ -34,12 +34,23 @@ int admin_dump_zone(const struct zimg *z, size_t zone, FILE *out);
  * (hosted, then aliases). Exit status 0 or 1. */
 int admin_ds_main(int argc, char **argv);
 
+/* admin_control.c: `a-healthy-dns drain|undrain|force-up NAME [ADDRESS]
+ * [--reason TEXT] [--control-socket PATH]` (DESIGN §11). Exit status 0,
+ * 1 (refused, no server), 2 (usage). */
+int admin_control_main(int argc, char **argv);
+/* One request to the socket at path; prints the answer. Exit status. */
+struct control_req;
+int admin_control_request(const char *path, const struct control_req *rq);
+/* flag if not NULL, else $AHDNS_CONTROL_SOCKET, else the default. */
+const char *admin_control_path(const char *flag);
+
 struct json_object;
 struct stats;
 
 /* admin_status.c: `a-healthy-dns status [--json] [--port N | --shm-name
- * NAME]` (argv[1] == "status"). Exit status: 0, 1 (no server), 2
- * (usage). */
+ * NAME | --control-socket PATH]` (argv[1] == "status"); with
+ * --control-socket the prober answers through the socket, overrides
+ * included. Exit status: 0, 1 (no server), 2 (usage). */
 int admin_status_main(int argc, char **argv);
 /* Everything status shows, as JSON (caller puts it). NULL on error. */
 struct json_object *admin_status_json(const struct stats *st);

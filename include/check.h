@@ -52,6 +52,13 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 	      void (*tick)(void *arg), void *tick_arg);
 
 /*
+ * An fd (the control socket's epoll set) whose readiness wakes check_run
+ * so that its tick runs at once, not at the next CHECK_TICK_MS: a
+ * control request is served within a wake-up during a round. -1: none.
+ */
+void check_set_wake_fd(int fd);
+
+/*
  * When check_run gives up on a target whose connect started at start_ns,
  * in a round that started at round_ns. Sending 10,000 connects takes a
  * few hundred ms (on loopback each connect() also runs the listener's

@@ -29,6 +29,14 @@ struct zimg;
 int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, int ready_fd,
 		int key_fd);
 
+/*
+ * The control socket (DESIGN §11) for the next prober_main: listen_fd
+ * the listening socket (-1: none), chan_fd where the override records go
+ * to be saved (-1: nowhere), saved/saved_len the records in force (kept
+ * by the caller). The supervisor calls it before it forks the prober.
+ */
+void prober_control_set(int listen_fd, int chan_fd, const char *saved, size_t saved_len);
+
 /* The key prober_main uses: read from key_fd (closed here, whatever
  * happens) if >= 0, else from cfg->priv_key_path if set. *key is NULL
  * when there is no key. Returns 0, or -1 after one line on stderr. */

@@ -2,13 +2,16 @@
  * What the server keeps across restarts in --state-dir (DESIGN §5.5):
  * today the last SOA serial it served, so a restart never serves a lower
  * one and secondaries keep following (RFC 1982, RFC 1996 section 4.7).
- * Only the supervisor reads and writes it, as root, before and after its
- * children run: the unprivileged processes never touch the directory.
+ * and the operator's overrides (control.h, DESIGN §11). Only the
+ * supervisor reads and writes it, as root: the unprivileged processes
+ * never touch the directory (the prober hands the supervisor the
+ * overrides' bytes, see supervisor_control.c).
  */
 #ifndef AHD_STATE_H
 #define AHD_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The file in the state directory. */
@@ -33,5 +36,7 @@ int state_serial_load(const char *dir, uint32_t *serial);
 /* Save serial in dir (a temporary file, fsync, rename: a crash leaves the
  * old value or the new one). 0, or -1 with errno. */
 int state_serial_save(const char *dir, uint32_t serial);
+/* Save len bytes as dir/name the same way. 0, or -1 with errno. */
+int state_file_save(const char *dir, const char *name, const void *data, size_t len);
 
 #endif

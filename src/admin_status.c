@@ -4,6 +4,7 @@
  * table or as JSON.
  */
 #include "admin.h"
+#include "control.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -109,6 +110,14 @@ static int admin_status_json_str(struct json_object *o, const char *key, const c
 	return admin_status_json_add(o, key, json_object_new_string(v));
 }
 
+/* The override column and field (DESIGN §11). */
+static const char *admin_status_admin_name(unsigned admin)
+{
+	return admin == STATS_ADMIN_DRAINED     ? "drained"
+	       : admin == STATS_ADMIN_FORCED_UP ? "forced-up"
+						: "none";
+}
+
 static struct json_object *admin_status_json_backend(const struct stats_backend *b)
 {
 	struct json_object *o = json_object_new_object();
@@ -122,6 +131,7 @@ static struct json_object *admin_status_json_backend(const struct stats_backend 
 	rc |= admin_status_json_str(o, "check", config_check_name(b->check));
 	rc |= admin_status_json_str(o, "state", admin_status_state_name(b->state));
 	rc |= admin_status_json_add(o, "published", json_object_new_boolean(b->published));
+	rc |= admin_status_json_str(o, "admin", admin_status_admin_name(b->admin));
 	rc |= admin_status_json_i64(o, "since", b->since);
 	rc |= admin_status_json_i64(o, "last_check", b->last_check);
 	rc |= admin_status_json_str(o, "last_error", b->last_error);
@@ -386,8 +396,8 @@ static void admin_status_print_backends(const struct stats_table *t, FILE *out, 
 		wname = ln > wname ? ln : wname;
 		waddr = la > waddr ? la : waddr;
 	}
-	fprintf(out, "%-*s  %-*s  %5s  %-5s  %-7s  %-28s  %10s  %s\n", wname, "NAME", waddr,
-		"ADDRESS", "PORT", "CHECK", "STATE", "SINCE", "LATENCY", "LAST ERROR");
+	fprintf(out, "%-*s  %-*s  %5s  %-5s  %-7s  %-9s  %-28s  %10s  %s\n", wname, "NAME", waddr,
+		"ADDRESS", "PORT", "CHECK", "STATE", "ADMIN", "SINCE", "LATENCY", "LAST ERROR");
 	for (size_t i = 0; i < t->head.n_backends; i++) {
 		const struct stats_backend *b = &t->backends[i];
 		char since[64], stamp[32], ago[24], lat[24];
@@ -400,9 +410,11 @@ static void admin_status_print_backends(const struct stats_table *t, FILE *out, 
 		else
 			snprintf(lat, sizeof(lat), "%u.%03u ms", b->latency_us / 1000,
 				 b->latency_us % 1000);
-		fprintf(out, "%-*s  %-*s  %5u  %-5s  %-7s  %-28s  %10s  %s\n", wname, b->name,
+		fprintf(out, "%-*s  %-*s  %5u  %-5s  %-7s  %-9s  %-28s  %10s  %s\n", wname, b->name,
 			waddr, b->addr, (unsigned)b->port, config_check_name(b->check),
-			admin_status_state_name(b->state), since, lat,
+			admin_status_state_name(b->state),
+			b->admin != STATS_ADMIN_NONE ? admin_status_admin_name(b->admin) : "-",
+			since, lat,
 			b->last_error[0] ? b->last_error : "-");
 	}
 	if (t->head.n_total > t->head.n_backends)
@@ -587,13 +599,15 @@ int admin_status_print_text(const struct stats *st, FILE *out, int64_t now)
 
 static int admin_status_usage(FILE *out, int status)
 {
-	fprintf(out, "usage: %s status [--json] [--port N | --shm-name NAME]\n", AHD_NAME);
+	fprintf(out, "usage: %s status [--json] [--port N | --shm-name NAME | --control-socket "
+		     "PATH]\n", AHD_NAME);
 	return status;
 }
 
 /* What the command line asks for. */
 struct admin_status_args {
 	bool json;
+	const char *control; /* --control-socket: ask the prober there */
 	char base[256]; /* the image's shm name; the statistics object's is derived */
 };
 
@@ -620,12 +634,15 @@ static int admin_status_args(int argc, char **argv, struct admin_status_args *o)
 			o->json = true;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			return admin_status_usage(stdout, 0);
-		} else if (strcmp(a, "--port") == 0 || strcmp(a, "--shm-name") == 0) {
+		} else if (strcmp(a, "--port") == 0 || strcmp(a, "--shm-name") == 0 ||
+			   strcmp(a, "--control-socket") == 0) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "%s: status: %s needs a value\n", AHD_NAME, a);
 				return 2;
 			}
-			if (a[2] == 'p') {
+			if (a[2] == 'c') {
+				o->control = argv[i + 1];
+			} else if (a[2] == 'p') {
 				if (admin_parse_port(argv[i + 1], &port) < 0) {
 					fprintf(stderr, "%s: status: --port: '%s' is not a port "
 						"(1-65535)\n", AHD_NAME, argv[i + 1]);
@@ -696,6 +713,11 @@ int admin_status_main(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	if (o.control != NULL) {
+		struct control_req rq = { .verb = o.json ? CONTROL_STATUS_JSON : CONTROL_STATUS };
+
+		return admin_control_request(o.control, &rq);
+	}
 	rc = admin_status_open(o.base, name, sizeof(name), &st);
 	if (rc >= 0)
 		return rc;

@@ -3,6 +3,7 @@
  *
  *   a-healthy-dns [flags]             the server: the supervisor
  *   a-healthy-dns status|ds|dump ...  administrator subcommands
+ *   a-healthy-dns drain|undrain|force-up ...  overrides (control socket)
  *   a-healthy-dns --role worker --index N --config-fd F --shm-fd F
  *                 [--fds a,b,...] [--ready-fd F] [--stats-fd F]
  *                                     a worker, exec'd by the supervisor
@@ -87,6 +88,9 @@ static const struct main_role main_roles[] = {
 	{"status", MAIN_COMMAND, 0, NULL, admin_status_main},
 	{"ds", MAIN_COMMAND, 0, NULL, admin_ds_main},
 	{"dump", MAIN_COMMAND, 0, NULL, admin_dump_main},
+	{"drain", MAIN_COMMAND, 0, NULL, admin_control_main},
+	{"undrain", MAIN_COMMAND, 0, NULL, admin_control_main},
+	{"force-up", MAIN_COMMAND, 0, NULL, admin_control_main},
 };
 
 static const struct main_role *main_find(const char *name, enum main_kind kind)

@@ -12,6 +12,7 @@
 #include "ahd.h"
 #include "check.h"
 #include "clock.h"
+#include "control.h"
 #include "dnssec.h"
 #include "health.h"
 #include "log.h"
@@ -24,6 +25,22 @@
 _Static_assert(CHECK_TICK_MS <= STATS_BEAT_MS, "check rounds beat often enough");
 
 static volatile sig_atomic_t prober_stop;
+
+/* What the supervisor hands the next prober for the control socket
+ * (prober_control_set). */
+static struct {
+	int listen_fd, chan_fd;
+	const char *saved;
+	size_t saved_len;
+} prober_ctl = { -1, -1, NULL, 0 };
+
+void prober_control_set(int listen_fd, int chan_fd, const char *saved, size_t saved_len)
+{
+	prober_ctl.listen_fd = listen_fd;
+	prober_ctl.chan_fd = chan_fd;
+	prober_ctl.saved = saved;
+	prober_ctl.saved_len = saved_len;
+}
 
 static void prober_on_signal(int sig)
 {
@@ -183,6 +200,8 @@ struct prober {
 	struct check_target *targets;
 	size_t n_targets;
 	struct health *h;
+	struct control *ctl;
+	bool first_done; /* the first round is published: overrides publish at once */
 	bool need_publish;
 	uint32_t serial_now; /* what the workers serve */
 	unsigned timeout_ms;
@@ -194,9 +213,36 @@ static void prober_free(struct prober *p)
 	if (p->ready_fd >= 0)
 		close(p->ready_fd);
 	free(p->targets);
+	control_free(p->ctl);
 	health_free(p->h);
 	zimg_signer_free(p->signer);
 	dnssec_key_free(p->key);
+}
+
+static void prober_publish(struct prober *p);
+
+/* An override changed (control.c): into the answers at once, in one
+ * publish, unless the first round is still running (its publish takes
+ * it, and the start-up gate must wait for that round). */
+static void prober_changed(void *arg)
+{
+	struct prober *p = arg;
+
+	if (health_update_published(p->h))
+		p->need_publish = true;
+	if (p->first_done && p->need_publish)
+		prober_publish(p);
+	if (p->first_done && p->stats != NULL)
+		stats_publish_backends(p->stats, p->cfg, p->h, p->serial_now);
+}
+
+/* The check round's wake-ups: the heartbeat and the control socket. */
+static void prober_tick(void *arg)
+{
+	struct prober *p = arg;
+
+	stats_prober_beat(p->stats);
+	control_serve(p->ctl, 0);
 }
 
 /* Signals, the key and its signer, the targets and their health. */
@@ -232,6 +278,11 @@ static int prober_setup(struct prober *p, int key_fd)
 		log_error("prober: out of memory for %zu addresses", cfg->n_addrs_total);
 		return -1;
 	}
+	p->ctl = control_new(cfg, p->h, p->stats, prober_ctl.listen_fd, prober_ctl.chan_fd,
+			     prober_ctl.saved, prober_ctl.saved_len, prober_changed, p);
+	if (p->ctl == NULL)
+		return -1;
+	check_set_wake_fd(control_wait_fd(p->ctl));
 	log_info("prober: %zu targets every %u s, timeout %u s, %llu file descriptors",
 		 p->n_targets, cfg->test_min_interval, cfg->test_timeout,
 		 (unsigned long long)nofile);
@@ -299,6 +350,11 @@ static void prober_wait(struct prober *p, int64_t next_round)
 		if (wake > next_round)
 			wake = next_round;
 		stats_prober_beat(p->stats);
+		if (control_wait_fd(p->ctl) >= 0) {
+			/* The control socket is served while we wait. */
+			control_serve(p->ctl, (int)((wake - clock_now_ns() + 999999) / 1000000));
+			continue;
+		}
 		until.tv_sec = (time_t)(wake / 1000000000);
 		until.tv_nsec = (long)(wake % 1000000000);
 		(void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
@@ -324,7 +380,7 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 
 		stats_prober_beat(stats);
 		rc = check_run(p.targets, p.n_targets, p.timeout_ms, 0, &prober_stop,
-			       stats_prober_beat, stats);
+			       prober_tick, &p);
 		if (rc == 1 || prober_stop)
 			break;
 		if (rc < 0)
@@ -342,6 +398,7 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 		}
 		if (p.need_publish && rc == 0)
 			prober_publish(&p);
+		p.first_done = p.first_done || (rc == 0 && !p.need_publish);
 		/* After the publish, so the table shows the serial served. */
 		if (rc == 0 && stats != NULL)
 			stats_publish_backends(stats, cfg, p.h, p.serial_now);

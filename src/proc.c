@@ -427,13 +427,16 @@ static const char *const proc_sys_worker[] = {
  * start: reading the key from its fd (OpenSSL's decoders), the signal
  * handlers, raising its file limit. Then non-blocking connects on one
  * epoll loop, HTTP requests, signing (getrandom for ECDSA nonces and
- * RSA blinding) and sleeping between rounds. It opens no file.
+ * RSA blinding) and sleeping between rounds. It opens no file. The
+ * control socket (DESIGN §11): accept4 on the listening socket the
+ * supervisor bound, SO_PEERCRED against its own uid and gid.
  */
 static const char *const proc_sys_prober[] = {
 	"rt_sigaction", "prlimit64", "getrlimit", "setrlimit", "socket", "connect",
 	"epoll_create1", "epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
 	"getsockopt", "setsockopt", "sendto", "recvfrom", "sendmsg", "recvmsg",
 	"shutdown", "fcntl", "clock_nanosleep", "nanosleep", "getrandom",
+	"accept4", "accept", "geteuid", "getegid",
 };
 
 /*

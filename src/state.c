@@ -45,21 +45,32 @@ int state_serial_load(const char *dir, uint32_t *serial)
 	return 1;
 }
 
-int state_serial_save(const char *dir, uint32_t serial)
+int state_file_save(const char *dir, const char *name, const void *data, size_t len)
 {
-	char path[4096], tmp[4096], text[16];
-	int fd, n, err;
+	char path[4096], tmp[4096];
+	const char *p = data;
+	size_t off = 0;
+	int fd, err;
 
-	if (snprintf(path, sizeof(path), "%s/%s", dir, STATE_SERIAL_FILE) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, STATE_SERIAL_FILE) >= (int)sizeof(tmp)) {
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	n = snprintf(text, sizeof(text), "%" PRIu32 "\n", serial);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -1;
-	if (write(fd, text, (size_t)n) != n || fsync(fd) < 0) {
+	while (off < len) {
+		ssize_t w = write(fd, p + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	errno = 0;
+	if (off < len || fsync(fd) < 0) {
 		err = errno != 0 ? errno : EIO;
 		close(fd);
 		unlink(tmp);
@@ -73,4 +84,12 @@ int state_serial_save(const char *dir, uint32_t serial)
 		return -1;
 	}
 	return 0;
+}
+
+int state_serial_save(const char *dir, uint32_t serial)
+{
+	char text[16];
+	int n = snprintf(text, sizeof(text), "%" PRIu32 "\n", serial);
+
+	return state_file_save(dir, STATE_SERIAL_FILE, text, (size_t)n);
 }

@@ -402,6 +402,7 @@ static void supervisor_loop(struct supervisor *s)
 
 static void supervisor_cleanup(struct supervisor *s)
 {
+	supervisor_control_close(s);
 	for (size_t i = 0; i < s->n_socks; i++)
 		close(s->socks[i]);
 	free(s->socks);
@@ -574,6 +575,7 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 	s.boot_cfg = cfg;
 	s.ro_fd = s.config_fd = s.key_fd = s.stats_fd = s.metrics_fd = -1;
 	s.prober_ready_fd = s.wready[0] = s.wready[1] = -1;
+	s.ctl_fd = s.ctl_chan[0] = s.ctl_chan[1] = -1;
 	log_init("supervisor", cfg->log_level);
 	if (supervisor_copy_args(&s, argc, argv) < 0) {
 		log_error("out of memory");
@@ -597,7 +599,7 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 		goto out;
 	if (supervisor_first_publish(&s, &serial) < 0)
 		goto out;
-	if (supervisor_stats(&s) < 0)
+	if (supervisor_stats(&s) < 0 || supervisor_control_open(&s) < 0)
 		goto out;
 	s.config_fd = supervisor_config_fd(cfg);
 	if (s.config_fd < 0 || supervisor_children(&s) < 0)

@@ -255,8 +255,13 @@ int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 		.run_arg = forked ? s : NULL,
 	};
 	int64_t now = clock_now_ms();
+	int ctl_fds[2];
 	pid_t pid;
 
+	if (prober) {
+		a.n_fds = supervisor_control_fds(s, ctl_fds);
+		a.fds = ctl_fds;
+	}
 	/* The prober read() the key: the offset is shared with us. */
 	if (a.key_fd >= 0 && lseek(a.key_fd, 0, SEEK_SET) != 0) {
 		c->due_ms = proc_backoff_died(&c->backoff, now);
@@ -292,7 +297,10 @@ int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
  * (fd -1: none). Returns 1 if fd is readable, else 0. */
 int supervisor_wait(struct supervisor *s, int fd, int64_t deadline)
 {
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	struct pollfd pfd[2] = {
+		{ .fd = fd, .events = POLLIN },
+		{ .fd = s->ctl_chan[0], .events = POLLIN },
+	};
 	struct timespec ts, *tp = NULL;
 	int n;
 
@@ -305,8 +313,12 @@ int supervisor_wait(struct supervisor *s, int fd, int64_t deadline)
 		ts.tv_nsec = (left % 1000) * 1000000L;
 		tp = &ts;
 	}
-	n = ppoll(fd >= 0 ? &pfd : NULL, fd >= 0 ? 1 : 0, tp, &s->wait_mask);
-	return n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)) ? 1 : 0;
+	/* A negative fd is ignored by ppoll. */
+	n = ppoll(pfd, 2, tp, &s->wait_mask);
+	/* The prober's overrides are saved wherever we wait. */
+	if (n > 0 && pfd[1].revents != 0)
+		supervisor_control_drain(s);
+	return n > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) ? 1 : 0;
 }
 
 /*

@@ -75,6 +75,14 @@ struct supervisor {
 	/* --metrics-listen: the listener bound before anything dropped
 	 * privileges, handed to each metrics process (-1: off). */
 	int metrics_fd;
+	/* The control socket (supervisor_control.c): the listening socket
+	 * (-1: none), the pair the prober sends the overrides' bytes over
+	 * ([0] ours, [1] the prober's), and those bytes. */
+	int ctl_fd;
+	bool ctl_bound;
+	int ctl_chan[2];
+	char *ov_blob;
+	size_t ov_len;
 };
 
 /* Set by the signal handler (supervisor.c), cleared where acted on. */
@@ -84,6 +92,12 @@ extern volatile sig_atomic_t supervisor_got_hup;
 
 /* A child that is not to run: never due. */
 #define SUPERVISOR_NEVER INT64_MAX
+
+/* supervisor_control.c */
+int supervisor_control_open(struct supervisor *s);
+void supervisor_control_drain(struct supervisor *s);
+size_t supervisor_control_fds(struct supervisor *s, int *fds);
+void supervisor_control_close(struct supervisor *s);
 
 /* supervisor_children.c */
 struct supervisor_child *supervisor_notifier(struct supervisor *s);
