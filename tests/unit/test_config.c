@@ -1694,6 +1694,52 @@ Test(config, state_dir)
 	expect_bad_flags(bad, sizeof(bad) / sizeof(bad[0]));
 }
 
+/* --control-socket: the default unless given, from a flag, the
+ * environment or the file; "none" turns it off; serialized for the
+ * children only when given; refused with one line when not an absolute
+ * path that fits a sockaddr_un. */
+Test(config, control_socket)
+{
+	static const char *const bad[][3] = {
+		{"--control-socket", "run/ctl", "is not an absolute path"},
+		{"--control-socket", "/run/a-healthy-dns/a-very-long-directory-name-that-goes-on/and-"
+				     "on-and-on-past-the-sun-path-limit-of-108/control",
+		 "longer than a UNIX socket path may be"},
+	};
+	const char *none[] = {ZONE_ARGS, NULL};
+	const char *flag[] = {ZONE_ARGS, "--control-socket", "/tmp/x/ctl", NULL};
+	const char *off[] = {ZONE_ARGS, "--control-socket", "none", NULL};
+	const char *env[] = {"AHDNS_CONTROL_SOCKET=/var/run/ahd.ctl", NULL};
+	struct config cfg, back;
+	char *json;
+
+	parse_ok(&cfg, none, NULL);
+	cr_assert_str_eq(cfg.control_socket, "/run/a-healthy-dns/control");
+	cr_assert_not(cfg.control_socket_given);
+	json = config_to_json(&cfg);
+	cr_assert_null(strstr(json, "control-socket"), "%s", json);
+	free(json);
+	config_free(&cfg);
+	parse_ok(&cfg, none, env);
+	cr_assert_str_eq(cfg.control_socket, "/var/run/ahd.ctl");
+	cr_assert(cfg.control_socket_given);
+	config_free(&cfg);
+	parse_ok(&cfg, off, NULL);
+	cr_assert_null(cfg.control_socket);
+	config_free(&cfg);
+	parse_ok(&cfg, flag, NULL);
+	cr_assert_str_eq(cfg.control_socket, "/tmp/x/ctl");
+	json = config_to_json(&cfg);
+	cr_assert_not_null(json);
+	cr_assert_eq(config_from_json(&back, json), 0);
+	cr_assert_str_eq(back.control_socket, "/tmp/x/ctl");
+	cr_assert(back.control_socket_given);
+	free(json);
+	config_free(&back);
+	config_free(&cfg);
+	expect_bad_flags(bad, sizeof(bad) / sizeof(bad[0]));
+}
+
 /* ---- Replication (issue 14): --transfer-allow, --notify, --tsig-key,
  * --ixfr-history. Secrets below were made with `openssl rand -base64 N`
  * and their bytes with `base64 -d | xxd -p`, outside this code. ---- */

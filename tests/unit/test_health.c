@@ -297,5 +297,70 @@ Test(health, error_class_and_changes)
 	/* First verdict down: no change either. */
 	cr_assert(health_record(h, 3, &FAIL, 10, NULL));
 	cr_assert_eq(health_addr(h, 3)->changes, 0);
+
+/* Overrides (DESIGN §11.3): drained is never published, forced-up counts
+ * as up, static addresses cannot be overridden. */
+Test(health, drain_and_force_up_come_before_health)
+{
+	test_setup(1, 1, CONFIG_ALL_DOWN_WITHDRAW);
+	struct health *h = health_new(&test_cfg, 0);
+	struct health_transition tr;
+
+	health_record(h, 2, &PASS, 1, &tr);
+	health_record(h, 3, &FAIL, 1, &tr);
+	health_update_published(h);
+	cr_assert(health_published_set(h)[2]);
+	health_set_admin(h, 2, HEALTH_ADMIN_DRAINED);
+	health_set_admin(h, 3, HEALTH_ADMIN_FORCED_UP);
+	cr_assert_eq(health_admin(h, 2), HEALTH_ADMIN_DRAINED);
+	cr_assert(health_update_published(h));
+	cr_assert_not(health_published_set(h)[2], "a drained UP address is published");
+	cr_assert(health_published_set(h)[3], "a forced-up DOWN address is not published");
+	/* The check keeps running underneath: the state is still its own. */
+	cr_assert_eq(health_addr(h, 2)->state, HEALTH_UP);
+	cr_assert_eq(health_addr(h, 3)->state, HEALTH_DOWN);
+	health_set_admin(h, 2, HEALTH_ADMIN_NONE);
+	health_set_admin(h, 3, HEALTH_ADMIN_NONE);
+	cr_assert(health_update_published(h));
+	cr_assert(health_published_set(h)[2]);
+	cr_assert_not(health_published_set(h)[3]);
+	/* A static address ignores overrides. */
+	health_set_admin(h, 0, HEALTH_ADMIN_DRAINED);
+	cr_assert_eq(health_admin(h, 0), HEALTH_ADMIN_NONE);
+	cr_assert_not(health_update_published(h));
+	cr_assert(health_published_set(h)[0]);
+	health_free(h);
+}
+
+Test(health, serve_all_never_publishes_a_drained_address)
+{
+	test_setup(1, 1, CONFIG_ALL_DOWN_SERVE_ALL);
+	struct health *h = health_new(&test_cfg, 0);
+	struct health_transition tr;
+
+	/* api: 4 down, 5 down: serve_all publishes both. */
+	health_record(h, 4, &FAIL, 1, &tr);
+	health_record(h, 5, &FAIL, 1, &tr);
+	health_update_published(h);
+	cr_assert(health_published_set(h)[4] && health_published_set(h)[5]);
+	/* Drain 4: serve_all still fails open, with 5 only. */
+	health_set_admin(h, 4, HEALTH_ADMIN_DRAINED);
+	cr_assert(health_update_published(h));
+	cr_assert_not(health_published_set(h)[4]);
+	cr_assert(health_published_set(h)[5]);
+	/* Force 5 up: it counts as up, so not "all down" any more: 5 only. */
+	health_set_admin(h, 5, HEALTH_ADMIN_FORCED_UP);
+	cr_assert_not(health_update_published(h));
+	cr_assert(health_published_set(h)[5]);
+	/* Both drained: nothing, even under serve_all. */
+	health_set_admin(h, 5, HEALTH_ADMIN_DRAINED);
+	cr_assert(health_update_published(h));
+	cr_assert_not(health_published_set(h)[4] || health_published_set(h)[5]);
+	/* One drained, the other UP: an ordinary publish of the UP one. */
+	health_set_admin(h, 5, HEALTH_ADMIN_NONE);
+	health_record(h, 5, &PASS, 2, &tr);
+	cr_assert(health_update_published(h));
+	cr_assert(health_published_set(h)[5]);
+	cr_assert_not(health_published_set(h)[4]);
 	health_free(h);
 }
