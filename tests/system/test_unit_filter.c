@@ -29,6 +29,7 @@
 #define GIVE_UP_MS 30000
 
 static char list_path[64];
+static char ctl_path[64];
 static struct sys_server srv;
 static bool started;
 
@@ -38,6 +39,8 @@ static void uf_fini(void)
 		sys_server_stop(&srv);
 	if (list_path[0] != '\0')
 		unlink(list_path);
+	if (ctl_path[0] != '\0')
+		unlink(ctl_path);
 }
 
 TestSuite(unit_filter, .fini = uf_fini, .timeout = 90);
@@ -87,6 +90,8 @@ static int uf_start(bool wait)
 		"--cpu-affinity", cpu,
 		"--listen", "127.0.0.1",
 		"--port", port,
+		/* The supervisor binds and chowns it under the filter. */
+		"--control-socket", ctl_path,
 		NULL,
 	};
 	char tool[256];
@@ -100,6 +105,7 @@ static int uf_start(bool wait)
 		c++;
 	snprintf(cpu, sizeof(cpu), "%d", c);
 	snprintf(port, sizeof(port), "%u", (unsigned)p);
+	snprintf(ctl_path, sizeof(ctl_path), "/tmp/ahd-uf-control.%u", (unsigned)p);
 	snprintf(tool, sizeof(tool), "%s/ahd-syscall-filter", sys_tools_dir());
 	/* LeakSanitizer's tracer (ptrace) is outside any unit's filter; the
 	 * other tests look for leaks. */
@@ -124,6 +130,10 @@ Test(unit_filter, cpu_affinity_answers_under_the_unit_filter)
 	cr_assert_not_null(log);
 	cr_expect(strstr(log, "killed by signal") == NULL, "a child died:\n%s", log);
 	free(log);
+	/* The prober serves the socket under both filters. */
+	const char *status[] = { sys_bin(), "status", "--control-socket", ctl_path, NULL };
+
+	cr_expect_eq(sys_run(status, 10000, NULL, NULL), 0, "status through the control socket");
 	started = false;
 	cr_assert_eq(sys_server_stop(&srv), 0);
 }
