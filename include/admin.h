@@ -35,7 +35,7 @@ int admin_dump_zone(const struct zimg *z, size_t zone, FILE *out);
 int admin_ds_main(int argc, char **argv);
 
 /* admin_control.c: `a-healthy-dns drain|undrain|force-up NAME [ADDRESS]
- * [--reason TEXT] [--control-socket PATH]` (DESIGN §11). Exit status 0,
+ * [--reason TEXT] [--control-socket PATH]` (DESIGN §12). Exit status 0,
  * 1 (refused, no server), 2 (usage). */
 int admin_control_main(int argc, char **argv);
 /* One request to the socket at path; prints the answer. Exit status. */

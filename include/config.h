@@ -204,7 +204,7 @@ struct config {
 	/* --state-dir: where the supervisor keeps the last serial, so a
 	 * restart never serves a lower one (DESIGN §5.5); NULL: not kept. */
 	char *state_dir;
-	/* --control-socket (DESIGN §11): the UNIX socket of drain, undrain,
+	/* --control-socket (DESIGN §12): the UNIX socket of drain, undrain,
 	 * force-up and status; CONFIG_CONTROL_SOCKET_DEFAULT unless given,
 	 * NULL: "none" (no socket). control_socket_given: from a flag, the
 	 * environment or the file (a failure to bind it is then fatal). */

@@ -1,5 +1,5 @@
 /*
- * The control socket (DESIGN §11): drain, undrain, force-up and status
+ * The control socket (DESIGN §12): drain, undrain, force-up and status
  * through a UNIX socket that the supervisor binds (root and the service
  * group only) and the prober serves from its event loop.
  *

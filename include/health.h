@@ -42,7 +42,7 @@ enum health_error {
 	HEALTH_ERR_OTHER,
 };
 
-/* An operator's override of one address (control socket, DESIGN §11).
+/* An operator's override of one address (control socket, DESIGN §12).
  * Same values as enum stats_admin. */
 enum health_admin {
 	HEALTH_ADMIN_NONE = 0,  /* the health check decides */
@@ -101,7 +101,7 @@ bool health_record(struct health *h, size_t idx, const struct health_result *r,
  * Recompute the published set from the states (UP addresses; static
  * addresses; all addresses of a serve_all entry that has no UP address
  * once every one of its addresses has been checked). Overrides come
- * first (DESIGN §11.3): a drained address is never published and does not
+ * first (DESIGN §12.3): a drained address is never published and does not
  * count (an entry whose other addresses are all down still falls back to
  * serving those under serve_all, never the drained one); a forced-up
  * address counts as UP. Returns true if it differs from the previous set

@@ -30,7 +30,7 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 		int key_fd);
 
 /*
- * The control socket (DESIGN §11) for the next prober_main: listen_fd
+ * The control socket (DESIGN §12) for the next prober_main: listen_fd
  * the listening socket (-1: none), chan_fd where the override records go
  * to be saved (-1: nowhere), saved/saved_len the records in force (kept
  * by the caller). The supervisor calls it before it forks the prober.

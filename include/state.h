@@ -2,7 +2,7 @@
  * What the server keeps across restarts in --state-dir (DESIGN §5.5):
  * today the last SOA serial it served, so a restart never serves a lower
  * one and secondaries keep following (RFC 1982, RFC 1996 section 4.7).
- * and the operator's overrides (control.h, DESIGN §11). Only the
+ * and the operator's overrides (control.h, DESIGN §12). Only the
  * supervisor reads and writes it, as root: the unprivileged processes
  * never touch the directory (the prober hands the supervisor the
  * overrides' bytes, see supervisor_control.c).

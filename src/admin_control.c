@@ -1,5 +1,5 @@
 /*
- * The control socket's client (control.h, DESIGN §11):
+ * The control socket's client (control.h, DESIGN §12):
  *
  *   a-healthy-dns drain NAME [ADDRESS] [--reason TEXT] [--control-socket PATH]
  *   a-healthy-dns undrain NAME [ADDRESS] [--control-socket PATH]
@@ -129,6 +129,8 @@ static int admin_control_print(const char *answer, const char *verb)
 	const char *p = answer, *nl;
 
 	if (strncmp(p, "ok\n", 3) != 0) {
+		if (strncmp(p, "error: ", 7) == 0)
+			p += 7;
 		nl = strchr(p, '\n');
 		fprintf(stderr, "%s: %s: %.*s\n", AHD_NAME, verb,
 			(int)(nl != NULL ? nl - p : (ptrdiff_t)strlen(p)), p[0] ? p : "no answer");

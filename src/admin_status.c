@@ -110,7 +110,7 @@ static int admin_status_json_str(struct json_object *o, const char *key, const c
 	return admin_status_json_add(o, key, json_object_new_string(v));
 }
 
-/* The override column and field (DESIGN §11). */
+/* The override column and field (DESIGN §12). */
 static const char *admin_status_admin_name(unsigned admin)
 {
 	return admin == STATS_ADMIN_DRAINED     ? "drained"

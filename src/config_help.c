@@ -194,6 +194,8 @@ void config_print_summary(const struct config *cfg, FILE *out)
 						      : "not kept (no --state-dir)");
 	fprintf(out, "metrics: %s\n", cfg->metrics_listen.port != 0 ? cfg->metrics_listen.text
 								    : "off (no --metrics-listen)");
+	fprintf(out, "control socket: %s\n", cfg->control_socket != NULL ? cfg->control_socket
+									 : "none");
 	config_print_xfr(cfg, out);
 	config_rrl_print(cfg, out);
 	if (cfg->config_file != NULL)

@@ -1,5 +1,5 @@
 /*
- * The control socket's server, in the prober (DESIGN §11): non-blocking,
+ * The control socket's server, in the prober (DESIGN §12): non-blocking,
  * on an epoll set of its own that the prober's waits include, so a
  * request is served within a wake-up whether a check round runs or not.
  * A client gets CONTROL_TIMEOUT_MS for the whole exchange and one

@@ -428,7 +428,7 @@ static const char *const proc_sys_worker[] = {
  * handlers, raising its file limit. Then non-blocking connects on one
  * epoll loop, HTTP requests, signing (getrandom for ECDSA nonces and
  * RSA blinding) and sleeping between rounds. It opens no file. The
- * control socket (DESIGN §11): accept4 on the listening socket the
+ * control socket (DESIGN §12): accept4 on the listening socket the
  * supervisor bound, SO_PEERCRED against its own uid and gid.
  */
 static const char *const proc_sys_prober[] = {

@@ -1,5 +1,5 @@
 /*
- * The supervisor's part of the control socket (DESIGN §11): it binds the
+ * The supervisor's part of the control socket (DESIGN §12): it binds the
  * socket as root (mode 0660, owner root, the service account's group,
  * like knotc's and nsd-control's), hands the listening descriptor to each
  * prober it starts, and keeps the overrides: the prober, unprivileged and

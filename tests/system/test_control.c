@@ -1,5 +1,5 @@
 /*
- * The control socket (DESIGN §11) from the outside: drain, undrain and
+ * The control socket (DESIGN §12) from the outside: drain, undrain and
  * force-up reach the answers in one publish, survive SIGHUP and a full
  * restart (--state-dir), show in status; the socket is root and the
  * service group only; bad commands get one clear line; a hostile client

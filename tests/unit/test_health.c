@@ -297,8 +297,10 @@ Test(health, error_class_and_changes)
 	/* First verdict down: no change either. */
 	cr_assert(health_record(h, 3, &FAIL, 10, NULL));
 	cr_assert_eq(health_addr(h, 3)->changes, 0);
+	health_free(h);
+}
 
-/* Overrides (DESIGN §11.3): drained is never published, forced-up counts
+/* Overrides (DESIGN §12.3): drained is never published, forced-up counts
  * as up, static addresses cannot be overridden. */
 Test(health, drain_and_force_up_come_before_health)
 {
