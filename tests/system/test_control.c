@@ -282,7 +282,8 @@ Test(control, draining_the_last_address_is_allowed_but_warned, .timeout = 60)
 
 /* Connect to the socket as uid/gid STRANGER, with group extra (0: none)
  * as supplementary group; the child's exit status: 0 connected and got
- * "ok", 1 refused with EACCES, 2 anything else. */
+ * "ok", 1 refused with EACCES, 4 connected but the server answered
+ * "error: permission denied", 2 anything else. */
 static int connect_as_stranger(const char *path, gid_t extra)
 {
 	pid_t pid = fork();
@@ -301,8 +302,10 @@ static int connect_as_stranger(const char *path, gid_t extra)
 		fd = socket(AF_UNIX, SOCK_STREAM, 0);
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 			_exit(errno == EACCES ? 1 : 2);
-		if (write(fd, "status\n", 7) != 7 || read(fd, buf, 3) != 3)
+		if (write(fd, "status\n", 7) != 7 || read(fd, buf, sizeof(buf) - 1) < 3)
 			_exit(2);
+		if (strncmp(buf, "error: permis", 13) == 0)
+			_exit(4);
 		_exit(strncmp(buf, "ok\n", 3) == 0 ? 0 : 2);
 	}
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
@@ -325,6 +328,11 @@ Test(control, only_root_and_the_service_group_may_connect, .timeout = 60)
 	cr_expect_eq(connect_as_stranger(e.sock, 0), 1, "a stranger was not refused");
 	cr_expect_eq(connect_as_stranger(e.sock, st.st_gid), 0,
 		     "a member of the service group was refused");
+	/* Were the mode widened, the server still checks who it is. */
+	cr_assert_eq(chmod(e.sock, 0666), 0);
+	cr_expect_eq(connect_as_stranger(e.sock, 0), 4,
+		     "a stranger got past SO_PEERCRED on a world-writable socket");
+	cr_expect_eq(connect_as_stranger(e.sock, st.st_gid), 0);
 	env_teardown(&e);
 }
 
@@ -442,6 +450,27 @@ Test(control, hostile_clients_stall_neither_the_socket_nor_dns, .timeout = 90)
 	cr_expect_lt(took, 2000, "two commands took %lld ms beside idle clients",
 		     (long long)took);
 	cr_expect(served(&e, "127.0.0.2"), "DNS did not answer beside hostile clients");
+
+	/* Eight connections at once at most: the ninth is told so (eight
+	 * more, whether or not the first three have timed out yet). */
+	int more[8];
+
+	for (size_t i = 0; i < 8; i++)
+		more[i] = idle_conn(&e);
+	a = raw(&e, "status\n", 7);
+	cr_expect(strncmp(a, "error: busy", 11) == 0, "%s", a);
+	free(a);
+	cr_expect(served(&e, "127.0.0.2"), "DNS did not answer with the socket full");
+	for (size_t i = 0; i < 8; i++)
+		close(more[i]);
+	/* A closed connection frees its slot at once. */
+	t0 = sys_now_ms();
+	do {
+		a = raw(&e, "status\n", 7);
+		took = strncmp(a, "ok\n", 3) == 0 ? sys_now_ms() - t0 : -1;
+		free(a);
+	} while (took < 0 && sys_now_ms() - t0 < 3000);
+	cr_expect_geq(took, 0, "the socket stayed busy after clients left");
 
 	/* The idle ones are dropped after CONTROL_TIMEOUT_MS (5 s). */
 	for (size_t i = 0; i < 3; i++) {
