@@ -195,6 +195,9 @@ static void control_load_one(const struct control_record *r, void *arg)
 		return;
 	}
 	health_set_admin(c->h, i, r->admin);
+	log_info("control: %s %s stays %s (set by uid %u%s%s)", r->name, r->addr,
+		 r->admin == HEALTH_ADMIN_DRAINED ? "drained" : "forced up", (unsigned)r->uid,
+		 r->reason[0] ? ": " : "", r->reason);
 	c->ov[i].when = r->when;
 	c->ov[i].uid = r->uid;
 	c->ov[i].pid = r->pid;
