@@ -41,7 +41,7 @@ SET_proc := proc $(SET_shm)
 SET_dnssec := dnssec $(SET_config)
 SET_image := zimg zimg_build zimg_iter zimg_size xfr_hist zsign health $(SET_dnssec) $(SET_shm) dname # build and publish
 SET_sock := sock
-SET_check := check_tcp check_http $(SET_sock)
+SET_check := check_tcp check_http check_tls $(SET_sock) $(SET_log)
 SET_health := health
 SET_admin := admin admin_dump
 # Response rate limiting (DESIGN §10): pure like the core, keyed with

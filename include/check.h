@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #include "config.h"
 #include "health.h"
 
@@ -22,16 +24,34 @@ struct check_target {
 	int family;            /* AF_INET or AF_INET6 */
 	uint8_t addr[16];      /* network byte order */
 	uint16_t port;
-	enum config_check kind; /* CONFIG_CHECK_TCP or CONFIG_CHECK_HTTP */
+	enum config_check kind; /* CONFIG_CHECK_TCP, _HTTP or _HTTPS */
 	const char *http_path; /* HTTP: request target; NULL: "/" */
+	const char *http_host; /* HTTP: the Host header; NULL: the address */
+	/* HTTP: the statuses that pass; n_status 0: 200-399. */
+	const struct config_status_range *status;
+	size_t n_status;
+	/* HTTPS: the context (check_tls_ctx; NULL fails the check), and the
+	 * name sent as SNI and verified (NULL: no SNI, the address is
+	 * verified). Verification itself is the context's. */
+	SSL_CTX *tls_ctx;
+	const char *tls_name;
 	size_t user;           /* caller's cookie (the flat address index) */
+	/* In and out: the last round's TLS session, resumed by the next one
+	 * (DESIGN §8.2); owned here, freed by check_target_clear. */
+	struct ssl_session_st *tls_session;
+	int64_t tls_full_ns;   /* when the last full handshake was made */
 	/* Out, set by check_run. */
 	bool pass;
 	enum health_error error_class; /* HEALTH_ERR_NONE when pass */
+	bool tls_resumed;      /* this round's handshake resumed a session */
 	uint32_t latency_us;
 	char reason[CHECK_REASON_MAX]; /* "connected", "HTTP 200", "refused",
-					* "timeout", "HTTP 503", ... */
+					* "timeout", "HTTP status 503",
+					* "TLS verify failed: ...", ... */
 };
+
+/* Free what a target holds between rounds (its TLS session). */
+void check_target_clear(struct check_target *t);
 
 /*
  * Probe every target, all concurrently, each bounded by timeout_ms (see
@@ -99,7 +119,32 @@ size_t check_http_request(const struct check_target *t, char *buf, size_t cap);
  */
 int check_http_status(const char *buf, size_t len, int *status);
 
-/* Outcome of an HTTP status: 2xx and 3xx pass; reason "HTTP <status>". */
-bool check_http_verdict(int status, char *reason, size_t cap);
+/* Outcome of an HTTP status: in the set (n 0: 200-399) passes with
+ * reason "HTTP <status>"; else "HTTP status <status>". */
+bool check_http_verdict(int status, const struct config_status_range *set, size_t n,
+			char *reason, size_t cap);
+
+/*
+ * TLS for the https check (check_tls.c, DESIGN §8.2). A check_tls holds
+ * one SSL_CTX per distinct (verify, CA file) of a configuration, made
+ * before the prober's seccomp filter: loading trust anchors reads files.
+ * The system store is read whole (the default CA file), never as a hashed
+ * directory looked up during a handshake.
+ */
+struct check_tls;
+/* NULL after one line on stderr naming the entry whose CA file failed.
+ * A configuration without https checks gets an empty set. */
+struct check_tls *check_tls_new(const struct config *cfg);
+void check_tls_free(struct check_tls *tls);
+/* The context of an https entry (NULL: none, or tls is NULL). */
+SSL_CTX *check_tls_ctx(const struct check_tls *tls, const struct config_entry *e);
+/* The set the prober uses: installed by the supervisor before it forks
+ * the prober, which inherits it. */
+void check_tls_install(struct check_tls *tls);
+struct check_tls *check_tls_installed(void);
+
+/* The reason of a failed certificate verification (X509_V_ERR_*),
+ * "TLS verify failed: certificate has expired", ..., into buf. */
+void check_tls_verify_reason(long err, char *buf, size_t cap);
 
 #endif

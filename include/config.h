@@ -70,6 +70,13 @@ enum config_check {
 	CONFIG_CHECK_NONE = 0, /* bare-list form: static, always published */
 	CONFIG_CHECK_TCP,      /* TCP connect to health_port */
 	CONFIG_CHECK_HTTP,     /* HTTP/1.1 GET http_path, 2xx/3xx passes */
+	CONFIG_CHECK_HTTPS,    /* the same over TLS, certificate verified */
+};
+
+/* "http_status": the statuses that pass, as inclusive ranges. */
+#define CONFIG_HTTP_STATUS_MAX 16
+struct config_status_range {
+	uint16_t lo, hi; /* 100..999, lo <= hi */
 };
 
 enum config_all_down {
@@ -107,7 +114,21 @@ struct config_entry {
 	size_t first_addr;
 	enum config_check check; /* CONFIG_CHECK_NONE for the list form */
 	uint16_t health_port;    /* 0 for the list form */
-	char *http_path;         /* NULL unless check == CONFIG_CHECK_HTTP */
+	char *http_path;         /* NULL unless check is http or https */
+	/* http and https (DESIGN §8.2): the Host header, and the name TLS
+	 * sends (SNI) and verifies unless tls_name is given. NULL: the
+	 * address. */
+	char *http_host;
+	/* The statuses that pass; n_http_status 0: 200-399. */
+	struct config_status_range http_status[CONFIG_HTTP_STATUS_MAX];
+	size_t n_http_status;
+	/* https only. tls_name: SNI and the name verified (NULL: http_host,
+	 * else the address is verified and no SNI is sent). tls_ca_file:
+	 * the trust anchors (NULL: the system store). tls_no_verify: "tls_verify":
+	 * false (inverted so a zeroed entry verifies). */
+	char *tls_name;
+	char *tls_ca_file;
+	bool tls_no_verify;
 	unsigned rise;           /* consecutive passes to go up, >= 1 */
 	unsigned fall;           /* consecutive failures to go down, >= 1 */
 	int64_t ttl;             /* -1: derived from the interval */
@@ -309,7 +330,7 @@ void config_print_help(FILE *out);
 
 /* "RSASHA256", ... as --priv-key-alg spells it; "?" if unknown. */
 const char *config_alg_name(enum config_alg alg);
-/* "none", "tcp", "http": the check types as the JSON map spells them. */
+/* "none", "tcp", "http", "https": the check types as the JSON map spells them. */
 const char *config_check_name(unsigned check);
 
 /* The CPU worker `index` is pinned to, or -1 without --cpu-affinity. */

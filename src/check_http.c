@@ -7,20 +7,31 @@
 
 #include "ahd.h"
 
+/* The Host header: http_host, else the target's address; RFC 7230
+ * section 5.4: an IPv6 literal is bracketed. 0, or -1 if it does not fit. */
+static int check_http_host(const struct check_target *t, char *host, size_t cap)
+{
+	char text[INET6_ADDRSTRLEN];
+	const char *h = t->http_host;
+	int n;
+
+	if (h == NULL) {
+		if (inet_ntop(t->family, t->addr, text, sizeof(text)) == NULL)
+			return -1;
+		h = text;
+	}
+	n = snprintf(host, cap, strchr(h, ':') != NULL ? "[%s]" : "%s", h);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 size_t check_http_request(const struct check_target *t, char *buf, size_t cap)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	char text[INET6_ADDRSTRLEN];
+	char host[AHD_MAX_NAME_TEXT + 3];
 	const char *path = t->http_path != NULL && t->http_path[0] != '\0' ? t->http_path : "/";
 	int n;
 
-	if (inet_ntop(t->family, t->addr, text, sizeof(text)) == NULL)
+	if (check_http_host(t, host, sizeof(host)) < 0)
 		return 0;
-	/* RFC 7230 section 5.4: an IPv6 literal in Host is bracketed. */
-	if (t->family == AF_INET6)
-		snprintf(host, sizeof(host), "[%s]", text);
-	else
-		snprintf(host, sizeof(host), "%s", text);
 	n = snprintf(buf, cap,
 		     "GET %s HTTP/1.1\r\n"
 		     "Host: %s\r\n"
@@ -63,8 +74,14 @@ int check_http_status(const char *buf, size_t len, int *status)
 	return 1;
 }
 
-bool check_http_verdict(int status, char *reason, size_t cap)
+bool check_http_verdict(int status, const struct config_status_range *set, size_t n,
+			char *reason, size_t cap)
 {
-	snprintf(reason, cap, "HTTP %d", status);
-	return status >= 200 && status < 400;
+	bool pass = n == 0 && status >= 200 && status < 400;
+
+	for (size_t i = 0; i < n && !pass; i++)
+		pass = status >= set[i].lo && status <= set[i].hi;
+	/* A failure names itself ("HTTP status 503" in status and the log). */
+	snprintf(reason, cap, pass ? "HTTP %d" : "HTTP status %d", status);
+	return pass;
 }

@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include <bsd/string.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "ahd.h"
 #include "clock.h"
@@ -26,10 +29,17 @@
 /* Sending the opening burst may use up to this fraction (1/N) of the
  * timeout of the checks it holds up; see check_deadline_ns. */
 #define CHECK_SEND_SHARE 10
+/* A TLS session is resumed for at most this long after the full
+ * handshake that verified the certificate: a certificate that expires or
+ * is replaced by a bad one fails within this time (DESIGN §8.2). */
+#define CHECK_TLS_RESUME_NS (300 * (int64_t)1000000000)
+/* The request: a path of CONFIG_HTTP_PATH_MAX, a host name, headers. */
+#define CHECK_REQ_MAX 1536
 
 enum check_phase {
 	CHECK_IDLE = 0,
 	CHECK_CONNECT,
+	CHECK_HANDSHAKE, /* https */
 	CHECK_SEND,
 	CHECK_RECV,
 	CHECK_DONE,
@@ -38,6 +48,8 @@ enum check_phase {
 struct check_conn {
 	int fd;
 	enum check_phase phase;
+	uint32_t watching; /* the epoll events asked for */
+	SSL *ssl;          /* https, from the handshake on */
 	size_t sent;
 	size_t got;
 	int64_t start_ns;
@@ -121,6 +133,30 @@ static const char *check_errno_reason(int err)
 	}
 }
 
+/* Keep a good session for the next round, drop one that failed. */
+static void check_tls_done(struct check_conn *c, struct check_target *t, bool pass)
+{
+	SSL_SESSION *sess;
+
+	if (!pass) {
+		check_target_clear(t);
+	} else if (!t->tls_resumed || t->tls_session == NULL) {
+		sess = SSL_get1_session(c->ssl);
+		if (sess != NULL && SSL_SESSION_is_resumable(sess)) {
+			SSL_SESSION_free(t->tls_session);
+			t->tls_session = sess;
+		} else {
+			SSL_SESSION_free(sess);
+		}
+	}
+	/* Marked shut down, or SSL_free would make the session unresumable
+	 * (the abortive close below sends no close_notify either way). */
+	SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	ERR_clear_error();
+}
+
 static void check_finish(struct check_round *r, size_t i, enum health_error cls,
 			 const char *reason)
 {
@@ -128,6 +164,8 @@ static void check_finish(struct check_round *r, size_t i, enum health_error cls,
 	struct check_target *t = &r->t[i];
 	int64_t us = (clock_now_ns() - c->start_ns) / 1000;
 
+	if (c->ssl != NULL)
+		check_tls_done(c, t, cls == HEALTH_ERR_NONE);
 	if (c->fd >= 0) {
 		/* Abortive close (RST): a prober with thousands of targets
 		 * every few seconds would otherwise pile up TIME_WAIT sockets
@@ -182,13 +220,135 @@ static int check_watch(struct check_round *r, size_t i, uint32_t events, int op)
 {
 	struct epoll_event ev = { .events = events, .data.u64 = i };
 
+	/* A TLS read or write may ask for the same events again and again:
+	 * one epoll_ctl per change, not per call. */
+	if (op == EPOLL_CTL_MOD && r->c[i].watching == events)
+		return 0;
+	r->c[i].watching = events;
 	return epoll_ctl(r->ep, op, r->c[i].fd, &ev);
+}
+
+/* Watch what a TLS call asked for (SSL_ERROR_WANT_READ/WRITE). Returns 1
+ * when the call must simply wait, 0 when ssl_err is not a wait. */
+static int check_tls_wait(struct check_round *r, size_t i, int ssl_err)
+{
+	uint32_t ev;
+
+	if (ssl_err == SSL_ERROR_WANT_READ)
+		ev = EPOLLIN | EPOLLRDHUP;
+	else if (ssl_err == SSL_ERROR_WANT_WRITE)
+		ev = EPOLLOUT;
+	else
+		return 0;
+	if (check_watch(r, i, ev, EPOLL_CTL_MOD) != 0)
+		check_fail_errno(r, i, "epoll", errno);
+	return 1;
+}
+
+/* A TLS call failed for good: say why, as precisely as OpenSSL knows. */
+static void check_tls_fail(struct check_round *r, size_t i, int ssl_err, const char *what)
+{
+	struct check_conn *c = &r->c[i];
+	char reason[CHECK_REASON_MAX];
+	unsigned long e = ERR_peek_error();
+	long v = c->phase == CHECK_HANDSHAKE ? SSL_get_verify_result(c->ssl) : X509_V_OK;
+
+	if (v != X509_V_OK) {
+		check_tls_verify_reason(v, reason, sizeof(reason));
+		check_finish(r, i, HEALTH_ERR_TLS, reason);
+		return;
+	}
+	if (ssl_err == SSL_ERROR_SYSCALL && errno != 0 && e == 0) {
+		check_fail_errno(r, i, NULL, errno);
+		return;
+	}
+	if (e != 0 && ERR_reason_error_string(e) != NULL)
+		snprintf(reason, sizeof(reason), "%s: %s", what, ERR_reason_error_string(e));
+	else if (ssl_err == SSL_ERROR_SYSCALL || ssl_err == SSL_ERROR_ZERO_RETURN)
+		snprintf(reason, sizeof(reason), "%s: closed", what);
+	else
+		snprintf(reason, sizeof(reason), "%s", what);
+	check_finish(r, i, c->phase == CHECK_HANDSHAKE ? HEALTH_ERR_TLS
+							   : HEALTH_ERR_PROTOCOL, reason);
+}
+
+/* What check_write and check_read return besides a byte count. */
+#define CHECK_IO_WAIT (-1)   /* watching for the socket to be ready */
+#define CHECK_IO_FAILED (-2) /* the check is finished (failed) */
+
+/* Part of the request, plain or over TLS: bytes written (> 0), or a
+ * CHECK_IO_ value. */
+static ssize_t check_write(struct check_round *r, size_t i, const char *buf, size_t len)
+{
+	struct check_conn *c = &r->c[i];
+	ssize_t k;
+	int err;
+
+	if (c->ssl != NULL) {
+		ERR_clear_error();
+		k = SSL_write(c->ssl, buf, (int)len);
+		if (k > 0)
+			return k;
+		err = SSL_get_error(c->ssl, (int)k);
+		if (check_tls_wait(r, i, err))
+			return CHECK_IO_WAIT;
+		check_tls_fail(r, i, err, "TLS write failed");
+		return CHECK_IO_FAILED;
+	}
+	for (;;) {
+		k = send(c->fd, buf, len, MSG_NOSIGNAL);
+		if (k >= 0)
+			return k > 0 ? k : CHECK_IO_WAIT;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (check_watch(r, i, EPOLLOUT, EPOLL_CTL_MOD) != 0)
+				check_fail_errno(r, i, "epoll", errno);
+			return CHECK_IO_WAIT;
+		}
+		check_fail_errno(r, i, NULL, errno);
+		return CHECK_IO_FAILED;
+	}
+}
+
+/* Response bytes, plain or over TLS: how many (0: the peer closed), or a
+ * CHECK_IO_ value. */
+static ssize_t check_read(struct check_round *r, size_t i, char *buf, size_t cap)
+{
+	struct check_conn *c = &r->c[i];
+	ssize_t k;
+	int err;
+
+	if (c->ssl != NULL) {
+		ERR_clear_error();
+		k = SSL_read(c->ssl, buf, (int)cap);
+		if (k > 0)
+			return k;
+		err = SSL_get_error(c->ssl, (int)k);
+		if (err == SSL_ERROR_ZERO_RETURN)
+			return 0;
+		if (check_tls_wait(r, i, err))
+			return CHECK_IO_WAIT;
+		check_tls_fail(r, i, err, "TLS read failed");
+		return CHECK_IO_FAILED;
+	}
+	for (;;) {
+		k = recv(c->fd, buf, cap, 0);
+		if (k >= 0)
+			return k;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return CHECK_IO_WAIT;
+		check_fail_errno(r, i, NULL, errno);
+		return CHECK_IO_FAILED;
+	}
 }
 
 static void check_send(struct check_round *r, size_t i)
 {
 	struct check_conn *c = &r->c[i];
-	char req[1024];
+	char req[CHECK_REQ_MAX];
 	size_t len = check_http_request(&r->t[i], req, sizeof(req));
 	ssize_t k;
 
@@ -196,22 +356,11 @@ static void check_send(struct check_round *r, size_t i)
 		check_finish(r, i, HEALTH_ERR_OTHER, "request too long");
 		return;
 	}
+	c->phase = CHECK_SEND;
 	while (c->sent < len) {
-		k = send(c->fd, req + c->sent, len - c->sent, MSG_NOSIGNAL);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				if (c->phase != CHECK_SEND) {
-					c->phase = CHECK_SEND;
-					if (check_watch(r, i, EPOLLOUT, EPOLL_CTL_MOD) != 0)
-						check_fail_errno(r, i, "epoll", errno);
-				}
-				return;
-			}
-			check_fail_errno(r, i, NULL, errno);
+		k = check_write(r, i, req + c->sent, len - c->sent);
+		if (k < 0)
 			return;
-		}
 		c->sent += (size_t)k;
 	}
 	c->phase = CHECK_RECV;
@@ -219,32 +368,78 @@ static void check_send(struct check_round *r, size_t i)
 		check_fail_errno(r, i, "epoll", errno);
 }
 
-static void check_connected(struct check_round *r, size_t i)
+static void check_handshake(struct check_round *r, size_t i)
 {
-	if (r->t[i].kind != CONFIG_CHECK_HTTP) {
-		check_finish(r, i, HEALTH_ERR_NONE, "connected");
+	struct check_conn *c = &r->c[i];
+	struct check_target *t = &r->t[i];
+	int k, err;
+
+	ERR_clear_error();
+	k = SSL_connect(c->ssl);
+	if (k == 1) {
+		t->tls_resumed = SSL_session_reused(c->ssl) == 1;
+		if (!t->tls_resumed)
+			t->tls_full_ns = clock_now_ns();
+		check_send(r, i);
 		return;
 	}
-	check_send(r, i);
+	err = SSL_get_error(c->ssl, k);
+	if (!check_tls_wait(r, i, err))
+		check_tls_fail(r, i, err, "TLS handshake failed");
+}
+
+/* The connection is up: TLS over it, with SNI, the name or address to
+ * verify and the last round's session. */
+static void check_tls_start(struct check_round *r, size_t i)
+{
+	struct check_conn *c = &r->c[i];
+	struct check_target *t = &r->t[i];
+	bool ok;
+
+	if (t->tls_ctx == NULL) {
+		check_finish(r, i, HEALTH_ERR_OTHER, "TLS not set up");
+		return;
+	}
+	c->ssl = SSL_new(t->tls_ctx);
+	ok = c->ssl != NULL && SSL_set_fd(c->ssl, c->fd) == 1;
+	if (ok && t->tls_name != NULL)
+		ok = SSL_set_tlsext_host_name(c->ssl, t->tls_name) == 1 &&
+		     SSL_set1_host(c->ssl, t->tls_name) == 1;
+	else if (ok)
+		ok = X509_VERIFY_PARAM_set1_ip(SSL_get0_param(c->ssl), t->addr,
+					       t->family == AF_INET6 ? 16 : 4) == 1;
+	if (ok && t->tls_session != NULL && clock_now_ns() - t->tls_full_ns < CHECK_TLS_RESUME_NS)
+		ok = SSL_set_session(c->ssl, t->tls_session) == 1;
+	if (!ok) {
+		check_finish(r, i, HEALTH_ERR_OTHER, "TLS set-up failed");
+		return;
+	}
+	c->phase = CHECK_HANDSHAKE;
+	check_handshake(r, i);
+}
+
+static void check_connected(struct check_round *r, size_t i)
+{
+	if (r->t[i].kind == CONFIG_CHECK_HTTPS)
+		check_tls_start(r, i);
+	else if (r->t[i].kind == CONFIG_CHECK_HTTP)
+		check_send(r, i);
+	else
+		check_finish(r, i, HEALTH_ERR_NONE, "connected");
 }
 
 static void check_recv(struct check_round *r, size_t i)
 {
 	struct check_conn *c = &r->c[i];
+	const struct check_target *t = &r->t[i];
 	char reason[CHECK_REASON_MAX];
 	ssize_t k;
 	int status = 0, st;
 
 	for (;;) {
-		k = recv(c->fd, c->head + c->got, sizeof(c->head) - c->got, 0);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			check_fail_errno(r, i, NULL, errno);
+		k = check_read(r, i, c->head + c->got, sizeof(c->head) - c->got);
+		if (k < 0)
 			return;
-		}
 		if (k == 0) {
 			check_finish(r, i, HEALTH_ERR_PROTOCOL,
 				     c->got ? "bad response" : "closed without response");
@@ -253,7 +448,8 @@ static void check_recv(struct check_round *r, size_t i)
 		c->got += (size_t)k;
 		st = check_http_status(c->head, c->got, &status);
 		if (st > 0) {
-			bool pass = check_http_verdict(status, reason, sizeof(reason));
+			bool pass = check_http_verdict(status, t->status, t->n_status, reason,
+						       sizeof(reason));
 
 			check_finish(r, i, pass ? HEALTH_ERR_NONE : HEALTH_ERR_HTTP_STATUS, reason);
 			return;
@@ -316,6 +512,9 @@ static void check_event(struct check_round *r, size_t i, uint32_t events)
 			return;
 		c->phase = CHECK_SEND;
 		check_connected(r, i);
+		return;
+	case CHECK_HANDSHAKE:
+		check_handshake(r, i);
 		return;
 	case CHECK_SEND:
 		check_send(r, i);
@@ -405,6 +604,7 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 
 	for (size_t i = 0; i < n; i++) {
 		t[i].pass = false;
+		t[i].tls_resumed = false;
 		t[i].error_class = HEALTH_ERR_NONE;
 		t[i].latency_us = 0;
 		t[i].reason[0] = '\0';

@@ -571,6 +571,9 @@ void config_free(struct config *cfg)
 		free(cfg->entries[i].name);
 		free(cfg->entries[i].addrs);
 		free(cfg->entries[i].http_path);
+		free(cfg->entries[i].http_host);
+		free(cfg->entries[i].tls_name);
+		free(cfg->entries[i].tls_ca_file);
 	}
 	free(cfg->entries);
 	free(cfg->priv_key_path);

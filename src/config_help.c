@@ -55,6 +55,35 @@ static void config_print_addrs(const struct config_entry *e, FILE *out)
 			config_addr_text(e->addrs[j].family, e->addrs[j].addr, text, sizeof(text)));
 }
 
+/* The http or https check of an entry, on its summary line. */
+static void config_print_http(const struct config_entry *e, FILE *out)
+{
+	fprintf(out, "; check %s GET %s on port %u", config_check_name(e->check), e->http_path,
+		(unsigned)e->health_port);
+	if (e->http_host != NULL)
+		fprintf(out, ", Host %s", e->http_host);
+	if (e->n_http_status > 0) {
+		fputs(", status", out);
+		for (size_t i = 0; i < e->n_http_status; i++) {
+			const struct config_status_range *r = &e->http_status[i];
+
+			if (r->lo == r->hi)
+				fprintf(out, "%s%u", i ? "," : " ", (unsigned)r->lo);
+			else
+				fprintf(out, "%s%u-%u", i ? "," : " ", (unsigned)r->lo, (unsigned)r->hi);
+		}
+	}
+	if (e->check != CONFIG_CHECK_HTTPS)
+		return;
+	if (e->tls_no_verify)
+		fputs(", TLS not verified", out);
+	else
+		fprintf(out, ", TLS verified as %s against %s",
+			e->tls_name != NULL ? e->tls_name : e->http_host != NULL ? e->http_host
+										 : "the address",
+			e->tls_ca_file != NULL ? e->tls_ca_file : "the system store");
+}
+
 /* One line of the summary per name. */
 static void config_print_entry(const struct config *cfg, const struct config_entry *e, FILE *out)
 {
@@ -63,9 +92,8 @@ static void config_print_entry(const struct config *cfg, const struct config_ent
 	if (e->check == CONFIG_CHECK_NONE) {
 		fprintf(out, "; static");
 	} else {
-		if (e->check == CONFIG_CHECK_HTTP)
-			fprintf(out, "; check http GET %s on port %u", e->http_path,
-				(unsigned)e->health_port);
+		if (e->check != CONFIG_CHECK_TCP)
+			config_print_http(e, out);
 		else
 			fprintf(out, "; check tcp port %u", (unsigned)e->health_port);
 		fprintf(out, ", rise %u, fall %u, all down: %s", e->rise, e->fall,
@@ -220,9 +248,10 @@ static const char config_help_text[] =
 	"                            '{\"www\": [\"192.0.2.1\"],\n"
 	"                              \"api\": {\"ips\": [\"192.0.2.2\", \"2001:db8::2\"],\n"
 	"                                      \"health_port\": 8080}}'\n"
-	"                            object keys: ips, health_port, check (tcp|http),\n"
-	"                            http_path, rise, fall, ttl, all_down\n"
-	"                            (withdraw|serve_all)\n"
+	"                            object keys: ips, health_port,\n"
+	"                            check (tcp|http|https), http_path, http_host,\n"
+	"                            http_status, tls_name, tls_ca_file, tls_verify,\n"
+	"                            rise, fall, ttl, all_down (withdraw|serve_all)\n"
 	"  --ns JSON                 name servers, e.g. '[\"ns1.example.com\"]' (required)\n"
 	"  --alias-zones JSON        more apexes answering like the hosted zone (default [])\n"
 	"\n"

@@ -138,6 +138,10 @@ int config_json_str(struct json_object *v, const char **out);
 int config_json_uint(struct json_object *v, bool allow_string, uint64_t min, uint64_t max,
 		    uint64_t *out);
 int config_json_bool(struct json_object *v, bool *out);
+
+/* config_zone.c: one "http_status" string, "503" or "200-299" (100-999,
+ * lo <= hi). 0, or -1 if it is not one. */
+int config_status_range(const char *s, struct config_status_range *out);
 char *config_strdup_lower(const char *s);
 int config_oom(void);
 int config_parse_addr(const char *s, int *family, uint8_t addr[16]);

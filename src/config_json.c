@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,31 @@ static struct json_object *config_jb_names(struct config_jb *jb, char *const *na
 	return a;
 }
 
+/* The http and https keys that differ from their defaults. */
+static void config_jb_http(struct config_jb *jb, struct json_object *eo,
+			   const struct config_entry *e)
+{
+	if (e->http_host != NULL)
+		config_jb_add(jb, eo, "http_host", json_object_new_string(e->http_host));
+	if (e->n_http_status > 0) {
+		struct json_object *a = json_object_new_array();
+		char r[16];
+
+		for (size_t i = 0; a != NULL && i < e->n_http_status; i++) {
+			snprintf(r, sizeof(r), "%u-%u", (unsigned)e->http_status[i].lo,
+				 (unsigned)e->http_status[i].hi);
+			config_jb_push(jb, a, json_object_new_string(r));
+		}
+		config_jb_add(jb, eo, "http_status", a);
+	}
+	if (e->tls_name != NULL)
+		config_jb_add(jb, eo, "tls_name", json_object_new_string(e->tls_name));
+	if (e->tls_ca_file != NULL)
+		config_jb_add(jb, eo, "tls_ca_file", json_object_new_string(e->tls_ca_file));
+	if (e->check == CONFIG_CHECK_HTTPS && e->tls_no_verify)
+		config_jb_add(jb, eo, "tls_verify", json_object_new_boolean(false));
+}
+
 /* One resolutions entry: a bare address list, or the object form. */
 static struct json_object *config_jb_entry(struct config_jb *jb, const struct config_entry *e)
 {
@@ -68,6 +94,7 @@ static struct json_object *config_jb_entry(struct config_jb *jb, const struct co
 		      json_object_new_string(config_check_name(e->check)));
 	if (e->http_path != NULL)
 		config_jb_add(jb, eo, "http_path", json_object_new_string(e->http_path));
+	config_jb_http(jb, eo, e);
 	config_jb_add(jb, eo, "rise", json_object_new_int64(e->rise));
 	config_jb_add(jb, eo, "fall", json_object_new_int64(e->fall));
 	if (e->ttl >= 0)

@@ -668,6 +668,7 @@ const char *config_check_name(unsigned check)
 		[CONFIG_CHECK_NONE] = "none",
 		[CONFIG_CHECK_TCP] = "tcp",
 		[CONFIG_CHECK_HTTP] = "http",
+		[CONFIG_CHECK_HTTPS] = "https",
 	};
 
 	return check < AHD_ARRAY_LEN(names) ? names[check] : "none";

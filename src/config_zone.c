@@ -302,6 +302,7 @@ static int config_entry_http_path(const char *lab, const char *kq, struct json_o
 /* The keys of a resolutions entry's object form. */
 struct config_entry_keys {
 	struct json_object *ips, *port, *check, *path, *rise, *fall, *ttl, *all_down;
+	struct json_object *host, *status, *tls_name, *tls_ca, *tls_verify;
 };
 
 static int config_entry_keys(const char *lab, const char *kq, struct json_object *obj,
@@ -324,6 +325,11 @@ static int config_entry_keys(const char *lab, const char *kq, struct json_object
 			{"fall", offsetof(struct config_entry_keys, fall)},
 			{"ttl", offsetof(struct config_entry_keys, ttl)},
 			{"all_down", offsetof(struct config_entry_keys, all_down)},
+			{"http_host", offsetof(struct config_entry_keys, host)},
+			{"http_status", offsetof(struct config_entry_keys, status)},
+			{"tls_name", offsetof(struct config_entry_keys, tls_name)},
+			{"tls_ca_file", offsetof(struct config_entry_keys, tls_ca)},
+			{"tls_verify", offsetof(struct config_entry_keys, tls_verify)},
 		};
 		struct json_object **slot = NULL;
 
@@ -333,7 +339,8 @@ static int config_entry_keys(const char *lab, const char *kq, struct json_object
 		}
 		if (slot == NULL)
 			return log_startup_error("%s: '%s': unknown key '%s' (known: ips, health_port, "
-					   "check, http_path, rise, fall, ttl, all_down)",
+					   "check, http_path, http_host, http_status, tls_name, "
+					   "tls_ca_file, tls_verify, rise, fall, ttl, all_down)",
 					   lab, kq, config_quote(k, val, sizeof(val)));
 		/* json-c keeps the last of repeated keys, as Python does. */
 		*slot = v;
@@ -345,30 +352,190 @@ static int config_entry_keys(const char *lab, const char *kq, struct json_object
 static int config_entry_check(const char *lab, const char *kq,
 			      const struct config_entry_keys *ks, struct config_entry *e)
 {
+	static const struct {
+		const char *name;
+		enum config_check check;
+	} kinds[] = {
+		{"tcp", CONFIG_CHECK_TCP},
+		{"http", CONFIG_CHECK_HTTP},
+		{"https", CONFIG_CHECK_HTTPS},
+	};
 	char val[CONFIG_SHOW_MAX];
 	const char *s;
+	bool found = ks->check == NULL;
 
 	e->check = CONFIG_CHECK_TCP;
-	if (ks->check != NULL) {
-		if (config_json_str(ks->check, &s) == 0 && strcmp(s, "tcp") == 0)
-			e->check = CONFIG_CHECK_TCP;
-		else if (config_json_str(ks->check, &s) == 0 && strcmp(s, "http") == 0)
-			e->check = CONFIG_CHECK_HTTP;
-		else
-			return log_startup_error("%s: '%s': \"check\" '%s' is not a check type (\"tcp\" "
-					   "or \"http\")",
-					   lab, kq, config_show(ks->check, val, sizeof(val)));
+	for (size_t i = 0; !found && i < AHD_ARRAY_LEN(kinds); i++) {
+		if (config_json_str(ks->check, &s) == 0 && strcmp(s, kinds[i].name) == 0) {
+			e->check = kinds[i].check;
+			found = true;
+		}
 	}
-	if (ks->path != NULL && e->check != CONFIG_CHECK_HTTP)
+	if (!found)
+		return log_startup_error("%s: '%s': \"check\" '%s' is not a check type (\"tcp\", "
+				   "\"http\" or \"https\")",
+				   lab, kq, config_show(ks->check, val, sizeof(val)));
+	if (ks->path != NULL && e->check == CONFIG_CHECK_TCP)
 		return log_startup_error("%s: '%s': \"http_path\" '%s' is only valid with \"check\": "
-				   "\"http\"",
+				   "\"http\" or \"https\"",
 				   lab, kq, config_show(ks->path, val, sizeof(val)));
-	if (e->check != CONFIG_CHECK_HTTP)
+	if (e->check == CONFIG_CHECK_TCP)
 		return 0;
 	if (ks->path != NULL)
 		return config_entry_http_path(lab, kq, ks->path, e);
 	e->http_path = strdup("/");
 	return e->http_path != NULL ? 0 : config_oom();
+}
+
+int config_status_range(const char *s, struct config_status_range *out)
+{
+	unsigned long lo, hi;
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	lo = strtoul(s, &end, 10);
+	hi = lo;
+	if (*end == '-') {
+		if (end[1] < '0' || end[1] > '9')
+			return -1;
+		hi = strtoul(end + 1, &end, 10);
+	}
+	if (*end != '\0' || lo < 100 || hi > 999 || lo > hi)
+		return -1;
+	out->lo = (uint16_t)lo;
+	out->hi = (uint16_t)hi;
+	return 0;
+}
+
+/* One element of "http_status": an integer status or a "lo-hi" string. */
+static int config_status_el(struct json_object *el, struct config_status_range *out)
+{
+	const char *s;
+	uint64_t x;
+
+	if (json_object_is_type(el, json_type_int)) {
+		if (config_json_uint(el, false, 100, 999, &x) < 0)
+			return -1;
+		out->lo = out->hi = (uint16_t)x;
+		return 0;
+	}
+	return config_json_str(el, &s) == 0 ? config_status_range(s, out) : -1;
+}
+
+/* "http_status": 200, "200-299" or a list of those. */
+static int config_entry_status(const char *lab, const char *kq, struct json_object *v,
+			       struct config_entry *e)
+{
+	char val[CONFIG_SHOW_MAX];
+	bool list = json_object_is_type(v, json_type_array);
+	size_t n = list ? json_object_array_length(v) : 1;
+
+	if (n == 0 || n > CONFIG_HTTP_STATUS_MAX)
+		return log_startup_error("%s: '%s': \"http_status\" '%s' must hold 1-%u statuses",
+				   lab, kq, config_show(v, val, sizeof(val)),
+				   (unsigned)CONFIG_HTTP_STATUS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *el = list ? json_object_array_get_idx(v, i) : v;
+
+		if (config_status_el(el, &e->http_status[i]) < 0)
+			return log_startup_error("%s: '%s': \"http_status\" '%s' is not an HTTP status "
+					   "(an integer 100-999) or a range of them (\"200-299\")",
+					   lab, kq, config_show(el, val, sizeof(val)));
+	}
+	e->n_http_status = n;
+	return 0;
+}
+
+/* A host name for "http_host" (an address too) or "tls_name". */
+static int config_entry_host(const char *lab, const char *kq, const char *key,
+			     struct json_object *v, bool addr_ok, char **out)
+{
+	char val[CONFIG_SHOW_MAX];
+	uint8_t a[16];
+	int family;
+	const char *s = NULL, *why = "it is not a JSON string";
+
+	if (config_json_str(v, &s) == 0) {
+		why = dname_text_problem(s);
+		if (addr_ok && config_parse_addr(s, &family, a) == 0)
+			why = NULL;
+		else if (why == NULL && (s[0] == '\0' || s[strlen(s) - 1] == '.'))
+			why = "give it without a trailing dot";
+		else if (why == NULL && config_parse_addr(s, &family, a) == 0)
+			why = "an address is not a name (leave it out to verify the address)";
+	}
+	if (why != NULL)
+		return log_startup_error("%s: '%s': \"%s\" '%s' is not a valid host name: %s", lab,
+				   kq, key, config_show(v, val, sizeof(val)), why);
+	*out = config_strdup_lower(s);
+	return *out != NULL ? 0 : config_oom();
+}
+
+/* "tls_ca_file" and "tls_verify" (https only). The file is loaded later,
+ * by check_tls_new, which names the entry if it cannot. */
+static int config_entry_tls(const char *lab, const char *kq,
+			    const struct config_entry_keys *ks, struct config_entry *e)
+{
+	char val[CONFIG_SHOW_MAX];
+	const char *s;
+	bool verify = true;
+
+	if (ks->tls_verify != NULL && config_json_bool(ks->tls_verify, &verify) < 0)
+		return log_startup_error("%s: '%s': \"tls_verify\" '%s' is not true or false", lab,
+				   kq, config_show(ks->tls_verify, val, sizeof(val)));
+	e->tls_no_verify = !verify;
+	if (ks->tls_ca == NULL)
+		return 0;
+	if (config_json_str(ks->tls_ca, &s) < 0 || s[0] != '/' || strlen(s) >= 4096)
+		return log_startup_error("%s: '%s': \"tls_ca_file\" '%s' is not an absolute path",
+				   lab, kq, config_show(ks->tls_ca, val, sizeof(val)));
+	if (!verify)
+		return log_startup_error("%s: '%s': \"tls_ca_file\" '%s' is given with \"tls_verify\": "
+				   "false (nothing would be verified against it)",
+				   lab, kq, config_show(ks->tls_ca, val, sizeof(val)));
+	e->tls_ca_file = strdup(s);
+	return e->tls_ca_file != NULL ? 0 : config_oom();
+}
+
+/* The keys of the http and https checks, refused with any other check. */
+static int config_entry_http(const char *lab, const char *kq,
+			     const struct config_entry_keys *ks, struct config_entry *e)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		bool tls;
+	} only[] = {
+		{"http_host", offsetof(struct config_entry_keys, host), false},
+		{"http_status", offsetof(struct config_entry_keys, status), false},
+		{"tls_name", offsetof(struct config_entry_keys, tls_name), true},
+		{"tls_ca_file", offsetof(struct config_entry_keys, tls_ca), true},
+		{"tls_verify", offsetof(struct config_entry_keys, tls_verify), true},
+	};
+	char val[CONFIG_SHOW_MAX];
+
+	for (size_t i = 0; i < AHD_ARRAY_LEN(only); i++) {
+		struct json_object *v = *(struct json_object *const *)((const char *)ks + only[i].off);
+		bool ok = only[i].tls ? e->check == CONFIG_CHECK_HTTPS : e->check != CONFIG_CHECK_TCP;
+
+		if (v != NULL && !ok)
+			return log_startup_error("%s: '%s': \"%s\" '%s' is only valid with \"check\": "
+					   "%s",
+					   lab, kq, only[i].name, config_show(v, val, sizeof(val)),
+					   only[i].tls ? "\"https\"" : "\"http\" or \"https\"");
+	}
+	if (e->check == CONFIG_CHECK_TCP)
+		return 0;
+	if (ks->host != NULL &&
+	    config_entry_host(lab, kq, "http_host", ks->host, true, &e->http_host) < 0)
+		return -1;
+	if (ks->status != NULL && config_entry_status(lab, kq, ks->status, e) < 0)
+		return -1;
+	if (ks->tls_name != NULL &&
+	    config_entry_host(lab, kq, "tls_name", ks->tls_name, false, &e->tls_name) < 0)
+		return -1;
+	return e->check == CONFIG_CHECK_HTTPS ? config_entry_tls(lab, kq, ks, e) : 0;
 }
 
 /* "rise", "fall", "ttl" and "all_down": optional, defaults already set. */
@@ -434,7 +601,7 @@ static int config_entry_object(const char *lab, const char *key, struct json_obj
 				   "integer 1-65535)",
 				   lab, kq, config_show(ks.port, val, sizeof(val)));
 	e->health_port = (uint16_t)x;
-	if (config_entry_check(lab, kq, &ks, e) < 0)
+	if (config_entry_check(lab, kq, &ks, e) < 0 || config_entry_http(lab, kq, &ks, e) < 0)
 		return -1;
 	return config_entry_tuning(lab, kq, &ks, e);
 }

@@ -22,6 +22,7 @@
 
 #include "admin.h"
 #include "ahd.h"
+#include "check.h"
 #include "config.h"
 #include "dnssec.h"
 #include "log.h"
@@ -281,6 +282,15 @@ static int main_check_key(const struct config *cfg)
 	return 0;
 }
 
+/* And the https checks' CA files, as the supervisor loads them. */
+static int main_check_tls(const struct config *cfg)
+{
+	struct check_tls *tls = check_tls_new(cfg);
+
+	check_tls_free(tls);
+	return tls != NULL ? 0 : -1;
+}
+
 static int main_server(int argc, char **argv)
 {
 	enum config_action action = CONFIG_RUN;
@@ -295,7 +305,7 @@ static int main_server(int argc, char **argv)
 		return 0;
 	}
 	if (cfg.check_config) {
-		if (main_check_key(&cfg) < 0) {
+		if (main_check_key(&cfg) < 0 || main_check_tls(&cfg) < 0) {
 			config_free(&cfg);
 			return 1;
 		}

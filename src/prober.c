@@ -71,6 +71,23 @@ static int64_t prober_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* What an http or https check sends and expects. The TLS name is
+ * tls_name, else an http_host that is a name; without one the address
+ * is verified. */
+static void prober_target_http(struct check_target *x, const struct config_entry *ent)
+{
+	x->http_host = ent->http_host;
+	x->status = ent->http_status;
+	x->n_status = ent->n_http_status;
+	if (ent->check != CONFIG_CHECK_HTTPS)
+		return;
+	x->tls_ctx = check_tls_ctx(check_tls_installed(), ent);
+	x->tls_name = ent->tls_name;
+	if (x->tls_name == NULL && ent->http_host != NULL && strchr(ent->http_host, ':') == NULL &&
+	    strspn(ent->http_host, "0123456789.") != strlen(ent->http_host))
+		x->tls_name = ent->http_host;
+}
+
 /* One target per (address, health_port) of every health-checked entry. */
 static struct check_target *prober_targets(const struct config *cfg, size_t *n_out)
 {
@@ -98,6 +115,7 @@ static struct check_target *prober_targets(const struct config *cfg, size_t *n_o
 			x->kind = ent->check;
 			x->http_path = ent->http_path;
 			x->user = health_index(cfg, e, j);
+			prober_target_http(x, ent);
 		}
 	}
 	*n_out = n;
@@ -212,6 +230,8 @@ static void prober_free(struct prober *p)
 {
 	if (p->ready_fd >= 0)
 		close(p->ready_fd);
+	for (size_t i = 0; p->targets != NULL && i < p->n_targets; i++)
+		check_target_clear(&p->targets[i]);
 	free(p->targets);
 	control_free(p->ctl);
 	health_free(p->h);

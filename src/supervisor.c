@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "dnssec.h"
 #include "log.h"
+#include "check.h"
 #include "prober.h"
 #include "proc.h"
 #include "reload.h"
@@ -212,6 +213,25 @@ static int supervisor_config_fd(const struct config *cfg)
 }
 
 /*
+ * The https checks' TLS contexts for cfg, made here, as root and before
+ * any prober's seccomp filter, and installed for the next prober to
+ * inherit (DESIGN §8.2): a CA file that cannot be loaded stops the start
+ * or refuses the reload. Remade on every reload, so a renewed CA file is
+ * read. 0, or -1 after one line.
+ */
+static int supervisor_tls(const struct config *cfg)
+{
+	struct check_tls *tls = check_tls_new(cfg);
+	struct check_tls *old = check_tls_installed();
+
+	if (tls == NULL)
+		return -1;
+	check_tls_install(tls);
+	check_tls_free(old);
+	return 0;
+}
+
+/*
  * SIGHUP: read the --config file again (with the command line and the
  * environment it started with: they still take precedence) and hand a
  * valid result to a new prober. The workers answer from the current image
@@ -236,6 +256,13 @@ static void supervisor_reload(struct supervisor *s)
 	if (s->ready_sent)
 		sdnotify_send("RELOADING=1");
 	next = reload_config(s->cfg, s->boot_cfg, s->argc, s->argv, &lim);
+	if (next != NULL && supervisor_tls(next) < 0) {
+		log_error("SIGHUP: %s not reloaded; the running configuration stays",
+			  next->config_file);
+		config_free(next);
+		free(next);
+		next = NULL;
+	}
 	if (next != NULL) {
 		if (s->reloaded != NULL) {
 			config_free(s->reloaded);
@@ -403,6 +430,7 @@ static void supervisor_loop(struct supervisor *s)
 static void supervisor_cleanup(struct supervisor *s)
 {
 	supervisor_control_close(s);
+	check_tls_free(check_tls_installed());
 	for (size_t i = 0; i < s->n_socks; i++)
 		close(s->socks[i]);
 	free(s->socks);
@@ -584,7 +612,7 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 	proc_title("supervisor");
 
 	/* A bad key is refused before anything is bound (DESIGN §1). */
-	if (supervisor_key(&s) < 0)
+	if (supervisor_key(&s) < 0 || supervisor_tls(cfg) < 0)
 		goto out;
 	supervisor_nofile(cfg);
 	if (supervisor_check_user(cfg) < 0 || supervisor_bind(&s) < 0 ||

@@ -21,6 +21,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "target_listen.h"
+
 #define TARGET_MAX_PORTS 64
 
 static volatile sig_atomic_t target_stop;
@@ -41,41 +43,6 @@ static void target_usage(void)
 {
 	fprintf(stderr, "usage: ahd-health-target [--http STATUS] [--bind ADDR] PORT...\n");
 	exit(2);
-}
-
-static int target_listen(const char *bind_addr, unsigned port)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int one = 1, fd;
-
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(bind_addr, ':') != NULL) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, bind_addr, &s6->sin6_addr) != 1)
-			return -1;
-		sl = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, bind_addr, &s4->sin_addr) != 1)
-			return -1;
-		sl = sizeof(*s4);
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static void target_answer(int c, int status)
@@ -126,7 +93,7 @@ int main(int argc, char **argv)
 
 			if (*end != '\0' || port == 0 || port > 65535)
 				target_usage();
-			pfd[n].fd = target_listen(bind_addr, (unsigned)port);
+			pfd[n].fd = target_listen(bind_addr, (unsigned)port, 0, 1024);
 			if (pfd[n].fd < 0) {
 				fprintf(stderr, "ahd-health-target: cannot listen on %s port %lu: %s\n",
 					bind_addr, port, strerror(errno));
