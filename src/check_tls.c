@@ -4,6 +4,7 @@
  */
 #include "check.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,15 +76,20 @@ SSL_CTX *check_tls_ctx(const struct check_tls *tls, const struct config_entry *e
 	return NULL;
 }
 
-/* The first OpenSSL error, as text, for a start-up line; clears the queue. */
-static const char *check_tls_err(char *buf, size_t cap)
+/* Why path gave no trust anchor, for a start-up line; clears the queue. */
+static const char *check_tls_err(const char *path, char *buf, size_t cap)
 {
 	unsigned long e = ERR_peek_last_error();
+	const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
+	FILE *f = fopen(path, "r");
 
-	if (e == 0)
-		strlcpy(buf, "no certificate found in it", cap);
+	/* OpenSSL says "system lib" for a missing file: errno says more. */
+	if (f == NULL)
+		snprintf(buf, cap, "%s", strerror(errno));
 	else
-		ERR_error_string_n(e, buf, cap);
+		snprintf(buf, cap, "%s", why != NULL ? why : "no certificate found in it");
+	if (f != NULL)
+		fclose(f);
 	ERR_clear_error();
 	return buf;
 }
@@ -110,11 +116,11 @@ static int check_tls_anchors(SSL_CTX *ctx, const char *file, const char *who)
 		return 0;
 	if (file != NULL)
 		log_error("zone-resolutions: '%s': \"tls_ca_file\" '%s' cannot be loaded: %s", who,
-			  file, check_tls_err(err, sizeof(err)));
+			  file, check_tls_err(path, err, sizeof(err)));
 	else
 		log_error("zone-resolutions: '%s': the system certificate store '%s' cannot be "
 			  "loaded (%s); give \"tls_ca_file\"",
-			  who, path, check_tls_err(err, sizeof(err)));
+			  who, path, check_tls_err(path, err, sizeof(err)));
 	return -1;
 }
 
@@ -153,19 +159,20 @@ struct check_tls *check_tls_new(const struct config *cfg)
 
 	if (tls == NULL)
 		return NULL;
-	/* Before the first context: libssl would otherwise read
-	 * openssl.cnf, which the prober does not need (see proc_sandbox). */
-	if (OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1) {
-		log_error("TLS: OpenSSL initialisation failed");
-		free(tls);
-		return NULL;
-	}
 	for (size_t i = 0; i < cfg->n_entries; i++) {
 		const struct config_entry *e = &cfg->entries[i];
 		struct check_tls_one *v;
 
 		if (e->check != CONFIG_CHECK_HTTPS || check_tls_ctx(tls, e) != NULL)
 			continue;
+		/* Before the first context: libssl would otherwise read
+		 * openssl.cnf, which the prober does not need (see
+		 * proc_sandbox). Without https checks libssl stays unused. */
+		if (tls->n == 0 && OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1) {
+			log_error("TLS: OpenSSL initialisation failed");
+			check_tls_free(tls);
+			return NULL;
+		}
 		v = reallocarray(tls->v, tls->n + 1, sizeof(*tls->v));
 		if (v == NULL) {
 			log_error("TLS: out of memory");

@@ -460,8 +460,6 @@ static int config_entry_host(const char *lab, const char *kq, const char *key,
 		why = dname_text_problem(s);
 		if (addr_ok && config_parse_addr(s, &family, a) == 0)
 			why = NULL;
-		else if (why == NULL && (s[0] == '\0' || s[strlen(s) - 1] == '.'))
-			why = "give it without a trailing dot";
 		else if (why == NULL && config_parse_addr(s, &family, a) == 0)
 			why = "an address is not a name (leave it out to verify the address)";
 	}

@@ -253,7 +253,7 @@ Test(health, http_check_follows_status_code)
 	{
 		char *log = sys_server_log(&s);
 
-		cr_assert_not_null(strstr(log, "up -> down (HTTP 503)"), "log:\n%s", log);
+		cr_assert_not_null(strstr(log, "up -> down (HTTP status 503)"), "log:\n%s", log);
 		cr_assert_not_null(strstr(log, "down -> up (HTTP 200)"), "log:\n%s", log);
 		free(log);
 	}

@@ -239,18 +239,10 @@ static uint32_t soa_serial(uint16_t port, const char *zone)
 
 static struct json_object *status_json(uint16_t port)
 {
-	char port_s[8], *out = NULL, *err = NULL;
-	const char *argv[] = { sys_bin(), "status", "--json", "--port", port_s, NULL };
-	struct json_object *o;
-	int rc;
+	char why[512];
+	struct json_object *o = sys_status_json(port, why, sizeof(why));
 
-	snprintf(port_s, sizeof(port_s), "%u", (unsigned)port);
-	rc = sys_run(argv, 10000, &out, &err);
-	cr_assert_eq(rc, 0, "status exited %d: %s", rc, err ? err : "");
-	o = json_tokener_parse(out);
-	cr_assert_not_null(o, "status --json is not JSON: %s", out);
-	free(out);
-	free(err);
+	cr_assert_not_null(o, "%s", why);
 	return o;
 }
 

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/x509_vfy.h>
+
 #include "check.h"
 #include "proc.h"
 
@@ -224,8 +226,8 @@ Test(check, full_accept_queue_times_out)
 
 Test(check, http_200_passes) { http_check(200, true, "HTTP 200"); }
 Test(check, http_302_passes) { http_check(302, true, "HTTP 302"); }
-Test(check, http_503_fails) { http_check(503, false, "HTTP 503"); }
-Test(check, http_404_fails) { http_check(404, false, "HTTP 404"); }
+Test(check, http_503_fails) { http_check(503, false, "HTTP status 503"); }
+Test(check, http_404_fails) { http_check(404, false, "HTTP status 404"); }
 
 Test(check, http_request_is_well_formed)
 {
@@ -521,13 +523,92 @@ Test(check_http, verdict)
 {
 	char r[CHECK_REASON_MAX];
 
-	cr_assert(check_http_verdict(200, r, sizeof(r)));
+	cr_assert(check_http_verdict(200, NULL, 0, r, sizeof(r)));
 	cr_assert_str_eq(r, "HTTP 200");
-	cr_assert(check_http_verdict(399, r, sizeof(r)));
-	cr_assert_not(check_http_verdict(199, r, sizeof(r)));
-	cr_assert_not(check_http_verdict(400, r, sizeof(r)));
-	cr_assert_not(check_http_verdict(503, r, sizeof(r)));
-	cr_assert_str_eq(r, "HTTP 503");
+	cr_assert(check_http_verdict(399, NULL, 0, r, sizeof(r)));
+	cr_assert_not(check_http_verdict(199, NULL, 0, r, sizeof(r)));
+	cr_assert_not(check_http_verdict(400, NULL, 0, r, sizeof(r)));
+	cr_assert_not(check_http_verdict(503, NULL, 0, r, sizeof(r)));
+	cr_assert_str_eq(r, "HTTP status 503");
+}
+
+/* "http_status": [200, 204, "300-302"]: only those pass. */
+Test(check_http, verdict_with_a_status_set)
+{
+	static const struct config_status_range set[] = { { 200, 200 }, { 204, 204 }, { 300, 302 } };
+	static const struct {
+		int status;
+		bool pass;
+	} cases[] = {
+		{ 200, true }, { 201, false }, { 204, true }, { 299, false }, { 300, true },
+		{ 302, true }, { 303, false }, { 503, false }, { 100, false },
+	};
+	char r[CHECK_REASON_MAX], want[32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(check_http_verdict(cases[i].status, set, 3, r, sizeof(r)), cases[i].pass,
+			     "status %d", cases[i].status);
+		snprintf(want, sizeof(want), cases[i].pass ? "HTTP %d" : "HTTP status %d",
+			 cases[i].status);
+		cr_assert_str_eq(r, want);
+	}
+	/* A set may make a 503 the healthy answer. */
+	cr_assert(check_http_verdict(503, &(struct config_status_range){ 500, 599 }, 1, r, sizeof(r)));
+}
+
+Test(check_http, request_uses_http_host)
+{
+	struct check_target t = { .family = AF_INET, .port = 443, .kind = CONFIG_CHECK_HTTPS,
+				  .http_host = "api.example.com" };
+	char buf[512];
+
+	inet_pton(AF_INET, "192.0.2.1", t.addr);
+	cr_assert_gt(check_http_request(&t, buf, sizeof(buf)), 0);
+	cr_assert(strstr(buf, "GET / HTTP/1.1\r\nHost: api.example.com\r\n") == buf, "%s", buf);
+	t.http_host = "2001:db8::1";
+	cr_assert_gt(check_http_request(&t, buf, sizeof(buf)), 0);
+	cr_assert(strstr(buf, "GET / HTTP/1.1\r\nHost: [2001:db8::1]\r\n") == buf, "%s", buf);
+}
+
+/* The reasons status shows fit its column with their prefix. */
+Test(check_tls, verify_reasons_are_short)
+{
+	static const struct {
+		long err;
+		const char *want;
+	} cases[] = {
+		{ X509_V_ERR_CERT_HAS_EXPIRED, "TLS verify failed: certificate has expired" },
+		{ X509_V_ERR_HOSTNAME_MISMATCH, "TLS verify failed: hostname mismatch" },
+		{ X509_V_ERR_IP_ADDRESS_MISMATCH, "TLS verify failed: IP address mismatch" },
+		{ X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+		  "TLS verify failed: unable to get local issuer" },
+		{ X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, "TLS verify failed: self-signed certificate" },
+	};
+	char r[HEALTH_REASON_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		check_tls_verify_reason(cases[i].err, r, sizeof(r));
+		cr_assert_str_eq(r, cases[i].want);
+	}
+	/* Anything else: OpenSSL's words, cut to fit. */
+	check_tls_verify_reason(X509_V_ERR_PATH_LENGTH_EXCEEDED, r, sizeof(r));
+	cr_assert(strncmp(r, "TLS verify failed: ", 19) == 0 && strlen(r) < HEALTH_REASON_MAX, "%s", r);
+}
+
+/* An https target without a context fails with a reason, it never
+ * passes unverified. */
+Test(check_tls, no_context_fails)
+{
+	uint16_t port;
+	int fd = listen_on(16, &port);
+	struct check_target t;
+
+	target_v4(&t, port, CONFIG_CHECK_HTTPS, NULL);
+	cr_assert_eq(check_run(&t, 1, 2000, 0, NULL, NULL, NULL), 0);
+	cr_assert_not(t.pass);
+	cr_assert_str_eq(t.reason, "TLS not set up");
+	cr_assert_eq(t.error_class, HEALTH_ERR_OTHER);
+	close(fd);
 }
 
 Test(check_http, request_ipv6_host_is_bracketed)

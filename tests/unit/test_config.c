@@ -14,6 +14,7 @@
 
 #include "ahd.h"
 #include "config.h"
+#include "../../src/config_int.h"
 #include "tsig.h"
 
 #define ZONE_ARGS "--hosted-zone", "example.com", "--ns", "[\"ns1.example.com\"]", \
@@ -188,6 +189,25 @@ static const struct bad_case bad_cases[] = {
 	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"http_path\": \"/hz\"}}"}, .flag = "--zone-resolutions", .value = "'/hz' is only valid with"},
 	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"check\": \"http\", \"http_path\": \"hz\"}}"}, .flag = "--zone-resolutions", .value = "'hz'"},
 	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"check\": \"http\", \"http_path\": \"/a b\"}}"}, .flag = "--zone-resolutions", .value = "'/a b'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"http\", \"tls_name\": \"a.example\"}}"}, .flag = "--zone-resolutions", .value = "\"tls_name\" 'a.example' is only valid with \"check\": \"https\""},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"http_host\": \"a.example\"}}"}, .flag = "--zone-resolutions", .value = "\"http_host\" 'a.example' is only valid with"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"http_status\": 200}}"}, .flag = "--zone-resolutions", .value = "\"http_status\" '200' is only valid with"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", \"http_status\": 99}}"}, .flag = "--zone-resolutions", .value = "\"http_status\" '99' is not an HTTP status"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", \"http_status\": \"299-200\"}}"}, .flag = "--zone-resolutions", .value = "'299-200'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", \"http_status\": \"200-\"}}"}, .flag = "--zone-resolutions", .value = "'200-'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", \"http_status\": \"200-1000\"}}"}, .flag = "--zone-resolutions", .value = "'200-1000'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", \"http_status\": [200, true]}}"}, .flag = "--zone-resolutions", .value = "'true'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", \"http_status\": []}}"}, .flag = "--zone-resolutions", .value = "must hold 1-16 statuses"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", \"http_status\": \" 200\"}}"}, .flag = "--zone-resolutions", .value = "' 200'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", \"tls_name\": \"192.0.2.1\"}}"}, .flag = "--zone-resolutions", .value = "an address is not a name"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", \"tls_name\": \"a..b\"}}"}, .flag = "--zone-resolutions", .value = "\"tls_name\" 'a..b' is not a valid host name"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", \"tls_name\": \"a.example.\"}}"}, .flag = "--zone-resolutions", .value = "\"tls_name\" 'a.example.' is not a valid host name: it ends with a dot"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", \"http_host\": \"a b\"}}"}, .flag = "--zone-resolutions", .value = "\"http_host\" 'a b'"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", \"tls_verify\": \"maybe\"}}"}, .flag = "--zone-resolutions", .value = "\"tls_verify\" 'maybe' is not true or false"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", \"tls_ca_file\": \"ca.pem\"}}"}, .flag = "--zone-resolutions", .value = "\"tls_ca_file\" 'ca.pem' is not an absolute path"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", \"tls_ca_file\": \"/ca.pem\", \"tls_verify\": false}}"}, .flag = "--zone-resolutions", .value = "is given with \"tls_verify\": false"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"tls\"}}"}, .flag = "--zone-resolutions", .value = "'tls' is not a check type"},
+	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"tls_ca_file\": \"/ca.pem\"}}"}, .flag = "--zone-resolutions", .value = "only valid with \"check\": \"https\""},
 	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"rise\": 0}}"}, .flag = "--zone-resolutions", .value = "\"rise\" '0'"},
 	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"fall\": 101}}"}, .flag = "--zone-resolutions", .value = "\"fall\" '101'"},
 	{.args = {"--zone-resolutions", "{\"www\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 80, \"ttl\": -1}}"}, .flag = "--zone-resolutions", .value = "\"ttl\" '-1'"},
@@ -719,6 +739,15 @@ static void assert_same_config(const struct config *a, const struct config *b)
 			cr_assert_null(y->http_path);
 		else
 			cr_assert_str_eq(x->http_path, y->http_path);
+		cr_assert_eq(x->n_http_status, y->n_http_status);
+		cr_assert_eq(memcmp(x->http_status, y->http_status, sizeof(x->http_status)), 0);
+		cr_assert_eq(x->tls_no_verify, y->tls_no_verify);
+		cr_assert_eq(x->http_host == NULL, y->http_host == NULL);
+		cr_assert(x->http_host == NULL || strcmp(x->http_host, y->http_host) == 0);
+		cr_assert_eq(x->tls_name == NULL, y->tls_name == NULL);
+		cr_assert(x->tls_name == NULL || strcmp(x->tls_name, y->tls_name) == 0);
+		cr_assert_eq(x->tls_ca_file == NULL, y->tls_ca_file == NULL);
+		cr_assert(x->tls_ca_file == NULL || strcmp(x->tls_ca_file, y->tls_ca_file) == 0);
 		cr_assert_eq(x->rise, y->rise);
 		cr_assert_eq(x->fall, y->fall);
 		cr_assert_eq(x->ttl, y->ttl);
@@ -787,6 +816,72 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	cr_assert_str_eq(a->metrics_listen.text, b->metrics_listen.text);
 }
 
+Test(config, https_keys)
+{
+	struct config cfg;
+	const char *args[] = {
+		"--hosted-zone", "example.com", "--ns", "[\"ns1.example.com\"]",
+		"--zone-resolutions",
+		"{\"a\": {\"ips\": [\"192.0.2.1\"], \"health_port\": 443, \"check\": \"https\", "
+		"\"http_host\": \"Api.Example.com\", \"tls_ca_file\": \"/etc/my-ca.pem\", "
+		"\"http_status\": [200, 204, \"300-399\"]}, "
+		"\"b\": {\"ips\": [\"192.0.2.2\"], \"health_port\": 443, \"check\": \"https\", "
+		"\"tls_name\": \"b.example.com\", \"tls_verify\": false, \"http_status\": \"503\"}, "
+		"\"c\": {\"ips\": [\"192.0.2.3\"], \"health_port\": 443, \"check\": \"https\"}, "
+		"\"d\": {\"ips\": [\"192.0.2.4\"], \"health_port\": 80, \"check\": \"http\", "
+		"\"http_host\": \"192.0.2.9\", \"http_status\": \"200-204\"}}",
+		NULL,
+	};
+
+	parse_ok(&cfg, args, NULL);
+	cr_assert_eq(cfg.entries[0].check, CONFIG_CHECK_HTTPS);
+	cr_assert_str_eq(cfg.entries[0].http_host, "api.example.com");
+	cr_assert_null(cfg.entries[0].tls_name);
+	cr_assert_str_eq(cfg.entries[0].tls_ca_file, "/etc/my-ca.pem");
+	cr_assert_not(cfg.entries[0].tls_no_verify);
+	cr_assert_str_eq(cfg.entries[0].http_path, "/");
+	cr_assert_eq(cfg.entries[0].n_http_status, 3);
+	cr_assert_eq(cfg.entries[0].http_status[0].lo, 200);
+	cr_assert_eq(cfg.entries[0].http_status[0].hi, 200);
+	cr_assert_eq(cfg.entries[0].http_status[1].lo, 204);
+	cr_assert_eq(cfg.entries[0].http_status[2].lo, 300);
+	cr_assert_eq(cfg.entries[0].http_status[2].hi, 399);
+	cr_assert_str_eq(cfg.entries[1].tls_name, "b.example.com");
+	cr_assert(cfg.entries[1].tls_no_verify);
+	cr_assert_eq(cfg.entries[1].n_http_status, 1);
+	cr_assert_eq(cfg.entries[1].http_status[0].lo, 503);
+	cr_assert_eq(cfg.entries[1].http_status[0].hi, 503);
+	/* The defaults: verified against the system store, 2xx/3xx. */
+	cr_assert_null(cfg.entries[2].http_host);
+	cr_assert_null(cfg.entries[2].tls_ca_file);
+	cr_assert_not(cfg.entries[2].tls_no_verify);
+	cr_assert_eq(cfg.entries[2].n_http_status, 0);
+	cr_assert_eq(cfg.entries[3].check, CONFIG_CHECK_HTTP);
+	cr_assert_str_eq(cfg.entries[3].http_host, "192.0.2.9");
+	cr_assert_eq(cfg.entries[3].http_status[0].hi, 204);
+	config_free(&cfg);
+}
+
+Test(config, status_range)
+{
+	struct config_status_range r;
+
+	cr_assert_eq(config_status_range("200-299", &r), 0);
+	cr_assert(r.lo == 200 && r.hi == 299);
+	cr_assert_eq(config_status_range("503", &r), 0);
+	cr_assert(r.lo == 503 && r.hi == 503);
+	cr_assert_eq(config_status_range("100-999", &r), 0);
+	cr_assert_eq(config_status_range("99", &r), -1);
+	cr_assert_eq(config_status_range("1000", &r), -1);
+	cr_assert_eq(config_status_range("300-200", &r), -1);
+	cr_assert_eq(config_status_range("200-", &r), -1);
+	cr_assert_eq(config_status_range("-200", &r), -1);
+	cr_assert_eq(config_status_range("200 - 299", &r), -1);
+	cr_assert_eq(config_status_range("2xx", &r), -1);
+	cr_assert_eq(config_status_range("", &r), -1);
+	cr_assert_eq(config_status_range("200-299-300", &r), -1);
+}
+
 Test(config, json_round_trip)
 {
 	struct config a, b, c;
@@ -799,7 +894,12 @@ Test(config, json_round_trip)
 		"{\"www\": [\"192.0.2.1\", \"2001:db8::1\"], "
 		"\"api\": {\"ips\": [\"192.0.2.2\"], \"health_port\": 8080, \"check\": \"http\", "
 		"\"http_path\": \"/h\", \"rise\": 4, \"fall\": 5, \"ttl\": 77, \"all_down\": \"serve_all\"}, "
-		"\"db\": {\"ips\": [\"192.0.2.3\", \"192.0.2.4\"], \"health_port\": 5432}}",
+		"\"db\": {\"ips\": [\"192.0.2.3\", \"192.0.2.4\"], \"health_port\": 5432}, "
+		"\"tls\": {\"ips\": [\"192.0.2.5\"], \"health_port\": 443, \"check\": \"https\", "
+		"\"http_host\": \"Web.Example.com\", \"tls_name\": \"origin.example.com\", "
+		"\"tls_ca_file\": \"/etc/ca.pem\", \"http_status\": [204, \"300-302\"]}, "
+		"\"lax\": {\"ips\": [\"192.0.2.6\"], \"health_port\": 443, \"check\": \"https\", "
+		"\"tls_verify\": false}}",
 		"--ns", "[\"ns1.example.com\", \"ns2.example.com\"]",
 		"--alias-zones", "[\"example.net\"]",
 		"--port", "5300",

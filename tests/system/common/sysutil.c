@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 extern char **environ;
 
 int64_t sys_now_ms(void)
@@ -1017,4 +1019,22 @@ pid_t sys_find_child(pid_t server, const char *role)
 			return kids[i];
 	}
 	return 0;
+}
+
+struct json_object *sys_status_json(uint16_t port, char *why, size_t cap)
+{
+	char port_s[8], *out = NULL, *err = NULL;
+	const char *argv[] = { sys_bin(), "status", "--json", "--port", port_s, NULL };
+	struct json_object *o = NULL;
+	int rc;
+
+	snprintf(port_s, sizeof(port_s), "%u", (unsigned)port);
+	rc = sys_run(argv, 10000, &out, &err);
+	if (rc != 0)
+		snprintf(why, cap, "status exited %d: %s", rc, err ? err : "");
+	else if ((o = json_tokener_parse(out)) == NULL)
+		snprintf(why, cap, "status --json is not JSON: %s", out ? out : "");
+	free(out);
+	free(err);
+	return o;
 }

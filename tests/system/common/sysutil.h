@@ -166,6 +166,12 @@ pid_t sys_target_start(const char *addr, uint16_t port, int http_status);
 /* Stop it and reap it. */
 void sys_target_stop(pid_t pid);
 
+/* `status --json --port port` of the server under test, parsed (the
+ * caller puts it), or NULL with why (the exit status and stderr, or the
+ * text that is not JSON) in why[cap]. */
+struct json_object;
+struct json_object *sys_status_json(uint16_t port, char *why, size_t cap);
+
 /* Milliseconds on the monotonic clock. */
 int64_t sys_now_ms(void);
 void sys_sleep_ms(int ms);
