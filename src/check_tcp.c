@@ -140,7 +140,8 @@ static void check_tls_done(struct check_conn *c, struct check_target *t, bool pa
 
 	if (!pass) {
 		check_target_clear(t);
-	} else if (!t->tls_resumed || t->tls_session == NULL) {
+	} else {
+		/* The newest: TLS 1.3 tickets are for one use each. */
 		sess = SSL_get1_session(c->ssl);
 		if (sess != NULL && SSL_SESSION_is_resumable(sess)) {
 			SSL_SESSION_free(t->tls_session);

@@ -134,7 +134,9 @@ static SSL_CTX *check_tls_make(const struct config_entry *e)
 	}
 	/* check_tcp.c writes the request from a stack buffer it may
 	 * re-render between retries. */
-	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* RELEASE_BUFFERS: a connection waiting on its peer holds no 16 KiB
+	 * read and write buffers; a round has thousands waiting at once. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	(void)SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	/* A backend that closes after its answer without close_notify (most
 	 * do, with Connection: close) has still answered. */

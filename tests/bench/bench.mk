@@ -6,7 +6,9 @@
 #   make bench-failover [BENCH_FLIPS=20]
 #   make bench-scale [BENCH_SCALE_ARGS="names interval timeout rounds"]
 #     (default "5000 5 2 5": 10,000 addresses; needs ~20,000 file
-#     descriptors, raised as root when the hard limit is lower)
+#     descriptors, raised as root when the hard limit is lower): three
+#     runs, tcp checks, then https with session resumption and without
+#     (BENCH_SCALE_MODES="tcp https https-noresume" picks them)
 #   make bench-replication [BENCH_FLIPS=20] [BENCH_REP_NAMES=10000]
 #     (a stock NSD and Knot as secondaries, from tests/system/common/
 #     secondary.c: needs nsd and knotd installed)
@@ -27,8 +29,12 @@ $(BENCH_B)/%: tests/bench/%.c $(BENCH_COMMON) $(BENCH_HDRS)
 bench-failover: build/a-healthy-dns $(BENCH_B)/bench_failover
 	$(BENCH_B)/bench_failover $(BENCH_FLIPS)
 
-bench-scale: build/a-healthy-dns $(BENCH_B)/bench_scale
-	$(BENCH_B)/bench_scale $(BENCH_SCALE_ARGS)
+BENCH_SCALE_MODES ?= tcp https https-noresume
+
+bench-scale: build/a-healthy-dns $(BENCH_B)/bench_scale build/tools/ahd-tls-target
+	for m in $(BENCH_SCALE_MODES); do \
+		BENCH_SCALE_MODE=$$m AHD_TOOLS=build/tools $(BENCH_B)/bench_scale $(BENCH_SCALE_ARGS) || exit 1; \
+	done
 
 $(BENCH_B)/bench_replication: tests/bench/bench_replication.c $(BENCH_COMMON) $(BENCH_HDRS) \
 		$(BENCH_SYS) $(BENCH_SYS_HDRS)

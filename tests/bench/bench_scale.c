@@ -9,6 +9,16 @@
  * start-up time to the first answer and the size of the zone image.
  * Prints the numbers; asserts nothing.
  *
+ * With env BENCH_SCALE_MODE=https (DESIGN §8.2) the checks are "https"
+ * and the accepting addresses are served by ahd-tls-target (AHD_TOOLS,
+ * default build/tools), one epoll process for all of them, with a
+ * P-256 certificate from a CA made here by the openssl command: every
+ * round is a TLS handshake and an HTTP exchange per target, resumed
+ * from the last round's session; https-noresume makes the target issue
+ * no tickets, so every handshake is a full one. The TLS cost per target
+ * is the prober's CPU per round over the accepting targets (compare with
+ * the tcp run, whose per-target cost is a connect).
+ *
  * Usage: bench_scale [names [interval [timeout [rounds]]]]
  * (defaults 5000 2-address names, --test-min-interval 5,
  * --test-timeout 2, 5 measured rounds; env AHD_BIN).
@@ -25,6 +35,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_util.h"
@@ -39,7 +50,16 @@ enum sc_kind {
 	SC_TIMEOUT,
 };
 
+enum sc_mode {
+	SC_MODE_TCP,
+	SC_MODE_HTTPS,
+	SC_MODE_HTTPS_NORESUME,
+};
+
 struct sc {
+	enum sc_mode mode;
+	char pki[64];  /* https: the CA, certificate, key and bind list */
+	pid_t tls_pid; /* https: the ahd-tls-target serving the accepting addresses */
 	size_t n_addrs;
 	uint16_t port;
 	int *lst;      /* per address: listener or -1 */
@@ -109,7 +129,8 @@ static int sc_setup(struct sc *c)
 		enum sc_kind k = sc_kind_of(i);
 
 		c->lst[i] = c->filler[i] = -1;
-		if (k == SC_REFUSE)
+		/* https: ahd-tls-target listens at the accepting ones. */
+		if (k == SC_REFUSE || (k == SC_UP && c->mode != SC_MODE_TCP))
 			continue;
 		sc_addr(i, addr, sizeof(addr));
 		c->lst[i] = bench_listen(addr, c->port, k == SC_UP ? 1024 : 0);
@@ -148,6 +169,89 @@ static void sc_teardown(struct sc *c)
 	free(c->filler);
 }
 
+/* Run a shell command line; 0 or -1 (it says why on stderr). */
+static int sc_sh(const char *cmd)
+{
+	int st = system(cmd);
+
+	if (st != 0)
+		fprintf(stderr, "bench-scale: failed (%d): %s\n", st, cmd);
+	return st == 0 ? 0 : -1;
+}
+
+/* The https backends: a CA and a P-256 certificate for SC_TLS_NAME, the
+ * list of accepting addresses, and ahd-tls-target on all of them. */
+#define SC_TLS_NAME "target." SC_ZONE
+static int sc_tls_start(struct sc *c)
+{
+	char cmd[1536], path[512], buf[32] = "";
+	const char *tools = getenv("AHD_TOOLS");
+	FILE *f;
+	int p[2];
+
+	snprintf(c->pki, sizeof(c->pki), "/tmp/ahd-bench-tls.XXXXXX");
+	if (mkdtemp(c->pki) == NULL)
+		return -1;
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+		 "-keyout ca.key -out ca.pem -days 2 -subj /CN=bench-ca 2>/dev/null && "
+		 "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout t.key "
+		 "-out t.csr -subj /CN=" SC_TLS_NAME " 2>/dev/null && "
+		 "printf 'subjectAltName=DNS:" SC_TLS_NAME "\\n' > ext && openssl x509 -req -in t.csr "
+		 "-CA ca.pem -CAkey ca.key -CAcreateserial -out t.pem -days 2 -extfile ext 2>/dev/null",
+		 c->pki);
+	if (sc_sh(cmd) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/binds", c->pki);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	for (size_t i = 0; i < c->n_addrs; i++) {
+		if (sc_kind_of(i) == SC_UP) {
+			sc_addr(i, buf, sizeof(buf));
+			fprintf(f, "%s\n", buf);
+		}
+	}
+	if (fclose(f) != 0 || pipe(p) != 0)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "exec %s/ahd-tls-target --cert %s/t.pem --key %s/t.key%s "
+		 "--bind-file %s %u 2>%s/target.log", tools != NULL ? tools : "build/tools", c->pki,
+		 c->pki, c->mode == SC_MODE_HTTPS_NORESUME ? " --no-tickets" : "", path,
+		 (unsigned)c->port, c->pki);
+	c->tls_pid = fork();
+	if (c->tls_pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	if (c->tls_pid < 0 || read(p[0], buf, sizeof(buf) - 1) <= 0 || strncmp(buf, "ready", 5) != 0) {
+		fprintf(stderr, "bench-scale: ahd-tls-target did not start: %s\n", cmd);
+		close(p[0]);
+		return -1;
+	}
+	close(p[0]);
+	return 0;
+}
+
+/* Stop the https backend and print what it counted. */
+static void sc_tls_stop(struct sc *c)
+{
+	char cmd[256];
+	int st;
+
+	if (c->tls_pid > 0) {
+		kill(c->tls_pid, SIGTERM);
+		waitpid(c->tls_pid, &st, 0);
+		snprintf(cmd, sizeof(cmd), "sed 's/^/  ahd-tls-target: /' %s/target.log", c->pki);
+		(void)sc_sh(cmd);
+	}
+	if (c->pki[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", c->pki);
+		(void)sc_sh(cmd);
+	}
+}
+
 static char *sc_config(const struct sc *c, size_t names, unsigned interval, unsigned timeout)
 {
 	static char path[64];
@@ -165,8 +269,12 @@ static char *sc_config(const struct sc *c, size_t names, unsigned interval, unsi
 	for (size_t k = 0; k < names; k++) {
 		sc_addr(2 * k, a0, sizeof(a0));
 		sc_addr(2 * k + 1, a1, sizeof(a1));
-		fprintf(f, "  \"n%05zu\": {\"ips\": [\"%s\", \"%s\"], \"health_port\": %u}%s\n", k, a0,
-			a1, (unsigned)c->port, k + 1 < names ? "," : "");
+		fprintf(f, "  \"n%05zu\": {\"ips\": [\"%s\", \"%s\"], \"health_port\": %u", k, a0,
+			a1, (unsigned)c->port);
+		if (c->mode != SC_MODE_TCP)
+			fprintf(f, ", \"check\": \"https\", \"tls_name\": \"" SC_TLS_NAME "\", "
+				   "\"tls_ca_file\": \"%s/ca.pem\"", c->pki);
+		fprintf(f, "}%s\n", k + 1 < names ? "," : "");
 	}
 	fprintf(f, " }\n}\n");
 	if (fclose(f) != 0)
@@ -277,6 +385,16 @@ int main(int argc, char **argv)
 	struct stat st;
 	int rc = 2;
 
+	const char *mode = getenv("BENCH_SCALE_MODE");
+
+	c.mode = mode == NULL || strcmp(mode, "tcp") == 0 ? SC_MODE_TCP
+		 : strcmp(mode, "https") == 0		  ? SC_MODE_HTTPS
+		 : strcmp(mode, "https-noresume") == 0	  ? SC_MODE_HTTPS_NORESUME
+							  : (enum sc_mode)-1;
+	if ((int)c.mode < 0) {
+		fprintf(stderr, "bench-scale: BENCH_SCALE_MODE is tcp, https or https-noresume\n");
+		return 2;
+	}
 	if (names == 0 || interval == 0 || timeout == 0 || rounds == 0) {
 		fprintf(stderr, "usage: bench_scale [names [interval [timeout [rounds]]]]\n");
 		return 2;
@@ -299,15 +417,16 @@ int main(int argc, char **argv)
 	}
 	ms = calloc(rounds + 64, sizeof(*ms));
 	c.port = bench_free_port();
-	if (ms == NULL || sc_setup(&c) != 0)
+	if (ms == NULL || sc_setup(&c) != 0 || (c.mode != SC_MODE_TCP && sc_tls_start(&c) != 0))
 		goto out;
 	args[1] = sc_config(&c, names, interval, timeout);
 	if (args[1] == NULL || pthread_create(&th, NULL, sc_acceptor, &c) != 0)
 		goto out;
-	printf("bench-scale: %s, %zu names x 2 = %zu health-checked addresses "
+	printf("bench-scale [%s]: %s, %zu names x 2 = %zu health-checked addresses "
 	       "(%zu accept, %zu refuse, %zu time out), --test-min-interval %u --test-timeout %u, "
 	       "RLIMIT_NOFILE %zu\n",
-	       bench_bin(), names, c.n_addrs, n_up, n_ref, n_to, interval, timeout, nofile);
+	       mode != NULL ? mode : "tcp", bench_bin(), names, c.n_addrs, n_up, n_ref, n_to,
+	       interval, timeout, nofile);
 	fflush(stdout);
 
 	if (bench_server_start(&s, args, (int)(timeout * 1000 + 60000)) != 0)
@@ -350,6 +469,11 @@ int main(int argc, char **argv)
 	       md, mx, n_r - 1);
 	printf("  %-44s %.1f ms\n", "prober CPU per round (utime+stime)",
 	       (double)(t1 - t0) * 1000.0 / (double)hz / (double)rounds);
+	if (c.mode != SC_MODE_TCP)
+		printf("  %-44s %.1f us (%s)\n", "prober CPU per accepting https target",
+		       (double)(t1 - t0) * 1e6 / (double)hz / (double)rounds / (double)n_up,
+		       c.mode == SC_MODE_HTTPS ? "handshakes resumed after round 0"
+					       : "every handshake a full one");
 	printf("  %-44s %.0f ms\n", "prober CPU in start-up (round 0 + build)",
 	       (double)tstart * 1000.0 / (double)hz);
 	printf("  %-44s %.1f MiB (%.1f MiB resident)\n", "zone image (" "/dev/shm)",
@@ -361,9 +485,10 @@ int main(int argc, char **argv)
 	printf("  %-44s %zu of %zu names answer as the listeners say\n", "answers checked",
 	       checked - wrong, checked);
 	printf("  goal: round time within timeout + 10%% = %u ms\n", timeout * 1100);
-	printf("RESULT scale addrs=%zu startup_ms=%.0f round0_ms=%.0f round_median_ms=%.0f "
+	printf("RESULT scale mode=%s addrs=%zu startup_ms=%.0f round0_ms=%.0f round_median_ms=%.0f "
 	       "round_max_ms=%.0f cpu_per_round_ms=%.1f image_mib=%.1f wrong=%zu\n",
-	       c.n_addrs, (double)(s.answered_us - s.started_us) / 1000.0, round0, md, mx,
+	       mode != NULL ? mode : "tcp", c.n_addrs, (double)(s.answered_us - s.started_us) / 1000.0,
+	       round0, md, mx,
 	       (double)(t1 - t0) * 1000.0 / (double)hz / (double)rounds,
 	       (double)st.st_size / 1048576.0, wrong);
 	rc = 0;
@@ -377,6 +502,7 @@ join:
 out:
 	if (args[1] != NULL)
 		unlink(args[1]);
+	sc_tls_stop(&c);
 	sc_teardown(&c);
 	free(ms);
 	return rc;
