@@ -37,7 +37,7 @@ struct check_target {
 	const char *tls_name;
 	size_t user;           /* caller's cookie (the flat address index) */
 	/* In and out: the last round's TLS session, resumed by the next one
-	 * (DESIGN §8.2); owned here, freed by check_target_clear. */
+	 * (DESIGN §3.1); owned here, freed by check_target_clear. */
 	struct ssl_session_st *tls_session;
 	int64_t tls_full_ns;   /* when the last full handshake was made */
 	/* Out, set by check_run. */
@@ -125,7 +125,7 @@ bool check_http_verdict(int status, const struct config_status_range *set, size_
 			char *reason, size_t cap);
 
 /*
- * TLS for the https check (check_tls.c, DESIGN §8.2). A check_tls holds
+ * TLS for the https check (check_tls.c, DESIGN §3.1). A check_tls holds
  * one SSL_CTX per distinct (verify, CA file) of a configuration, made
  * before the prober's seccomp filter: loading trust anchors reads files.
  * The system store is read whole (the default CA file), never as a hashed

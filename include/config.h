@@ -115,7 +115,7 @@ struct config_entry {
 	enum config_check check; /* CONFIG_CHECK_NONE for the list form */
 	uint16_t health_port;    /* 0 for the list form */
 	char *http_path;         /* NULL unless check is http or https */
-	/* http and https (DESIGN §8.2): the Host header, and the name TLS
+	/* http and https (DESIGN §3.1): the Host header, and the name TLS
 	 * sends (SNI) and verifies unless tls_name is given. NULL: the
 	 * address. */
 	char *http_host;

@@ -31,7 +31,7 @@
 #define CHECK_SEND_SHARE 10
 /* A TLS session is resumed for at most this long after the full
  * handshake that verified the certificate: a certificate that expires or
- * is replaced by a bad one fails within this time (DESIGN §8.2). */
+ * is replaced by a bad one fails within this time (DESIGN §3.1). */
 #define CHECK_TLS_RESUME_NS (300 * (int64_t)1000000000)
 /* The request: a path of CONFIG_HTTP_PATH_MAX, a host name, headers. */
 #define CHECK_REQ_MAX 1536

@@ -1,5 +1,5 @@
 /*
- * The https check's contexts and failure reasons (DESIGN §8.2). The
+ * The https check's contexts and failure reasons (DESIGN §3.1). The
  * handshake itself runs in check_tcp.c's event loop.
  */
 #include "check.h"

@@ -215,7 +215,7 @@ static int supervisor_config_fd(const struct config *cfg)
 /*
  * The https checks' TLS contexts for cfg, made here, as root and before
  * any prober's seccomp filter, and installed for the next prober to
- * inherit (DESIGN §8.2): a CA file that cannot be loaded stops the start
+ * inherit (DESIGN §3.1): a CA file that cannot be loaded stops the start
  * or refuses the reload. Remade on every reload, so a renewed CA file is
  * read. 0, or -1 after one line.
  */

@@ -9,7 +9,7 @@
  * start-up time to the first answer and the size of the zone image.
  * Prints the numbers; asserts nothing.
  *
- * With env BENCH_SCALE_MODE=https (DESIGN §8.2) the checks are "https"
+ * With env BENCH_SCALE_MODE=https (DESIGN §3.1) the checks are "https"
  * and the accepting addresses are served by ahd-tls-target (AHD_TOOLS,
  * default build/tools), one epoll process for all of them, with a
  * P-256 certificate from a CA made here by the openssl command: every
@@ -481,6 +481,8 @@ int main(int argc, char **argv)
 	printf("  %-44s prober %.1f MiB, worker %.1f MiB, supervisor %.1f MiB\n", "RSS",
 	       bench_rss_kib(prober) / 1024.0, worker > 0 ? bench_rss_kib(worker) / 1024.0 : 0.0,
 	       bench_rss_kib(s.pid) / 1024.0);
+	printf("  %-44s %.1f MiB\n", "prober peak RSS (VmHWM)",
+	       bench_status_kib(prober, "VmHWM") / 1024.0);
 	printf("  %-44s %s\n", "first publish", pub);
 	printf("  %-44s %zu of %zu names answer as the listeners say\n", "answers checked",
 	       checked - wrong, checked);

@@ -409,17 +409,20 @@ int bench_cpu_ticks(pid_t pid, uint64_t *ticks)
 	return 0;
 }
 
-size_t bench_rss_kib(pid_t pid)
+size_t bench_status_kib(pid_t pid, const char *field)
 {
-	char path[64], buf[4096];
+	char path[64], buf[4096], key[32];
 	const char *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(key, sizeof(key), "\n%s:", field);
 	if (bench_read_small(path, buf, sizeof(buf)) < 0)
 		return 0;
-	p = strstr(buf, "\nVmRSS:");
-	return p != NULL ? (size_t)strtoull(p + 7, NULL, 10) : 0;
+	p = strstr(buf, key);
+	return p != NULL ? (size_t)strtoull(p + strlen(key), NULL, 10) : 0;
 }
+
+size_t bench_rss_kib(pid_t pid) { return bench_status_kib(pid, "VmRSS"); }
 
 static int bench_cmp_double(const void *a, const void *b)
 {

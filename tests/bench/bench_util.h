@@ -70,6 +70,8 @@ pid_t bench_find_child(pid_t parent, const char *needle);
 int bench_cpu_ticks(pid_t pid, uint64_t *ticks);
 /* VmRSS of pid in KiB; 0 when unknown. */
 size_t bench_rss_kib(pid_t pid);
+/* Any kB field of /proc/<pid>/status ("VmHWM": the peak RSS); 0 if unreadable. */
+size_t bench_status_kib(pid_t pid, const char *field);
 
 /* Sort v and return its min, median and max. */
 void bench_stats(double *v, size_t n, double *min, double *med, double *max);

@@ -1,5 +1,5 @@
 /*
- * The https check (DESIGN §8.2) with the real binary: a test CA made by
+ * The https check (DESIGN §3.1) with the real binary: a test CA made by
  * the openssl command, HTTPS backends from ahd-tls-target (AHD_TOOLS)
  * with a valid certificate, an expired one, one for another name, a
  * valid one answering 503, and a port that refuses. Each must show its

@@ -1,6 +1,6 @@
 /*
  * ahd-tls-target: an HTTPS backend for the https check's system tests
- * and bench-scale (DESIGN §8.2).
+ * and bench-scale (DESIGN §3.1).
  *
  *   ahd-tls-target --cert PEM --key PEM [--http STATUS] [--no-tickets]
  *                  [--bind ADDR]... [--bind-file FILE] PORT
