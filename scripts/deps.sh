@@ -10,7 +10,8 @@ build="gcc make pkg-config libldns-dev libjson-c-dev libbsd-dev libssl-dev libse
 # tests (issue 14), which start them on loopback ports with their own
 # configuration; knot-dnssecutils has kzonecheck. prometheus: promtool
 # and a real server scrape the metrics endpoint (issue 16).
-test="$build libcriterion-dev ldnsutils bind9-dnsutils bind9-utils openssl knot-dnsutils clang libclang-rt-14-dev valgrind mandoc procps iproute2 systemd nsd knot knot-dnssecutils bind9 prometheus"
+# ca-certificates: the system store the https checks verify against.
+test="$build libcriterion-dev ldnsutils bind9-dnsutils bind9-utils openssl ca-certificates knot-dnsutils clang libclang-rt-14-dev valgrind mandoc procps iproute2 systemd nsd knot knot-dnssecutils bind9 prometheus"
 list=false
 if [ "${1:-}" = --list ]; then
 	list=true

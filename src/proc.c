@@ -426,7 +426,9 @@ static const char *const proc_sys_worker[] = {
  * The prober: installed before prober_main(), so it also covers its
  * start: reading the key from its fd (OpenSSL's decoders), the signal
  * handlers, raising its file limit. Then non-blocking connects on one
- * epoll loop, HTTP requests, signing (getrandom for ECDSA nonces and
+ * epoll loop, HTTP requests, TLS handshakes over them (read and write on
+ * the socket; the contexts and trust anchors were made by the supervisor
+ * before the fork, DESIGN §3.1), signing (getrandom for ECDSA nonces and
  * RSA blinding) and sleeping between rounds. It opens no file. The
  * control socket (DESIGN §12): accept4 on the listening socket the
  * supervisor bound, SO_PEERCRED against its own uid and gid.

@@ -76,17 +76,25 @@ static void pki_leaf(const struct pki *k, const char *name, const char *san, con
 				       ext, NULL });
 }
 
+/* A self-signed CA: name.key and name.pem. */
+static void pki_ca(const struct pki *k, const char *name)
+{
+	char key[128], crt[128], file[32];
+
+	snprintf(file, sizeof(file), "%s.key", name);
+	pki_path(k, file, key, sizeof(key));
+	snprintf(file, sizeof(file), "%s.pem", name);
+	pki_path(k, file, crt, sizeof(crt));
+	openssl((const char *const[]){ "req", "-x509", "-newkey", "ec", "-pkeyopt",
+				       "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out",
+				       crt, "-days", "2", "-subj", "/CN=a-healthy-dns test CA", NULL });
+}
+
 static void pki_make(struct pki *k)
 {
-	char key[128], crt[128];
-
 	snprintf(k->dir, sizeof(k->dir), "/tmp/ahd-https.XXXXXX");
 	cr_assert_not_null(mkdtemp(k->dir));
-	openssl((const char *const[]){ "req", "-x509", "-newkey", "ec", "-pkeyopt",
-				       "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-				       pki_path(k, "ca.key", key, sizeof(key)), "-out",
-				       pki_path(k, "ca.pem", crt, sizeof(crt)), "-days", "2", "-subj",
-				       "/CN=a-healthy-dns test CA", NULL });
+	pki_ca(k, "ca");
 	pki_leaf(k, "good", "DNS:good." ZONE ",IP:127.0.0.1", "2");
 	pki_leaf(k, "expired", "DNS:expired." ZONE, "-1");
 	pki_leaf(k, "other", "DNS:elsewhere.example", "2");
@@ -338,5 +346,62 @@ Test(https, bad_ca_file_refused, .timeout = 60)
 	cr_assert_not_null(strstr(err, "'api': \"tls_ca_file\""), "%s", err);
 	cr_assert_not_null(strstr(err, bad), "%s", err);
 	free(err);
+	pki_remove(&k);
+}
+
+/* A --config file at path naming ca (a file in the PKI directory) as
+ * the entry's tls_ca_file; written whole (rename). */
+static void reload_config(const struct pki *k, const char *path, uint16_t port, const char *ca)
+{
+	char text[1024], tmp[160], caf[128];
+
+	snprintf(text, sizeof(text),
+		 "{\"hosted-zone\": \"" ZONE "\", \"ns\": [\"ns1." ZONE "\"], "
+		 "\"test-min-interval\": 1, \"test-timeout\": 2, \"workers\": 1, "
+		 "\"zone-resolutions\": {\"api\": {\"ips\": [\"127.0.0.1\"], \"health_port\": %u, "
+		 "\"check\": \"https\", \"tls_name\": \"good." ZONE "\", \"tls_ca_file\": \"%s\"}}}",
+		 (unsigned)port, pki_path(k, ca, caf, sizeof(caf)));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	cr_assert_eq(sys_write_file(tmp, text), 0);
+	cr_assert_eq(rename(tmp, path), 0);
+}
+
+/* SIGHUP remakes the contexts from the new file; a CA file that does not
+ * load refuses the reload and the running checks go on. */
+Test(https, reload_remakes_contexts, .timeout = 120)
+{
+	struct pki k;
+	struct sys_server s;
+	uint16_t port = sys_free_port();
+	char path[128];
+	const char *args[] = { "--config", path, NULL };
+	pid_t t;
+
+	pki_make(&k);
+	pki_ca(&k, "ca2");
+	pki_path(&k, "config.json", path, sizeof(path));
+	t = tls_target(&k, "good", port, 200);
+	reload_config(&k, path, port, "ca.pem");
+	cr_assert_eq(sys_server_start(&s, args), 0, "the server did not start");
+	wait_states(s.port, (const struct want[]){ { "api", "up", "" } }, 1);
+
+	reload_config(&k, path, port, "missing.pem");
+	kill(s.pid, SIGHUP);
+	cr_assert_eq(sys_server_wait_log(&s, "not reloaded", 10000), 0, "no refusal logged");
+	cr_assert_eq(sys_server_wait_log(&s, "missing.pem' cannot be loaded", 1000), 0,
+		     "the refusal does not name the file");
+	sys_sleep_ms(1500);
+	wait_states(s.port, (const struct want[]){ { "api", "up", "" } }, 1);
+	cr_assert(answers(s.port, "api"));
+
+	/* A CA that did not sign the backend's certificate: it must fail. */
+	reload_config(&k, path, port, "ca2.pem");
+	kill(s.pid, SIGHUP);
+	wait_states(s.port,
+		    (const struct want[]){ { "api", "down", "TLS verify failed: unable to get local issuer" } },
+		    1);
+	cr_assert(!answers(s.port, "api"));
+	cr_assert_eq(sys_server_stop(&s), 0);
+	stop(t);
 	pki_remove(&k);
 }
