@@ -225,6 +225,7 @@ struct prober {
 	uint32_t serial_now; /* what the workers serve */
 	unsigned timeout_ms;
 	uint32_t slow_us;
+	bool cpu_warned; /* prober_cpu_warn said the rounds lack CPU */
 };
 
 static void prober_free(struct prober *p)
@@ -360,6 +361,37 @@ static void prober_publish(struct prober *p)
 	prober_ready(&p->ready_fd);
 }
 
+/* This process's CPU time in ns (0 if unknown). */
+static int64_t prober_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * The checks of a round run on one CPU: when their work (TLS handshakes
+ * above all, DESIGN §3.1) nears the timeout, the ones served last fail
+ * as timeouts for want of CPU, not for their backend. Said once when a
+ * round uses more than half the timeout, again after it fell below a
+ * quarter.
+ */
+static void prober_cpu_warn(struct prober *p, int64_t cpu_ns)
+{
+	int64_t ms = cpu_ns / 1000000;
+
+	if (!p->cpu_warned && ms * 2 > (int64_t)p->timeout_ms) {
+		log_warning("prober: a round's checks took %lld ms of CPU for a %u ms timeout: "
+			    "the last ones may time out for want of CPU; raise --test-timeout",
+			    (long long)ms, p->timeout_ms);
+		p->cpu_warned = true;
+	} else if (p->cpu_warned && ms * 4 < (int64_t)p->timeout_ms) {
+		p->cpu_warned = false;
+	}
+}
+
 /* Until next_round (monotonic ns). The supervisor restarts a prober whose
  * heartbeat stops (stopped, wedged): beat through the wait too. */
 static void prober_wait(struct prober *p, int64_t next_round)
@@ -396,7 +428,7 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 	}
 	next_round = clock_now_ns();
 	while (!prober_stop) {
-		int64_t start = clock_now_ns();
+		int64_t start = clock_now_ns(), cpu = prober_cpu_ns();
 		int rc;
 
 		stats_prober_beat(stats);
@@ -404,6 +436,8 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 			       prober_tick, &p);
 		if (rc == 1 || prober_stop)
 			break;
+		cpu = prober_cpu_ns() - cpu;
+		prober_cpu_warn(&p, cpu);
 		if (rc < 0)
 			log_error("prober: check round failed: %s", strerror(errno));
 		else
@@ -412,8 +446,9 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 		 * end (DESIGN §3.1); give them back instead of keeping the
 		 * round's peak resident until the next one. */
 		malloc_trim(0);
-		log_debug("prober: round %llu: %zu checks in %lld ms", (unsigned long long)round,
-			  p.n_targets, (long long)((clock_now_ns() - start) / 1000000));
+		log_debug("prober: round %llu: %zu checks in %lld ms (CPU %lld ms)",
+			  (unsigned long long)round, p.n_targets,
+			  (long long)((clock_now_ns() - start) / 1000000), (long long)(cpu / 1000000));
 		round++;
 		/* Signatures are renewed long before they expire even when
 		 * nothing changes; only the due ones are re-signed. */

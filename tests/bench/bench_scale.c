@@ -214,9 +214,12 @@ static int sc_tls_start(struct sc *c)
 	}
 	if (fclose(f) != 0 || pipe(p) != 0)
 		return -1;
+	/* Half the CPUs serve the handshakes; the prober has the rest. */
 	snprintf(cmd, sizeof(cmd), "exec %s/ahd-tls-target --cert %s/t.pem --key %s/t.key%s "
-		 "--bind-file %s %u 2>%s/target.log", tools != NULL ? tools : "build/tools", c->pki,
-		 c->pki, c->mode == SC_MODE_HTTPS_NORESUME ? " --no-tickets" : "", path,
+		 "--workers %ld --bind-file %s %u 2>%s/target.log",
+		 tools != NULL ? tools : "build/tools", c->pki, c->pki,
+		 c->mode == SC_MODE_HTTPS_NORESUME ? " --no-tickets" : "",
+		 sysconf(_SC_NPROCESSORS_ONLN) > 2 ? sysconf(_SC_NPROCESSORS_ONLN) / 2 : 1L, path,
 		 (unsigned)c->port, c->pki);
 	c->tls_pid = fork();
 	if (c->tls_pid == 0) {

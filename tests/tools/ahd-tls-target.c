@@ -3,12 +3,15 @@
  * and bench-scale (DESIGN §3.1).
  *
  *   ahd-tls-target --cert PEM --key PEM [--http STATUS] [--no-tickets]
- *                  [--bind ADDR]... [--bind-file FILE] PORT
+ *                  [--workers N] [--bind ADDR]... [--bind-file FILE] PORT
  *
  * Listens on PORT at every ADDR (default 127.0.0.1; --bind-file: one
  * address a line, for thousands), all on one non-blocking epoll loop:
  * TLS handshake, read the request head, answer "HTTP/1.1 STATUS" (default
- * 200), close. --cert is the chain (leaf first). Sessions resume with
+ * 200), close. --workers N forks N-1 copies sharing the listeners (for
+ * bench-scale's thousands of handshakes a round; the session ticket key
+ * is made before the fork, so any copy resumes any session). --cert is
+ * the chain (leaf first). Sessions resume with
  * TLS 1.3 tickets unless --no-tickets. Prints "ready" on stdout once it
  * listens; on SIGTERM/SIGINT prints "handshakes N resumed M" on stderr.
  */
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -59,7 +63,7 @@ static void tt_on_stop(int sig)
 static void tt_usage(void)
 {
 	fprintf(stderr, "usage: ahd-tls-target --cert PEM --key PEM [--http STATUS] [--no-tickets] "
-			"[--bind ADDR]... [--bind-file FILE] PORT\n");
+			"[--workers N] [--bind ADDR]... [--bind-file FILE] PORT\n");
 	exit(2);
 }
 
@@ -216,6 +220,17 @@ static int tt_listen_file(const char *file, unsigned port)
 	return n;
 }
 
+/* A fresh epoll set in a forked copy, over the inherited listeners. */
+static void tt_rewatch(void)
+{
+	close(tt_ep);
+	tt_ep = epoll_create1(EPOLL_CLOEXEC);
+	for (size_t fd = 0; fd < tt_cap; fd++) {
+		if (tt_conns[fd].state == TT_LISTEN)
+			(void)tt_watch((int)fd, EPOLLIN | EPOLLEXCLUSIVE, EPOLL_CTL_ADD);
+	}
+}
+
 static void tt_signals(void)
 {
 	struct sigaction sa;
@@ -247,12 +262,29 @@ static void tt_loop(SSL_CTX *ctx)
 	}
 }
 
+/* workers - 1 children, each with an epoll set of its own over the
+ * same listeners; they stop with us (SIGTERM to the group is not ours to
+ * send: PR_SET_PDEATHSIG). */
+static void tt_fork(int workers)
+{
+	for (int w = 1; w < workers; w++) {
+		pid_t pid = fork();
+
+		if (pid != 0)
+			continue;
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		tt_handshakes = tt_resumed = 0;
+		tt_rewatch();
+		return;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *cert = NULL, *key = NULL, *file = NULL, *binds[64];
 	size_t n_binds = 0;
 	unsigned port = 0;
-	int tickets = 1, n = 0;
+	int tickets = 1, n = 0, workers = 1;
 	struct rlimit rl;
 	SSL_CTX *ctx;
 
@@ -265,6 +297,8 @@ int main(int argc, char **argv)
 			tt_status = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--no-tickets") == 0)
 			tickets = 0;
+		else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc)
+			workers = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc && n_binds < 64)
 			binds[n_binds++] = argv[++i];
 		else if (strcmp(argv[i], "--bind-file") == 0 && i + 1 < argc)
@@ -275,7 +309,7 @@ int main(int argc, char **argv)
 			tt_usage();
 	}
 	if (cert == NULL || key == NULL || port == 0 || port > 65535 || tt_status < 100 ||
-	    tt_status > 999)
+	    tt_status > 999 || workers < 1 || workers > 64)
 		tt_usage();
 	if (n_binds == 0 && file == NULL)
 		binds[n_binds++] = "127.0.0.1";
@@ -310,6 +344,7 @@ int main(int argc, char **argv)
 	tt_signals();
 	printf("ready\n");
 	fflush(stdout);
+	tt_fork(workers);
 	tt_loop(ctx);
 	fprintf(stderr, "handshakes %lu resumed %lu\n", tt_handshakes, tt_resumed);
 	SSL_CTX_free(ctx);
