@@ -180,6 +180,7 @@ struct want {
 	const char *name;  /* relative */
 	const char *state; /* "up" or "down" */
 	const char *error; /* last_error */
+	const char *cls;   /* error_class (health_error_name); NULL: not looked at */
 };
 
 /* Until every row matches (or WAIT_MS): fails with the last row seen. */
@@ -198,13 +199,15 @@ static void wait_states(uint16_t port, const struct want *w, size_t n)
 			snprintf(full, sizeof(full), "%s." ZONE, w[i].name);
 			b = backend(o, full);
 			if (b != NULL && strcmp(jstr(b, "state"), w[i].state) == 0 &&
-			    strcmp(jstr(b, "last_error"), w[i].error) == 0) {
+			    strcmp(jstr(b, "last_error"), w[i].error) == 0 &&
+			    (w[i].cls == NULL || strcmp(jstr(b, "error_class"), w[i].cls) == 0)) {
 				ok++;
 				continue;
 			}
-			snprintf(seen, sizeof(seen), "%s: want %s '%s', got %s '%s'", full,
-				 w[i].state, w[i].error, b ? jstr(b, "state") : "(no row)",
-				 b ? jstr(b, "last_error") : "");
+			snprintf(seen, sizeof(seen), "%s: want %s '%s' (%s), got %s '%s' (%s)", full,
+				 w[i].state, w[i].error, w[i].cls ? w[i].cls : "-",
+				 b ? jstr(b, "state") : "(no row)", b ? jstr(b, "last_error") : "",
+				 b ? jstr(b, "error_class") : "");
 		}
 		json_object_put(o);
 		if (ok == n)
@@ -277,16 +280,16 @@ static void resolutions(char *buf, size_t cap, const struct pki *k, const uint16
 Test(https, states_reasons_and_answers, .timeout = 120)
 {
 	static const struct want w[] = {
-		{ "good", "up", "" },
-		{ "byip", "up", "" },
-		{ "byhost", "up", "" },
-		{ "sysstore", "down", "TLS verify failed: unable to get local issuer" },
-		{ "expired", "down", "TLS verify failed: certificate has expired" },
-		{ "noverify", "up", "" },
-		{ "wrongname", "down", "TLS verify failed: hostname mismatch" },
-		{ "sick", "down", "HTTP status 503" },
-		{ "sickok", "up", "" },
-		{ "refused", "down", "refused" },
+		{ "good", "up", "", "none" },
+		{ "byip", "up", "", "none" },
+		{ "byhost", "up", "", "none" },
+		{ "sysstore", "down", "TLS verify failed: unable to get local issuer", "tls" },
+		{ "expired", "down", "TLS verify failed: certificate has expired", "tls" },
+		{ "noverify", "up", "", "none" },
+		{ "wrongname", "down", "TLS verify failed: hostname mismatch", "tls" },
+		{ "sick", "down", "HTTP status 503", "http_status" },
+		{ "sickok", "up", "", "none" },
+		{ "refused", "down", "refused", "refused" },
 	};
 	struct pki k;
 	struct sys_server s;
@@ -314,7 +317,7 @@ Test(https, states_reasons_and_answers, .timeout = 120)
 			     answers(s.port, w[i].name) ? "127.0.0.1" : "nothing");
 	/* The good backend stops: its names go down as refused. */
 	stop(t[0]);
-	wait_states(s.port, (const struct want[]){ { "good", "down", "refused" } }, 1);
+	wait_states(s.port, (const struct want[]){ { "good", "down", "refused", "refused" } }, 1);
 	cr_assert(!answers(s.port, "good"));
 	cr_assert_eq(sys_server_stop(&s), 0);
 	for (size_t i = 1; i < 4; i++)
@@ -383,7 +386,7 @@ Test(https, reload_remakes_contexts, .timeout = 120)
 	t = tls_target(&k, "good", port, 200);
 	reload_config(&k, path, port, "ca.pem");
 	cr_assert_eq(sys_server_start(&s, args), 0, "the server did not start");
-	wait_states(s.port, (const struct want[]){ { "api", "up", "" } }, 1);
+	wait_states(s.port, (const struct want[]){ { "api", "up", "", NULL } }, 1);
 
 	reload_config(&k, path, port, "missing.pem");
 	kill(s.pid, SIGHUP);
@@ -391,14 +394,14 @@ Test(https, reload_remakes_contexts, .timeout = 120)
 	cr_assert_eq(sys_server_wait_log(&s, "missing.pem' cannot be loaded", 1000), 0,
 		     "the refusal does not name the file");
 	sys_sleep_ms(1500);
-	wait_states(s.port, (const struct want[]){ { "api", "up", "" } }, 1);
+	wait_states(s.port, (const struct want[]){ { "api", "up", "", NULL } }, 1);
 	cr_assert(answers(s.port, "api"));
 
 	/* A CA that did not sign the backend's certificate: it must fail. */
 	reload_config(&k, path, port, "ca2.pem");
 	kill(s.pid, SIGHUP);
 	wait_states(s.port,
-		    (const struct want[]){ { "api", "down", "TLS verify failed: unable to get local issuer" } },
+		    (const struct want[]){ { "api", "down", "TLS verify failed: unable to get local issuer", "tls" } },
 		    1);
 	cr_assert(!answers(s.port, "api"));
 	cr_assert_eq(sys_server_stop(&s), 0);
