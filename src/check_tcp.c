@@ -33,12 +33,22 @@
  * handshake that verified the certificate: a certificate that expires or
  * is replaced by a bad one fails within this time (DESIGN §3.1). */
 #define CHECK_TLS_RESUME_NS (300 * (int64_t)1000000000)
+/* TLS sessions a round runs at once (from SSL_new to the verdict); the
+ * rest of the connected https targets wait their turn. Started all at
+ * once, 10,000 handshakes share the CPU (the prober's and a busy
+ * backend's) so evenly that none finishes before the timeout and every
+ * target goes down; admitted a few hundred at a time, each finishes in
+ * milliseconds and only the queue's tail can run out of time, as
+ * "timeout (prober busy)" (DESIGN §3.1). 512 in flight still fill a
+ * 50 ms path at ~5,000 handshakes a second. */
+#define CHECK_TLS_ACTIVE 512
 /* The request: a path of CONFIG_HTTP_PATH_MAX, a host name, headers. */
 #define CHECK_REQ_MAX 1536
 
 enum check_phase {
 	CHECK_IDLE = 0,
 	CHECK_CONNECT,
+	CHECK_TLS_QUEUED, /* https: connected, waiting for a TLS slot */
 	CHECK_HANDSHAKE, /* https */
 	CHECK_SEND,
 	CHECK_RECV,
@@ -66,6 +76,9 @@ struct check_round {
 	int64_t timeout_ns;
 	int64_t start_ns;  /* the round's */
 	size_t opening;    /* targets [0, opening) went out before the first wait */
+	size_t tls_active; /* TLS sessions under way, at most CHECK_TLS_ACTIVE */
+	size_t *tls_queue; /* connected https targets waiting, FIFO */
+	size_t q_head, q_tail;
 };
 
 /* check_set_wake_fd's descriptor, -1: none. */
@@ -165,8 +178,10 @@ static void check_finish(struct check_round *r, size_t i, enum health_error cls,
 	struct check_target *t = &r->t[i];
 	int64_t us = (clock_now_ns() - c->start_ns) / 1000;
 
-	if (c->ssl != NULL)
+	if (c->ssl != NULL) {
 		check_tls_done(c, t, cls == HEALTH_ERR_NONE);
+		r->tls_active--;
+	}
 	if (c->fd >= 0) {
 		/* Abortive close (RST): a prober with thousands of targets
 		 * every few seconds would otherwise pile up TIME_WAIT sockets
@@ -402,6 +417,8 @@ static void check_tls_start(struct check_round *r, size_t i)
 		return;
 	}
 	c->ssl = SSL_new(t->tls_ctx);
+	if (c->ssl != NULL)
+		r->tls_active++;
 	ok = c->ssl != NULL && SSL_set_fd(c->ssl, c->fd) == 1;
 	if (ok && t->tls_name != NULL)
 		ok = SSL_set_tlsext_host_name(c->ssl, t->tls_name) == 1 &&
@@ -419,9 +436,38 @@ static void check_tls_start(struct check_round *r, size_t i)
 	check_handshake(r, i);
 }
 
+/* Connected https targets beyond CHECK_TLS_ACTIVE wait out of epoll (a
+ * reset while waiting shows in the handshake) until check_tls_admit. */
+static void check_tls_queue(struct check_round *r, size_t i)
+{
+	if (epoll_ctl(r->ep, EPOLL_CTL_DEL, r->c[i].fd, NULL) != 0) {
+		check_fail_errno(r, i, "epoll", errno);
+		return;
+	}
+	r->c[i].phase = CHECK_TLS_QUEUED;
+	r->tls_queue[r->q_tail++] = i;
+}
+
+/* Start waiting TLS sessions while there is room, oldest first. */
+static void check_tls_admit(struct check_round *r)
+{
+	while (r->q_head < r->q_tail && r->tls_active < CHECK_TLS_ACTIVE) {
+		size_t i = r->tls_queue[r->q_head++];
+
+		if (r->c[i].phase != CHECK_TLS_QUEUED)
+			continue; /* expired while it waited */
+		if (check_watch(r, i, EPOLLOUT, EPOLL_CTL_ADD) != 0)
+			check_fail_errno(r, i, "epoll", errno);
+		else
+			check_tls_start(r, i);
+	}
+}
+
 static void check_connected(struct check_round *r, size_t i)
 {
-	if (r->t[i].kind == CONFIG_CHECK_HTTPS)
+	if (r->t[i].kind == CONFIG_CHECK_HTTPS && r->tls_active >= CHECK_TLS_ACTIVE)
+		check_tls_queue(r, i);
+	else if (r->t[i].kind == CONFIG_CHECK_HTTPS)
 		check_tls_start(r, i);
 	else if (r->t[i].kind == CONFIG_CHECK_HTTP)
 		check_send(r, i);
@@ -524,6 +570,7 @@ static void check_event(struct check_round *r, size_t i, uint32_t events)
 		check_recv(r, i);
 		return;
 	case CHECK_IDLE:
+	case CHECK_TLS_QUEUED:
 	case CHECK_DONE:
 		return;
 	}
@@ -588,7 +635,8 @@ static void check_expire(struct check_round *r, size_t *oldest, size_t next)
 		if (c->phase != CHECK_DONE) {
 			if (check_conn_deadline(r, *oldest) > now)
 				break;
-			check_finish(r, *oldest, HEALTH_ERR_TIMEOUT, "timeout");
+			check_finish(r, *oldest, HEALTH_ERR_TIMEOUT,
+				     c->phase == CHECK_TLS_QUEUED ? "timeout (prober busy)" : "timeout");
 		}
 		(*oldest)++;
 	}
@@ -624,13 +672,18 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 	if (max_inflight == 0)
 		max_inflight = check_inflight_limit();
 	r.c = calloc(n, sizeof(*r.c));
-	if (r.c == NULL)
+	r.tls_queue = calloc(n, sizeof(*r.tls_queue));
+	if (r.c == NULL || r.tls_queue == NULL) {
+		free(r.c);
+		free(r.tls_queue);
 		return -1;
+	}
 	for (size_t i = 0; i < n; i++)
 		r.c[i].fd = -1;
 	r.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (r.ep < 0) {
 		free(r.c);
+		free(r.tls_queue);
 		return -1;
 	}
 	if (check_wake_fd >= 0 && tick != NULL) {
@@ -673,6 +726,7 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 				check_event(&r, (size_t)evs[k].data.u64, evs[k].events);
 		}
 		check_expire(&r, &oldest, next);
+		check_tls_admit(&r);
 	}
 	if (rc != 0) {
 		int saved = errno;
@@ -682,5 +736,6 @@ int check_run(struct check_target *t, size_t n, unsigned timeout_ms,
 	}
 	close(r.ep);
 	free(r.c);
+	free(r.tls_queue);
 	return rc;
 }
