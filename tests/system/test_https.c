@@ -408,3 +408,128 @@ Test(https, reload_remakes_contexts, .timeout = 120)
 	stop(t);
 	pki_remove(&k);
 }
+
+/*
+ * 800 https targets on one backend (400 names of two addresses in
+ * 127.6.0.0/16; the backend listens on all of them): every one comes up,
+ * and the backend never saw more than CHECK_TLS_ACTIVE (512, DESIGN
+ * §3.1) TLS sessions begun at once. Started all together, thousands of
+ * handshakes starved each other into timeouts; the round admits 512 at
+ * a time and the rest wait connected. Without the limit the backend
+ * sees all 800 ClientHellos before the first session ends.
+ */
+#define MANY_NAMES 400
+#define TLS_ACTIVE_MAX 512
+
+static void many_addr(size_t i, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "127.6.%zu.%zu", i / 250, i % 250 + 1);
+}
+
+static pid_t many_target(const struct pki *k, const char *bind_file, const char *err_file,
+			 uint16_t port)
+{
+	char path[512], crt[128], key[128], port_s[8], buf[16] = "";
+	struct pollfd pfd;
+	int p[2];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/ahd-tls-target", sys_tools_dir());
+	pki_path(k, "good.pem", crt, sizeof(crt));
+	pki_path(k, "good.key", key, sizeof(key));
+	snprintf(port_s, sizeof(port_s), "%u", (unsigned)port);
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	if (pid == 0) {
+		int e = open(err_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dup2(p[1], STDOUT_FILENO);
+		if (e >= 0)
+			dup2(e, STDERR_FILENO);
+		execl(path, path, "--cert", crt, "--key", key, "--bind-file", bind_file, port_s,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	cr_assert(pid > 0 && poll(&pfd, 1, 10000) == 1 && read(p[0], buf, sizeof(buf) - 1) > 0 &&
+			  strncmp(buf, "ready", 5) == 0,
+		  "ahd-tls-target on %zu addresses did not start", 2 * (size_t)MANY_NAMES);
+	close(p[0]);
+	return pid;
+}
+
+/* Until backends_up reaches want (or 3 x WAIT_MS). */
+static void wait_up(uint16_t port, uint64_t want)
+{
+	int64_t end = sys_now_ms() + 3 * WAIT_MS;
+	uint64_t up = 0;
+
+	for (;;) {
+		struct json_object *o = status_json(port), *v = NULL;
+
+		if (json_object_object_get_ex(o, "backends_up", &v))
+			up = (uint64_t)json_object_get_int64(v);
+		json_object_put(o);
+		if (up == want)
+			return;
+		cr_assert(sys_now_ms() < end, "%llu of %llu https targets up",
+			  (unsigned long long)up, (unsigned long long)want);
+		sys_sleep_ms(200);
+	}
+}
+
+Test(https, many_targets_share_tls_slots, .timeout = 180)
+{
+	struct pki k;
+	struct sys_server s;
+	char bind_file[160], err_file[160], a[32], b[32], line[128] = "";
+	size_t cap = (size_t)MANY_NAMES * 160 + 16, at = 0;
+	char *res = malloc(cap);
+	unsigned long hs = 0, resumed = 0, peak = 0;
+	uint16_t port = sys_free_port();
+	FILE *f;
+	pid_t t;
+	const char *args[] = {
+		"--hosted-zone", ZONE, "--ns", "[\"ns1." ZONE "\"]", "--zone-resolutions", res,
+		"--test-min-interval", "1", "--test-timeout", "10", "--workers", "1", NULL,
+	};
+
+	cr_assert_not_null(res);
+	pki_make(&k);
+	pki_path(&k, "binds.txt", bind_file, sizeof(bind_file));
+	pki_path(&k, "target.err", err_file, sizeof(err_file));
+	f = fopen(bind_file, "w");
+	cr_assert_not_null(f);
+	at += (size_t)snprintf(res + at, cap - at, "{");
+	for (size_t i = 0; i < MANY_NAMES; i++) {
+		many_addr(2 * i, a, sizeof(a));
+		many_addr(2 * i + 1, b, sizeof(b));
+		fprintf(f, "%s\n%s\n", a, b);
+		at += (size_t)snprintf(res + at, cap - at,
+				       "%s\"n%03zu\": {\"ips\": [\"%s\", \"%s\"], \"health_port\": %u, "
+				       "\"check\": \"https\", \"tls_verify\": false}",
+				       i ? ", " : "", i, a, b, (unsigned)port);
+	}
+	snprintf(res + at, cap - at, "}");
+	cr_assert_eq(fclose(f), 0);
+	t = many_target(&k, bind_file, err_file, port);
+	cr_assert_eq(sys_server_start(&s, args), 0, "the server did not start");
+	wait_up(s.port, 2 * MANY_NAMES);
+	cr_assert_eq(sys_server_stop(&s), 0);
+	stop(t);
+	f = fopen(err_file, "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f) != NULL &&
+	       sscanf(line, "handshakes %lu resumed %lu peak %lu", &hs, &resumed, &peak) != 3)
+		;
+	fclose(f);
+	cr_log_info("backend: %lu handshakes, %lu resumed, at most %lu begun at once", hs, resumed,
+		    peak);
+	cr_assert_geq(hs, 2 * MANY_NAMES, "only %lu handshakes", hs);
+	cr_assert_gt(peak, 0);
+	cr_assert_leq(peak, TLS_ACTIVE_MAX, "%lu TLS sessions begun at once", peak);
+	free(res);
+	pki_remove(&k);
+}

@@ -13,12 +13,15 @@
  * is made before the fork, so any copy resumes any session). --cert is
  * the chain (leaf first). Sessions resume with
  * TLS 1.3 tickets unless --no-tickets. Prints "ready" on stdout once it
- * listens; on SIGTERM/SIGINT prints "handshakes N resumed M" on stderr.
+ * listens; on SIGTERM/SIGINT prints "handshakes N resumed M peak P" on
+ * stderr, P the most TLS sessions a client had begun at once (a
+ * ClientHello read, not yet closed): how many a prober runs in parallel.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,7 @@ struct tt_conn {
 	enum tt_state state;
 	SSL *ssl;
 	size_t got;
+	bool begun; /* the client's first handshake message was read */
 	char head[TT_HEAD_MAX];
 };
 
@@ -52,7 +56,7 @@ static int tt_ep = -1;
 static int tt_status = 200;
 static char tt_resp[256];
 static int tt_resp_len;
-static unsigned long tt_handshakes, tt_resumed;
+static unsigned long tt_handshakes, tt_resumed, tt_begun, tt_peak;
 
 static void tt_on_stop(int sig)
 {
@@ -89,6 +93,7 @@ static void tt_close(int fd)
 {
 	struct tt_conn *c = &tt_conns[fd];
 
+	tt_begun -= c->begun;
 	if (c->ssl != NULL) {
 		/* One non-blocking close_notify; the client resets anyway. */
 		(void)SSL_shutdown(c->ssl);
@@ -141,6 +146,13 @@ static void tt_step(int fd)
 			tt_close(fd);
 			return;
 		}
+	}
+	/* Bytes read: the ClientHello came (SSL_in_before turns false as soon
+	 * as the server side starts waiting for it). */
+	if (!c->begun && BIO_number_read(SSL_get_rbio(c->ssl)) > 0) {
+		c->begun = true;
+		if (++tt_begun > tt_peak)
+			tt_peak = tt_begun;
 	}
 	if (!tt_wait(fd, rc))
 		tt_close(fd);
@@ -346,7 +358,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	tt_fork(workers);
 	tt_loop(ctx);
-	fprintf(stderr, "handshakes %lu resumed %lu\n", tt_handshakes, tt_resumed);
+	fprintf(stderr, "handshakes %lu resumed %lu peak %lu\n", tt_handshakes, tt_resumed, tt_peak);
 	SSL_CTX_free(ctx);
 	return 0;
 }
