@@ -11,10 +11,15 @@ BIN=${AHD_BIN:-$B/a-healthy-dns}
 TOOLS=${AHD_TOOLS:-$B/tools}
 PORT=${AHD_DEMO_PORT:-53053}
 TARGET_PORT=${AHD_DEMO_TARGET_PORT:-18080}
+METRICS_PORT=${AHD_DEMO_METRICS_PORT:-$((PORT + 1))}
+# The control socket's default directory (/run/a-healthy-dns) is the
+# package's; the demo keeps its own.
+CTL_DIR=$(mktemp -d /tmp/ahd-demo.XXXXXX)
+CTL=$CTL_DIR/control
 
 "$TOOLS/ahd-health-target" --bind 127.0.0.1 "$TARGET_PORT" &
 target=$!
-trap 'kill $target 2>/dev/null || true' EXIT
+trap 'kill $target 2>/dev/null || true; rm -rf "$CTL_DIR"' EXIT
 
 cat <<EOT
 
@@ -28,6 +33,10 @@ Try, in another terminal:
   dig @127.0.0.1 -p $PORT demo.test SOA
   dig @127.0.0.1 -p $PORT nothere.demo.test A      # NXDOMAIN
   kill $target     # stop the health target: www loses 127.0.0.1 within ~6 s
+  $BIN drain www 127.0.0.1 --control-socket $CTL    # withdraw it now
+  $BIN undrain www 127.0.0.1 --control-socket $CTL  # and back
+  $BIN status --control-socket $CTL
+  curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep ahdns_backend_up
 Ctrl-C stops the server.
 
 EOT
@@ -36,4 +45,5 @@ EOT
 	--ns '["ns1.demo.test", "ns2.demo.test"]' \
 	--zone-resolutions "{\"static\": [\"192.0.2.10\"], \"www\": {\"ips\": [\"127.0.0.1\", \"127.0.0.2\"], \"health_port\": $TARGET_PORT}}" \
 	--listen 127.0.0.1 --port "$PORT" \
+	--control-socket "$CTL" --metrics-listen "127.0.0.1:$METRICS_PORT" \
 	--test-min-interval 5 --test-timeout 1 --workers 2

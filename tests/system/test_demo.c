@@ -22,7 +22,7 @@
  * its server answers on port once this returns. */
 static pid_t demo_start(uint16_t port, uint16_t target_port, char *out_path)
 {
-	char ps[8], ts[8];
+	char ps[8], ts[8], ms[8];
 	int fd = mkstemp(out_path);
 	struct sys_server s;
 	pid_t pid;
@@ -30,6 +30,7 @@ static pid_t demo_start(uint16_t port, uint16_t target_port, char *out_path)
 	cr_assert_geq(fd, 0);
 	snprintf(ps, sizeof(ps), "%u", (unsigned)port);
 	snprintf(ts, sizeof(ts), "%u", (unsigned)target_port);
+	snprintf(ms, sizeof(ms), "%u", (unsigned)sys_free_port());
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
@@ -41,6 +42,7 @@ static pid_t demo_start(uint16_t port, uint16_t target_port, char *out_path)
 		setenv("AHD_TOOLS", sys_tools_dir(), 1);
 		setenv("AHD_DEMO_PORT", ps, 1);
 		setenv("AHD_DEMO_TARGET_PORT", ts, 1);
+		setenv("AHD_DEMO_METRICS_PORT", ms, 1);
 		execl("/bin/bash", "bash", DEMO, (char *)NULL);
 		_exit(127);
 	}
