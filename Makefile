@@ -35,7 +35,7 @@ SAN_LIB_OBJS := $(filter-out $(B)/asan/obj/main.o,$(SAN_OBJS))
 # a header only); `make` stops if one is missing.
 SET_core := query dname edns cookie answer answer_dnssec # the query core: pure
 SET_log := log
-SET_config := config file tsig config_value config_zone config_options config_json config_help config_xfr config_tsig config_rrl dname $(SET_log)
+SET_config := config file tsig config_value config_zone config_options config_json config_help config_xfr config_tsig config_rrl config_keys keyroll dname $(SET_log)
 SET_shm := shm $(SET_log)
 SET_proc := proc $(SET_shm)
 SET_dnssec := dnssec $(SET_config)
@@ -47,7 +47,7 @@ SET_admin := admin admin_dump
 # Response rate limiting (DESIGN §10): pure like the core, keyed with
 # cookie.c's SipHash; no configuration, no log.
 SET_rrl := rrl cookie
-SET_stats := stats $(SET_rrl) $(SET_health) $(SET_config) $(SET_proc)
+SET_stats := stats stats_keys $(SET_rrl) $(SET_health) $(SET_config) $(SET_proc)
 
 DEPS_test_query := query dname edns
 DEPS_test_dname := dname
@@ -59,14 +59,15 @@ DEPS_test_seqlock :=
 DEPS_test_answer := $(SET_core) $(SET_image)
 DEPS_test_answer_dnssec := $(SET_core) $(SET_image)
 DEPS_test_zimg := $(SET_core) $(SET_image)
-DEPS_test_zimg_dnssec := $(SET_image) prober $(SET_check) $(SET_stats) $(SET_admin) control control_proto admin_status admin_control
+DEPS_test_zimg_dnssec := $(SET_image) prober keyset $(SET_check) $(SET_stats) $(SET_admin) control control_proto admin_status admin_keys admin_control
 DEPS_test_zimg_iter := $(SET_core) $(SET_image)
 DEPS_test_xfr_hist := $(SET_image)
 DEPS_test_dnssec := $(SET_dnssec)
+DEPS_test_keyroll := $(SET_config)
 DEPS_test_config := $(SET_config)
 DEPS_test_health := $(SET_health)
 DEPS_test_control := control_proto $(SET_health) $(SET_config)
-DEPS_test_stats := $(SET_stats) admin admin_status admin_control control_proto
+DEPS_test_stats := $(SET_stats) admin admin_status admin_keys admin_control control_proto
 DEPS_test_proc := $(SET_proc)
 DEPS_test_check := $(SET_check) $(SET_proc) # proc_raise_nofile: room for a round
 DEPS_test_tcp := tcp $(SET_sock)

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "log.h"
+#include "keyroll.h"
 #include "tsig.h"
 
 #define CONFIG_DEFAULT_PORT 53053
@@ -94,6 +95,20 @@ enum config_alg {
 	CONFIG_ALG_ED448 = 16,
 };
 
+/* --cds: what the apex's CDS/CDNSKEY RRsets say (RFC 7344, RFC 8078). */
+enum config_cds {
+	CONFIG_CDS_KSK = 0, /* the DS set of the current KSKs/CSKs */
+	CONFIG_CDS_NONE,    /* no CDS/CDNSKEY */
+	CONFIG_CDS_DELETE,  /* RFC 8078 section 4: remove the DS at the parent */
+};
+
+/* One --priv-key-path: the file and its key-state file's contents. */
+struct config_key {
+	char *path;
+	struct keyroll_spec spec;
+	enum config_alg alg; /* spec.alg, else --priv-key-alg */
+};
+
 struct config_addr {
 	int family;       /* AF_INET (A record) or AF_INET6 (AAAA record) */
 	uint8_t addr[16]; /* network byte order; first 4 bytes for AF_INET */
@@ -171,8 +186,14 @@ struct config {
 	enum ahd_log_level log_level;
 	unsigned test_min_interval; /* seconds, >= 1 */
 	unsigned test_timeout;      /* seconds, >= 1 */
-	char *priv_key_path;        /* NULL: no DNSSEC */
+	char *priv_key_path;        /* NULL: no DNSSEC; = keys[0].path */
 	enum config_alg priv_key_alg;
+	/* Every --priv-key-path (DESIGN §11), in the order given, with what
+	 * its key-state file says; n_keys 0: no DNSSEC. */
+	struct config_key *keys;
+	size_t n_keys;
+	uint32_t key_propagation; /* --key-propagation-delay, seconds */
+	enum config_cds cds;      /* --cds */
 
 	/* New flags. */
 	struct config_listen *listen; /* n_listen == 0: all IPv4 and IPv6 */

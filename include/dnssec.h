@@ -71,6 +71,12 @@ struct dnssec_key *dnssec_key_load_mem(const void *pem, size_t len, const char *
 				       enum config_alg alg);
 void dnssec_key_free(struct dnssec_key *key);
 
+/* DNSKEY flags 256 for a ZSK, 257 (the default) for a KSK or CSK
+ * (RFC 4034 section 2.1.1); the key tag follows them. 0, or -1 on out
+ * of memory. */
+#define DNSSEC_DNSKEY_FLAGS_ZSK 256
+int dnssec_key_set_flags(struct dnssec_key *key, uint16_t flags);
+
 enum config_alg dnssec_key_alg(const struct dnssec_key *key);
 /* RFC 4034 appendix B key tag of the DNSKEY (it does not depend on the
  * owner name). */

@@ -64,8 +64,9 @@ struct rrl_table;
 #define STATS_MAGIC UINT64_C(0x3154415453444841)
 /* 2: the secondaries' table (stats_notify). 3: the image and restart
  * fields of the header (issue 16); an older reader refuses the object
- * (EPROTO: "not a stats object of this version"), never misreads it. */
-#define STATS_VERSION 3
+ * (EPROTO: "not a stats object of this version"), never misreads it.
+ * 4: the DNSSEC key table (stats_keys.h, issue 17). */
+#define STATS_VERSION 4
 /* Room for the answer kinds (answer.h), fixed so the format does not move
  * when a kind is added. */
 #define STATS_KINDS 16
@@ -138,12 +139,16 @@ struct stats_header {
 	/* Deaths followed by a restart, by enum proc_role (the supervisor;
 	 * [worker] sums the workers'; a reload's restart is no death). */
 	_Atomic uint32_t restarts[STATS_ROLES];
+	/* The DNSSEC key table (version 4, stats_keys.h), after the RRL
+	 * table; its size is sizeof(struct stats_keys), which total_size
+	 * checks. The header is full with it. */
+	uint64_t keys_off;
 };
 _Static_assert(sizeof(struct stats_header) <= STATS_HEADER_SIZE, "stats header fits");
 _Static_assert(offsetof(struct stats_header, lock) % 8 == 0, "seqlock aligned");
 _Static_assert(offsetof(struct stats_header, image_published) == 200,
 	       "version 3 fields after the version 2 header");
-_Static_assert(sizeof(struct stats_header) == 248, "stats header layout is part of the shm format");
+_Static_assert(sizeof(struct stats_header) == 256, "stats header layout is part of the shm format");
 
 /* One worker's counters. Indexes of answers[]: enum answer_kind. */
 struct stats_worker {
@@ -276,6 +281,7 @@ struct stats {
 	struct stats_worker *workers;
 	struct stats_notify *notify; /* [STATS_NOTIFY_MAX] */
 	struct rrl_table *rrl;       /* NULL: read-only mapping */
+	struct stats_keys *keys;     /* the DNSSEC key table */
 };
 
 /* What the supervisor shows in sd_notify STATUS=. */

@@ -231,6 +231,8 @@ _Static_assert(sizeof(struct zimg_acl) == 20, "slot layout");
 #define ZIMG_TYPE_RRSIG 46u
 #define ZIMG_TYPE_NSEC 47u
 #define ZIMG_TYPE_DNSKEY 48u
+#define ZIMG_TYPE_CDS 59u
+#define ZIMG_TYPE_CDNSKEY 60u
 
 /*
  * The IXFR history area (xfr_hist.h, DESIGN §9.2):

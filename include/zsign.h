@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "keyroll.h"
+
 struct dnssec_key;
 struct zimg_signer;
 
@@ -43,6 +45,19 @@ struct zimg_signer_stats {
 /* A signer for key, which it borrows (free the key after the signer).
  * NULL on out of memory (logged). */
 struct zimg_signer *zimg_signer_new(struct dnssec_key *key);
+/* A signer for n keys (1..KEYROLL_MAX), borrowed likewise; at first
+ * each key is published and signs everything, and there is no CDS. */
+struct zimg_signer *zimg_signer_new_set(struct dnssec_key *const *keys, size_t n);
+
+/* What the keys do (DESIGN §11), bit i for keys[i]: publish in the
+ * DNSKEY RRset, sign zone data, sign DNSKEY/CDS/CDNSKEY, have a CDS and
+ * CDNSKEY at the apex (or cds_delete: the RFC 8078 delete form). A change
+ * re-signs what it touches at the next publish. */
+struct zimg_signer_use {
+	uint32_t publish, zone, keyset, cds;
+	bool cds_delete;
+};
+void zimg_signer_set_use(struct zimg_signer *s, const struct zimg_signer_use *use);
 void zimg_signer_free(struct zimg_signer *s);
 void zimg_signer_stats(const struct zimg_signer *s, struct zimg_signer_stats *out);
 /* Whether a publish at now would re-sign a signature of the last
@@ -83,8 +98,15 @@ struct zimg_sigs {
 
 void zimg_signer_begin(struct zimg_signer *s);
 void zimg_signer_end(struct zimg_signer *s, bool ok);
-/* The DNSKEY RDATA of the signer's key, *len bytes. */
-const uint8_t *zimg_signer_dnskey(const struct zimg_signer *s, size_t *len);
+/* The DNSKEY RDATA of the i-th published key, *len bytes; NULL past
+ * the last. */
+const uint8_t *zimg_signer_dnskey(const struct zimg_signer *s, size_t i, size_t *len);
+/* The i-th CDS (its RDATA into cds[0..cap), RFC 7344 section 3.1,
+ * SHA-256) and CDNSKEY RDATA of the apex: 0, 1 past the last, -1 on
+ * failure. */
+int zimg_signer_cds(const struct zimg_signer *s, const struct ldns_struct_rdf *apex, size_t i,
+		    uint8_t *cds, size_t cap, size_t *cds_len, const uint8_t **cdnskey,
+		    size_t *cdnskey_len);
 /* The RRSIGs of the RRset of type with owner owner (wire, lower case)
  * and count bodies in bodies[0..len): from the cache while fresh, else
  * signed now. Returns 0, or -1 (out of memory or the key failed). */

@@ -11,7 +11,8 @@ build="gcc make pkg-config libldns-dev libjson-c-dev libbsd-dev libssl-dev libse
 # configuration; knot-dnssecutils has kzonecheck. prometheus: promtool
 # and a real server scrape the metrics endpoint (issue 16).
 # ca-certificates: the system store the https checks verify against.
-test="$build libcriterion-dev ldnsutils bind9-dnsutils bind9-utils openssl ca-certificates knot-dnsutils clang libclang-rt-14-dev valgrind mandoc procps iproute2 systemd nsd knot knot-dnssecutils bind9 prometheus"
+# unbound: the caching validator of the key rollover test (issue 17).
+test="$build libcriterion-dev ldnsutils bind9-dnsutils bind9-utils openssl ca-certificates knot-dnsutils clang libclang-rt-14-dev valgrind mandoc procps iproute2 systemd nsd knot knot-dnssecutils bind9 prometheus unbound"
 list=false
 if [ "${1:-}" = --list ]; then
 	list=true

@@ -14,9 +14,10 @@
 #include "dnssec.h"
 #include "log.h"
 
-/* The DS of every zone we serve (the hosted zone, then each alias),
- * one line each, as the parent zone publishes it. */
-static int admin_ds_print(const struct config *cfg, const struct dnssec_key *key, FILE *out)
+/* The DS of every zone we serve (the hosted zone, then each alias) for
+ * every KSK and CSK (DESIGN §11; a ZSK has none), one line each, as the
+ * parent zone publishes it. */
+static int admin_ds_print(const struct config *cfg, struct dnssec_key *const *keys, FILE *out)
 {
 	struct config_ttls t;
 	char line[1024];
@@ -25,10 +26,14 @@ static int admin_ds_print(const struct config *cfg, const struct dnssec_key *key
 	for (size_t i = 0; i <= cfg->n_alias_zones; i++) {
 		const char *apex = i == 0 ? cfg->hosted_zone : cfg->alias_zones[i - 1];
 
-		/* The parent chooses the DS TTL; ours is the DNSKEY's. */
-		if (dnssec_ds_text(key, apex, t.dnskey, line, sizeof(line)) < 0)
-			return log_startup_error("ds: cannot make the DS of %s", apex);
-		fprintf(out, "%s\n", line);
+		for (size_t k = 0; k < cfg->n_keys; k++) {
+			if (cfg->keys[k].spec.role == KEYROLL_ZSK)
+				continue;
+			/* The parent chooses the DS TTL; ours is the DNSKEY's. */
+			if (dnssec_ds_text(keys[k], apex, t.dnskey, line, sizeof(line)) < 0)
+				return log_startup_error("ds: cannot make the DS of %s", apex);
+			fprintf(out, "%s\n", line);
+		}
 	}
 	return 0;
 }
@@ -38,9 +43,9 @@ static int admin_ds_print(const struct config *cfg, const struct dnssec_key *key
 int admin_ds_main(int argc, char **argv)
 {
 	enum config_action action = CONFIG_RUN;
-	struct dnssec_key *key;
+	struct dnssec_key *keys[KEYROLL_MAX] = { NULL };
 	struct config cfg;
-	int rc;
+	int rc = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	/* argv[1] ("ds") plays the program name for config_parse. */
@@ -50,20 +55,21 @@ int admin_ds_main(int argc, char **argv)
 		config_free(&cfg);
 		return 0;
 	}
-	if (cfg.priv_key_path == NULL) {
+	if (cfg.n_keys == 0) {
 		config_free(&cfg);
 		log_startup_error("ds: --priv-key-path is required (no key, no DS record)");
 		return 1;
 	}
-	key = dnssec_key_load(cfg.priv_key_path, cfg.priv_key_alg);
-	if (key == NULL) {
-		config_free(&cfg);
-		return 1;
+	for (size_t k = 0; k < cfg.n_keys && rc == 0; k++) {
+		keys[k] = dnssec_key_load(cfg.keys[k].path, cfg.keys[k].alg);
+		rc = keys[k] != NULL ? 0 : -1;
 	}
-	rc = admin_ds_print(&cfg, key, stdout);
-	dnssec_key_free(key);
+	if (rc == 0)
+		rc = admin_ds_print(&cfg, keys, stdout);
+	for (size_t k = 0; k < cfg.n_keys; k++)
+		dnssec_key_free(keys[k]);
 	config_free(&cfg);
-	if (fflush(stdout) != 0)
+	if (rc == 0 && fflush(stdout) != 0)
 		rc = log_startup_error("ds: writing the output: %s", strerror(errno));
 	return rc < 0 ? 1 : 0;
 }

@@ -334,6 +334,7 @@ struct json_object *admin_status_json(const struct stats *st)
 	rc |= admin_status_json_add(o, "workers", works);
 	rc |= admin_status_json_add(o, "totals", admin_status_json_counts(&total, -1));
 	rc |= admin_status_json_secondaries(st, o);
+	rc |= admin_keys_json(st, o);
 	if (rc != 0) {
 		json_object_put(o);
 		return NULL;
@@ -592,6 +593,7 @@ int admin_status_print_text(const struct stats *st, FILE *out, int64_t now)
 		fprintf(out, "\n");
 	}
 	stats_table_free(&t);
+	admin_keys_print(st, out);
 	admin_status_print_secondaries(st, out, now);
 	admin_status_print_workers(st, out);
 	return ferror(out) ? -1 : 0;

@@ -20,8 +20,10 @@ const struct config_flag config_flags[FL_COUNT] = {
 	[FL_LOG_LEVEL] = {"log-level", CONFIG_KIND_VALUE, true},
 	[FL_TEST_MIN_INTERVAL] = {"test-min-interval", CONFIG_KIND_VALUE, true},
 	[FL_TEST_TIMEOUT] = {"test-timeout", CONFIG_KIND_VALUE, true},
-	[FL_PRIV_KEY_PATH] = {"priv-key-path", CONFIG_KIND_VALUE, true},
+	[FL_PRIV_KEY_PATH] = {"priv-key-path", CONFIG_KIND_LIST, true},
 	[FL_PRIV_KEY_ALG] = {"priv-key-alg", CONFIG_KIND_VALUE, true},
+	[FL_KEY_PROPAGATION_DELAY] = {"key-propagation-delay", CONFIG_KIND_VALUE, true},
+	[FL_CDS] = {"cds", CONFIG_KIND_VALUE, true},
 	[FL_LISTEN] = {"listen", CONFIG_KIND_LIST, true},
 	[FL_WORKERS] = {"workers", CONFIG_KIND_VALUE, true},
 	[FL_USER] = {"user", CONFIG_KIND_VALUE, true},
@@ -577,6 +579,9 @@ void config_free(struct config *cfg)
 	}
 	free(cfg->entries);
 	free(cfg->priv_key_path);
+	for (size_t i = 0; i < cfg->n_keys; i++)
+		free(cfg->keys[i].path);
+	free(cfg->keys);
 	free(cfg->listen);
 	free(cfg->user);
 	free(cfg->shm_name);

@@ -111,8 +111,13 @@ static void config_print_dnssec(const struct config *cfg, const struct config_tt
 		char l[CONFIG_DURATION_TEXT_MAX], r[CONFIG_DURATION_TEXT_MAX];
 		char bd[CONFIG_DURATION_TEXT_MAX];
 
-		fprintf(out, "dnssec: key %s (%s)\n", cfg->priv_key_path,
-			config_alg_name(cfg->priv_key_alg));
+		for (size_t i = 0; i < cfg->n_keys; i++)
+			fprintf(out, "dnssec: key %s (%s, %s)\n", cfg->keys[i].path,
+				config_alg_name(cfg->keys[i].alg),
+				keyroll_role_name(cfg->keys[i].spec.role));
+		fprintf(out, "rollover: propagation delay %u s, CDS/CDNSKEY %s\n",
+			cfg->key_propagation, cfg->cds == CONFIG_CDS_NONE ? "off"
+			: cfg->cds == CONFIG_CDS_DELETE ? "delete (RFC 8078)" : "for the KSKs");
 		fprintf(out, "signatures: valid %s, re-signed when less than %s remains, "
 			"inception %s back, expiry spread over %u s\n",
 			config_duration_text(t->sig_lifetime, l, sizeof(l)),
@@ -260,9 +265,13 @@ static const char config_help_text[] =
 	"  --test-timeout S          seconds before a check fails, 1-3600 (default 2)\n"
 	"\n"
 	"DNSSEC:\n"
-	"  --priv-key-path PEM       private key file; without it the zone is unsigned\n"
+	"  --priv-key-path PEM       private key file; without it the zone is unsigned;\n"
+	"                            repeatable: role and times from PEM.state\n"
 	"  --priv-key-alg ALG        RSASHA256 (default), RSASHA512, ECDSAP256SHA256,\n"
 	"                            ECDSAP384SHA384, ED25519, ED448\n"
+	"  --key-propagation-delay D rollover: time for secondaries to follow (300s)\n"
+	"  --cds MODE                CDS/CDNSKEY at the apex: ksk (default), none,\n"
+	"                            delete (RFC 8078)\n"
 	"  --rrsig-lifetime D        signature validity: seconds, or with s, m, h, d\n"
 	"                            (default 14d, longer if the TTLs need it)\n"
 	"  --rrsig-refresh D         re-sign a signature when less than D remains\n"

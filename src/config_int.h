@@ -39,6 +39,8 @@ enum config_flag_id {
 	FL_TEST_TIMEOUT,
 	FL_PRIV_KEY_PATH,
 	FL_PRIV_KEY_ALG,
+	FL_KEY_PROPAGATION_DELAY,
+	FL_CDS,
 	FL_LISTEN,
 	FL_WORKERS,
 	FL_USER,
@@ -184,6 +186,11 @@ struct json_object *config_tsig_json(const struct config *cfg);
 int config_rrl(struct config *cfg, const struct config_raw *raw);
 void config_rrl_json(const struct config *cfg, struct json_object *o, bool *oom);
 void config_rrl_print(const struct config *cfg, FILE *out);
+
+/* config_keys.c: every --priv-key-path and its key-state file,
+ * --key-propagation-delay, --cds (DESIGN §11). */
+int config_keys(struct config *cfg, const struct config_raw *raw);
+struct json_object *config_keys_json(const struct config *cfg);
 
 /* config_help.c */
 void config_cpu_text(const cpu_set_t *set, char *buf, size_t n);

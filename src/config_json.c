@@ -122,8 +122,12 @@ static void config_jb_zone(struct config_jb *jb, struct json_object *o, const st
 	config_jb_add(jb, o, "log-level", json_object_new_string(log_level_name(cfg->log_level)));
 	config_jb_add(jb, o, "test-min-interval", json_object_new_int64(cfg->test_min_interval));
 	config_jb_add(jb, o, "test-timeout", json_object_new_int64(cfg->test_timeout));
-	if (cfg->priv_key_path != NULL)
-		config_jb_add(jb, o, "priv-key-path", json_object_new_string(cfg->priv_key_path));
+	if (cfg->n_keys > 0)
+		config_jb_add(jb, o, "priv-key-path", config_keys_json(cfg));
+	config_jb_add(jb, o, "key-propagation-delay", json_object_new_int64(cfg->key_propagation));
+	config_jb_add(jb, o, "cds", json_object_new_string(cfg->cds == CONFIG_CDS_NONE ? "none"
+							    : cfg->cds == CONFIG_CDS_DELETE ? "delete"
+							    : "ksk"));
 	config_jb_add(jb, o, "priv-key-alg",
 		      json_object_new_string(config_alg_name(cfg->priv_key_alg)));
 	if (cfg->rrsig_lifetime != 0)

@@ -62,8 +62,6 @@ static int config_priv_key(struct config *cfg, const struct config_raw *raw)
 	char lab[CONFIG_LABEL_MAX];
 	char val[CONFIG_SHOW_MAX];
 	const char *s;
-	struct stat st;
-	int fd;
 
 	cfg->priv_key_alg = CONFIG_ALG_RSASHA256;
 	if (raw->v[FL_PRIV_KEY_ALG] != NULL) {
@@ -85,31 +83,8 @@ static int config_priv_key(struct config *cfg, const struct config_raw *raw)
 					   lab, config_quote(s, val, sizeof(val)));
 		}
 	}
-	if (raw->v[FL_PRIV_KEY_PATH] == NULL)
-		return 0;
-	if (config_flag_str(raw, FL_PRIV_KEY_PATH, &s) < 0)
-		return -1;
-	config_label(raw, FL_PRIV_KEY_PATH, lab, sizeof(lab));
-	config_quote(s, val, sizeof(val));
-	if (s[0] == '\0')
-		return log_startup_error("%s: '' is empty (give the path of a PEM private key file)",
-				   lab);
-	if (raw->check_system) {
-		/* O_NONBLOCK: a FIFO given by mistake must not hang start-up. */
-		fd = open(s, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		if (fd < 0)
-			return log_startup_error("%s: '%s' cannot be opened for reading: %s", lab, val,
-					   strerror(errno));
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-			close(fd);
-			return log_startup_error("%s: '%s' is not a regular file (give the path of a "
-					   "PEM private key file)",
-					   lab, val);
-		}
-		close(fd);
-	}
-	cfg->priv_key_path = strdup(s);
-	return cfg->priv_key_path != NULL ? 0 : config_oom();
+	/* The paths, their key-state files, the rollover settings. */
+	return config_keys(cfg, raw);
 }
 
 static int config_listen_add(struct config *cfg, const char *lab, const char *s)

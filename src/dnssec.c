@@ -398,6 +398,30 @@ void dnssec_key_free(struct dnssec_key *key)
 	free(key);
 }
 
+int dnssec_key_set_flags(struct dnssec_key *key, uint16_t flags)
+{
+	ldns_rdf *root = ldns_dname_new_frm_str(".");
+	ldns_rr *rr;
+
+	if (root == NULL)
+		return -1;
+	ldns_key_set_flags(key->key, flags);
+	ldns_key_set_pubkey_owner(key->key, root);
+	rr = ldns_key2rr(key->key);
+	ldns_key_set_pubkey_owner(key->key, NULL);
+	ldns_rdf_deep_free(root);
+	/* Sign with the plain zone-key view, as dnssec_key_load_mem does. */
+	ldns_key_set_flags(key->key, LDNS_KEY_ZONE_KEY);
+	if (rr == NULL)
+		return -1;
+	ldns_rr_set_ttl(rr, 0);
+	ldns_rr_free(key->dnskey);
+	key->dnskey = rr;
+	key->tag = ldns_calc_keytag(rr);
+	ldns_key_set_keytag(key->key, key->tag);
+	return 0;
+}
+
 enum config_alg dnssec_key_alg(const struct dnssec_key *key) { return key->alg; }
 
 uint16_t dnssec_key_tag(const struct dnssec_key *key) { return key->tag; }

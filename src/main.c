@@ -268,17 +268,16 @@ static int main_child(int argc, char **argv)
 	return status;
 }
 
-/* --check-config covers the key's content too, as the server would. */
+/* --check-config covers the keys' content too, as the server would. */
 static int main_check_key(const struct config *cfg)
 {
-	struct dnssec_key *key;
+	for (size_t i = 0; i < cfg->n_keys; i++) {
+		struct dnssec_key *key = dnssec_key_load(cfg->keys[i].path, cfg->keys[i].alg);
 
-	if (cfg->priv_key_path == NULL)
-		return 0;
-	key = dnssec_key_load(cfg->priv_key_path, cfg->priv_key_alg);
-	if (key == NULL)
-		return -1;
-	dnssec_key_free(key);
+		if (key == NULL)
+			return -1;
+		dnssec_key_free(key);
+	}
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "control.h"
 #include "dnssec.h"
 #include "health.h"
+#include "keyset.h"
 #include "log.h"
 #include "proc.h"
 #include "stats.h"
@@ -214,8 +215,8 @@ struct prober {
 	struct zimg *z;
 	struct stats *stats;
 	int ready_fd;
-	struct dnssec_key *key;
-	struct zimg_signer *signer;
+	struct keyset *keys; /* DESIGN §11 */
+	struct zimg_signer *signer; /* the keys' */
 	struct check_target *targets;
 	size_t n_targets;
 	struct health *h;
@@ -237,8 +238,7 @@ static void prober_free(struct prober *p)
 	free(p->targets);
 	control_free(p->ctl);
 	health_free(p->h);
-	zimg_signer_free(p->signer);
-	dnssec_key_free(p->key);
+	keyset_free(p->keys);
 }
 
 static void prober_publish(struct prober *p);
@@ -272,19 +272,17 @@ static int prober_setup(struct prober *p, int key_fd)
 {
 	const struct config *cfg = p->cfg;
 	uint64_t nofile;
+	bool none;
 
 	if (prober_signals() != 0) {
 		log_error("prober: sigaction: %s", strerror(errno));
 		return -1;
 	}
-	if (prober_load_key(cfg, key_fd, &p->key) < 0)
+	p->keys = keyset_load(cfg, key_fd, p->stats, &none);
+	if (p->keys == NULL && !none)
 		return -1;
-	if (p->key != NULL) {
-		p->signer = zimg_signer_new(p->key);
-		if (p->signer == NULL)
-			return -1;
-		log_info("prober: signing with %s key tag %u",
-			 config_alg_name(dnssec_key_alg(p->key)), (unsigned)dnssec_key_tag(p->key));
+	if (p->keys != NULL) {
+		p->signer = keyset_signer(p->keys);
 		zimg_signer_set_tick(p->signer, stats_prober_beat, p->stats);
 	}
 	/* A day is far beyond any sane check; the clamp keeps ms in range. */
@@ -452,6 +450,9 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 		round++;
 		/* Signatures are renewed long before they expire even when
 		 * nothing changes; only the due ones are re-signed. */
+		/* A rollover step (DESIGN §11) changes what the keys sign. */
+		if (p.keys != NULL && keyset_step(p.keys, (int64_t)time(NULL)))
+			p.need_publish = true;
 		if (!p.need_publish && p.signer != NULL && zimg_signer_due(p.signer, time(NULL))) {
 			log_info("prober: re-signing the signatures due for refresh");
 			p.need_publish = true;

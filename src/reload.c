@@ -120,9 +120,10 @@ static bool reload_needs_restart(const struct config *cur, const struct config *
 		reload_list_add(buf, cap, "shm-name");
 	if (reload_str_differs(cur->control_socket, next->control_socket))
 		reload_list_add(buf, cap, "control-socket");
-	if (reload_str_differs(cur->priv_key_path, next->priv_key_path) ||
-	    (cur->priv_key_path != NULL && cur->priv_key_alg != next->priv_key_alg))
-		reload_list_add(buf, cap, "priv-key-path/priv-key-alg");
+	/* Keys come and go on reload (DESIGN §11); signing on or off
+	 * changes the image's layout. */
+	if ((cur->n_keys == 0) != (next->n_keys == 0))
+		reload_list_add(buf, cap, "priv-key-path (signed or not)");
 	if (reload_tsig_differs(&cur->tsig, &next->tsig))
 		reload_list_add(buf, cap, "tsig-key");
 	if (cur->ixfr_history != next->ixfr_history)

@@ -27,6 +27,7 @@
 #include "proc.h"
 #include "rrl.h"
 #include "shm.h"
+#include "stats_keys.h"
 
 _Static_assert(ANSWER_KIND_COUNT <= STATS_KINDS, "every answer kind has a counter");
 _Static_assert(STATS_ERROR_MAX >= HEALTH_REASON_MAX, "a health reason fits");
@@ -89,9 +90,15 @@ static size_t stats_rrl_off(uint32_t n_workers, uint64_t capacity)
 	return (end + RRL_ALIGN - 1) & ~(size_t)(RRL_ALIGN - 1);
 }
 
-static size_t stats_total_size(uint32_t n_workers, uint64_t capacity)
+/* The DNSSEC key table (stats_keys.h) last. */
+static size_t stats_keys_off(uint32_t n_workers, uint64_t capacity)
 {
 	return stats_rrl_off(n_workers, capacity) + rrl_table_size(STATS_RRL_BUCKETS);
+}
+
+static size_t stats_total_size(uint32_t n_workers, uint64_t capacity)
+{
+	return stats_keys_off(n_workers, capacity) + sizeof(struct stats_keys);
 }
 
 /* The geometry a header claims, checked against the real size. */
@@ -122,6 +129,8 @@ static int stats_check_header(const struct stats_header *h, size_t size)
 	if (h->rrl_off != stats_rrl_off(h->n_workers, h->capacity) ||
 	    h->rrl_size != rrl_table_size(STATS_RRL_BUCKETS))
 		return -1;
+	if (h->keys_off != stats_keys_off(h->n_workers, h->capacity))
+		return -1;
 	if (h->total_size != stats_total_size(h->n_workers, h->capacity) ||
 	    h->total_size != size)
 		return -1;
@@ -145,6 +154,7 @@ static struct stats *stats_wrap(uint8_t *base, size_t size, bool writable)
 	st->slot[1] = base + st->hdr->slot_off[1];
 	st->workers = (struct stats_worker *)(base + STATS_HEADER_SIZE);
 	st->notify = (struct stats_notify *)(base + st->hdr->notify_off);
+	st->keys = (struct stats_keys *)(base + st->hdr->keys_off);
 	/* Only the processes that limit (workers, read-write) use it. */
 	st->rrl = writable ? rrl_table_attach(base + st->hdr->rrl_off, st->hdr->rrl_size) : NULL;
 	return st;
@@ -194,6 +204,7 @@ static void stats_init_header(struct stats_header *h, uint32_t n_workers, uint64
 	atomic_init(&h->metrics_pid, 0);
 	for (size_t i = 0; i < STATS_ROLES; i++)
 		atomic_init(&h->restarts[i], 0);
+	h->keys_off = stats_keys_off(n_workers, capacity);
 }
 
 /* The rate-limiting table's header, with a secret seed per start (the

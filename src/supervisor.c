@@ -22,6 +22,7 @@
 #include "ahd.h"
 #include "clock.h"
 #include "dnssec.h"
+#include "keyset.h"
 #include "log.h"
 #include "check.h"
 #include "prober.h"
@@ -212,6 +213,26 @@ static int supervisor_config_fd(const struct config *cfg)
 	return fd;
 }
 
+/* The reloaded keys for the next prober; the running one keeps its own
+ * copy until it stops. */
+static int supervisor_rekey(struct supervisor *s, const struct config *next)
+{
+	int fd;
+
+	if (next->n_keys == 0)
+		return 0;
+	fd = keyset_bundle(next);
+	if (fd < 0) {
+		log_error("SIGHUP: reload refused: a key does not load (the line before says "
+			  "why); still serving the previous configuration");
+		return -1;
+	}
+	if (s->key_fd >= 0)
+		close(s->key_fd);
+	s->key_fd = fd;
+	return 0;
+}
+
 /*
  * The https checks' TLS contexts for cfg, made here, as root and before
  * any prober's seccomp filter, and installed for the next prober to
@@ -259,6 +280,13 @@ static void supervisor_reload(struct supervisor *s)
 	if (next != NULL && supervisor_tls(next) < 0) {
 		log_error("SIGHUP: %s not reloaded; the running configuration stays",
 			  next->config_file);
+		config_free(next);
+		free(next);
+		next = NULL;
+	}
+	/* The keys and their key-state files are read again: a rollover
+	 * step is a SIGHUP (DESIGN §11). */
+	if (next != NULL && supervisor_rekey(s, next) < 0) {
 		config_free(next);
 		free(next);
 		next = NULL;
@@ -514,43 +542,11 @@ static int supervisor_stats(struct supervisor *s)
  */
 static int supervisor_key(struct supervisor *s)
 {
-	const struct config *cfg = s->cfg;
-	struct dnssec_key *key;
-	struct config_ttls t;
-	char *pem = NULL;
-	size_t len = 0;
-	int err;
-
-	if (cfg->priv_key_path == NULL)
+	if (s->cfg->n_keys == 0)
 		return 0;
-	if (dnssec_key_read_pem(cfg->priv_key_path, &pem, &len) < 0)
-		return -1;
-	key = dnssec_key_load_mem(pem, len, cfg->priv_key_path, cfg->priv_key_alg);
-	if (key == NULL) {
-		dnssec_pem_free(pem, len);
-		return -1;
-	}
-	s->key_fd = proc_sealed_memfd("a-healthy-dns-key", pem, len);
-	err = errno;
-	dnssec_pem_free(pem, len);
-	if (s->key_fd < 0) {
-		log_startup_error("--priv-key-path: cannot hand '%s' to the prober: %s",
-				  cfg->priv_key_path, strerror(err));
-		dnssec_key_free(key);
-		return -1;
-	}
-	config_ttls(cfg, &t);
-	log_info("DNSSEC: %s key tag %u from %s", config_alg_name(dnssec_key_alg(key)),
-		 (unsigned)dnssec_key_tag(key), cfg->priv_key_path);
-	for (size_t i = 0; i <= cfg->n_alias_zones; i++) {
-		const char *apex = i == 0 ? cfg->hosted_zone : cfg->alias_zones[i - 1];
-		char line[1024];
-
-		if (dnssec_ds_text(key, apex, t.dnskey, line, sizeof(line)) == 0)
-			log_info("DS for the parent of %s: %s", apex, line);
-	}
-	dnssec_key_free(key);
-	return 0;
+	/* Every key, checked, its DS logged (keyset.c). */
+	s->key_fd = keyset_bundle(s->cfg);
+	return s->key_fd >= 0 ? 0 : -1;
 }
 
 /* Children never run as root. config_parse looked the account up, the

@@ -471,19 +471,67 @@ static int zb_nsec(struct zb *b, struct zimg_rrset *rs, const uint8_t *next,
 	return 0;
 }
 
+/* An RRset of n RRs of type from their RDATA, in one allocation (the
+ * bodies of an RRset are contiguous). */
+static int zb_rrset_of(struct zb *b, struct zimg_rrset *rs, uint16_t type, uint32_t ttl,
+		       const uint8_t *const *rdata, const size_t *len, size_t n)
+{
+	size_t total = 0, o = 0;
+	uint32_t off;
+
+	for (size_t i = 0; i < n; i++)
+		total += ZIMG_RR_HDR + len[i];
+	off = zb_alloc(b, total);
+	if (!off || total > UINT32_MAX)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		zimg_rr_hdr(zb_ptr(b, off) + o, type, ttl, (uint16_t)len[i]);
+		memcpy(zb_ptr(b, off) + o + ZIMG_RR_HDR, rdata[i], len[i]);
+		o += ZIMG_RR_HDR + len[i];
+	}
+	*rs = (struct zimg_rrset){ .type = type, .count = (uint16_t)n, .rrs_off = off,
+				   .rrs_len = (uint32_t)total };
+	return 0;
+}
+
+/* The DNSKEY RRset: every published key (DESIGN §11). */
 static int zb_dnskey(struct zb *b, struct zimg_rrset *rs, const struct zimg_signer *s,
 		     uint32_t ttl)
 {
-	size_t len;
-	const uint8_t *rdata = zimg_signer_dnskey(s, &len);
-	uint32_t off = zb_alloc(b, ZIMG_RR_HDR + len);
+	const uint8_t *rdata[KEYROLL_MAX];
+	size_t len[KEYROLL_MAX], n = 0;
 
-	if (!off)
+	while (n < KEYROLL_MAX && (rdata[n] = zimg_signer_dnskey(s, n, &len[n])) != NULL)
+		n++;
+	return n > 0 ? zb_rrset_of(b, rs, ZIMG_TYPE_DNSKEY, ttl, rdata, len, n) : -1;
+}
+
+/* The CDS and CDNSKEY RRsets (RFC 7344, RFC 8078), with the DNSKEY
+ * TTL; *n set to how many RRsets (0 or 2). */
+static int zb_cds(struct zb *b, struct zimg_rrset *rs, size_t *n, const struct zimg_signer *s,
+		  const ldns_rdf *apex, uint32_t ttl)
+{
+	uint8_t cds[KEYROLL_MAX][128];
+	const uint8_t *cds_p[KEYROLL_MAX], *key[KEYROLL_MAX];
+	size_t cds_len[KEYROLL_MAX], key_len[KEYROLL_MAX], i;
+	int rc = 0;
+
+	*n = 0;
+	for (i = 0; i < KEYROLL_MAX; i++) {
+		rc = zimg_signer_cds(s, apex, i, cds[i], sizeof(cds[i]), &cds_len[i], &key[i],
+				     &key_len[i]);
+		if (rc != 0)
+			break;
+		cds_p[i] = cds[i];
+	}
+	if (rc < 0)
 		return -1;
-	zimg_rr_hdr(zb_ptr(b, off), ZIMG_TYPE_DNSKEY, ttl, (uint16_t)len);
-	memcpy(zb_ptr(b, off) + ZIMG_RR_HDR, rdata, len);
-	*rs = (struct zimg_rrset){ .type = ZIMG_TYPE_DNSKEY, .count = 1, .rrs_off = off,
-				   .rrs_len = (uint32_t)(ZIMG_RR_HDR + len) };
+	if (i == 0)
+		return 0;
+	if (zb_rrset_of(b, &rs[0], ZIMG_TYPE_CDS, ttl, cds_p, cds_len, i) < 0 ||
+	    zb_rrset_of(b, &rs[1], ZIMG_TYPE_CDNSKEY, ttl, key, key_len, i) < 0)
+		return -1;
+	*n = 2;
 	return 0;
 }
 
@@ -587,8 +635,8 @@ static int zb_name_sign(struct zb_zone *zz, size_t g, struct zimg_rrset *rs, siz
 	uint8_t owner[AHD_MAX_NAME_WIRE], next[AHD_MAX_NAME_WIRE];
 	size_t owner_len = dname_from_key(it->key, it->key_len, zz->apex, zz->apex_len, owner);
 	size_t next_len = dname_from_key(nx->key, nx->key_len, zz->apex, zz->apex_len, next);
-	uint16_t types[4];
-	size_t n_types = 0;
+	uint16_t types[8];
+	size_t n_types = 0, n_cds = 0;
 
 	if (!owner_len || !next_len) {
 		log_error("zone image: a name under %s is longer than 255 bytes", zz->apex_text);
@@ -596,15 +644,21 @@ static int zb_name_sign(struct zb_zone *zz, size_t g, struct zimg_rrset *rs, siz
 	}
 	for (size_t i = 0; i < *n_rs; i++)
 		types[n_types++] = rs[i].type;
-	/* Sorted by type: NS SOA NSEC DNSKEY / A AAAA NSEC. */
+	/* Sorted by type: NS SOA NSEC DNSKEY CDS CDNSKEY / A AAAA NSEC. */
 	if (it->key_len == 0) {
-		if (zb_dnskey(zz->b, &rs[*n_rs + 1], zz->sg->signer, zz->soa->ttls.dnskey) < 0)
+		if (zb_dnskey(zz->b, &rs[*n_rs + 1], zz->sg->signer, zz->soa->ttls.dnskey) < 0 ||
+		    zb_cds(zz->b, &rs[*n_rs + 2], &n_cds, zz->sg->signer, zz->sg->apex,
+			   zz->soa->ttls.dnskey) < 0)
 			return zb_full(zz->b);
 		types[n_types++] = ZIMG_TYPE_DNSKEY;
+		if (n_cds) {
+			types[n_types++] = ZIMG_TYPE_CDS;
+			types[n_types++] = ZIMG_TYPE_CDNSKEY;
+		}
 	}
 	if (zb_nsec(zz->b, &rs[*n_rs], next, next_len, types, n_types, zz->soa->ttls.neg) < 0)
 		return zb_full(zz->b);
-	*n_rs += it->key_len == 0 ? 2 : 1;
+	*n_rs += it->key_len == 0 ? 2 + n_cds : 1;
 	for (size_t i = 0; i < *n_rs; i++)
 		if (zb_sign_rrset(zz->b, &rs[i], owner, owner_len, zz->sg) < 0)
 			return -1;
@@ -650,7 +704,7 @@ static int zb_name(struct zb_zone *zz, size_t g)
 	const struct zb_item *it = &zz->nm->items[zz->nm->group[g]];
 	struct zb *b = zz->b;
 	struct zimg_name name = { 0 };
-	struct zimg_rrset rs[4];
+	struct zimg_rrset rs[6];
 	size_t n_rs = 0;
 
 	memset(rs, 0, sizeof(rs));

@@ -54,6 +54,18 @@ static size_t zsize_dnskey_max(enum config_alg alg)
 	}
 }
 
+/* The algorithm with the largest signatures and keys among the keys
+ * (RSA's are the largest of all). */
+static enum config_alg zsize_alg_max(const struct config *cfg)
+{
+	enum config_alg alg = cfg->priv_key_alg;
+
+	for (size_t i = 0; i < cfg->n_keys; i++)
+		if (zsize_dnskey_max(cfg->keys[i].alg) > zsize_dnskey_max(alg))
+			alg = cfg->keys[i].alg;
+	return alg;
+}
+
 /* NSEC type bitmap: window 0 only (every type we serve is below 256),
  * 2 bytes of header + up to DNSKEY (48): 7 bytes. */
 #define ZSIZE_BITMAP_MAX (2 + 32)
@@ -90,8 +102,14 @@ size_t zimg_build_slot_size(const struct config *cfg)
 		   + (uint64_t)cfg->n_ns * (ZIMG_RR_HDR + AHD_MAX_NAME_WIRE) + ZIMG_ALIGN
 		   + (ZIMG_RR_HDR + 16 + ZIMG_ALIGN); /* HINFO */
 	if (cfg->priv_key_path != NULL) {
-		uint64_t sig = ZIMG_RR_HDR + ZSIZE_RRSIG_FIXED + apex_max +
-			       zsize_sig_max(cfg->priv_key_alg) + ZIMG_ALIGN;
+		enum config_alg alg = zsize_alg_max(cfg);
+		/* Two signatures per RRset: a rollover signs with two keys
+		 * at times (DESIGN §11), and a SIGHUP must not need a restart. */
+		uint64_t sig = 2 * (ZIMG_RR_HDR + ZSIZE_RRSIG_FIXED + apex_max +
+				    zsize_sig_max(alg) + ZIMG_ALIGN);
+		/* DNSKEY, CDS, CDNSKEY: every key, and two more for a reload. */
+		uint64_t key_rrs = (uint64_t)(cfg->n_keys + 2) * 3 *
+				(ZIMG_RR_HDR + zsize_dnskey_max(alg));
 		uint64_t owner = longest + apex_max;
 
 		if (owner > AHD_MAX_NAME_WIRE)
@@ -102,7 +120,7 @@ size_t zimg_build_slot_size(const struct config *cfg)
 		per_zone += items * (sizeof(struct zimg_rrset) + ZIMG_RR_HDR + owner +
 				     ZSIZE_BITMAP_MAX + ZIMG_ALIGN + 3 * sig + sizeof(uint32_t))
 			    + 2 * sizeof(struct zimg_rrset) + 4 * sig + ZIMG_ALIGN
-			    + ZIMG_RR_HDR + zsize_dnskey_max(cfg->priv_key_alg) + ZIMG_ALIGN;
+			    + key_rrs + 2 * sizeof(struct zimg_rrset) + 2 * sig + 3 * ZIMG_ALIGN;
 	}
 	total = sizeof(struct zimg_slot) + zones * sizeof(struct zimg_zone) + ZIMG_ALIGN
 		+ zones * per_zone + ZIMG_ACL_ROOM(CONFIG_XFR_ACL_MAX);

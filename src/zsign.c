@@ -36,10 +36,18 @@ struct zsign_cache_entry {
 	uint8_t data[];
 };
 
-struct zimg_signer {
+/* One key of the signer: borrowed, with its owner-independent DNSKEY
+ * RDATA. */
+struct zsign_key {
 	struct dnssec_key *key;
-	uint8_t *dnskey_rdata; /* owner-independent DNSKEY RDATA */
-	size_t dnskey_len;
+	uint8_t *rdata;
+	size_t len;
+};
+
+struct zimg_signer {
+	struct zsign_key keys[KEYROLL_MAX];
+	size_t n_keys;
+	struct zimg_signer_use use; /* what each key does now */
 	struct zsign_cache_entry **buckets;
 	size_t n_buckets; /* a power of two */
 	size_t n_entries;
@@ -71,41 +79,71 @@ struct zimg_signer {
 	void *tick_arg;
 };
 
-struct zimg_signer *zimg_signer_new(struct dnssec_key *key)
+/* The DNSKEY RDATA of key, malloc'd. */
+static uint8_t *zsign_rdata(struct dnssec_key *key, size_t *len)
+{
+	ldns_rdf *root = ldns_dname_new_frm_str(".");
+	ldns_buffer *buf = ldns_buffer_new(1024);
+	ldns_rr *dnskey = root ? dnssec_dnskey(key, root, 0) : NULL;
+	uint8_t *out = NULL;
+
+	if (dnskey && buf && ldns_rr_rdata2buffer_wire(buf, dnskey) == LDNS_STATUS_OK) {
+		*len = ldns_buffer_position(buf);
+		out = malloc(*len);
+		if (out)
+			memcpy(out, ldns_buffer_begin(buf), *len);
+	}
+	ldns_rr_free(dnskey);
+	ldns_rdf_deep_free(root);
+	if (buf)
+		ldns_buffer_free(buf);
+	return out;
+}
+
+struct zimg_signer *zimg_signer_new_set(struct dnssec_key *const *keys, size_t n)
 {
 	struct zimg_signer *s = calloc(1, sizeof(*s));
-	ldns_rdf *root = ldns_dname_new_frm_str(".");
-	ldns_rr *dnskey = NULL;
-	ldns_buffer *buf = ldns_buffer_new(1024);
 
-	if (!s || !root || !buf)
+	if (!s || n == 0 || n > KEYROLL_MAX)
 		goto fail;
-	dnskey = dnssec_dnskey(key, root, 0);
-	if (!dnskey || ldns_rr_rdata2buffer_wire(buf, dnskey) != LDNS_STATUS_OK)
-		goto fail;
-	s->dnskey_len = ldns_buffer_position(buf);
-	s->dnskey_rdata = malloc(s->dnskey_len);
+	for (size_t i = 0; i < n; i++) {
+		s->keys[i].key = keys[i];
+		s->keys[i].rdata = zsign_rdata(keys[i], &s->keys[i].len);
+		s->n_keys++;
+		if (!s->keys[i].rdata)
+			goto fail;
+	}
 	s->n_buckets = 1024;
 	s->buckets = calloc(s->n_buckets, sizeof(*s->buckets));
 	s->due = INT64_MAX; /* nothing signed yet: nothing due */
 	s->newest = INT64_MIN;
 	s->oldest = s->cur_oldest = INT64_MAX;
-	if (!s->dnskey_rdata || !s->buckets)
+	if (!s->buckets)
 		goto fail;
-	memcpy(s->dnskey_rdata, ldns_buffer_begin(buf), s->dnskey_len);
-	s->key = key;
-	ldns_rr_free(dnskey);
-	ldns_rdf_deep_free(root);
-	ldns_buffer_free(buf);
+	/* Until told otherwise, every key does everything (a CSK each), and
+	 * no CDS: the prober says what its keys do (zimg_signer_set_use). */
+	s->use.publish = s->use.zone = s->use.keyset = (uint32_t)((1u << n) - 1);
 	return s;
 fail:
 	log_error("zone signer: out of memory");
-	ldns_rr_free(dnskey);
-	ldns_rdf_deep_free(root);
-	if (buf)
-		ldns_buffer_free(buf);
 	zimg_signer_free(s);
 	return NULL;
+}
+
+struct zimg_signer *zimg_signer_new(struct dnssec_key *key)
+{
+	return zimg_signer_new_set(&key, 1);
+}
+
+void zimg_signer_set_use(struct zimg_signer *s, const struct zimg_signer_use *use)
+{
+	uint32_t all = (uint32_t)((1u << s->n_keys) - 1);
+
+	s->use = *use;
+	s->use.publish &= all;
+	s->use.zone &= all;
+	s->use.keyset &= all;
+	s->use.cds &= all;
 }
 
 void zimg_signer_set_tick(struct zimg_signer *s, void (*tick)(void *arg), void *arg)
@@ -127,7 +165,8 @@ void zimg_signer_free(struct zimg_signer *s)
 	free(s->buckets);
 	free(s->old);
 	free(s->cur);
-	free(s->dnskey_rdata);
+	for (size_t i = 0; i < s->n_keys; i++)
+		free(s->keys[i].rdata);
 	free(s->scratch);
 	free(s);
 }
@@ -315,6 +354,59 @@ static uint32_t zsign_jitter(const struct config_ttls *t, const uint8_t *owner,
 			  ((uint64_t)t->sig_jitter + 1));
 }
 
+/* A new entry with room for key_len bytes of cache key, then the RRSIG
+ * bodies of rrset by every key in mask (one per key: RFC 6840 section
+ * 5.11 asks a validator for one it can use, and the planner keeps one
+ * for every algorithm in the DNSKEY RRset). */
+static struct zsign_cache_entry *zsign_sigs(struct zimg_sign_zone *sg, uint32_t mask,
+					    ldns_rr_list *rrset, ldns_buffer *buf,
+					    uint32_t inception, uint32_t expiration,
+					    size_t key_len)
+{
+	struct zimg_signer *s = sg->signer;
+	struct zsign_cache_entry *e;
+	uint16_t count = 0;
+
+	ldns_buffer_clear(buf);
+	for (size_t i = 0; i < s->n_keys; i++) {
+		ldns_rr *sig;
+		size_t at = ldns_buffer_position(buf), rdlen;
+		int64_t t0;
+
+		if (!(mask & (1u << i)))
+			continue;
+		t0 = clock_now_ns();
+		sig = dnssec_sign_rrset(s->keys[i].key, rrset, sg->apex, inception, expiration);
+		s->stats.last_sign_ns += (uint64_t)(clock_now_ns() - t0);
+		if (!sig || !ldns_buffer_reserve(buf, ZIMG_RR_HDR)) {
+			ldns_rr_free(sig);
+			return NULL;
+		}
+		ldns_buffer_skip(buf, ZIMG_RR_HDR);
+		if (ldns_rr_rdata2buffer_wire(buf, sig) != LDNS_STATUS_OK ||
+		    (rdlen = ldns_buffer_position(buf) - at - ZIMG_RR_HDR) > UINT16_MAX) {
+			ldns_rr_free(sig);
+			return NULL;
+		}
+		zimg_rr_hdr(ldns_buffer_at(buf, at), ZIMG_TYPE_RRSIG, ldns_rr_ttl(sig),
+			    (uint16_t)rdlen);
+		ldns_rr_free(sig);
+		count++;
+		s->stats.sigs_made++;
+		s->stats.last_made++;
+		if (s->tick != NULL)
+			s->tick(s->tick_arg);
+	}
+	e = malloc(sizeof(*e) + key_len + ldns_buffer_position(buf));
+	if (!e)
+		return NULL;
+	memset(e, 0, sizeof(*e));
+	e->sig_len = (uint32_t)ldns_buffer_position(buf);
+	e->sig_count = count;
+	memcpy(e->data + key_len, ldns_buffer_begin(buf), ldns_buffer_position(buf));
+	return e;
+}
+
 /* Sign the RRset (owner + its bodies) into a new entry keyed by key. */
 static struct zsign_cache_entry *zsign_cache_sign(struct zimg_sign_zone *sg,
 						  const uint8_t *key, size_t key_len,
@@ -325,11 +417,9 @@ static struct zsign_cache_entry *zsign_cache_sign(struct zimg_sign_zone *sg,
 	uint8_t rr[AHD_MAX_NAME_WIRE + ZIMG_RR_HDR + 2048];
 	ldns_rr_list *list = ldns_rr_list_new();
 	ldns_buffer *buf = ldns_buffer_new(1024);
-	ldns_rr *sig = NULL;
 	struct zsign_cache_entry *e = NULL;
-	size_t off = 0, rdlen;
+	size_t off = 0;
 	uint32_t inception, expiration, lifetime;
-	int64_t t0;
 
 	if (!list || !buf)
 		goto out;
@@ -356,33 +446,15 @@ static struct zsign_cache_entry *zsign_cache_sign(struct zimg_sign_zone *sg,
 	lifetime = sg->ttls->sig_lifetime -
 		   zsign_jitter(sg->ttls, owner, owner_len, wire_load_u16(key + 4));
 	dnssec_sig_window((time_t)sg->now, lifetime, &inception, &expiration);
-	t0 = clock_now_ns();
-	sig = dnssec_sign_rrset(sg->signer->key, list, sg->apex, inception, expiration);
-	sg->signer->stats.last_sign_ns += (uint64_t)(clock_now_ns() - t0);
-	if (!sig || ldns_rr_rdata2buffer_wire(buf, sig) != LDNS_STATUS_OK)
-		goto out;
-	rdlen = ldns_buffer_position(buf);
-	if (rdlen > UINT16_MAX)
-		goto out;
-	e = malloc(sizeof(*e) + key_len + ZIMG_RR_HDR + rdlen);
+	e = zsign_sigs(sg, wire_load_u32(key + 8), list, buf, inception, expiration, key_len);
 	if (!e)
 		goto out;
-	memset(e, 0, sizeof(*e));
 	e->hash = hash;
 	e->signed_at = sg->now;
 	e->expires = sg->now + lifetime;
 	e->key_len = (uint32_t)key_len;
-	e->sig_len = (uint32_t)(ZIMG_RR_HDR + rdlen);
-	e->sig_count = 1;
 	memcpy(e->data, key, key_len);
-	zimg_rr_hdr(e->data + key_len, ZIMG_TYPE_RRSIG, ldns_rr_ttl(sig), (uint16_t)rdlen);
-	memcpy(e->data + key_len + ZIMG_RR_HDR, ldns_buffer_begin(buf), rdlen);
-	sg->signer->stats.sigs_made++;
-	sg->signer->stats.last_made++;
-	if (sg->signer->tick != NULL)
-		sg->signer->tick(sg->signer->tick_arg);
 out:
-	ldns_rr_free(sig);
 	if (list)
 		ldns_rr_list_deep_free(list);
 	if (buf)
@@ -397,13 +469,20 @@ static bool zsign_cache_match(const struct zsign_cache_entry *e, uint64_t hash,
 	       memcmp(e->data, key, key_len) == 0;
 }
 
+/* The RRsets a KSK signs (RFC 7344 section 4.1: CDS and CDNSKEY like
+ * the DNSKEY RRset); a ZSK signs the others. */
+static bool zsign_keyset_type(uint16_t type)
+{
+	return type == ZIMG_TYPE_DNSKEY || type == ZIMG_TYPE_CDS || type == ZIMG_TYPE_CDNSKEY;
+}
+
 /* The cached entry for an RRset, signed now if missing or stale. */
 static struct zsign_cache_entry *zsign_cache_get(struct zimg_sign_zone *sg, uint16_t type,
 						 const uint8_t *owner, size_t owner_len,
 						 const uint8_t *bodies, uint32_t len, uint16_t count)
 {
 	struct zimg_signer *s = sg->signer;
-	size_t key_len = 8 + owner_len + len;
+	size_t key_len = 12 + owner_len + len;
 	struct zsign_cache_entry **pp, *e = NULL, *old;
 	uint64_t hash;
 	uint8_t *k;
@@ -419,8 +498,10 @@ static struct zsign_cache_entry *zsign_cache_get(struct zimg_sign_zone *sg, uint
 	wire_store_u32(k, sg->zone);
 	wire_store_u16(k + 4, type);
 	wire_store_u16(k + 6, (uint16_t)owner_len);
-	memcpy(k + 8, owner, owner_len);
-	memcpy(k + 8 + owner_len, bodies, len);
+	/* Which keys sign it: a rollover step changes it, and re-signs. */
+	wire_store_u32(k + 8, zsign_keyset_type(type) ? s->use.keyset : s->use.zone);
+	memcpy(k + 12, owner, owner_len);
+	memcpy(k + 12 + owner_len, bodies, len);
 	hash = zsign_cache_hash(k, key_len);
 	if (s->cursor < s->n_old && zsign_cache_match(s->old[s->cursor], hash, k, key_len)) {
 		e = s->old[s->cursor++];
@@ -475,10 +556,61 @@ void zimg_signer_end(struct zimg_signer *s, bool ok)
 		zsign_cache_abort(s);
 }
 
-const uint8_t *zimg_signer_dnskey(const struct zimg_signer *s, size_t *len)
+const uint8_t *zimg_signer_dnskey(const struct zimg_signer *s, size_t i, size_t *len)
 {
-	*len = s->dnskey_len;
-	return s->dnskey_rdata;
+	for (size_t k = 0; k < s->n_keys; k++) {
+		if (!(s->use.publish & (1u << k)) || i-- > 0)
+			continue;
+		*len = s->keys[k].len;
+		return s->keys[k].rdata;
+	}
+	return NULL;
+}
+
+/* RFC 8078 section 4: "0 0 0 00" and "0 3 0 AA==". */
+static const uint8_t zsign_cds_delete[] = { 0, 0, 0, 0, 0 };
+static const uint8_t zsign_cdnskey_delete[] = { 0, 0, 3, 0, 0 };
+
+int zimg_signer_cds(const struct zimg_signer *s, const struct ldns_struct_rdf *apex, size_t i,
+		    uint8_t *cds, size_t cap, size_t *cds_len, const uint8_t **cdnskey,
+		    size_t *cdnskey_len)
+{
+	ldns_rr *dnskey = NULL, *ds = NULL;
+	ldns_buffer *buf;
+	size_t k;
+	int rc = -1;
+
+	if (s->use.cds_delete) {
+		if (i > 0)
+			return 1;
+		memcpy(cds, zsign_cds_delete, sizeof(zsign_cds_delete));
+		*cds_len = sizeof(zsign_cds_delete);
+		*cdnskey = zsign_cdnskey_delete;
+		*cdnskey_len = sizeof(zsign_cdnskey_delete);
+		return 0;
+	}
+	for (k = 0; k < s->n_keys; k++)
+		if ((s->use.cds & (1u << k)) && i-- == 0)
+			break;
+	if (k == s->n_keys)
+		return 1;
+	*cdnskey = s->keys[k].rdata;
+	*cdnskey_len = s->keys[k].len;
+	buf = ldns_buffer_new(256);
+	dnskey = dnssec_dnskey(s->keys[k].key, apex, 0);
+	if (dnskey)
+		ds = ldns_key_rr2ds(dnskey, LDNS_SHA256);
+	if (buf && ds && ldns_rr_rdata2buffer_wire(buf, ds) == LDNS_STATUS_OK &&
+	    ldns_buffer_position(buf) <= cap) {
+		*cds_len = ldns_buffer_position(buf);
+		memcpy(cds, ldns_buffer_begin(buf), *cds_len);
+		rc = 0;
+	}
+	ldns_rr_free(ds);
+	ldns_rr_free(dnskey);
+	if (buf)
+		ldns_buffer_free(buf);
+	return rc;
 }
 
 int zimg_signer_sign(struct zimg_sign_zone *sg, uint16_t type, const uint8_t *owner,

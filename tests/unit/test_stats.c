@@ -23,6 +23,7 @@
 #include "health.h"
 #include "admin.h"
 #include "stats.h"
+#include "stats_keys.h"
 
 /* Entries of the fake configuration:
  *   0 "static": 1 static address            (flat 0)
@@ -133,7 +134,7 @@ Test(stats, layout_is_pinned)
 	/* 128 in the first format; the prober's heartbeat was appended in
 	 * what was zero padding before the worker blocks (header_size 256),
 	 * so readers of either layout keep working. */
-	cr_assert_eq(sizeof(struct stats_header), 248);
+	cr_assert_eq(sizeof(struct stats_header), 256);
 	cr_assert_eq(offsetof(struct stats_header, prober_pid), 128);
 	cr_assert_eq(offsetof(struct stats_header, prober_beat_ms), 136);
 	/* Version 2: the secondaries' table. */
@@ -151,6 +152,10 @@ Test(stats, layout_is_pinned)
 	cr_assert_eq(offsetof(struct stats_header, image_serial), 216);
 	cr_assert_eq(offsetof(struct stats_header, metrics_pid), 228);
 	cr_assert_eq(offsetof(struct stats_header, restarts), 232);
+	/* Version 4: the DNSSEC key table (DESIGN §11). */
+	cr_assert_eq(offsetof(struct stats_header, keys_off), 248);
+	cr_assert_eq(sizeof(struct stats_key), 488);
+	cr_assert_eq(sizeof(struct stats_keys), 24 + 2 * (16 + 8 * 488));
 	cr_assert_eq(sizeof(struct stats_notify), 128);
 	cr_assert_eq(offsetof(struct stats_notify, text), 8);
 	cr_assert_eq(offsetof(struct stats_notify, addr), 72);
@@ -191,7 +196,9 @@ Test(stats, create_sizes_and_maps)
 	 * secondaries x 128 (8496), to a 64-byte line (8512), then the
 	 * rate-limiting table: a 64-byte head and 65536 buckets of 16. */
 	cr_assert_eq(st->hdr->rrl_off, 8512);
-	cr_assert_eq(st->size, 8512 + 64 + 65536 * 16);
+	/* Then the key table: a seqlock and two slots of 8 keys. */
+	cr_assert_eq(st->hdr->keys_off, 8512 + 64 + 65536 * 16);
+	cr_assert_eq(st->size, 8512 + 64 + 65536 * 16 + 7864);
 	cr_assert_not_null(st->rrl, "the writer's mapping has the table");
 	cr_assert_eq(st->hdr->slot_off[0], 256 + 3 * 384);
 	cr_assert_eq(st->hdr->notify_off, 256 + 3 * 384 + 2 * (320 + 3 * 392));
@@ -711,4 +718,41 @@ Test(stats, secondaries_table)
 	stats_close(st);
 	close(fd);
 	test_cfg.n_notify = 0;
+}
+
+/* The key table: what the prober publishes, status and the next prober
+ * read back whole. */
+Test(stats, key_table_round_trip)
+{
+	int fd = -1;
+	struct stats *st = stats_create(test_name, 1, 1, &fd);
+	struct stats_key rows[2], got[KEYROLL_MAX];
+	int64_t planned;
+	size_t n = 99;
+
+	cr_assert_not_null(st);
+	cr_assert_eq(stats_keys_read(st, got, &n, &planned), 0);
+	cr_assert_eq(n, 0, "no plan yet");
+	memset(rows, 0, sizeof(rows));
+	strcpy(rows[0].path, "/k/ksk.pem");
+	rows[0].tag = 12345;
+	rows[0].alg = 13;
+	rows[0].role = KEYROLL_KSK;
+	rows[0].state = KEYROLL_ACTIVE;
+	rows[0].hist[0] = 100;
+	strcpy(rows[1].next_what, "held");
+	strcpy(rows[1].held_why, "why");
+	rows[1].next = 5000;
+	stats_keys_publish(st, rows, 2, 777);
+	cr_assert_eq(stats_keys_read(st, got, &n, &planned), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(planned, 777);
+	cr_assert_eq(got[0].tag, 12345);
+	cr_assert_str_eq(got[0].path, "/k/ksk.pem");
+	cr_assert_eq(got[0].hist[0], 100);
+	cr_assert_str_eq(got[1].held_why, "why");
+	cr_assert_eq(got[1].next, 5000);
+	close(fd);
+	stats_close(st);
+	stats_unlink(test_name);
 }
