@@ -225,7 +225,10 @@ static void keyset_policy(const struct config *cfg, struct keyroll_policy *p)
 									: (uint32_t)cfg->entries[i].ttl;
 	p->max_ttl = max < t.sig_ttl_max ? max : t.sig_ttl_max;
 	p->dnskey_ttl = t.dnskey < t.sig_ttl_max ? t.dnskey : t.sig_ttl_max;
-	p->propagation = cfg->key_propagation;
+	/* One second more: both the validator's cache and our history
+	 * count whole seconds, so data fetched in the second a step was
+	 * taken may live to the end of its TTL's last second. */
+	p->propagation = cfg->key_propagation + 1;
 }
 
 /* What was served before this prober: the previous prober's table when

@@ -17,7 +17,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 # One target per core.
 FUZZ_JOBS ?= 2
-FUZZ_TARGETS := query config_json config_argv zimg xfr tsig notify rrl metrics control
+FUZZ_TARGETS := query config_json config_argv zimg xfr tsig notify rrl metrics control keyroll
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Itests/fuzz
 FUZZ_OBJS := $(filter-out $(B)/fuzz/obj/main.o,$(SRCS:src/%.c=$(B)/fuzz/obj/%.o))
@@ -41,6 +41,8 @@ DEPS_fuzz_notify := $(DEPS_fuzz_common) $(SET_core) notify_msg
 DEPS_fuzz_metrics := $(DEPS_fuzz_common) metrics_text
 # The control socket's request lines and override records (control_proto.c).
 DEPS_fuzz_control := $(DEPS_fuzz_common) control_proto
+# The key-state file (keyroll.c, in the configuration set).
+DEPS_fuzz_keyroll := $(DEPS_fuzz_common)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 FUZZ_CHECK_BINS := $(FUZZ_TARGETS:%=$(B)/tests/unit/test_fuzz_%)
 

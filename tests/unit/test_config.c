@@ -92,6 +92,17 @@ static char *write_temp(const char *content)
 	return strdup(path);
 }
 
+/* Write a key-state file; 0 or -1. */
+static int state_write(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
 static size_t count_lines(const char *s)
 {
 	size_t n = 0;
@@ -2788,4 +2799,106 @@ Test(config, rrl_summary_and_help)
 	cr_assert_eq(r.action, CONFIG_EXIT_OK);
 	for (size_t i = 0; i < AHD_ARRAY_LEN(flags); i++)
 		cr_assert(strstr(r.out, flags[i]) != NULL, "no %s in --help", flags[i]);
+}
+
+/* DESIGN §11: --priv-key-path repeats (command line, JSON list in the
+ * file, "[...]" in the environment); each key's <path>.state is read
+ * and survives the serialization; bad state files and lists are one
+ * line naming the flag. */
+Test(config, key_rollover_flags)
+{
+	char *k1 = write_temp("not read by config_parse\n");
+	char *k2 = write_temp("not read by config_parse\n");
+	char st[64], file_json[512], env_list[256], bad_state[64];
+	const char *cli[] = {ZONE_ARGS, "--priv-key-path", k1, "--priv-key-path", k2,
+			     "--priv-key-alg", "ECDSAP256SHA256", "--cds", "delete",
+			     "--key-propagation-delay", "1h", NULL};
+	const char *dup[] = {ZONE_ARGS, "--priv-key-path", k1, "--priv-key-path", k1, NULL};
+	const char *bad_cds[] = {ZONE_ARGS, "--cds", "sometimes", NULL};
+	const char *none[] = {ZONE_ARGS, NULL};
+	const char *env[] = {env_list, NULL};
+	struct config cfg, back;
+	struct run r;
+	char *json, *file;
+
+	snprintf(st, sizeof(st), "%s.state", k2);
+	cr_assert_eq(state_write(st, "role = zsk\nalgorithm = ED25519\npublish = 100\n"
+				     "activate = 200\nretire = 300\nremove = 400\n"), 0);
+	parse_ok(&cfg, cli, NULL);
+	cr_assert_eq(cfg.n_keys, 2);
+	cr_assert_str_eq(cfg.priv_key_path, k1);
+	cr_assert_str_eq(cfg.keys[1].path, k2);
+	cr_assert_eq(cfg.keys[0].spec.role, KEYROLL_CSK, "no state file: a CSK");
+	cr_assert_eq(cfg.keys[0].alg, CONFIG_ALG_ECDSAP256SHA256);
+	cr_assert_eq(cfg.keys[1].spec.role, KEYROLL_ZSK);
+	cr_assert_eq(cfg.keys[1].alg, CONFIG_ALG_ED25519);
+	cr_assert_eq(cfg.keys[1].spec.publish, 100);
+	cr_assert_eq(cfg.keys[1].spec.remove, 400);
+	cr_assert_eq(cfg.cds, CONFIG_CDS_DELETE);
+	cr_assert_eq(cfg.key_propagation, 3600);
+	/* The children get the state without reading the file. */
+	json = config_to_json(&cfg);
+	cr_assert_not_null(json);
+	unlink(st);
+	cr_assert_eq(config_from_json(&back, json), 0);
+	cr_assert_eq(back.n_keys, 2);
+	cr_assert_eq(back.keys[1].spec.role, KEYROLL_ZSK);
+	cr_assert_eq(back.keys[1].alg, CONFIG_ALG_ED25519);
+	cr_assert_eq(back.keys[1].spec.activate, 200);
+	cr_assert_eq(back.keys[1].spec.retire, 300);
+	cr_assert_eq(back.cds, CONFIG_CDS_DELETE);
+	cr_assert_eq(back.key_propagation, 3600);
+	free(json);
+	config_free(&back);
+	config_free(&cfg);
+
+	/* Defaults. */
+	parse_ok(&cfg, none, NULL);
+	cr_assert_eq(cfg.n_keys, 0);
+	cr_assert_eq(cfg.cds, CONFIG_CDS_KSK);
+	cr_assert_eq(cfg.key_propagation, 300);
+	config_free(&cfg);
+
+	/* A JSON list in the file, a "[...]" in the environment. */
+	snprintf(file_json, sizeof(file_json),
+		 "{\"hosted-zone\": \"example.com\", \"ns\": [\"ns1.example.com\"], "
+		 "\"zone-resolutions\": {\"www\": [\"192.0.2.1\"]}, "
+		 "\"priv-key-path\": [\"%s\", \"%s\"]}", k1, k2);
+	file = write_temp(file_json);
+	{
+		const char *args[] = {"--config", file, NULL};
+
+		parse_ok(&cfg, args, NULL);
+		cr_assert_eq(cfg.n_keys, 2);
+		config_free(&cfg);
+	}
+	snprintf(env_list, sizeof(env_list), "AHDNS_PRIV_KEY_PATH=[\"%s\", \"%s\"]", k1, k2);
+	parse_ok(&cfg, none, env);
+	cr_assert_eq(cfg.n_keys, 2);
+	cr_assert_str_eq(cfg.keys[1].path, k2);
+	config_free(&cfg);
+
+	/* Refusals: one line each, naming the flag. */
+	run_parse(&cfg, dup, NULL, &r);
+	cr_assert_eq(r.rc, -1);
+	cr_assert(strstr(r.err, "--priv-key-path") && strstr(r.err, "is given twice"), "%s",
+		  r.err);
+	cr_assert_eq(count_lines(r.err), 1);
+	run_parse(&cfg, bad_cds, NULL, &r);
+	cr_assert_eq(r.rc, -1);
+	cr_assert(strstr(r.err, "--cds: 'sometimes' is not ksk, none or delete"), "%s", r.err);
+	snprintf(bad_state, sizeof(bad_state), "%s.state", k1);
+	cr_assert_eq(state_write(bad_state, "role = ksk\nactivate = soon\n"), 0);
+	run_parse(&cfg, cli, NULL, &r);
+	cr_assert_eq(r.rc, -1);
+	cr_assert(strstr(r.err, "--priv-key-path: key-state file '") &&
+		  strstr(r.err, ".state': line 2: activate 'soon' is not a Unix time"), "%s", r.err);
+	cr_assert_eq(count_lines(r.err), 1);
+	unlink(bad_state);
+	unlink(k1);
+	unlink(k2);
+	unlink(file);
+	free(k1);
+	free(k2);
+	free(file);
 }

@@ -727,3 +727,61 @@ Test(zimg_dnssec, prober_key_from_fd)
 	cr_assert_null(got);
 	dnssec_key_free(k);
 }
+
+/* DESIGN §11: a KSK and a ZSK: both DNSKEYs (257 and 256), the KSK signs
+ * DNSKEY, CDS and CDNSKEY only, the ZSK the rest; the CDS is the KSK's;
+ * an unpublished key is not in the DNSKEY RRset; the RFC 8078 delete
+ * form; every image verifies. */
+Test(zimg_dnssec, ksk_zsk_and_cds)
+{
+	char key[128], f0[128], pat[160];
+	struct dnssec_key *keys[2];
+	struct zimg_signer *s;
+	struct zimg_signer_use use = { .publish = 3, .zone = 2, .keyset = 1, .cds = 1 };
+	struct zimg *z;
+	unsigned ksk, zsk;
+
+	cfg.priv_key_alg = CONFIG_ALG_ECDSAP256SHA256;
+	keys[0] = genkey("-algorithm EC -pkeyopt ec_paramgen_curve:P-256",
+			 CONFIG_ALG_ECDSAP256SHA256, key, sizeof(key));
+	keys[1] = genkey("-algorithm EC -pkeyopt ec_paramgen_curve:P-256",
+			 CONFIG_ALG_ECDSAP256SHA256, key, sizeof(key));
+	cr_assert_eq(dnssec_key_set_flags(keys[1], DNSSEC_DNSKEY_FLAGS_ZSK), 0);
+	ksk = dnssec_key_tag(keys[0]);
+	zsk = dnssec_key_tag(keys[1]);
+	s = zimg_signer_new_set(keys, 2);
+	cr_assert_not_null(s);
+	zimg_signer_set_use(s, &use);
+	z = zimg_new_mem(&cfg);
+	cr_assert_not_null(z);
+	cr_assert_eq(zimg_publish_signed(z, &cfg, pub_all, s, time(NULL), NULL), 0);
+	dump(z, 0, "com.zone", f0, sizeof(f0));
+	cr_assert_eq(count(f0, "\tDNSKEY\t257 3 13 "), 1);
+	cr_assert_eq(count(f0, "\tDNSKEY\t256 3 13 "), 1);
+	snprintf(pat, sizeof(pat), "\tRRSIG\t(DNSKEY|CDS|CDNSKEY) 13 2 [0-9]+ [0-9]+ [0-9]+ %u ", ksk);
+	cr_assert_eq(count(f0, pat), 3);
+	snprintf(pat, sizeof(pat), "\tRRSIG\t.* %u example", ksk);
+	cr_assert_eq(count(f0, pat), 3, "the KSK signs nothing else");
+	snprintf(pat, sizeof(pat), "\tRRSIG\t(NS|SOA|A) .* %u example", zsk);
+	cr_assert_gt(count(f0, pat), 5);
+	snprintf(pat, sizeof(pat), "\tCDS\t%u 13 2 [0-9a-f]{64}$", ksk);
+	cr_assert_eq(count(f0, pat), 1);
+	cr_assert_eq(count(f0, "\tCDNSKEY\t257 3 13 "), 1);
+	cr_assert_eq(count(f0, "NSEC\t.* NS SOA RRSIG NSEC DNSKEY CDS CDNSKEY"), 1);
+	cr_assert_eq(run("ldns-verify-zone '%s'", f0), 0);
+	cr_assert_eq(run("dnssec-verify -o example.com '%s'", f0), 0);
+
+	/* The ZSK unpublished (it still signs: a bogus zone, but the image
+	 * must say exactly that); the delete form. */
+	use = (struct zimg_signer_use){ .publish = 1, .zone = 2, .keyset = 1, .cds_delete = true };
+	zimg_signer_set_use(s, &use);
+	cr_assert_eq(zimg_publish_signed(z, &cfg, pub_all, s, time(NULL), NULL), 0);
+	dump(z, 0, "com2.zone", f0, sizeof(f0));
+	cr_assert_eq(count(f0, "\tDNSKEY\t"), 1);
+	cr_assert_eq(count(f0, "\tCDS\t0 0 0 00$"), 1);
+	cr_assert_eq(count(f0, "\tCDNSKEY\t0 3 0 AA==$"), 1);
+	zimg_close(z);
+	zimg_signer_free(s);
+	dnssec_key_free(keys[0]);
+	dnssec_key_free(keys[1]);
+}
