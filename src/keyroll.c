@@ -1,5 +1,5 @@
 /*
- * Key-state files and rollover timing (keyroll.h, DESIGN §11).
+ * Key-state files and rollover timing (keyroll.h, DESIGN §12).
  */
 #include "keyroll.h"
 

@@ -1,5 +1,5 @@
 /*
- * The zone's keys at run time (keyset.h, DESIGN §11).
+ * The zone's keys at run time (keyset.h, DESIGN §12).
  */
 #include "keyset.h"
 

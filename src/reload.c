@@ -120,7 +120,7 @@ static bool reload_needs_restart(const struct config *cur, const struct config *
 		reload_list_add(buf, cap, "shm-name");
 	if (reload_str_differs(cur->control_socket, next->control_socket))
 		reload_list_add(buf, cap, "control-socket");
-	/* Keys come and go on reload (DESIGN §11); signing on or off
+	/* Keys come and go on reload (DESIGN §13); signing on or off
 	 * changes the image's layout. */
 	if ((cur->n_keys == 0) != (next->n_keys == 0))
 		reload_list_add(buf, cap, "priv-key-path (signed or not)");

@@ -285,7 +285,7 @@ static void supervisor_reload(struct supervisor *s)
 		next = NULL;
 	}
 	/* The keys and their key-state files are read again: a rollover
-	 * step is a SIGHUP (DESIGN §11). */
+	 * step is a SIGHUP (DESIGN §12). */
 	if (next != NULL && supervisor_rekey(s, next) < 0) {
 		config_free(next);
 		free(next);
