@@ -26,6 +26,11 @@ struct keyset;
  * the DS of every KSK/CSK, and return the sealed memfd, or -1. */
 int keyset_bundle(const struct config *cfg);
 
+/* Supervisor, on SIGHUP: refuse (-1, one log line) a configuration
+ * that drops a key the zone still publishes or signs with (the prober's
+ * table in st): the zone would go bogus at once, with no wait. */
+int keyset_reload_check(const struct stats *st, const struct config *next);
+
 /*
  * Prober: the keys from fd (closed here) or, with fd < 0, from the
  * paths; each with its role's DNSKEY flags, and a signer for them all.

@@ -435,3 +435,30 @@ bool keyset_step(struct keyset *ks, int64_t now)
 		zimg_signer_set_use(ks->signer, &use);
 	return changed;
 }
+
+int keyset_reload_check(const struct stats *st, const struct config *next)
+{
+	struct stats_key rows[KEYROLL_MAX];
+	int64_t planned;
+	size_t n;
+
+	if (stats_keys_read(st, rows, &n, &planned) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		bool kept = false;
+
+		if (!rows[i].publish && !rows[i].sign)
+			continue;
+		for (size_t k = 0; k < next->n_keys && !kept; k++)
+			kept = strcmp(next->keys[k].path, rows[i].path) == 0;
+		if (kept)
+			continue;
+		log_error("SIGHUP: reload refused: key tag %u (%s) is still %s: keep it in "
+			  "--priv-key-path, with retire and remove times in its key-state file, until "
+			  "status shows it removed; still serving the previous configuration",
+			  (unsigned)rows[i].tag, rows[i].path,
+			  keyroll_state_name((enum keyroll_state)rows[i].state));
+		return -1;
+	}
+	return 0;
+}

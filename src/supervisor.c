@@ -221,6 +221,8 @@ static int supervisor_rekey(struct supervisor *s, const struct config *next)
 
 	if (next->n_keys == 0)
 		return 0;
+	if (keyset_reload_check(s->st, next) < 0)
+		return -1;
 	fd = keyset_bundle(next);
 	if (fd < 0) {
 		log_error("SIGHUP: reload refused: a key does not load (the line before says "
