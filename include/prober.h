@@ -16,11 +16,12 @@ struct zimg;
  * round is published, writes the byte 'R' to ready_fd and closes it
  * (ready_fd < 0: no one is waiting). Returns the process exit status.
  *
- * key_fd: an fd open on the DNSSEC private key (PEM) that the root
- * supervisor opened, or -1. The prober reads it, closes it and signs
- * every image with it (cfg->priv_key_alg). With key_fd < 0 and
- * cfg->priv_key_path set, it loads the key from that path itself (which
- * an unprivileged prober may not be allowed to read). No key: unsigned.
+ * key_fd: the sealed memfd of the DNSSEC keys (keyset.h: every
+ * --priv-key-path, or one bare PEM) that the root supervisor made, or -1.
+ * The prober reads it, closes it and signs every image with the keys, as
+ * the rollover plan says at each round (DESIGN §12). With key_fd < 0 and
+ * cfg->keys set, it loads the keys from their paths itself (which an
+ * unprivileged prober may not be allowed to read). No key: unsigned.
  * A key that cannot be read or does not check out: exit status 1.
  *
  * stats (may be NULL): the statistics object; after every check round the
@@ -37,7 +38,8 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
  */
 void prober_control_set(int listen_fd, int chan_fd, const char *saved, size_t saved_len);
 
-/* The key prober_main uses: read from key_fd (closed here, whatever
+/* One key (a bare PEM, as a single --priv-key-path was handed over
+ * before keyset.h): read from key_fd (closed here, whatever
  * happens) if >= 0, else from cfg->priv_key_path if set. *key is NULL
  * when there is no key. Returns 0, or -1 after one line on stderr. */
 struct dnssec_key;

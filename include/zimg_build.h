@@ -18,6 +18,9 @@ struct zimg_signer;
 /* zimg_size.c: an upper bound of the slot size cfg can need, or 0 if
  * cfg cannot fit the format. */
 size_t zimg_build_slot_size(const struct config *cfg);
+/* What cfg needs at least, without the headroom: a reload fits a slot
+ * of zimg_build_slot_size(boot config) if this is no larger. */
+size_t zimg_build_slot_fit(const struct config *cfg);
 /* zimg_size.c: labels of a text name (dots + 1), so of its ancestors. */
 size_t zimg_label_count(const char *name);
 /* Render cfg into slot[0..slot_size). Returns 0 or -1 (logged). */

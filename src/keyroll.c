@@ -414,8 +414,11 @@ static void keyroll_step_remove(struct keyroll_key *k, size_t n, size_t i,
 					  keyroll_same_duty(&k[i], &k[j], zone);
 			if (!covered) {
 				k[i].publish = true;
-				keyroll_hold(&k[i], KEYROLL_NEVER, "it still signs and no published "
-					     "key of another algorithm signs in its place");
+				/* A hold on its retirement says more (and when). */
+				if (k[i].held_why == NULL)
+					keyroll_hold(&k[i], KEYROLL_NEVER, "it still signs and no "
+						     "published key of another algorithm signs "
+						     "in its place");
 				return;
 			}
 		}

@@ -400,7 +400,7 @@ uint8_t *zimg_copy_active(const struct zimg *z, size_t *len)
 
 size_t zimg_slot_need(const struct config *cfg)
 {
-	return zimg_build_slot_size(cfg);
+	return zimg_build_slot_fit(cfg);
 }
 
 size_t zimg_slot_have(const struct zimg *z)

@@ -72,7 +72,8 @@ static enum config_alg zsize_alg_max(const struct config *cfg)
 /* RRSIG RDATA without signer name and signature. */
 #define ZSIZE_RRSIG_FIXED 18
 
-size_t zimg_build_slot_size(const struct config *cfg)
+/* The estimate for cfg, in bytes, before any headroom. */
+static uint64_t zsize_estimate(const struct config *cfg)
 {
 	uint64_t items = 1, keys = 0, bodies = 0, per_zone, total, longest = 0;
 	uint64_t zones = 1 + (uint64_t)cfg->n_alias_zones;
@@ -124,10 +125,25 @@ size_t zimg_build_slot_size(const struct config *cfg)
 	}
 	total = sizeof(struct zimg_slot) + zones * sizeof(struct zimg_zone) + ZIMG_ALIGN
 		+ zones * per_zone + ZIMG_ACL_ROOM(CONFIG_XFR_ACL_MAX);
-	/* Headroom: a later format can grow without a resize. */
-	total += total / 4 + 65536;
+	return total;
+}
+
+static size_t zsize_pages(uint64_t total)
+{
 	total = (total + 4095) & ~(uint64_t)4095;
-	if (total > ZIMG_SLOT_MAX)
-		return 0;
-	return (size_t)total;
+	return total > ZIMG_SLOT_MAX ? 0 : (size_t)total;
+}
+
+size_t zimg_build_slot_size(const struct config *cfg)
+{
+	uint64_t total = zsize_estimate(cfg);
+
+	/* Headroom: a later format, or a reload that adds names or keys
+	 * (zimg_build_slot_fit), fits without a resize. */
+	return zsize_pages(total + total / 4 + 65536);
+}
+
+size_t zimg_build_slot_fit(const struct config *cfg)
+{
+	return zsize_pages(zsize_estimate(cfg));
 }
