@@ -178,6 +178,17 @@ static void rt_ds_of(const char *name, const char *alg, char *out, size_t cap)
 	free(o);
 }
 
+/* `ds --config` prints one DS per KSK (none for a ZSK). */
+static void rt_ds_lines(size_t want)
+{
+	const char *argv[] = { sys_bin(), "ds", "--config", rt.cfg, NULL };
+	char *o = NULL;
+
+	cr_assert_eq(sys_run(argv, 10000, &o, NULL), 0, "ds failed");
+	cr_assert_eq(sys_count_lines(o), want, "ds:\n%s", o);
+	free(o);
+}
+
 /* delv's anchors: the DS set the parent holds now. */
 static void rt_anchor(const char *const *ds)
 {
@@ -464,6 +475,19 @@ static size_t rt_cds(char cds[][256], size_t cap)
 	return n;
 }
 
+/* Every CDNSKEY (+short lines) is one of the DNSKEYs served. */
+static void rt_check_cdnskey(const char *cdnskey)
+{
+	const char *dig[] = { "+short", "+norec", ZONE, "DNSKEY", NULL };
+	char *keys = sys_dig(rt.s.port, dig), *copy = strdup(cdnskey), *save = NULL;
+
+	cr_assert(keys != NULL && copy != NULL);
+	for (char *l = strtok_r(copy, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save))
+		cr_assert_not_null(strstr(keys, l), "CDNSKEY %s is no DNSKEY of:\n%s", l, keys);
+	free(copy);
+	free(keys);
+}
+
 /* The CDS RRset is ldns-key2ds of the KSKs with the given tags (the
  * ones the parent should have), and the CDNSKEY RRset as many keys. */
 static void rt_check_cds(const unsigned *tags, size_t n_tags)
@@ -489,6 +513,7 @@ static void rt_check_cds(const unsigned *tags, size_t n_tags)
 	cr_assert_eq(want, n_tags, "not every expected KSK is served");
 	cr_assert_eq(nc, n_tags, "%zu CDS for %zu KSKs", nc, n_tags);
 	cr_assert_eq(sys_count_lines(cdnskey), n_tags, "CDNSKEY: %s", cdnskey);
+	rt_check_cdnskey(cdnskey);
 	free(cdnskey);
 }
 
@@ -618,6 +643,7 @@ Test(rollover, zsk_then_ksk)
 	rt_config(keys3);
 	rt_hup();
 	tags[1] = rt_wait_state("ksk2.pem", "active");
+	rt_ds_lines(2);
 	rt_anchor(both);
 	rt_check(tags, 2);
 	rt_anchor(two);

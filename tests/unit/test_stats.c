@@ -740,6 +740,8 @@ Test(stats, key_table_round_trip)
 	rows[0].role = KEYROLL_KSK;
 	rows[0].state = KEYROLL_ACTIVE;
 	rows[0].hist[0] = 100;
+	rows[0].since = KEYROLL_ALWAYS;
+	rows[0].next = KEYROLL_NEVER;
 	strcpy(rows[1].next_what, "held");
 	strcpy(rows[1].held_why, "why");
 	rows[1].next = 5000;
@@ -752,6 +754,29 @@ Test(stats, key_table_round_trip)
 	cr_assert_eq(got[0].hist[0], 100);
 	cr_assert_str_eq(got[1].held_why, "why");
 	cr_assert_eq(got[1].next, 5000);
+	{
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+		struct json_object *o = json_object_new_object(), *keys, *k;
+
+		admin_keys_print(st, f);
+		fclose(f);
+		cr_assert(strstr(text, "KEY    ALGORITHM        ROLE STATE        SINCE") != NULL,
+			  "%s", text);
+		cr_assert(strstr(text, "12345  ECDSAP256SHA256  ksk  active       start") != NULL,
+			  "%s", text);
+		cr_assert(strstr(text, "held until 1970-01-01T01:23:20Z (why)") != NULL, "%s", text);
+		free(text);
+		cr_assert_eq(admin_keys_json(st, o), 0);
+		cr_assert(json_object_object_get_ex(o, "keys", &keys));
+		cr_assert_eq(json_object_array_length(keys), 2);
+		k = json_object_array_get_idx(keys, 0);
+		cr_assert_str_eq(test_str(k, "role"), "ksk");
+		cr_assert_str_eq(test_str(k, "state"), "active");
+		cr_assert_str_eq(test_str(k, "path"), "/k/ksk.pem");
+		json_object_put(o);
+	}
 	close(fd);
 	stats_close(st);
 	stats_unlink(test_name);
