@@ -59,7 +59,7 @@ struct json_object *admin_status_json(const struct stats *st);
 int admin_status_print_text(const struct stats *st, FILE *out, int64_t now);
 int admin_status_print_json(const struct stats *st, FILE *out);
 
-/* admin_keys.c: the DNSSEC key table (DESIGN §12) of status: a text
+/* admin_keys.c: the DNSSEC key table (DESIGN §13) of status: a text
  * table (nothing for an unsigned zone), and "keys": [...] added to o. */
 void admin_keys_print(const struct stats *st, FILE *out);
 int admin_keys_json(const struct stats *st, struct json_object *o);

@@ -188,7 +188,7 @@ struct config {
 	unsigned test_timeout;      /* seconds, >= 1 */
 	char *priv_key_path;        /* NULL: no DNSSEC; = keys[0].path */
 	enum config_alg priv_key_alg;
-	/* Every --priv-key-path (DESIGN §12), in the order given, with what
+	/* Every --priv-key-path (DESIGN §13), in the order given, with what
 	 * its key-state file says; n_keys 0: no DNSSEC. */
 	struct config_key *keys;
 	size_t n_keys;

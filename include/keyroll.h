@@ -1,5 +1,5 @@
 /*
- * Key rollover (DESIGN §12): the key-state file beside each
+ * Key rollover (DESIGN §13): the key-state file beside each
  * --priv-key-path, and the timing arithmetic that decides, at a given
  * time, which keys the prober publishes in the DNSKEY RRset and which
  * sign. Pure: text and times in, decisions out; no I/O, no clock.

@@ -1,5 +1,5 @@
 /*
- * The zone's DNSSEC keys at run time (DESIGN §12): the supervisor reads
+ * The zone's DNSSEC keys at run time (DESIGN §13): the supervisor reads
  * every --priv-key-path as root and hands them to the prober in one
  * sealed memfd (keyset_bundle); the prober loads them (keyset_load),
  * plans the rollover at each round (keyroll.h) and tells its signer

@@ -19,7 +19,7 @@ struct zimg;
  * key_fd: the sealed memfd of the DNSSEC keys (keyset.h: every
  * --priv-key-path, or one bare PEM) that the root supervisor made, or -1.
  * The prober reads it, closes it and signs every image with the keys, as
- * the rollover plan says at each round (DESIGN §12). With key_fd < 0 and
+ * the rollover plan says at each round (DESIGN §13). With key_fd < 0 and
  * cfg->keys set, it loads the keys from their paths itself (which an
  * unprivileged prober may not be allowed to read). No key: unsigned.
  * A key that cannot be read or does not check out: exit status 1.

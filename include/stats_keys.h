@@ -1,5 +1,5 @@
 /*
- * The DNSSEC key table of the stats object (DESIGN §12): one row per
+ * The DNSSEC key table of the stats object (DESIGN §13): one row per
  * --priv-key-path, written by the prober after every rollover plan
  * under a two-slot seqlock, read by `status` and by the next prober
  * (a SIGHUP restarts the prober; the history of what was served, which

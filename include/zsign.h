@@ -49,7 +49,7 @@ struct zimg_signer *zimg_signer_new(struct dnssec_key *key);
  * each key is published and signs everything, and there is no CDS. */
 struct zimg_signer *zimg_signer_new_set(struct dnssec_key *const *keys, size_t n);
 
-/* What the keys do (DESIGN §12), bit i for keys[i]: publish in the
+/* What the keys do (DESIGN §13), bit i for keys[i]: publish in the
  * DNSKEY RRset, sign zone data, sign DNSKEY/CDS/CDNSKEY, have a CDS and
  * CDNSKEY at the apex (or cds_delete: the RFC 8078 delete form). A change
  * re-signs what it touches at the next publish. */

@@ -15,7 +15,7 @@
 #include "log.h"
 
 /* The DS of every zone we serve (the hosted zone, then each alias) for
- * every KSK and CSK (DESIGN §12; a ZSK has none), one line each, as the
+ * every KSK and CSK (DESIGN §13; a ZSK has none), one line each, as the
  * parent zone publishes it. */
 static int admin_ds_print(const struct config *cfg, struct dnssec_key *const *keys, FILE *out)
 {

@@ -1,5 +1,5 @@
 /*
- * The DNSSEC keys in `a-healthy-dns status` (DESIGN §12): the table the
+ * The DNSSEC keys in `a-healthy-dns status` (DESIGN §13): the table the
  * prober keeps in the stats object (stats_keys.h), one row per key: tag,
  * algorithm, role, state, since, next step.
  */

@@ -188,7 +188,7 @@ void config_rrl_json(const struct config *cfg, struct json_object *o, bool *oom)
 void config_rrl_print(const struct config *cfg, FILE *out);
 
 /* config_keys.c: every --priv-key-path and its key-state file,
- * --key-propagation-delay, --cds (DESIGN §12). */
+ * --key-propagation-delay, --cds (DESIGN §13). */
 int config_keys(struct config *cfg, const struct config_raw *raw);
 struct json_object *config_keys_json(const struct config *cfg);
 

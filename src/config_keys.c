@@ -1,6 +1,6 @@
 /*
  * --priv-key-path (repeatable), each key's key-state file, and the
- * rollover settings --key-propagation-delay and --cds (DESIGN §12).
+ * rollover settings --key-propagation-delay and --cds (DESIGN §13).
  *
  * The supervisor's parse (check_system) reads each "<path>.state" file
  * beside the key, as root like the key itself; the serialization carries

@@ -1,5 +1,5 @@
 /*
- * Key-state files and rollover timing (keyroll.h, DESIGN §12).
+ * Key-state files and rollover timing (keyroll.h, DESIGN §13).
  */
 #include "keyroll.h"
 

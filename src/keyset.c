@@ -1,5 +1,5 @@
 /*
- * The zone's keys at run time (keyset.h, DESIGN §12).
+ * The zone's keys at run time (keyset.h, DESIGN §13).
  */
 #include "keyset.h"
 

@@ -215,7 +215,7 @@ struct prober {
 	struct zimg *z;
 	struct stats *stats;
 	int ready_fd;
-	struct keyset *keys; /* DESIGN §12 */
+	struct keyset *keys; /* DESIGN §13 */
 	struct zimg_signer *signer; /* the keys' */
 	struct check_target *targets;
 	size_t n_targets;
@@ -450,7 +450,7 @@ int prober_main(const struct config *cfg, struct zimg *z, struct stats *stats, i
 		round++;
 		/* Signatures are renewed long before they expire even when
 		 * nothing changes; only the due ones are re-signed. */
-		/* A rollover step (DESIGN §12) changes what the keys sign. */
+		/* A rollover step (DESIGN §13) changes what the keys sign. */
 		if (p.keys != NULL && keyset_step(p.keys, (int64_t)time(NULL)))
 			p.need_publish = true;
 		if (!p.need_publish && p.signer != NULL && zimg_signer_due(p.signer, time(NULL))) {

@@ -287,7 +287,7 @@ static void supervisor_reload(struct supervisor *s)
 		next = NULL;
 	}
 	/* The keys and their key-state files are read again: a rollover
-	 * step is a SIGHUP (DESIGN §12). */
+	 * step is a SIGHUP (DESIGN §13). */
 	if (next != NULL && supervisor_rekey(s, next) < 0) {
 		config_free(next);
 		free(next);

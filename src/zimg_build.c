@@ -494,7 +494,7 @@ static int zb_rrset_of(struct zb *b, struct zimg_rrset *rs, uint16_t type, uint3
 	return 0;
 }
 
-/* The DNSKEY RRset: every published key (DESIGN §12). */
+/* The DNSKEY RRset: every published key (DESIGN §13). */
 static int zb_dnskey(struct zb *b, struct zimg_rrset *rs, const struct zimg_signer *s,
 		     uint32_t ttl)
 {

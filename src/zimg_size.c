@@ -105,7 +105,7 @@ static uint64_t zsize_estimate(const struct config *cfg)
 	if (cfg->priv_key_path != NULL) {
 		enum config_alg alg = zsize_alg_max(cfg);
 		/* Two signatures per RRset: a rollover signs with two keys
-		 * at times (DESIGN §12), and a SIGHUP must not need a restart. */
+		 * at times (DESIGN §13), and a SIGHUP must not need a restart. */
 		uint64_t sig = 2 * (ZIMG_RR_HDR + ZSIZE_RRSIG_FIXED + apex_max +
 				    zsize_sig_max(alg) + ZIMG_ALIGN);
 		/* DNSKEY, CDS, CDNSKEY: every key, and two more for a reload. */

@@ -1,6 +1,6 @@
 /*
  * Fuzz target: bytes -> keyroll_parse(), the key-state file beside each
- * --priv-key-path (DESIGN §12). Refusal is fine (with a message), a
+ * --priv-key-path (DESIGN §13). Refusal is fine (with a message), a
  * crash or a leak is not. An accepted file gives a known role, an
  * algorithm --priv-key-alg names (or 0), times in order; and the
  * planner, fed two such keys on a few clocks, keeps its outputs sane.

@@ -1,5 +1,5 @@
 /*
- * DESIGN §12, issue 17: key rollovers on a running signed server, each
+ * DESIGN §13, issue 17: key rollovers on a running signed server, each
  * step a SIGHUP with new key-state files, with
  *   - delv validating a positive, an NXDOMAIN and a NODATA answer at
  *     every step from the DS set "the parent" has then;

@@ -2801,7 +2801,7 @@ Test(config, rrl_summary_and_help)
 		cr_assert(strstr(r.out, flags[i]) != NULL, "no %s in --help", flags[i]);
 }
 
-/* DESIGN §12: --priv-key-path repeats (command line, JSON list in the
+/* DESIGN §13: --priv-key-path repeats (command line, JSON list in the
  * file, "[...]" in the environment); each key's <path>.state is read
  * and survives the serialization; bad state files and lists are one
  * line naming the flag. */

@@ -152,7 +152,7 @@ Test(stats, layout_is_pinned)
 	cr_assert_eq(offsetof(struct stats_header, image_serial), 216);
 	cr_assert_eq(offsetof(struct stats_header, metrics_pid), 228);
 	cr_assert_eq(offsetof(struct stats_header, restarts), 232);
-	/* Version 4: the DNSSEC key table (DESIGN §12). */
+	/* Version 4: the DNSSEC key table (DESIGN §13). */
 	cr_assert_eq(offsetof(struct stats_header, keys_off), 248);
 	cr_assert_eq(sizeof(struct stats_key), 488);
 	cr_assert_eq(sizeof(struct stats_keys), 24 + 2 * (16 + 8 * 488));

@@ -728,7 +728,7 @@ Test(zimg_dnssec, prober_key_from_fd)
 	dnssec_key_free(k);
 }
 
-/* DESIGN §12: a KSK and a ZSK: both DNSKEYs (257 and 256), the KSK signs
+/* DESIGN §13: a KSK and a ZSK: both DNSKEYs (257 and 256), the KSK signs
  * DNSKEY, CDS and CDNSKEY only, the ZSK the rest; the CDS is the KSK's;
  * an unpublished key is not in the DNSKEY RRset; the RFC 8078 delete
  * form; every image verifies. */
