@@ -2803,22 +2803,18 @@ Test(config, rrl_summary_and_help)
 
 /* DESIGN §13: --priv-key-path repeats (command line, JSON list in the
  * file, "[...]" in the environment); each key's <path>.state is read
- * and survives the serialization; bad state files and lists are one
- * line naming the flag. */
+ * and survives the serialization. */
 Test(config, key_rollover_flags)
 {
 	char *k1 = write_temp("not read by config_parse\n");
 	char *k2 = write_temp("not read by config_parse\n");
-	char st[64], file_json[512], env_list[256], bad_state[64];
+	char st[64], file_json[512], env_list[256];
 	const char *cli[] = {ZONE_ARGS, "--priv-key-path", k1, "--priv-key-path", k2,
 			     "--priv-key-alg", "ECDSAP256SHA256", "--cds", "delete",
 			     "--key-propagation-delay", "1h", NULL};
-	const char *dup[] = {ZONE_ARGS, "--priv-key-path", k1, "--priv-key-path", k1, NULL};
-	const char *bad_cds[] = {ZONE_ARGS, "--cds", "sometimes", NULL};
 	const char *none[] = {ZONE_ARGS, NULL};
 	const char *env[] = {env_list, NULL};
 	struct config cfg, back;
-	struct run r;
 	char *json, *file;
 
 	snprintf(st, sizeof(st), "%s.state", k2);
@@ -2878,7 +2874,26 @@ Test(config, key_rollover_flags)
 	cr_assert_str_eq(cfg.keys[1].path, k2);
 	config_free(&cfg);
 
-	/* Refusals: one line each, naming the flag. */
+	unlink(k1);
+	unlink(k2);
+	unlink(file);
+	free(k1);
+	free(k2);
+	free(file);
+}
+
+/* DESIGN §13: refusals of the key flags and key-state files, one line
+ * each, naming the flag. */
+Test(config, key_rollover_refusals)
+{
+	char *k1 = write_temp("not read by config_parse\n");
+	char bad_state[64];
+	const char *dup[] = {ZONE_ARGS, "--priv-key-path", k1, "--priv-key-path", k1, NULL};
+	const char *bad_cds[] = {ZONE_ARGS, "--cds", "sometimes", NULL};
+	const char *one[] = {ZONE_ARGS, "--priv-key-path", k1, NULL};
+	struct config cfg;
+	struct run r;
+
 	run_parse(&cfg, dup, NULL, &r);
 	cr_assert_eq(r.rc, -1);
 	cr_assert(strstr(r.err, "--priv-key-path") && strstr(r.err, "is given twice"), "%s",
@@ -2889,16 +2904,12 @@ Test(config, key_rollover_flags)
 	cr_assert(strstr(r.err, "--cds: 'sometimes' is not ksk, none or delete"), "%s", r.err);
 	snprintf(bad_state, sizeof(bad_state), "%s.state", k1);
 	cr_assert_eq(state_write(bad_state, "role = ksk\nactivate = soon\n"), 0);
-	run_parse(&cfg, cli, NULL, &r);
+	run_parse(&cfg, one, NULL, &r);
 	cr_assert_eq(r.rc, -1);
 	cr_assert(strstr(r.err, "--priv-key-path: key-state file '") &&
 		  strstr(r.err, ".state': line 2: activate 'soon' is not a Unix time"), "%s", r.err);
 	cr_assert_eq(count_lines(r.err), 1);
 	unlink(bad_state);
 	unlink(k1);
-	unlink(k2);
-	unlink(file);
 	free(k1);
-	free(k2);
-	free(file);
 }
