@@ -215,23 +215,19 @@ static int supervisor_config_fd(const struct config *cfg)
 
 /* The reloaded keys for the next prober; the running one keeps its own
  * copy until it stops. */
-static int supervisor_rekey(struct supervisor *s, const struct config *next)
+static int supervisor_rekey(struct supervisor *s, const struct config *next, int *fd)
 {
-	int fd;
-
+	*fd = -1;
 	if (next->n_keys == 0)
 		return 0;
 	if (keyset_reload_check(s->st, next) < 0)
 		return -1;
-	fd = keyset_bundle(next);
-	if (fd < 0) {
+	*fd = keyset_bundle(next);
+	if (*fd < 0) {
 		log_error("SIGHUP: reload refused: a key does not load (the line before says "
 			  "why); still serving the previous configuration");
 		return -1;
 	}
-	if (s->key_fd >= 0)
-		close(s->key_fd);
-	s->key_fd = fd;
 	return 0;
 }
 
@@ -271,6 +267,7 @@ static void supervisor_reload(struct supervisor *s)
 		.status_capacity = s->st != NULL ? s->st->capacity : 0,
 	};
 	struct config *next;
+	int key_fd = -1;
 
 	if (s->cfg->config_file == NULL) {
 		log_warning("SIGHUP: no --config file to reload; nothing changed");
@@ -279,19 +276,28 @@ static void supervisor_reload(struct supervisor *s)
 	if (s->ready_sent)
 		sdnotify_send("RELOADING=1");
 	next = reload_config(s->cfg, s->boot_cfg, s->argc, s->argv, &lim);
+	/* The keys and their key-state files are read again: a rollover
+	 * step is a SIGHUP (DESIGN §13). Checked before the TLS contexts
+	 * are installed, and installed only if those are. */
+	if (next != NULL && supervisor_rekey(s, next, &key_fd) < 0) {
+		config_free(next);
+		free(next);
+		next = NULL;
+	}
 	if (next != NULL && supervisor_tls(next) < 0) {
 		log_error("SIGHUP: %s not reloaded; the running configuration stays",
 			  next->config_file);
 		config_free(next);
 		free(next);
 		next = NULL;
+		if (key_fd >= 0)
+			close(key_fd);
+		key_fd = -1;
 	}
-	/* The keys and their key-state files are read again: a rollover
-	 * step is a SIGHUP (DESIGN §13). */
-	if (next != NULL && supervisor_rekey(s, next) < 0) {
-		config_free(next);
-		free(next);
-		next = NULL;
+	if (key_fd >= 0) {
+		if (s->key_fd >= 0)
+			close(s->key_fd);
+		s->key_fd = key_fd;
 	}
 	if (next != NULL) {
 		if (s->reloaded != NULL) {
