@@ -172,4 +172,4 @@ clean:
 -include tests/perf/perf.mk
 
 # Benchmarks print numbers; nothing here asserts a speed.
-bench: bench-peers bench-failover bench-scale bench-dnssec bench-replication bench-rrl bench-rrl-flood
+bench: bench-peers bench-failover bench-scale bench-dnssec bench-replication bench-rrl bench-rrl-flood bench-xdp

@@ -11,6 +11,12 @@
 #                        on the query core, perf/strace on a loaded worker
 #   make bench-rrl       the cost of a rate-limiting check (DESIGN §10):
 #                        a table per worker against one shared table
+#   make bench-xdp       the AF_XDP anchor (DESIGN §14, ~1 min): two network
+#                        namespaces joined by a veth pair, dnsperf in one,
+#                        the server in the other; us with sockets, Knot
+#                        with sockets and with its XDP mode on the veth,
+#                        NSD (PERF_ROUNDS rounds of PERF_XDP_SECONDS, 5 s;
+#                        servers on PERF_PORT+40..43 in their namespace)
 #   make bench-rrl-flood response rate limiting on loopback (DESIGN §10,
 #                        ~2 min): RRL on but not triggered against off
 #                        (dnsperf pairs), a spoofed flood from 127.1.1.0/24
@@ -31,7 +37,7 @@
 # Runs as root: republish maps the running server's image read-write.
 PERF_B := $(B)/perf
 
-.PHONY: bench-peers perf-profile bench-rrl bench-rrl-flood
+.PHONY: bench-peers perf-profile bench-rrl bench-rrl-flood bench-xdp
 
 $(PERF_B)/flood: tests/perf/flood.c
 	@mkdir -p $(@D)
@@ -77,6 +83,9 @@ endif
 
 bench-peers: $(B)/a-healthy-dns $(PERF_B)/first_answer $(PERF_B)/republish $(PERF_BASE_BIN)
 	AHD_BIN_BASE=$(PERF_BASE_BIN) tests/perf/bench_peers.sh
+
+bench-xdp: $(B)/a-healthy-dns $(PERF_B)/first_answer
+	tests/perf/bench_xdp.sh
 
 perf-profile: $(B)/a-healthy-dns $(PERF_B)/first_answer $(PERF_B)/answer_loop
 	tests/perf/profile.sh

@@ -1,0 +1,341 @@
+#!/bin/bash
+# `make bench-xdp` (DESIGN §14, issue 18): the anchor for an AF_XDP fast
+# path. Two network namespaces of our own joined by a veth pair; dnsperf
+# in one (CPU 0), the server in the other (CPU 1, its whole process tree
+# re-pinned once it answers, as bench-peers does). Measured in one run,
+# interleaved: us with sockets, Knot with sockets, Knot with its XDP mode
+# on the server's veth end, NSD. Prints numbers; asserts nothing; fails
+# only when it cannot measure. If Knot cannot attach XDP here, the report
+# says so with Knot's own error and still prints the socket rows.
+#
+# Server CPU: a veth hands a packet to its peer in the sender's context,
+# so the receive of a query (the kernel's IP/UDP path for a socket
+# server; the XDP program and the copy into the XSK ring for Knot's XDP
+# mode, in the veth's NAPI poll) runs in softirq on dnsperf's core, while
+# an answer's delivery to dnsperf runs in the server's own context (its
+# send raises the softirq and runs it on the way out). So the server's
+# work is its process tree's utime+stime (answers delivered included)
+# plus the softirq time of CPU 0 (queries received). The kernel counts
+# time by ticks here (no IRQ_TIME_ACCOUNTING): a softirq tick is charged
+# to the current task as well, so adding CPU 1's softirq on top would
+# count the answers' delivery twice; it is printed, not added.
+#
+# Traffic goes only between the two addresses given to the namespaces
+# below (IPv6 off on both ends: no link-local chatter either). The
+# namespaces, and with them the veth pair, are removed on any exit.
+#
+# Knobs: PERF_ROUNDS (3), PERF_XDP_SECONDS (5, each run), PERF_PORT
+# (25353; servers on PORT+40..43), AHD_BIN (default build/a-healthy-dns).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. tests/perf/lib.sh
+
+B=${B:-build}
+BIN=${AHD_BIN:-$B/a-healthy-dns}
+FA=$B/perf/first_answer
+ROUNDS=${PERF_ROUNDS:-3}
+SECS=${PERF_XDP_SECONDS:-5}
+PORT=${PERF_PORT:-25353}
+PROBE_NAME=host001.$PERF_ZONE
+SERVERS="ours knot knotxdp nsd"
+
+[ -x "$BIN" ] && [ -x "$FA" ] || perf_die "build first: make $BIN $FA"
+[[ $ROUNDS =~ ^[1-9][0-9]?$ ]] || perf_die "PERF_ROUNDS=$ROUNDS: want 1 to 99"
+[[ $SECS =~ ^[1-9][0-9]{0,2}$ ]] || perf_die "PERF_XDP_SECONDS=$SECS: want 1 to 999"
+[ "$(id -u)" -eq 0 ] || perf_die "needs root: network namespaces, veth, XDP"
+[ "$(nproc)" -ge 2 ] || perf_die "needs 2 CPUs: generator and server on different cores"
+perf_install dnsperf nsd knot iproute2 util-linux procps time coreutils
+
+# Names unique to this run (interface names: at most 15 bytes).
+TAG=$(($$ % 1000000))
+NS_C=ahdx-$TAG-client
+NS_S=ahdx-$TAG-server
+IF_C=ahx${TAG}c
+IF_S=ahx${TAG}s
+C_ADDR=10.254.0.1
+S_ADDR=10.254.0.2
+PERF_NSD_ADDR=$S_ADDR
+PERF_KNOT_ADDR=$S_ADDR
+
+W=$(mktemp -d /tmp/ahd-bench-xdp.XXXXXX)
+declare -A PID NAME
+declare -A SPORT=([ours]=$((PORT + 40)) [knot]=$((PORT + 41)) [knotxdp]=$((PORT + 42)) [nsd]=$((PORT + 43)))
+NAME=([ours]="us, sockets" [knot]="Knot, sockets" [knotxdp]="Knot, XDP" [nsd]="NSD, sockets")
+cleanup() {
+	local k
+	for k in "${!PID[@]}"; do
+		perf_stop "${PID[$k]}"
+	done
+	# Whatever still runs in our own namespaces was started by this run
+	# (a server's stray child): it would keep the namespace alive.
+	for k in $(ip netns pids "$NS_S" 2>/dev/null) $(ip netns pids "$NS_C" 2>/dev/null); do
+		kill -KILL "$k" 2>/dev/null || true
+	done
+	ip netns del "$NS_C" 2>/dev/null || true
+	ip netns del "$NS_S" 2>/dev/null || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+in_c() { ip netns exec "$NS_C" "$@"; }
+
+net_up() {
+	ip netns add "$NS_C" && ip netns add "$NS_S" || perf_die "ip netns add failed"
+	ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_S" netns "$NS_S" ||
+		perf_die "ip link add veth failed"
+	local ns ifc a
+	for ns in "$NS_C" "$NS_S"; do
+		if [ "$ns" = "$NS_C" ]; then ifc=$IF_C a=$C_ADDR; else ifc=$IF_S a=$S_ADDR; fi
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ||
+			true
+		ip -n "$ns" link set lo up
+		ip -n "$ns" addr add "$a/30" dev "$ifc"
+		ip -n "$ns" link set "$ifc" up
+	done
+}
+
+# set_cmd SERVER: CMD=(the server's command line).
+set_cmd() {
+	local s=$1 port=${SPORT[$1]}
+	case $s in
+	ours)
+		CMD=("$BIN" --hosted-zone "$PERF_ZONE" --ns "$(perf_ns_json)"
+			--zone-resolutions "$(cat "$W/resolutions.json")"
+			--listen "$S_ADDR" --port "$port" --workers 1 --log-level warning)
+		;;
+	nsd)
+		perf_nsd_conf "$W" "$port" "$W/$PERF_ZONE.zone" nsd
+		CMD=(nsd -d -c "$W/nsd/nsd.conf")
+		;;
+	knot | knotxdp)
+		perf_knot_conf "$W" "$port" "$W/$PERF_ZONE.zone" "$s"
+		if [ "$s" = knotxdp ]; then
+			# Knot logs the XDP mode it got at info level. Sockets
+			# stay on the same port for TCP, as Knot advises.
+			sed -i 's/any: warning/any: info/' "$W/$s/knot.conf"
+			printf 'xdp:\n    listen: %s@%s\n    udp: on\n' "$IF_S" "$port" >>"$W/$s/knot.conf"
+		fi
+		CMD=(knotd -c "$W/$s/knot.conf")
+		;;
+	esac
+}
+
+# start SERVER: run it in the server namespace, pinned, until it answers
+# through the veth. Returns 1 (log kept in $W/SERVER.log) if it does not.
+start() {
+	local s=$1
+	set_cmd "$s"
+	# A simple command, not a function, so that $! is the server itself:
+	# ip netns exec, env and taskset exec in turn.
+	ip netns exec "$NS_S" env "${XDP_ENV[@]}" taskset -c "$PERF_SRV_CPU" "${CMD[@]}" >"$W/$s.log" 2>&1 &
+	PID[$s]=$!
+	# Up to 10 s, but no longer than the server lives.
+	local i
+	for i in $(seq 1 20); do
+		if in_c taskset -c "$PERF_GEN_CPU" "$FA" wait "$S_ADDR" "${SPORT[$s]}" "$PROBE_NAME" 500; then
+			perf_pin_tree "${PID[$s]}" "$PERF_SRV_CPU"
+			return 0
+		fi
+		kill -0 "${PID[$s]}" 2>/dev/null || break
+	done
+	stop "$s"
+	return 1
+}
+stop() {
+	perf_stop "${PID[$1]}"
+	unset "PID[$1]"
+}
+
+# What Knot's log says went wrong with XDP: libbpf's and Knot's own
+# lines, without the verifier's instruction dump.
+knot_xdp_err() {
+	grep -v -E '^[0-9]+: |^; |^[[:space:]]*$' "$W/knotxdp.log" |
+		grep -i -E 'libbpf|xdp|fail|error|cannot|critical' | head -n 12 || true
+}
+
+# Knot's word on XDP: "native", "emulated", or its error lines.
+knot_xdp_mode() {
+	local l
+	l=$(grep -m1 'initialized XDP interface' "$W/knotxdp.log" || true)
+	case $l in
+	*native*) echo native ;;
+	*emulated*) echo emulated ;;
+	*) return 1 ;;
+	esac
+}
+
+# softirq ticks of CPU $1.
+cpu_softirq() { awk -v c="cpu$1" '$1 == c { print $8 }' /proc/stat; }
+# user+nice+system ticks of CPU $1 (the "other processes" check).
+cpu_busy() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 }' /proc/stat; }
+
+# measure SERVER ROUND: one dnsperf run, appended to $W/results as
+#   server round qps completed lost tree_ticks sirq0 sirq1 runtime
+#   gen_ticks busy0 busy1
+measure() {
+	local s=$1 r=$2 t0 t1 q0 q1 p0 p1 b0 b1 c0 c1
+	t0=$(perf_tree_ticks "${PID[$s]}")
+	q0=$(cpu_softirq "$PERF_GEN_CPU") p0=$(cpu_softirq "$PERF_SRV_CPU")
+	b0=$(cpu_busy "$PERF_GEN_CPU") c0=$(cpu_busy "$PERF_SRV_CPU")
+	in_c /usr/bin/time -f '%U %S' -o "$W/dnsperf.time" \
+		taskset -c "$PERF_GEN_CPU" dnsperf -s "$S_ADDR" -p "${SPORT[$s]}" -d "$W/queries" \
+		-l "$SECS" -t 1 >"$W/dnsperf.out" 2>&1 ||
+		{ cat "$W/dnsperf.out" >&2; perf_die "dnsperf against ${NAME[$s]} failed"; }
+	t1=$(perf_tree_ticks "${PID[$s]}")
+	q1=$(cpu_softirq "$PERF_GEN_CPU") p1=$(cpu_softirq "$PERF_SRV_CPU")
+	b1=$(cpu_busy "$PERF_GEN_CPU") c1=$(cpu_busy "$PERF_SRV_CPU")
+	awk -v s="$s" -v r="$r" -v t=$((t1 - t0)) -v q=$((q1 - q0)) -v p=$((p1 - p0)) \
+		-v b0=$((b1 - b0)) -v b1=$((c1 - c0)) -v tck="$PERF_CLK_TCK" '
+		FILENAME ~ /time$/ { gen = int(($1 + $2) * tck + 0.5); next }
+		/Queries completed:/ { c = $3 }
+		/Queries lost:/ { l = $3 }
+		/Run time \(s\):/ { rt = $4 }
+		/Queries per second:/ { qps = $4 }
+		END { print s, r, qps, c, l, t, q, p, rt, gen, b0, b1 }' "$W/dnsperf.time" "$W/dnsperf.out" >>"$W/results"
+	if [ "$r" = 1 ]; then
+		sed -n "s/^ *Response codes: *//p" "$W/dnsperf.out" | sed "s/^/${NAME[$s]}: /" >>"$W/rcodes"
+	fi
+}
+
+# start_knot_xdp: Knot in XDP mode, answering through XDP. First as
+# Debian ships it (libxdp attaches through its dispatcher where it can),
+# then with LIBXDP_SKIP_DISPATCHER=1 (one program, attached directly).
+# Knot itself tries native mode first and falls back to emulated
+# (generic) on its own. Returns 1, with XDP_STATE=failed and the errors
+# of every attempt in XDP_TRIED, when no attempt served through XDP.
+XDP_ENV=()
+XDP_TRIED=""
+start_knot_xdp() {
+	local envs attempt mode
+	if [ "$XDP_STATE" != "not tried" ]; then
+		start knotxdp && return 0
+		XDP_STATE=failed XDP_TRIED="$XDP_TRIED$(printf '\n  later start failed:\n%s' "$(knot_xdp_err)")"
+		return 1
+	fi
+	for envs in "" LIBXDP_SKIP_DISPATCHER=1; do
+		XDP_ENV=()
+		[ -z "$envs" ] || XDP_ENV=("$envs")
+		attempt="knotd, xdp: listen: $IF_S@${SPORT[knotxdp]}${envs:+, $envs}"
+		if start knotxdp; then
+			if mode=$(knot_xdp_mode); then
+				XDP_STATE=$mode
+				NAME[knotxdp]="Knot, XDP $mode"
+				return 0
+			fi
+			# Answering, but through its sockets, not XDP.
+			stop knotxdp
+		fi
+		XDP_TRIED="$XDP_TRIED$(printf '\n  tried %s:\n%s' "$attempt" "$(knot_xdp_err | sed 's/^/    /')")"
+	done
+	XDP_STATE=failed
+	return 1
+}
+
+perf_render "$W"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+net_up
+XDP_STATE="not tried"
+
+# Each run starts its server afresh and stops it after: Knot's XDP
+# program must not stay on the veth while the socket servers run (with
+# a program attached, every packet takes the veth's XDP path).
+for r in $(seq 1 "$ROUNDS"); do
+	read -r -a list <<<"$SERVERS"
+	for i in $(seq 0 $((${#list[@]} - 1))); do
+		s=${list[$(((i + r) % ${#list[@]}))]}
+		if [ "$s" = knotxdp ] && [ "$XDP_STATE" = failed ]; then continue; fi
+		echo "bench: round $r/$ROUNDS: ${NAME[$s]}" >&2
+		if [ "$s" = knotxdp ]; then
+			start_knot_xdp || continue
+		elif ! start "$s"; then
+			cat "$W/$s.log" >&2
+			perf_die "${NAME[$s]} did not answer over the veth"
+		fi
+		measure "$s" "$r"
+		stop "$s"
+	done
+done
+
+KNOT_V=$(knotd -V | awk '{ print $NF }')
+NSD_V=$(nsd -v 2>&1 | awk 'NR == 1 { print $3 }')
+echo
+echo "a-healthy-dns, Knot $KNOT_V (sockets and XDP) and NSD $NSD_V across a veth pair (make bench-xdp)"
+echo "namespaces $NS_C ($C_ADDR, dnsperf on CPU $PERF_GEN_CPU) and $NS_S ($S_ADDR, the server's whole tree on CPU $PERF_SRV_CPU); kernel $(uname -r)"
+echo "zone $PERF_ZONE: $PERF_NAMES names x 2 A; queries: 80% A, 10% NXDOMAIN, 10% SOA/NS at the apex; dnsperf 1 client, 100 outstanding"
+echo "us: --workers 1; NSD: server-count 1, RRL off; Knot: udp/tcp/background-workers 1, XDP: listen $IF_S (veth)"
+echo "$ROUNDS rounds x $SECS s, servers in rotated order, each started for its run and stopped after; medians"
+echo "q/CPU-s: answers per server CPU-second = process tree utime+stime (answers' delivery to dnsperf runs in"
+echo "  the server's context) + softirq of CPU $PERF_GEN_CPU (the veth receives a query in the sender's context: the"
+echo "  kernel UDP path, or Knot's XDP program and XSK copy, run in softirq on dnsperf's core); q/proc-s: the"
+echo "  process tree alone, as bench-peers counts; sirq0, sirq1: softirq share of CPU 0 and 1 during the run"
+echo "  (sirq1 is already in the tree's stime when it ran in the server's context: ticks, no IRQ time accounting)"
+awk -v tck="$PERF_CLK_TCK" -v servers="$SERVERS" -v names="$(for s in $SERVERS; do printf '%s=%s\n' "$s" "${NAME[$s]}"; done)" '
+function sort(a, n,   i, j, t) {
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+}
+function med(a, n) { sort(a, n); return a[int((n + 1) / 2)] }
+function ratio(x, y) { return y > 0 ? sprintf("%.2fx", x / y) : "-" }
+BEGIN {
+	split(names, nl, "\n")
+	for (i in nl) { split(nl[i], kv, "="); disp[kv[1]] = kv[2] }
+	nserv = split(servers, order, " ")
+}
+{
+	s = $1; c = ++n[s]
+	qps[s, c] = $3
+	qc[s, c] = $6 + $7 > 0 ? $4 / (($6 + $7) / tck) : 0
+	qp[s, c] = $6 > 0 ? $4 / ($6 / tck) : 0
+	srv[s, c] = $9 > 0 ? 100 * ($6 / tck) / $9 : 0
+	s0[s, c] = $9 > 0 ? 100 * ($7 / tck) / $9 : 0
+	s1[s, c] = $9 > 0 ? 100 * ($8 / tck) / $9 : 0
+	lost[s] += $5; sent[s] += $4 + $5
+	o0 = $11 - $10; o1 = $12 - $6
+	oth0 += (o0 > 0 ? o0 : 0); oth1 += (o1 > 0 ? o1 : 0); othrt += $9
+}
+END {
+	printf "\n  %-24s %9s %17s %10s %11s %5s %6s %6s %14s\n", "server", "QPS med", "(min-max)",
+	       "q/CPU-s", "q/proc-s", "srv", "sirq0", "sirq1", "lost"
+	for (o = 1; o <= nserv; o++) {
+		s = order[o]
+		if (!(s in n)) { printf "  %-24s %s\n", disp[s], "not measured (see below)"; continue }
+		c = n[s]
+		for (i = 1; i <= c; i++) {
+			a[i] = qps[s, i]; b[i] = qc[s, i]; d[i] = qp[s, i]; e[i] = srv[s, i]; f[i] = s0[s, i]; g[i] = s1[s, i]
+		}
+		lo = 1e18; hi = 0
+		for (i = 1; i <= c; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i] }
+		mq[s] = med(a, c); mc[s] = med(b, c)
+		printf "  %-24s %9.0f %17s %10.0f %11.0f %4.0f%% %5.0f%% %5.0f%% %6d (%.2f%%)\n", disp[s], mq[s],
+		       sprintf("(%.0f-%.0f)", lo, hi), mc[s], med(d, c), med(e, c), med(f, c), med(g, c),
+		       lost[s], (sent[s] > 0 ? 100 * lost[s] / sent[s] : 0)
+	}
+	printf "\n"
+	split("knotxdp:nsd ours:nsd ours:knotxdp ours:knot knotxdp:knot", pairs, " ")
+	for (p = 1; p <= 5; p++) {
+		split(pairs[p], xy, ":")
+		if ((xy[1] in mc) && (xy[2] in mc))
+			printf "  %-30s q/CPU-s %s, QPS %s\n", disp[xy[1]] " / " disp[xy[2]],
+			       ratio(mc[xy[1]], mc[xy[2]]), ratio(mq[xy[1]], mq[xy[2]])
+	}
+	if (othrt > 0) {
+		o0 = 100 * (oth0 / tck) / othrt; o1 = 100 * (oth1 / tck) / othrt
+		printf "  other processes used %.0f%% of CPU 0 and %.0f%% of CPU 1 during the runs%s\n", o0, o1,
+		       (o0 > 5 || o1 > 5) ? ": the machine was not quiet, the numbers are noisy" : ""
+	}
+}' "$W/results"
+
+echo
+case $XDP_STATE in
+native | emulated)
+	echo "XDP: Knot attached in $XDP_STATE mode: $(grep -m1 'initialized XDP interface' "$W/knotxdp.log" | sed 's/^.*info: //')"
+	;;
+*)
+	echo "XDP: Knot could not serve through XDP on $IF_S (veth, kernel $(uname -r), as root in $NS_S);"
+	echo "  its row is left out, the socket rows stand. What was tried and what Knot's log said:${XDP_TRIED}"
+	;;
+esac
+echo "Load average (1 5 15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo "Response codes (first round):"
+sed 's/^/  /' "$W/rcodes"
