@@ -66,34 +66,13 @@ cleanup() {
 	for k in "${!PID[@]}"; do
 		perf_stop "${PID[$k]}"
 	done
-	# Whatever still runs in our own namespaces was started by this run
-	# (a server's stray child): it would keep the namespace alive.
-	for k in $(ip netns pids "$NS_S" 2>/dev/null) $(ip netns pids "$NS_C" 2>/dev/null); do
-		kill -KILL "$k" 2>/dev/null || true
-	done
-	ip netns del "$NS_C" 2>/dev/null || true
-	ip netns del "$NS_S" 2>/dev/null || true
+	perf_veth_down "$NS_S" "$NS_C"
 	rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 in_c() { ip netns exec "$NS_C" "$@"; }
-
-net_up() {
-	ip netns add "$NS_C" && ip netns add "$NS_S" || perf_die "ip netns add failed"
-	ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_S" netns "$NS_S" ||
-		perf_die "ip link add veth failed"
-	local ns ifc a
-	for ns in "$NS_C" "$NS_S"; do
-		if [ "$ns" = "$NS_C" ]; then ifc=$IF_C a=$C_ADDR; else ifc=$IF_S a=$S_ADDR; fi
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ||
-			true
-		ip -n "$ns" link set lo up
-		ip -n "$ns" addr add "$a/30" dev "$ifc"
-		ip -n "$ns" link set "$ifc" up
-	done
-}
 
 # set_cmd SERVER: CMD=(the server's command line).
 set_cmd() {
@@ -234,7 +213,7 @@ start_knot_xdp() {
 
 perf_render "$W"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-net_up
+perf_veth_up "$NS_C" "$NS_S" "$IF_C" "$IF_S" "$C_ADDR" "$S_ADDR"
 XDP_STATE="not tried"
 
 # Each run starts its server afresh and stops it after: Knot's XDP

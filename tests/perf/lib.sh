@@ -244,3 +244,35 @@ perf_stop() {
 	[ "$i" -lt 1000 ] || kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 }
+
+# perf_veth_up NS_CLIENT NS_SERVER IF_CLIENT IF_SERVER ADDR_CLIENT
+# ADDR_SERVER: two network namespaces joined by a veth pair, each end
+# with its /30 address, IPv6 off so that nothing (not even link-local
+# chatter) goes anywhere but between the two addresses.
+perf_veth_up() {
+	local nc=$1 ns=$2 ic=$3 is=$4 ac=$5 as=$6 n i a
+	ip netns add "$nc" && ip netns add "$ns" || perf_die "ip netns add failed"
+	ip link add "$ic" netns "$nc" type veth peer name "$is" netns "$ns" ||
+		perf_die "ip link add veth failed"
+	for n in "$nc" "$ns"; do
+		if [ "$n" = "$nc" ]; then i=$ic a=$ac; else i=$is a=$as; fi
+		ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ||
+			true
+		ip -n "$n" link set lo up
+		ip -n "$n" addr add "$a/30" dev "$i"
+		ip -n "$n" link set "$i" up
+	done
+}
+
+# perf_veth_down NS...: whatever still runs in these namespaces was
+# started by the caller (a server's stray child would keep one alive):
+# killed, then the namespaces deleted, the veth with them.
+perf_veth_down() {
+	local n p
+	for n in "$@"; do
+		for p in $(ip netns pids "$n" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null || true
+		done
+		ip netns del "$n" 2>/dev/null || true
+	done
+}
