@@ -24,8 +24,15 @@
 # below (IPv6 off on both ends: no link-local chatter either). The
 # namespaces, and with them the veth pair, are removed on any exit.
 #
+# PERF_XDP_PROBE=1 adds a fifth row: tests/tools/xdp/ahd-xdp-probe in
+# native mode, which answers REFUSED to every query in place in its UMEM
+# frame and does no DNS work at all: what the XDP/XSK path itself costs
+# here, the floor under any AF_XDP server (DESIGN §14.3; builds it,
+# installing clang, libbpf-dev and libxdp-dev).
+#
 # Knobs: PERF_ROUNDS (3), PERF_XDP_SECONDS (5, each run), PERF_PORT
-# (25353; servers on PORT+40..43), AHD_BIN (default build/a-healthy-dns).
+# (25353; servers on PORT+40..44), PERF_XDP_PROBE (0), AHD_BIN (default
+# build/a-healthy-dns).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/perf/lib.sh
@@ -38,6 +45,7 @@ SECS=${PERF_XDP_SECONDS:-5}
 PORT=${PERF_PORT:-25353}
 PROBE_NAME=host001.$PERF_ZONE
 SERVERS="ours knot knotxdp nsd"
+XB=$B/perf/xdp
 
 [ -x "$BIN" ] && [ -x "$FA" ] || perf_die "build first: make $BIN $FA"
 [[ $ROUNDS =~ ^[1-9][0-9]?$ ]] || perf_die "PERF_ROUNDS=$ROUNDS: want 1 to 99"
@@ -45,6 +53,11 @@ SERVERS="ours knot knotxdp nsd"
 [ "$(id -u)" -eq 0 ] || perf_die "needs root: network namespaces, veth, XDP"
 [ "$(nproc)" -ge 2 ] || perf_die "needs 2 CPUs: generator and server on different cores"
 perf_install dnsperf nsd knot iproute2 util-linux procps time coreutils
+if [ "${PERF_XDP_PROBE:-0}" = 1 ]; then
+	perf_install clang libbpf-dev libxdp-dev
+	${MAKE:-make} -s "$XB/ahd-xdp-probe" "$XB/ahd_xdp_probe.bpf.o" >&2
+	SERVERS="$SERVERS xskprobe"
+fi
 
 # Names unique to this run (interface names: at most 15 bytes).
 TAG=$(($$ % 1000000))
@@ -59,8 +72,9 @@ PERF_KNOT_ADDR=$S_ADDR
 
 W=$(mktemp -d /tmp/ahd-bench-xdp.XXXXXX)
 declare -A PID NAME
-declare -A SPORT=([ours]=$((PORT + 40)) [knot]=$((PORT + 41)) [knotxdp]=$((PORT + 42)) [nsd]=$((PORT + 43)))
-NAME=([ours]="us, sockets" [knot]="Knot, sockets" [knotxdp]="Knot, XDP" [nsd]="NSD, sockets")
+declare -A SPORT=([ours]=$((PORT + 40)) [knot]=$((PORT + 41)) [knotxdp]=$((PORT + 42)) [nsd]=$((PORT + 43)) [xskprobe]=$((PORT + 44)))
+NAME=([ours]="us, sockets" [knot]="Knot, sockets" [knotxdp]="Knot, XDP" [nsd]="NSD, sockets"
+	[xskprobe]="XSK probe, REFUSED")
 cleanup() {
 	local k
 	for k in "${!PID[@]}"; do
@@ -87,6 +101,10 @@ set_cmd() {
 		perf_nsd_conf "$W" "$port" "$W/$PERF_ZONE.zone" nsd
 		CMD=(nsd -d -c "$W/nsd/nsd.conf")
 		;;
+	xskprobe)
+		# Answers until stopped (SIGTERM; the link goes with it).
+		CMD=("$XB/ahd-xdp-probe" "$XB/ahd_xdp_probe.bpf.o" "$IF_S" "$port" native 4000000000 86400)
+		;;
 	knot | knotxdp)
 		perf_knot_conf "$W" "$port" "$W/$PERF_ZONE.zone" "$s"
 		if [ "$s" = knotxdp ]; then
@@ -98,6 +116,15 @@ set_cmd() {
 		CMD=(knotd -c "$W/$s/knot.conf")
 		;;
 	esac
+}
+
+# answering SERVER: it answers (the probe, only REFUSED: says "ready").
+answering() {
+	if [ "$1" = xskprobe ]; then
+		grep -q '^ready' "$W/$1.log" || { sleep 0.25; return 1; }
+		return 0
+	fi
+	in_c taskset -c "$PERF_GEN_CPU" "$FA" wait "$S_ADDR" "${SPORT[$1]}" "$PROBE_NAME" 500
 }
 
 # start SERVER: run it in the server namespace, pinned, until it answers
@@ -112,7 +139,7 @@ start() {
 	# Up to 10 s, but no longer than the server lives.
 	local i
 	for i in $(seq 1 20); do
-		if in_c taskset -c "$PERF_GEN_CPU" "$FA" wait "$S_ADDR" "${SPORT[$s]}" "$PROBE_NAME" 500; then
+		if answering "$s"; then
 			perf_pin_tree "${PID[$s]}" "$PERF_SRV_CPU"
 			return 0
 		fi
@@ -291,8 +318,8 @@ END {
 		       lost[s], (sent[s] > 0 ? 100 * lost[s] / sent[s] : 0)
 	}
 	printf "\n"
-	split("knotxdp:nsd ours:nsd ours:knotxdp ours:knot knotxdp:knot", pairs, " ")
-	for (p = 1; p <= 5; p++) {
+	np = split("knotxdp:nsd ours:nsd ours:knotxdp ours:knot knotxdp:knot xskprobe:ours", pairs, " ")
+	for (p = 1; p <= np; p++) {
 		split(pairs[p], xy, ":")
 		if ((xy[1] in mc) && (xy[2] in mc))
 			printf "  %-30s q/CPU-s %s, QPS %s\n", disp[xy[1]] " / " disp[xy[2]],

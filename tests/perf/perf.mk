@@ -16,7 +16,13 @@
 #                        the server in the other; us with sockets, Knot
 #                        with sockets and with its XDP mode on the veth,
 #                        NSD (PERF_ROUNDS rounds of PERF_XDP_SECONDS, 5 s;
-#                        servers on PERF_PORT+40..43 in their namespace)
+#                        servers on PERF_PORT+40..44 in their namespace);
+#                        PERF_XDP_PROBE=1 adds the bare XSK probe's row
+#   make xdp-probe       groundwork for the AF_XDP path (DESIGN §14.3):
+#                        tests/tools/xdp/ahd-xdp-probe loads an XDP
+#                        program and answers on an XSK socket across a
+#                        veth pair, native and generic, then kill -9
+#                        (installs clang, libbpf-dev, libxdp-dev)
 #   make bench-rrl-flood response rate limiting on loopback (DESIGN §10,
 #                        ~2 min): RRL on but not triggered against off
 #                        (dnsperf pairs), a spoofed flood from 127.1.1.0/24
@@ -37,7 +43,7 @@
 # Runs as root: republish maps the running server's image read-write.
 PERF_B := $(B)/perf
 
-.PHONY: bench-peers perf-profile bench-rrl bench-rrl-flood bench-xdp
+.PHONY: bench-peers perf-profile bench-rrl bench-rrl-flood bench-xdp xdp-probe
 
 $(PERF_B)/flood: tests/perf/flood.c
 	@mkdir -p $(@D)
@@ -86,6 +92,19 @@ bench-peers: $(B)/a-healthy-dns $(PERF_B)/first_answer $(PERF_B)/republish $(PER
 
 bench-xdp: $(B)/a-healthy-dns $(PERF_B)/first_answer
 	tests/perf/bench_xdp.sh
+
+# Not in `all`: needs libxdp-dev, libbpf-dev and clang, which the
+# script installs before it asks for these two.
+$(PERF_B)/xdp/ahd_xdp_probe.bpf.o: tests/tools/xdp/ahd_xdp_probe.bpf.c
+	@mkdir -p $(@D)
+	clang -O2 -g -Wall -Werror -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) -c -o $@ $<
+
+$(PERF_B)/xdp/ahd-xdp-probe: tests/tools/xdp/ahd_xdp_probe.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< -lxdp -lbpf
+
+xdp-probe: $(B)/a-healthy-dns $(PERF_B)/first_answer
+	tests/tools/xdp/xdp_probe.sh
 
 perf-profile: $(B)/a-healthy-dns $(PERF_B)/first_answer $(PERF_B)/answer_loop
 	tests/perf/profile.sh
