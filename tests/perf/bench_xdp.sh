@@ -216,7 +216,7 @@ start_knot_xdp() {
 	local envs attempt mode
 	if [ "$XDP_STATE" != "not tried" ]; then
 		start knotxdp && return 0
-		XDP_STATE=failed XDP_TRIED="$XDP_TRIED$(printf '\n  later start failed:\n%s' "$(knot_xdp_err)")"
+		XDP_STATE=failed XDP_TRIED="$XDP_TRIED$(printf '\n  later start failed:\n%s' "$(knot_xdp_err | sed 's/^/    /')")"
 		return 1
 	fi
 	for envs in "" LIBXDP_SKIP_DISPATCHER=1; do
