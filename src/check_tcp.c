@@ -63,6 +63,9 @@ struct check_conn {
 	size_t sent;
 	size_t got;
 	int64_t start_ns;
+	/* The wait for a TLS slot, not the backend's latency: while
+	 * CHECK_TLS_QUEUED when it began, once admitted how long it was. */
+	int64_t queued_ns;
 	char head[CHECK_HEAD_MAX];
 };
 
@@ -176,7 +179,9 @@ static void check_finish(struct check_round *r, size_t i, enum health_error cls,
 {
 	struct check_conn *c = &r->c[i];
 	struct check_target *t = &r->t[i];
-	int64_t us = (clock_now_ns() - c->start_ns) / 1000;
+	int64_t now = clock_now_ns();
+	int64_t waited = c->phase == CHECK_TLS_QUEUED ? now - c->queued_ns : c->queued_ns;
+	int64_t us = (now - c->start_ns - waited) / 1000;
 
 	if (c->ssl != NULL) {
 		check_tls_done(c, t, cls == HEALTH_ERR_NONE);
@@ -445,6 +450,7 @@ static void check_tls_queue(struct check_round *r, size_t i)
 		return;
 	}
 	r->c[i].phase = CHECK_TLS_QUEUED;
+	r->c[i].queued_ns = clock_now_ns();
 	r->tls_queue[r->q_tail++] = i;
 }
 
@@ -456,6 +462,7 @@ static void check_tls_admit(struct check_round *r)
 
 		if (r->c[i].phase != CHECK_TLS_QUEUED)
 			continue; /* expired while it waited */
+		r->c[i].queued_ns = clock_now_ns() - r->c[i].queued_ns;
 		if (check_watch(r, i, EPOLLOUT, EPOLL_CTL_ADD) != 0)
 			check_fail_errno(r, i, "epoll", errno);
 		else
