@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 VERSION := 0.1.0
 
-PKGS := ldns json-c libbsd openssl libseccomp
+PKGS := ldns json-c libbsd openssl libseccomp libbpf libxdp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -17,8 +17,11 @@ LDLIBS := $(PKG_LIBS) -lpthread
 
 B := build
 SRCS := $(wildcard src/*.c)
-OBJS := $(SRCS:src/%.c=$(B)/obj/%.o)
-SAN_OBJS := $(SRCS:src/%.c=$(B)/asan/obj/%.o)
+# The XDP program (DESIGN §14.4): BPF bytecode built by clang, carried
+# in the binary by src/xdp_obj.S.
+BPF_OBJ := $(B)/bpf/ahd_xdp.bpf.o
+OBJS := $(SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/xdp_obj.o
+SAN_OBJS := $(SRCS:src/%.c=$(B)/asan/obj/%.o) $(B)/asan/obj/xdp_obj.o
 # Everything but main(): what the benchmarks and perf tools link against.
 LIB_OBJS := $(filter-out $(B)/obj/main.o,$(OBJS))
 SAN_LIB_OBJS := $(filter-out $(B)/asan/obj/main.o,$(SAN_OBJS))
@@ -81,6 +84,8 @@ DEPS_test_notify := notify_msg $(SET_core) $(SET_image) $(SET_proc)
 # The metrics writer and parser (pure), and the page over a real
 # statistics object.
 DEPS_test_metrics := metrics_text metrics_page $(SET_stats)
+# The AF_XDP frames: pure.
+DEPS_test_xdp_pkt := xdp_pkt
 
 # $(call link_objs,DIR,TARGET): TARGET's objects in DIR, each once.
 link_objs = $(patsubst %,$(1)/%.o,$(sort $(DEPS_$(2))))
@@ -106,6 +111,15 @@ asan: $(B)/asan/a-healthy-dns
 
 $(B)/asan/a-healthy-dns: $(SAN_OBJS)
 	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BPF_OBJ): src/bpf/ahd_xdp.bpf.c include/xdp_maps.h
+	@mkdir -p $(@D)
+	clang -O2 -g -Wall -Werror -target bpf -Iinclude \
+		-I/usr/include/$(shell $(CC) -dumpmachine) -c -o $@ $<
+
+$(B)/obj/xdp_obj.o $(B)/asan/obj/xdp_obj.o: src/xdp_obj.S $(BPF_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -DAHD_XDP_OBJ='"$(BPF_OBJ)"' -c -o $@ $<
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(@D)

@@ -171,6 +171,14 @@ struct config_listen {
 	char text[64]; /* as given, for logs */
 };
 
+/* --xdp-mode: native (the driver's hook), generic (the kernel's skb
+ * path, any interface, slower) or auto (native, generic if refused). */
+enum config_xdp_mode {
+	CONFIG_XDP_AUTO = 0,
+	CONFIG_XDP_NATIVE,
+	CONFIG_XDP_GENERIC,
+};
+
 struct config {
 	/* The original's flags. Zone names are stored lower case, no
 	 * trailing dot. */
@@ -252,6 +260,10 @@ struct config {
 	 * environment or the file (a failure to bind it is then fatal). */
 	char *control_socket;
 	bool control_socket_given;
+	/* --xdp IFACE (DESIGN §14.4): answer UDP from AF_XDP sockets on that
+	 * interface; NULL: off. --xdp-mode: how the program is attached. */
+	char *xdp_iface;
+	enum config_xdp_mode xdp_mode;
 	/* Replication (DESIGN §9). n_transfer_allow 0: every AXFR/IXFR is
 	 * REFUSED. */
 	struct config_prefix transfer_allow[CONFIG_XFR_ACL_MAX];
@@ -351,6 +363,8 @@ void config_print_help(FILE *out);
 
 /* "RSASHA256", ... as --priv-key-alg spells it; "?" if unknown. */
 const char *config_alg_name(enum config_alg alg);
+/* "auto", "native" or "generic". */
+const char *config_xdp_mode_name(enum config_xdp_mode mode);
 /* "none", "tcp", "http", "https": the check types as the JSON map spells them. */
 const char *config_check_name(unsigned check);
 

@@ -5,7 +5,8 @@
 # --list prints the packages of that set, one a line, and installs nothing.
 #   usage: scripts/deps.sh [--list] [build|test|run|deb]
 set -eu
-build="gcc make pkg-config libldns-dev libjson-c-dev libbsd-dev libssl-dev libseccomp-dev"
+# clang, libbpf-dev and libxdp-dev: the XDP program and its loader (--xdp).
+build="gcc make pkg-config libldns-dev libjson-c-dev libbsd-dev libssl-dev libseccomp-dev clang libbpf-dev libxdp-dev"
 # nsd, knot and bind9 are the stock secondaries of the replication
 # tests (issue 14), which start them on loopback ports with their own
 # configuration; knot-dnssecutils has kzonecheck. prometheus: promtool

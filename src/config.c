@@ -52,6 +52,8 @@ const struct config_flag config_flags[FL_COUNT] = {
 	[FL_RRL_IPV6_PREFIX] = {"rrl-ipv6-prefix", CONFIG_KIND_VALUE, true},
 	[FL_RRL_LOG_ONLY] = {"rrl-log-only", CONFIG_KIND_SWITCH, true},
 	[FL_METRICS_LISTEN] = {"metrics-listen", CONFIG_KIND_VALUE, true},
+	[FL_XDP] = {"xdp", CONFIG_KIND_VALUE, true},
+	[FL_XDP_MODE] = {"xdp-mode", CONFIG_KIND_VALUE, true},
 	/* A config file naming another config file is refused: one level of
 	 * indirection is all an operator can keep in their head. */
 	[FL_CONFIG] = {"config", CONFIG_KIND_VALUE, false},
@@ -562,6 +564,7 @@ void config_free(struct config *cfg)
 {
 	free(cfg->state_dir);
 	free(cfg->control_socket);
+	free(cfg->xdp_iface);
 	free(cfg->hosted_zone);
 	for (size_t i = 0; i < cfg->n_alias_zones; i++)
 		free(cfg->alias_zones[i]);

@@ -229,6 +229,10 @@ void config_print_summary(const struct config *cfg, FILE *out)
 								    : "off (no --metrics-listen)");
 	fprintf(out, "control socket: %s\n", cfg->control_socket != NULL ? cfg->control_socket
 									 : "none");
+	if (cfg->xdp_iface != NULL)
+		fprintf(out, "xdp: %s (%s mode)\n", cfg->xdp_iface, config_xdp_mode_name(cfg->xdp_mode));
+	else
+		fprintf(out, "xdp: off (no --xdp)\n");
 	config_print_xfr(cfg, out);
 	config_rrl_print(cfg, out);
 	if (cfg->config_file != NULL)
@@ -293,6 +297,10 @@ static const char config_help_text[] =
 	"  --control-socket PATH     UNIX socket of drain/undrain/force-up/status\n"
 	"                            (default " CONFIG_CONTROL_SOCKET_DEFAULT ";\n"
 	"                            none: no socket)\n"
+	"  --xdp IFACE               answer UDP on IFACE from AF_XDP sockets, past\n"
+	"                            the kernel's UDP path (default: off; root)\n"
+	"  --xdp-mode M              auto (default: native, else generic), native\n"
+	"                            or generic\n"
 	"  --log-level L             debug, info (default), warning, error, critical\n"
 	"  --tcp-max-conns N         TCP connections per worker, 1-65536 (default 256);\n"
 	"                            when full, the longest idle one is closed\n"

@@ -168,6 +168,11 @@ static void config_jb_procs(struct config_jb *jb, struct json_object *o, const s
 		config_jb_add(jb, o, "control-socket",
 			      json_object_new_string(cfg->control_socket != NULL ? cfg->control_socket
 										 : "none"));
+	if (cfg->xdp_iface != NULL) {
+		config_jb_add(jb, o, "xdp", json_object_new_string(cfg->xdp_iface));
+		config_jb_add(jb, o, "xdp-mode",
+			      json_object_new_string(config_xdp_mode_name(cfg->xdp_mode)));
+	}
 	config_jb_add(jb, o, "check-config", json_object_new_boolean(cfg->check_config));
 }
 

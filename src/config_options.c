@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -559,6 +560,51 @@ static int config_control_socket(struct config *cfg, const struct config_raw *ra
 	return cfg->control_socket != NULL ? 0 : config_oom();
 }
 
+const char *config_xdp_mode_name(enum config_xdp_mode mode)
+{
+	return mode == CONFIG_XDP_NATIVE ? "native" : mode == CONFIG_XDP_GENERIC ? "generic" : "auto";
+}
+
+/* --xdp IFACE and --xdp-mode. The interface must exist when the server
+ * starts (the supervisor attaches there); --check-config says so early. */
+static int config_xdp(struct config *cfg, const struct config_raw *raw)
+{
+	static const enum config_xdp_mode modes[] = {CONFIG_XDP_AUTO, CONFIG_XDP_NATIVE,
+						     CONFIG_XDP_GENERIC};
+	char lab[CONFIG_LABEL_MAX];
+	char val[CONFIG_SHOW_MAX];
+	const char *s;
+	bool found = false;
+
+	if (raw->v[FL_XDP_MODE] != NULL) {
+		if (config_flag_str(raw, FL_XDP_MODE, &s) < 0)
+			return -1;
+		for (size_t i = 0; i < AHD_ARRAY_LEN(modes) && !found; i++) {
+			if (strcmp(s, config_xdp_mode_name(modes[i])) == 0) {
+				cfg->xdp_mode = modes[i];
+				found = true;
+			}
+		}
+		if (!found) {
+			config_label(raw, FL_XDP_MODE, lab, sizeof(lab));
+			return log_startup_error("%s: '%s' is not an XDP mode (auto, native or generic)",
+						 lab, config_quote(s, val, sizeof(val)));
+		}
+	}
+	if (raw->v[FL_XDP] == NULL)
+		return 0;
+	if (config_flag_str(raw, FL_XDP, &s) < 0)
+		return -1;
+	config_label(raw, FL_XDP, lab, sizeof(lab));
+	config_quote(s, val, sizeof(val));
+	if (*s == '\0' || strlen(s) >= IF_NAMESIZE || strchr(s, '/') != NULL)
+		return log_startup_error("%s: '%s' is not an interface name", lab, val);
+	if (raw->check_system && if_nametoindex(s) == 0)
+		return log_startup_error("%s: there is no interface named '%s'", lab, val);
+	cfg->xdp_iface = strdup(s);
+	return cfg->xdp_iface != NULL ? 0 : config_oom();
+}
+
 int config_build(struct config *cfg, const struct config_raw *raw)
 {
 	unsigned u;
@@ -594,7 +640,7 @@ int config_build(struct config *cfg, const struct config_raw *raw)
 		return -1;
 	if (config_user(cfg, raw) < 0 || config_shm_name(cfg, raw) < 0 ||
 	    config_state_dir(cfg, raw) < 0 || config_metrics_listen(cfg, raw) < 0 ||
-	    config_control_socket(cfg, raw) < 0 ||
+	    config_control_socket(cfg, raw) < 0 || config_xdp(cfg, raw) < 0 ||
 	    config_check_config(cfg, raw) < 0)
 		return -1;
 	if (config_flag_uint_or(raw, FL_TCP_MAX_CONNS, 1, CONFIG_TCP_MAX_CONNS_MAX,

@@ -21,6 +21,7 @@
 
 #include "ahd.h"
 #include "clock.h"
+#include "xdp.h"
 #include "dnssec.h"
 #include "keyset.h"
 #include "log.h"
@@ -466,6 +467,7 @@ static void supervisor_loop(struct supervisor *s)
 static void supervisor_cleanup(struct supervisor *s)
 {
 	supervisor_control_close(s);
+	xdp_detach();
 	check_tls_free(check_tls_installed());
 	for (size_t i = 0; i < s->n_socks; i++)
 		close(s->socks[i]);
@@ -619,8 +621,11 @@ int supervisor_main(const struct config *cfg, int argc, char **argv)
 	if (supervisor_key(&s) < 0 || supervisor_tls(cfg) < 0)
 		goto out;
 	supervisor_nofile(cfg);
+	/* XDP after the sockets: what the program passes to the kernel
+	 * (and what it steers before a worker has its XSK socket) finds
+	 * them bound. */
 	if (supervisor_check_user(cfg) < 0 || supervisor_bind(&s) < 0 ||
-	    supervisor_bind_metrics(&s) < 0)
+	    supervisor_bind_metrics(&s) < 0 || xdp_attach(cfg) < 0)
 		goto out;
 	if (geteuid() != 0)
 		log_warning("not started as root: cannot switch to user %s; the "

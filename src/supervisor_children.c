@@ -27,6 +27,7 @@
 #include "stats.h"
 #include "supervisor.h"
 #include "tsig.h"
+#include "xdp.h"
 #include "zimg.h"
 
 static void supervisor_describe(int status, char *buf, size_t cap)
@@ -256,11 +257,23 @@ int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 	};
 	int64_t now = clock_now_ms();
 	int ctl_fds[2];
+	int wfds[PROC_MAX_FDS];
+	int xsk = 0;
 	pid_t pid;
 
 	if (prober) {
 		a.n_fds = supervisor_control_fds(s, ctl_fds);
 		a.fds = ctl_fds;
+	}
+	/* --xdp: a fresh socket and UMEM for each start of a worker, so a
+	 * restarted one never inherits a dead one's half-used rings. */
+	if (c->role == PROC_ROLE_WORKER && c->n_fds + 2 <= AHD_ARRAY_LEN(wfds)) {
+		memcpy(wfds, c->fds, c->n_fds * sizeof(*wfds));
+		xsk = xdp_socket_new(c->index, &wfds[c->n_fds], &wfds[c->n_fds + 1]);
+		if (xsk > 0) {
+			a.fds = wfds;
+			a.n_fds = c->n_fds + 2;
+		}
 	}
 	/* The prober read() the key: the offset is shared with us. */
 	if (a.key_fd >= 0 && lseek(a.key_fd, 0, SEEK_SET) != 0) {
@@ -272,6 +285,8 @@ int supervisor_spawn(struct supervisor *s, struct supervisor_child *c,
 	if (prober)
 		s->prober_ready_fd = ready_fd;
 	pid = proc_spawn(&a);
+	if (xsk > 0)
+		xdp_handed(c->index);
 
 	if (pid < 0) {
 		c->due_ms = proc_backoff_died(&c->backoff, now);

@@ -23,6 +23,7 @@
 #include "tcp.h"
 #include "udp.h"
 #include "worker_rrl.h"
+#include "xdp_sock.h"
 #include "xfr.h"
 
 #define WORKER_MAX_EVENTS 64
@@ -47,6 +48,10 @@
  */
 #define WORKER_TIMER_SLACK_NS 10000UL
 
+/* The epoll tag of the AF_XDP socket: apart from the UDP sockets'
+ * indices and TCP_EV_TAG. */
+#define WORKER_XSK_TAG (UINT64_C(1) << 62)
+
 /* Descriptors a worker holds besides its connections. */
 #define WORKER_FIXED_FDS (PROC_MAX_FDS + 16)
 
@@ -63,6 +68,7 @@ struct worker {
 	struct stats_worker own; /* when there is no statistics object */
 	struct stats *st;        /* the secondaries' table (NULL: none) */
 	struct worker_rrl rrl;   /* response rate limiting (DESIGN §10) */
+	struct xdp_sock *xsk;    /* --xdp: this worker's queue (NULL: none) */
 	int64_t now_ms;          /* CLOCK_MONOTONIC of the batch */
 	/* Counted elsewhere (udp.c, tcp.c) into plain variables; copied to
 	 * the block once per batch of events. */
@@ -336,6 +342,17 @@ static void worker_serve_udp(struct worker *w, struct udp_batch *b, const int *f
 	}
 }
 
+/* Full batches from the AF_XDP ring, up to WORKER_ROUNDS of them, then
+ * back to epoll so TCP is not starved. No pause: a batch costs no
+ * system call unless the kernel asks for a wake-up. */
+static void worker_serve_xsk(struct worker *w)
+{
+	for (int r = 0; r < WORKER_ROUNDS && !worker_stop; r++) {
+		if (xdp_sock_serve(w->xsk, worker_handle, w, &w->dropped) < XDP_SOCK_BATCH)
+			break;
+	}
+}
+
 static void worker_tcp_limits(const struct config *cfg, struct tcp_limits *lim)
 {
 	lim->max_conns = worker_max_conns(cfg);
@@ -348,18 +365,55 @@ static void worker_tcp_limits(const struct config *cfg, struct tcp_limits *lim)
 				  : CONFIG_DEFAULT_TCP_PER_CLIENT(lim->max_conns);
 }
 
+/* --xdp: the queue's socket and UMEM the supervisor made (xdp.h), on
+ * epfd. A worker that cannot map them serves its sockets only: closing
+ * the XSK socket takes it out of the program's map, so the queue's
+ * packets go to the kernel instead of a ring nobody reads. */
+static void worker_add_xsk(struct worker *w, const struct config *cfg, int epfd, int xsk_fd,
+			   int umem_fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = WORKER_XSK_TAG};
+
+	if (xsk_fd < 0 || umem_fd < 0 || cfg->xdp_iface == NULL) {
+		if (xsk_fd >= 0)
+			close(xsk_fd);
+		if (umem_fd >= 0)
+			close(umem_fd);
+		return;
+	}
+	w->xsk = xdp_sock_open(xsk_fd, umem_fd, cfg->xdp_iface, cfg->port);
+	if (w->xsk == NULL)
+		return;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, xdp_sock_fd(w->xsk), &ev) < 0) {
+		log_error("xdp: epoll: %s; serving the sockets only", strerror(errno));
+		xdp_sock_close(w->xsk);
+		w->xsk = NULL;
+	}
+}
+
 /* The inherited sockets, non-blocking: UDP ones on epfd (tagged with
- * their index), TCP listeners in the connection table. */
-static int worker_add_sockets(struct worker *w, int epfd, const int *fds, size_t n_fds,
-			      bool *pktinfo)
+ * their index), TCP listeners in the connection table, and the AF_XDP
+ * socket with its UMEM (--xdp). */
+static int worker_add_sockets(struct worker *w, const struct config *cfg, int epfd,
+			      const int *fds, size_t n_fds, bool *pktinfo)
 {
 	size_t n_udp = 0, n_tcp = 0;
+	int xsk_fd = -1, umem_fd = -1;
 
 	for (size_t i = 0; i < n_fds; i++) {
 		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = i};
-		int fl = fcntl(fds[i], F_GETFL);
+		int fl;
 		int rc;
 
+		if (xdp_sock_is_xsk(fds[i])) {
+			xsk_fd = fds[i];
+			continue;
+		}
+		if (xdp_sock_is_umem(fds[i])) {
+			umem_fd = fds[i];
+			continue;
+		}
+		fl = fcntl(fds[i], F_GETFL);
 		if (fl < 0 || fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) < 0) {
 			rc = -1;
 		} else if (tcp_is_listener(fds[i])) {
@@ -375,7 +429,9 @@ static int worker_add_sockets(struct worker *w, int epfd, const int *fds, size_t
 			return -1;
 		}
 	}
-	log_debug("serving %zu UDP sockets and %zu TCP listeners", n_udp, n_tcp);
+	worker_add_xsk(w, cfg, epfd, xsk_fd, umem_fd);
+	log_debug("serving %zu UDP sockets and %zu TCP listeners%s", n_udp, n_tcp,
+		  w->xsk != NULL ? " and an AF_XDP socket" : "");
 	return 0;
 }
 
@@ -403,7 +459,9 @@ static int worker_loop(struct worker *w, int epfd, struct udp_batch *b, const in
 		w->actx.now = (uint32_t)time(NULL);
 		n_ready = 0;
 		for (int e = 0; e < n && !worker_stop; e++) {
-			if (evs[e].data.u64 & TCP_EV_TAG)
+			if (evs[e].data.u64 == WORKER_XSK_TAG)
+				worker_serve_xsk(w);
+			else if (evs[e].data.u64 & TCP_EV_TAG)
 				tcp_server_event(w->tcp, evs[e].data.u64, evs[e].events, now);
 			else
 				ready[n_ready++] = (size_t)evs[e].data.u64;
@@ -456,7 +514,7 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats *st
 		goto out;
 	}
 	tcp_server_streams(w.tcp, worker_xfr_more, worker_xfr_free);
-	if (worker_add_sockets(&w, epfd, fds, n_fds, pktinfo) < 0)
+	if (worker_add_sockets(&w, cfg, epfd, fds, n_fds, pktinfo) < 0)
 		goto out;
 	/* The default slack (50 us) would stretch the pause. */
 	(void)prctl(PR_SET_TIMERSLACK, WORKER_TIMER_SLACK_NS);
@@ -472,6 +530,13 @@ int worker_main(const struct config *cfg, const struct zimg *z, struct stats *st
 	worker_flush_counts(&w);
 	worker_log_counts(&w);
 out:
+	if (w.xsk != NULL) {
+		uint64_t rx, tx;
+
+		xdp_sock_counts(w.xsk, &rx, &tx);
+		log_info("xdp: received %" PRIu64 " frames, answered %" PRIu64, rx, tx);
+		xdp_sock_close(w.xsk);
+	}
 	tcp_server_free(w.tcp);
 	if (epfd >= 0)
 		close(epfd);
