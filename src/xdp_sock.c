@@ -74,53 +74,49 @@ static void *xdp_sock_map(struct xdp_sock *x, int slot, size_t len, off_t pgoff)
 	return p;
 }
 
+/* One ring of n entries of entry bytes at page offset pgoff, its
+ * indices read from the kernel's side. A producer ring (fill, TX) starts
+ * with every slot free: its cached consumer runs n ahead, as libxdp's. */
+static int xdp_sock_ring(struct xdp_sock *x, int slot, const struct xdp_ring_offset *o,
+			 size_t entry, off_t pgoff, bool producer, struct xsk_ring_cons *r)
+{
+	const uint32_t n = XDP_FRAMES;
+	uint8_t *m = xdp_sock_map(x, slot, o->desc + n * entry, pgoff);
+
+	if (m == NULL)
+		return -1;
+	*r = (struct xsk_ring_cons){.mask = n - 1, .size = n,
+		.producer = (void *)(m + o->producer), .consumer = (void *)(m + o->consumer),
+		.ring = m + o->desc, .flags = (void *)(m + o->flags)};
+	r->cached_prod = *r->producer;
+	r->cached_cons = *r->consumer + (producer ? n : 0);
+	return 0;
+}
+
 /*
  * The ring layout libxdp sets up (xsk_umem__create, xsk_socket__create),
  * done again here: the supervisor's mappings did not survive the exec.
- * The indices come from the kernel's side of each ring, so the fill
- * ring the supervisor filled is seen as full.
+ * The fill ring the supervisor filled is seen as full.
  */
 static int xdp_sock_rings(struct xdp_sock *x)
 {
 	struct xdp_mmap_offsets off;
 	socklen_t ol = sizeof(off);
-	const size_t n = XDP_FRAMES;
-	uint8_t *m;
+	struct xsk_ring_cons fill, tx;
 
-	if (getsockopt(x->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0)
+	/* libxdp declares both kinds with one macro: the same layout. */
+	_Static_assert(sizeof(struct xsk_ring_prod) == sizeof(struct xsk_ring_cons),
+		       "xsk rings share a layout");
+	if (getsockopt(x->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &ol) < 0 ||
+	    xdp_sock_ring(x, 0, &off.fr, sizeof(uint64_t), XDP_UMEM_PGOFF_FILL_RING, true, &fill) < 0 ||
+	    xdp_sock_ring(x, 1, &off.cr, sizeof(uint64_t), XDP_UMEM_PGOFF_COMPLETION_RING, false,
+			  &x->comp) < 0 ||
+	    xdp_sock_ring(x, 2, &off.rx, sizeof(struct xdp_desc), XDP_PGOFF_RX_RING, false,
+			  &x->rx) < 0 ||
+	    xdp_sock_ring(x, 3, &off.tx, sizeof(struct xdp_desc), XDP_PGOFF_TX_RING, true, &tx) < 0)
 		return -1;
-	m = xdp_sock_map(x, 0, off.fr.desc + n * sizeof(uint64_t), XDP_UMEM_PGOFF_FILL_RING);
-	if (m == NULL)
-		return -1;
-	x->fill = (struct xsk_ring_prod){.mask = n - 1, .size = n,
-		.producer = (void *)(m + off.fr.producer), .consumer = (void *)(m + off.fr.consumer),
-		.ring = m + off.fr.desc, .flags = (void *)(m + off.fr.flags)};
-	x->fill.cached_prod = *x->fill.producer;
-	x->fill.cached_cons = *x->fill.consumer + n;
-	m = xdp_sock_map(x, 1, off.cr.desc + n * sizeof(uint64_t), XDP_UMEM_PGOFF_COMPLETION_RING);
-	if (m == NULL)
-		return -1;
-	x->comp = (struct xsk_ring_cons){.mask = n - 1, .size = n,
-		.producer = (void *)(m + off.cr.producer), .consumer = (void *)(m + off.cr.consumer),
-		.ring = m + off.cr.desc, .flags = (void *)(m + off.cr.flags)};
-	x->comp.cached_prod = *x->comp.producer;
-	x->comp.cached_cons = *x->comp.consumer;
-	m = xdp_sock_map(x, 2, off.rx.desc + n * sizeof(struct xdp_desc), XDP_PGOFF_RX_RING);
-	if (m == NULL)
-		return -1;
-	x->rx = (struct xsk_ring_cons){.mask = n - 1, .size = n,
-		.producer = (void *)(m + off.rx.producer), .consumer = (void *)(m + off.rx.consumer),
-		.ring = m + off.rx.desc, .flags = (void *)(m + off.rx.flags)};
-	x->rx.cached_prod = *x->rx.producer;
-	x->rx.cached_cons = *x->rx.consumer;
-	m = xdp_sock_map(x, 3, off.tx.desc + n * sizeof(struct xdp_desc), XDP_PGOFF_TX_RING);
-	if (m == NULL)
-		return -1;
-	x->tx = (struct xsk_ring_prod){.mask = n - 1, .size = n,
-		.producer = (void *)(m + off.tx.producer), .consumer = (void *)(m + off.tx.consumer),
-		.ring = m + off.tx.desc, .flags = (void *)(m + off.tx.flags)};
-	x->tx.cached_prod = *x->tx.producer;
-	x->tx.cached_cons = *x->tx.consumer + n;
+	memcpy(&x->fill, &fill, sizeof(fill));
+	memcpy(&x->tx, &tx, sizeof(tx));
 	return 0;
 }
 

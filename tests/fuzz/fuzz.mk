@@ -17,7 +17,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 # One target per core.
 FUZZ_JOBS ?= 2
-FUZZ_TARGETS := query config_json config_argv zimg xfr tsig notify rrl metrics control keyroll
+FUZZ_TARGETS := query config_json config_argv zimg xfr tsig notify rrl metrics control keyroll xdp_pkt
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Itests/fuzz
 FUZZ_OBJS := $(filter-out $(B)/fuzz/obj/main.o,$(SRCS:src/%.c=$(B)/fuzz/obj/%.o))
@@ -43,6 +43,8 @@ DEPS_fuzz_metrics := $(DEPS_fuzz_common) metrics_text
 DEPS_fuzz_control := $(DEPS_fuzz_common) control_proto
 # The key-state file (keyroll.c, in the configuration set).
 DEPS_fuzz_keyroll := $(DEPS_fuzz_common)
+# The AF_XDP frames (xdp_pkt.c, pure).
+DEPS_fuzz_xdp_pkt := $(DEPS_fuzz_common) xdp_pkt
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 FUZZ_CHECK_BINS := $(FUZZ_TARGETS:%=$(B)/tests/unit/test_fuzz_%)
 
