@@ -65,8 +65,9 @@ struct rrl_table;
 /* 2: the secondaries' table (stats_notify). 3: the image and restart
  * fields of the header (issue 16); an older reader refuses the object
  * (EPROTO: "not a stats object of this version"), never misreads it.
- * 4: the DNSSEC key table (stats_keys.h, issue 17). */
-#define STATS_VERSION 4
+ * 4: the DNSSEC key table (stats_keys.h, issue 17). 5: a worker's AF_XDP
+ * frames (issue 18). */
+#define STATS_VERSION 5
 /* Room for the answer kinds (answer.h), fixed so the format does not move
  * when a kind is added. */
 #define STATS_KINDS 16
@@ -168,6 +169,10 @@ struct stats_worker {
 	_Atomic uint64_t rrl_limited;  /* over the rate (log-only too) */
 	_Atomic uint64_t rrl_slipped;  /* sent as TC=1 instead */
 	_Atomic uint64_t rrl_dropped;  /* not sent */
+	/* --xdp (DESIGN §14.4): frames from this worker's AF_XDP ring, and
+	 * the answers sent back through it (also counted as udp_queries). */
+	_Atomic uint64_t xdp_received;
+	_Atomic uint64_t xdp_answered;
 	/* Written by the supervisor at each (re)start of this worker. */
 	_Alignas(STATS_LINE) _Atomic int64_t pid;
 	_Atomic int64_t started;       /* Unix time */

@@ -39,6 +39,7 @@ struct admin_status_counts {
 	uint64_t udp, tcp, conns, truncated, dropped, errors, restarts;
 	uint64_t xfr_whole, xfr_diff, xfr_refused, xfr_bad_tsig;
 	uint64_t rrl_limited, rrl_slipped, rrl_dropped;
+	uint64_t xdp_received, xdp_answered;
 	int64_t pid, started;
 };
 
@@ -60,6 +61,8 @@ static void admin_status_load(const struct stats_worker *w, struct admin_status_
 	c->rrl_limited = atomic_load_explicit(&w->rrl_limited, memory_order_relaxed);
 	c->rrl_slipped = atomic_load_explicit(&w->rrl_slipped, memory_order_relaxed);
 	c->rrl_dropped = atomic_load_explicit(&w->rrl_dropped, memory_order_relaxed);
+	c->xdp_received = atomic_load_explicit(&w->xdp_received, memory_order_relaxed);
+	c->xdp_answered = atomic_load_explicit(&w->xdp_answered, memory_order_relaxed);
 	c->pid = atomic_load_explicit(&w->pid, memory_order_relaxed);
 	c->started = atomic_load_explicit(&w->started, memory_order_relaxed);
 }
@@ -82,6 +85,8 @@ static void admin_status_sum(struct admin_status_counts *t, const struct admin_s
 	t->rrl_limited += c->rrl_limited;
 	t->rrl_slipped += c->rrl_slipped;
 	t->rrl_dropped += c->rrl_dropped;
+	t->xdp_received += c->xdp_received;
+	t->xdp_answered += c->xdp_answered;
 }
 
 static int admin_status_json_add(struct json_object *o, const char *key, struct json_object *v)
@@ -181,6 +186,8 @@ static struct json_object *admin_status_json_counts(const struct admin_status_co
 	rc |= admin_status_json_u64(o, "rrl_limited", c->rrl_limited);
 	rc |= admin_status_json_u64(o, "rrl_slipped", c->rrl_slipped);
 	rc |= admin_status_json_u64(o, "rrl_dropped", c->rrl_dropped);
+	rc |= admin_status_json_u64(o, "xdp_received", c->xdp_received);
+	rc |= admin_status_json_u64(o, "xdp_answered", c->xdp_answered);
 	for (size_t k = 0; k < ANSWER_KIND_COUNT; k++)
 		rc |= admin_status_json_u64(a, stats_kind_names[k], c->answers[k]);
 	rc |= admin_status_json_add(o, "answers", a);

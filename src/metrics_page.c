@@ -72,6 +72,8 @@ static void metrics_workers(struct metrics_buf *b, const struct stats *st)
 	static const char *const xfr[] = { "whole", "diff", "refused", "bad_tsig" };
 	static const size_t x_offs[] = { OFF(xfr_whole), OFF(xfr_diff), OFF(xfr_refused),
 					 OFF(xfr_bad_tsig) };
+	static const char *const xdp[] = { "received", "answered" };
+	static const size_t d_offs[] = { OFF(xdp_received), OFF(xdp_answered) };
 	size_t k_offs[ANSWER_KIND_COUNT];
 
 	for (size_t k = 0; k < ANSWER_KIND_COUNT; k++)
@@ -99,6 +101,9 @@ static void metrics_workers(struct metrics_buf *b, const struct stats *st)
 			   "Rate-limited answers sent truncated (TC=1) instead.", OFF(rrl_slipped));
 	metrics_per_worker(b, st, "ahdns_rrl_dropped_total", "Rate-limited answers not sent.",
 			   OFF(rrl_dropped));
+	metrics_split(b, st, "ahdns_xdp_frames_total",
+		      "Frames from the worker's AF_XDP ring (--xdp), and answers sent back through it.",
+		      "direction", xdp, d_offs, 2);
 }
 
 static const char *const metrics_admin_names[] = {

@@ -75,6 +75,7 @@ struct worker {
 	uint64_t dropped, dropped_seen;
 	uint64_t errors, errors_seen;
 	uint64_t accepted_seen;
+	uint64_t xdp_rx_seen, xdp_tx_seen;
 	struct xfr_counters xfr_seen;
 };
 
@@ -253,6 +254,17 @@ static void worker_flush_counts(struct worker *w)
 	if (w->errors != w->errors_seen) {
 		stats_add(&w->sw->errors, w->errors - w->errors_seen);
 		w->errors_seen = w->errors;
+	}
+	if (w->xsk != NULL) {
+		uint64_t rx, tx;
+
+		xdp_sock_counts(w->xsk, &rx, &tx);
+		if (rx != w->xdp_rx_seen) {
+			stats_add(&w->sw->xdp_received, rx - w->xdp_rx_seen);
+			stats_add(&w->sw->xdp_answered, tx - w->xdp_tx_seen);
+			w->xdp_rx_seen = rx;
+			w->xdp_tx_seen = tx;
+		}
 	}
 	if (accepted != w->accepted_seen) {
 		stats_add(&w->sw->tcp_conns, accepted - w->accepted_seen);
