@@ -1851,6 +1851,48 @@ Test(config, control_socket)
 	expect_bad_flags(bad, sizeof(bad) / sizeof(bad[0]));
 }
 
+/* --xdp and --xdp-mode (issue 18): off unless given; the mode defaults
+ * to auto; both serialized for the children; bad names and modes
+ * refused with one line. */
+Test(config, xdp)
+{
+	static const char *const bad[][3] = {
+		{"--xdp-mode", "fast", "is not an XDP mode (auto, native or generic)"},
+		{"--xdp", "", "is not an interface name"},
+		{"--xdp", "an-interface-name-too-long", "is not an interface name"},
+		{"--xdp", "eth0/1", "is not an interface name"},
+	};
+	const char *none[] = {ZONE_ARGS, NULL};
+	const char *flag[] = {ZONE_ARGS, "--xdp", "lo", "--xdp-mode", "generic", NULL};
+	const char *env[] = {"AHDNS_XDP=lo", NULL};
+	struct config cfg, back;
+	char *json;
+
+	parse_ok(&cfg, none, NULL);
+	cr_assert_null(cfg.xdp_iface);
+	cr_assert_eq(cfg.xdp_mode, CONFIG_XDP_AUTO);
+	json = config_to_json(&cfg);
+	cr_assert_null(strstr(json, "xdp"), "%s", json);
+	free(json);
+	config_free(&cfg);
+	parse_ok(&cfg, none, env);
+	cr_assert_str_eq(cfg.xdp_iface, "lo");
+	cr_assert_eq(cfg.xdp_mode, CONFIG_XDP_AUTO);
+	config_free(&cfg);
+	parse_ok(&cfg, flag, NULL);
+	cr_assert_str_eq(cfg.xdp_iface, "lo");
+	cr_assert_eq(cfg.xdp_mode, CONFIG_XDP_GENERIC);
+	json = config_to_json(&cfg);
+	cr_assert_not_null(json);
+	cr_assert_eq(config_from_json(&back, json), 0);
+	cr_assert_str_eq(back.xdp_iface, "lo");
+	cr_assert_eq(back.xdp_mode, CONFIG_XDP_GENERIC);
+	free(json);
+	config_free(&back);
+	config_free(&cfg);
+	expect_bad_flags(bad, sizeof(bad) / sizeof(bad[0]));
+}
+
 /* ---- Replication (issue 14): --transfer-allow, --notify, --tsig-key,
  * --ixfr-history. Secrets below were made with `openssl rand -base64 N`
  * and their bytes with `base64 -d | xxd -p`, outside this code. ---- */
