@@ -19,7 +19,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       gcc make pkg-config libc6-dev libldns-dev libjson-c-dev libbsd-dev \
-      libssl-dev libseccomp-dev \
+      libssl-dev libseccomp-dev clang libbpf-dev libxdp-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
