@@ -18,11 +18,12 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "xdp_maps.h"
 
 /* A worker's UMEM: XDP_FRAMES chunks of XDP_FRAME bytes (8 MiB), every
  * ring XDP_FRAMES deep, so a frame always has room wherever it goes
  * next (fill, RX, TX, completion) and the loop never waits for a slot. */
-#define XDP_FRAME 4096u
+#define XDP_FRAME AHD_XDP_FRAME
 #define XDP_FRAMES 2048u
 
 /* Load and attach for cfg->xdp_iface. 0, or -1 after one error line

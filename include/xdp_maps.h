@@ -13,12 +13,17 @@
 #define AHD_XDP_MAX_QUEUES 64
 /* Listen addresses per family the program recognises. */
 #define AHD_XDP_MAX_ADDRS 64
+/* A UMEM chunk: the longest frame a socket takes; longer ones pass. A
+ * constant, not a map value: the program may compare only a packet
+ * pointer plus a constant with the end without CAP_PERFMON (a variable
+ * offset or end - data is "prohibited for !root"), which the supervisor
+ * would then need for nothing else (packaging/systemd/xdp.conf). */
+#define AHD_XDP_FRAME 4096u
 
 struct ahd_xdp_cfg {
 	__be16 port;   /* our UDP port, network order */
 	__u8 any4;     /* an IPv4 wildcard listen address: every IPv4 destination */
 	__u8 any6;     /* likewise for IPv6 */
-	__u32 max_len; /* the longest frame a UMEM chunk takes; longer ones pass */
 };
 
 #endif

@@ -83,7 +83,7 @@ static unsigned xdp_count_queues(const char *ifname)
 /* The port and our addresses, before the program sees a packet. */
 static int xdp_fill_maps(const struct config *cfg)
 {
-	struct ahd_xdp_cfg c = {.port = htons(cfg->port), .max_len = XDP_FRAME};
+	struct ahd_xdp_cfg c = {.port = htons(cfg->port)};
 	int a4 = bpf_object__find_map_fd_by_name(xdp.obj, "addr4");
 	int a6 = bpf_object__find_map_fd_by_name(xdp.obj, "addr6");
 	int cm = bpf_object__find_map_fd_by_name(xdp.obj, "cfg");

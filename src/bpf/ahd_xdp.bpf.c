@@ -76,7 +76,8 @@ int ahd_xdp_dns(struct xdp_md *ctx)
 	if ((void *)(eth + 1) > end)
 		return XDP_PASS;
 	c = bpf_map_lookup_elem(&cfg, &key);
-	if (!c || end - data > c->max_len)
+	/* Not end - data > max: see AHD_XDP_FRAME. */
+	if (!c || data + AHD_XDP_FRAME < end)
 		return XDP_PASS;
 	proto = eth->h_proto;
 	p = eth + 1;
