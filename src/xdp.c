@@ -1,6 +1,7 @@
 #include "xdp.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
@@ -12,7 +13,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -54,6 +57,59 @@ static int xdp_fail(const char *what, int err)
 {
 	return log_startup_error("--xdp %s: %s: %s", xdp.ifname, what,
 				 strerror(err < 0 ? -err : err));
+}
+
+/* What attaching and the sockets need, checked before the first bpf()
+ * call: the packaged unit keeps bpf() out of its system-call filter
+ * unless the XDP drop-in (packaging/systemd/xdp.conf, which says why each
+ * is needed) is installed, and the call would kill the supervisor with
+ * SIGSYS, saying nothing. Without CAP_NET_RAW, CAP_IPC_LOCK or AF_XDP the
+ * program would attach and no socket come up: a half-started XDP mode.
+ * CAP_SYS_ADMIN stands in for CAP_BPF as on kernels before 5.8; an
+ * infinite RLIMIT_MEMLOCK for CAP_IPC_LOCK, the UMEM being charged to
+ * the uid's locked memory otherwise. */
+static int xdp_check_privileges(void)
+{
+	static const struct {
+		int cap, alt;
+		const char *name;
+	} need[] = {
+		{CAP_BPF, CAP_SYS_ADMIN, "CAP_BPF"},
+		{CAP_NET_ADMIN, CAP_NET_ADMIN, "CAP_NET_ADMIN"},
+		{CAP_NET_RAW, CAP_NET_RAW, "CAP_NET_RAW"},
+		{CAP_IPC_LOCK, CAP_IPC_LOCK, "CAP_IPC_LOCK"},
+	};
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	char missing[80] = "";
+	struct rlimit ml;
+	int fd;
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		memset(d, 0xff, sizeof(d)); /* the kernel will say what it refuses */
+	for (size_t i = 0; i < AHD_ARRAY_LEN(need); i++) {
+		int c = need[i].cap, a = need[i].alt;
+
+		if (d[c / 32].effective & (1u << (c % 32)) || d[a / 32].effective & (1u << (a % 32)))
+			continue;
+		if (c == CAP_IPC_LOCK && getrlimit(RLIMIT_MEMLOCK, &ml) == 0 &&
+		    ml.rlim_cur == RLIM_INFINITY)
+			continue;
+		strlcat(missing, " ", sizeof(missing));
+		strlcat(missing, need[i].name, sizeof(missing));
+	}
+	if (missing[0] != '\0')
+		return log_startup_error("--xdp %s: the supervisor lacks%s (under systemd: the "
+					 "drop-in /usr/share/doc/a-healthy-dns/examples/xdp.conf, "
+					 "see a-healthy-dns(8))",
+					 xdp.ifname, missing);
+	/* EAFNOSUPPORT: RestrictAddressFamilies= without AF_XDP, or a kernel
+	 * without CONFIG_XDP_SOCKETS. */
+	fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return xdp_fail("an AF_XDP socket", errno);
+	close(fd);
+	return 0;
 }
 
 /* The interface's RX queues (combined channels on most NICs; a veth
@@ -181,6 +237,8 @@ int xdp_attach(const struct config *cfg)
 	xdp.ifindex = (int)if_nametoindex(cfg->xdp_iface);
 	if (xdp.ifindex == 0)
 		return xdp_fail("no such interface", errno);
+	if (xdp_check_privileges() < 0)
+		return -1;
 	libbpf_set_print(xdp_libbpf_print);
 	xdp.obj = bpf_object__open_mem(ahd_xdp_obj, (size_t)(ahd_xdp_obj_end - ahd_xdp_obj), &oo);
 	if (xdp.obj == NULL)
