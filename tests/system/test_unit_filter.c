@@ -48,32 +48,15 @@ TestSuite(unit_filter, .fini = uf_fini, .timeout = 90);
 /* The unit's allow-list, minus the name drop (NULL: none), in a file. */
 static void uf_list(const char *drop)
 {
-	const char *argv[] = { "packaging/systemd/unit-syscalls.sh", UNIT, NULL };
-	char *out = NULL, *err = NULL, *line, *save = NULL;
-	size_t n = 0;
-	FILE *f;
-	int fd;
+	const char *why = NULL;
+	int n;
 
-	if (access("/usr/bin/systemd-analyze", X_OK) != 0 &&
-	    access("/bin/systemd-analyze", X_OK) != 0)
+	if (!sys_have_systemd_analyze())
 		cr_skip_test("systemd-analyze is not installed");
-	cr_assert_eq(sys_run(argv, 30000, &out, &err), 0, "unit-syscalls.sh: %s", err ? err : "");
-	free(err);
-	strcpy(list_path, "/tmp/ahd-unit-filter-XXXXXX");
-	fd = mkstemp(list_path);
-	cr_assert_geq(fd, 0);
-	f = fdopen(fd, "w");
-	cr_assert_not_null(f);
-	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (drop != NULL && strcmp(line, drop) == 0)
-			continue;
-		fprintf(f, "%s\n", line);
-		n++;
-	}
-	cr_assert_eq(fclose(f), 0);
-	free(out);
+	n = sys_unit_syscalls(UNIT, drop, list_path, &why);
+	cr_assert_geq(n, 0, "%s", why);
 	/* @system-service alone is a few hundred calls. */
-	cr_assert_gt(n, 100u, "the unit's filter expanded to %zu calls", n);
+	cr_assert_gt(n, 100, "the unit's filter expanded to %d calls", n);
 }
 
 /* Start the server pinned to the first CPU we may use, under the list;

@@ -423,6 +423,50 @@ int sys_server_wait_log(const struct sys_server *s, const char *needle,
 	}
 }
 
+bool sys_have_systemd_analyze(void)
+{
+	return access("/usr/bin/systemd-analyze", X_OK) == 0 ||
+	       access("/bin/systemd-analyze", X_OK) == 0;
+}
+
+int sys_unit_syscalls(const char *unit, const char *drop, char *path, const char **why)
+{
+	static char msg[512];
+	const char *argv[] = { "packaging/systemd/unit-syscalls.sh", unit, NULL };
+	char *out = NULL, *err = NULL, *line, *save = NULL;
+	int n = 0, fd;
+	FILE *f;
+
+	if (sys_run(argv, 30000, &out, &err) != 0) {
+		snprintf(msg, sizeof(msg), "unit-syscalls.sh %s: %s", unit, err ? err : "");
+		*why = msg;
+		free(out);
+		free(err);
+		return -1;
+	}
+	free(err);
+	strcpy(path, "/tmp/ahd-unit-list-XXXXXX");
+	fd = mkstemp(path);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		*why = "cannot write the list";
+		free(out);
+		return -1;
+	}
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (drop != NULL && strcmp(line, drop) == 0)
+			continue;
+		fprintf(f, "%s\n", line);
+		n++;
+	}
+	free(out);
+	if (fclose(f) != 0) {
+		*why = "cannot write the list";
+		return -1;
+	}
+	return n;
+}
+
 int sys_run(const char *const *argv, int timeout_ms, char **out, char **err)
 {
 	char opath[] = "/tmp/ahd-run-out-XXXXXX";

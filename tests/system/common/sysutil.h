@@ -79,6 +79,15 @@ int sys_server_wait_log(const struct sys_server *s, const char *needle,
  * as above, or -1 on timeout (the process is killed). */
 int sys_run(const char *const *argv, int timeout_ms, char **out, char **err);
 
+/* Whether systemd-analyze, which unit-syscalls.sh needs, is installed. */
+bool sys_have_systemd_analyze(void);
+/* The system calls a unit file's SystemCallFilter= lines allow, except
+ * drop (NULL: none), one a line (packaging/systemd/unit-syscalls.sh, run
+ * from the top of the tree), into a new file whose name is put in path
+ * (at least 32 bytes), for ahd-syscall-filter. Returns how many, or -1
+ * with *why set (static). */
+int sys_unit_syscalls(const char *unit, const char *drop, char *path, const char **why);
+
 /* Count the lines of s (a last line without '\n' counts). */
 size_t sys_count_lines(const char *s);
 
