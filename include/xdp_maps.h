@@ -17,7 +17,7 @@
  * constant, not a map value: the program may compare only a packet
  * pointer plus a constant with the end without CAP_PERFMON (a variable
  * offset or end - data is "prohibited for !root"), which the supervisor
- * would then need for nothing else (packaging/systemd/xdp.conf). */
+ * would then need for nothing else (DESIGN §14.4). */
 #define AHD_XDP_FRAME 4096u
 
 struct ahd_xdp_cfg {

@@ -59,8 +59,8 @@ static int xdp_fail(const char *what, int err)
 				 strerror(err < 0 ? -err : err));
 }
 
-/* What attaching and the sockets need, checked before the first bpf()
- * call: the packaged unit keeps bpf() out of its system-call filter
+/* What attaching and the sockets need (DESIGN §14.4), checked before
+ * the first bpf() call: the packaged unit keeps bpf() out of its filter
  * unless the XDP drop-in (packaging/systemd/xdp.conf, which says why each
  * is needed) is installed, and the call would kill the supervisor with
  * SIGSYS, saying nothing. Without CAP_NET_RAW, CAP_IPC_LOCK or AF_XDP the
