@@ -1,38 +1,46 @@
 #!/bin/bash
-# `make bench-xdp` (DESIGN §14, issue 18): the anchor for an AF_XDP fast
-# path. Two network namespaces of our own joined by a veth pair; dnsperf
-# in one (CPU 0), the server in the other (CPU 1, its whole process tree
-# re-pinned once it answers, as bench-peers does). Measured in one run,
-# interleaved: us with sockets, Knot with sockets, Knot with its XDP mode
-# on the server's veth end, NSD. Prints numbers; asserts nothing; fails
-# only when it cannot measure. If Knot cannot attach XDP here, the report
-# says so with Knot's own error and still prints the socket rows.
+# `make bench-xdp` (DESIGN §14, issue 18): our AF_XDP mode against
+# sockets. Two network namespaces of our own joined by a veth pair;
+# dnsperf in one (CPU 0), the server in the other (CPU 1, its whole
+# process tree re-pinned once it answers, as bench-peers does). Measured
+# in one run, interleaved: us with sockets, us with --xdp on the
+# server's veth end in native and in generic mode, Knot with sockets,
+# Knot with its XDP mode, NSD. Prints numbers; asserts nothing; fails
+# only when it cannot measure (or when a row would not measure what it
+# says: an XDP program left on the veth before a run, our XDP rows in
+# another mode than asked or answered by the kernel's sockets). If Knot
+# cannot attach XDP here, the report says so with Knot's own error and
+# still prints the other rows.
 #
 # Server CPU: a veth hands a packet to its peer in the sender's context,
 # so the receive of a query (the kernel's IP/UDP path for a socket
-# server; the XDP program and the copy into the XSK ring for Knot's XDP
-# mode, in the veth's NAPI poll) runs in softirq on dnsperf's core, while
-# an answer's delivery to dnsperf runs in the server's own context (its
-# send raises the softirq and runs it on the way out). So the server's
-# work is its process tree's utime+stime (answers delivered included)
-# plus the softirq time of CPU 0 (queries received). The kernel counts
-# time by ticks here (no IRQ_TIME_ACCOUNTING): a softirq tick is charged
-# to the current task as well, so adding CPU 1's softirq on top would
-# count the answers' delivery twice; it is printed, not added.
+# server; the XDP program and the copy into the XSK ring for an XDP
+# server, in the veth's NAPI poll or, generic, in its netif_rx) runs in
+# softirq on dnsperf's core, while an answer's delivery to dnsperf runs
+# in the server's own context (its send raises the softirq and runs it
+# on the way out). So the server's work is its process tree's
+# utime+stime (answers delivered included) plus the softirq time of
+# CPU 0 (queries received). The kernel counts time by ticks here (no
+# IRQ_TIME_ACCOUNTING): a softirq tick is charged to the current task as
+# well, so adding CPU 1's softirq on top would count the answers'
+# delivery twice; it is printed, not added.
 #
 # Traffic goes only between the two addresses given to the namespaces
 # below (IPv6 off on both ends: no link-local chatter either). The
 # namespaces, and with them the veth pair, are removed on any exit.
 #
-# PERF_XDP_PROBE=1 adds a fifth row: tests/tools/xdp/ahd-xdp-probe in
-# native mode, which answers REFUSED to every query in place in its UMEM
-# frame and does no DNS work at all: what the XDP/XSK path itself costs
-# here, the floor under any AF_XDP server (DESIGN §14.3; builds it,
-# installing clang, libbpf-dev and libxdp-dev).
+# PERF_XDP_PROBE=1 adds a row: tests/tools/xdp/ahd-xdp-probe in native
+# mode, which answers REFUSED to every query in place in its UMEM frame
+# and does no DNS work at all: what the XDP/XSK path itself costs here,
+# the floor under any AF_XDP server (DESIGN §14.3).
+#
+# Before/after: AHD_BIN_BASE=PATH (or `make bench-xdp BASE=<git rev>`)
+# adds "us, sockets, base": that binary with sockets in the same rounds,
+# for the "our sockets unchanged" ratio.
 #
 # Knobs: PERF_ROUNDS (3), PERF_XDP_SECONDS (5, each run), PERF_PORT
-# (25353; servers on PORT+40..44), PERF_XDP_PROBE (0), AHD_BIN (default
-# build/a-healthy-dns).
+# (25353; servers on PORT+40..47), PERF_XDP_PROBE (0), AHD_BIN (default
+# build/a-healthy-dns), AHD_BIN_BASE (none).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/perf/lib.sh
@@ -44,7 +52,8 @@ ROUNDS=${PERF_ROUNDS:-3}
 SECS=${PERF_XDP_SECONDS:-5}
 PORT=${PERF_PORT:-25353}
 PROBE_NAME=host001.$PERF_ZONE
-SERVERS="ours knot knotxdp nsd"
+SERVERS="ours oursxdp oursxdpg knot knotxdp nsd"
+BASE_BIN=${AHD_BIN_BASE:-}
 XB=$B/perf/xdp
 
 [ -x "$BIN" ] && [ -x "$FA" ] || perf_die "build first: make $BIN $FA"
@@ -52,6 +61,10 @@ XB=$B/perf/xdp
 [[ $SECS =~ ^[1-9][0-9]{0,2}$ ]] || perf_die "PERF_XDP_SECONDS=$SECS: want 1 to 999"
 [ "$(id -u)" -eq 0 ] || perf_die "needs root: network namespaces, veth, XDP"
 [ "$(nproc)" -ge 2 ] || perf_die "needs 2 CPUs: generator and server on different cores"
+if [ -n "$BASE_BIN" ]; then
+	[ -x "$BASE_BIN" ] || perf_die "AHD_BIN_BASE=$BASE_BIN is not an executable"
+	SERVERS="ours base oursxdp oursxdpg knot knotxdp nsd"
+fi
 perf_install dnsperf nsd knot iproute2 util-linux procps time coreutils
 if [ "${PERF_XDP_PROBE:-0}" = 1 ]; then
 	perf_install clang libbpf-dev libxdp-dev
@@ -72,9 +85,15 @@ PERF_KNOT_ADDR=$S_ADDR
 
 W=$(mktemp -d /tmp/ahd-bench-xdp.XXXXXX)
 declare -A PID NAME
-declare -A SPORT=([ours]=$((PORT + 40)) [knot]=$((PORT + 41)) [knotxdp]=$((PORT + 42)) [nsd]=$((PORT + 43)) [xskprobe]=$((PORT + 44)))
+declare -A SPORT=([ours]=$((PORT + 40)) [knot]=$((PORT + 41)) [knotxdp]=$((PORT + 42)) [nsd]=$((PORT + 43))
+	[xskprobe]=$((PORT + 44)) [oursxdp]=$((PORT + 45)) [oursxdpg]=$((PORT + 46)) [base]=$((PORT + 47)))
 NAME=([ours]="us, sockets" [knot]="Knot, sockets" [knotxdp]="Knot, XDP" [nsd]="NSD, sockets"
-	[xskprobe]="XSK probe, REFUSED")
+	[xskprobe]="XSK probe, REFUSED" [oursxdp]="us, XDP native" [oursxdpg]="us, XDP generic"
+	[base]="us, sockets, base")
+# The mode our XDP rows ask for, and what `ip -d link` then shows.
+declare -A XMODE=([oursxdp]=native [oursxdpg]=generic)
+declare -A XLINK=([native]=xdp [generic]=xdpgeneric)
+declare -A RING
 cleanup() {
 	local k
 	for k in "${!PID[@]}"; do
@@ -92,10 +111,18 @@ in_c() { ip netns exec "$NS_C" "$@"; }
 set_cmd() {
 	local s=$1 port=${SPORT[$1]}
 	case $s in
-	ours)
-		CMD=("$BIN" --hosted-zone "$PERF_ZONE" --ns "$(perf_ns_json)"
+	ours | base | oursxdp | oursxdpg)
+		local bin=$BIN level=warning
+		[ "$s" != base ] || bin=$BASE_BIN
+		# The log level lets the supervisor say which mode it attached
+		# in, and the worker what its ring carried (info: start and
+		# stop lines only, nothing per query).
+		[ -z "${XMODE[$s]:-}" ] || level=info
+		CMD=("$bin" --hosted-zone "$PERF_ZONE" --ns "$(perf_ns_json)"
 			--zone-resolutions "$(cat "$W/resolutions.json")"
-			--listen "$S_ADDR" --port "$port" --workers 1 --log-level warning)
+			--listen "$S_ADDR" --port "$port" --workers 1 --log-level "$level")
+		# The same server and flags, the queries through the ring.
+		[ -z "${XMODE[$s]:-}" ] || CMD+=(--xdp "$IF_S" --xdp-mode "${XMODE[$s]}")
 		;;
 	nsd)
 		perf_nsd_conf "$W" "$port" "$W/$PERF_ZONE.zone" nsd
@@ -176,11 +203,24 @@ cpu_softirq() { awk -v c="cpu$1" '$1 == c { print $8 }' /proc/stat; }
 # user+nice+system ticks of CPU $1 (the "other processes" check).
 cpu_busy() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 }' /proc/stat; }
 
+# Datagrams the server namespace's kernel delivered to UDP sockets
+# (Udp InDatagrams): all of them for a socket server, none for one that
+# answers through its XSK ring.
+udp_in() { ip netns exec "$NS_S" awk '$1 == "Udp:" && ++n == 2 { print $2 }' /proc/net/snmp; }
+
+# How a program sits on the server's veth end, as `ip -d link` shows it
+# ("xdp" native, "xdpgeneric", ...), or "none".
+xdp_attached() {
+	ip -n "$NS_S" -d link show dev "$IF_S" |
+		awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i ~ /^xdp/) { print $i; exit } print "none" }'
+}
+
 # measure SERVER ROUND: one dnsperf run, appended to $W/results as
 #   server round qps completed lost tree_ticks sirq0 sirq1 runtime
-#   gen_ticks busy0 busy1
+#   gen_ticks busy0 busy1 kernel_udp_in
 measure() {
-	local s=$1 r=$2 t0 t1 q0 q1 p0 p1 b0 b1 c0 c1
+	local s=$1 r=$2 t0 t1 q0 q1 p0 p1 b0 b1 c0 c1 u0 u1
+	u0=$(udp_in)
 	t0=$(perf_tree_ticks "${PID[$s]}")
 	q0=$(cpu_softirq "$PERF_GEN_CPU") p0=$(cpu_softirq "$PERF_SRV_CPU")
 	b0=$(cpu_busy "$PERF_GEN_CPU") c0=$(cpu_busy "$PERF_SRV_CPU")
@@ -191,14 +231,15 @@ measure() {
 	t1=$(perf_tree_ticks "${PID[$s]}")
 	q1=$(cpu_softirq "$PERF_GEN_CPU") p1=$(cpu_softirq "$PERF_SRV_CPU")
 	b1=$(cpu_busy "$PERF_GEN_CPU") c1=$(cpu_busy "$PERF_SRV_CPU")
+	u1=$(udp_in)
 	awk -v s="$s" -v r="$r" -v t=$((t1 - t0)) -v q=$((q1 - q0)) -v p=$((p1 - p0)) \
-		-v b0=$((b1 - b0)) -v b1=$((c1 - c0)) -v tck="$PERF_CLK_TCK" '
+		-v b0=$((b1 - b0)) -v b1=$((c1 - c0)) -v u=$((u1 - u0)) -v tck="$PERF_CLK_TCK" '
 		FILENAME ~ /time$/ { gen = int(($1 + $2) * tck + 0.5); next }
 		/Queries completed:/ { c = $3 }
 		/Queries lost:/ { l = $3 }
 		/Run time \(s\):/ { rt = $4 }
 		/Queries per second:/ { qps = $4 }
-		END { print s, r, qps, c, l, t, q, p, rt, gen, b0, b1 }' "$W/dnsperf.time" "$W/dnsperf.out" >>"$W/results"
+		END { print s, r, qps, c, l, t, q, p, rt, gen, b0, b1, u }' "$W/dnsperf.time" "$W/dnsperf.out" >>"$W/results"
 	if [ "$r" = 1 ]; then
 		sed -n "s/^ *Response codes: *//p" "$W/dnsperf.out" | sed "s/^/${NAME[$s]}: /" >>"$W/rcodes"
 	fi
@@ -243,40 +284,72 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 perf_veth_up "$NS_C" "$NS_S" "$IF_C" "$IF_S" "$C_ADDR" "$S_ADDR"
 XDP_STATE="not tried"
 
-# Each run starts its server afresh and stops it after: Knot's XDP
-# program must not stay on the veth while the socket servers run (with
-# a program attached, every packet takes the veth's XDP path).
+# our_xdp_check SERVER: one of our XDP rows is attached as asked (the
+# supervisor's line and `ip -d link` agree), or the run stops: a row
+# labelled XDP must not measure the sockets.
+our_xdp_check() {
+	local s=$1 want=${XMODE[$1]} got
+	got=$(xdp_attached)
+	grep -q "info: xdp: $IF_S: $want mode" "$W/$s.log" && [ "$got" = "${XLINK[$want]}" ] || {
+		cat "$W/$s.log" >&2
+		perf_die "${NAME[$s]}: asked for --xdp-mode $want, ip -d link shows '$got' on $IF_S"
+	}
+}
+
+# Each run starts its server afresh and stops it after: an XDP program
+# (ours or Knot's) must not stay on the veth while a socket server runs
+# (with a program attached, every packet takes the veth's XDP path), so
+# `ip -d link` is asked before every run.
+CLEAN_CHECKS=0
 for r in $(seq 1 "$ROUNDS"); do
 	read -r -a list <<<"$SERVERS"
 	for i in $(seq 0 $((${#list[@]} - 1))); do
 		s=${list[$(((i + r) % ${#list[@]}))]}
 		if [ "$s" = knotxdp ] && [ "$XDP_STATE" = failed ]; then continue; fi
 		echo "bench: round $r/$ROUNDS: ${NAME[$s]}" >&2
+		a=$(xdp_attached)
+		[ "$a" = none ] || perf_die "before ${NAME[$s]}: an XDP program ($a) is still on $IF_S"
+		CLEAN_CHECKS=$((CLEAN_CHECKS + 1))
 		if [ "$s" = knotxdp ]; then
 			start_knot_xdp || continue
 		elif ! start "$s"; then
 			cat "$W/$s.log" >&2
 			perf_die "${NAME[$s]} did not answer over the veth"
 		fi
+		[ -z "${XMODE[$s]:-}" ] || our_xdp_check "$s"
 		measure "$s" "$r"
 		stop "$s"
+		# What our worker's ring carried, from its stop line.
+		[ -z "${XMODE[$s]:-}" ] ||
+			RING[$s]=$(grep -m1 'info: xdp: received' "$W/$s.log" | sed 's/^.*info: xdp: //')
 	done
 done
+
+a=$(xdp_attached)
+[ "$a" = none ] || perf_die "after the last run: an XDP program ($a) is still on $IF_S"
+CLEAN_CHECKS=$((CLEAN_CHECKS + 1))
+
+# What the ratios say where Knot's XDP row could not be measured.
+KNOT_XDP_NOTE="not measured: Knot's XDP mode did not load here (its error below)"
 
 KNOT_V=$(knotd -V | awk '{ print $NF }')
 NSD_V=$(nsd -v 2>&1 | awk 'NR == 1 { print $3 }')
 echo
-echo "a-healthy-dns, Knot $KNOT_V (sockets and XDP) and NSD $NSD_V across a veth pair (make bench-xdp)"
+echo "a-healthy-dns (sockets and --xdp), Knot $KNOT_V (sockets and XDP) and NSD $NSD_V across a veth pair (make bench-xdp)"
 echo "namespaces $NS_C ($C_ADDR, dnsperf on CPU $PERF_GEN_CPU) and $NS_S ($S_ADDR, the server's whole tree on CPU $PERF_SRV_CPU); kernel $(uname -r)"
 echo "zone $PERF_ZONE: $PERF_NAMES names x 2 A; queries: 80% A, 10% NXDOMAIN, 10% SOA/NS at the apex; dnsperf 1 client, 100 outstanding"
-echo "us: --workers 1; NSD: server-count 1, RRL off; Knot: udp/tcp/background-workers 1, XDP: listen $IF_S (veth)"
+echo "us: --workers 1, XDP rows add --xdp $IF_S --xdp-mode native|generic; NSD: server-count 1, RRL off;"
+echo "  Knot: udp/tcp/background-workers 1, XDP: listen $IF_S (veth)"
 echo "$ROUNDS rounds x $SECS s, servers in rotated order, each started for its run and stopped after; medians"
 echo "q/CPU-s: answers per server CPU-second = process tree utime+stime (answers' delivery to dnsperf runs in"
 echo "  the server's context) + softirq of CPU $PERF_GEN_CPU (the veth receives a query in the sender's context: the"
-echo "  kernel UDP path, or Knot's XDP program and XSK copy, run in softirq on dnsperf's core); q/proc-s: the"
-echo "  process tree alone, as bench-peers counts; sirq0, sirq1: softirq share of CPU 0 and 1 during the run"
-echo "  (sirq1 is already in the tree's stime when it ran in the server's context: ticks, no IRQ time accounting)"
-awk -v tck="$PERF_CLK_TCK" -v servers="$SERVERS" -v names="$(for s in $SERVERS; do printf '%s=%s\n' "$s" "${NAME[$s]}"; done)" '
+echo "  kernel UDP path, or the XDP program and the copy into the XSK ring, run in softirq on dnsperf's core);"
+echo "  q/proc-s: the process tree alone, as bench-peers counts; sirq0, sirq1: softirq share of CPU 0 and 1"
+echo "  during the run (sirq1 is already in the tree's stime when it ran in the server's context: ticks, no IRQ"
+echo "  time accounting); kUDP: datagrams the server namespace's kernel delivered to UDP sockets per answer"
+echo "  (100% for a socket server, 0% when every query came through the XSK ring)"
+awk -v tck="$PERF_CLK_TCK" -v servers="$SERVERS" -v knote="$KNOT_XDP_NOTE" \
+	-v names="$(for s in $SERVERS; do printf '%s=%s\n' "$s" "${NAME[$s]}"; done)" '
 function sort(a, n,   i, j, t) {
 	for (i = 2; i <= n; i++)
 		for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
@@ -296,34 +369,50 @@ BEGIN {
 	srv[s, c] = $9 > 0 ? 100 * ($6 / tck) / $9 : 0
 	s0[s, c] = $9 > 0 ? 100 * ($7 / tck) / $9 : 0
 	s1[s, c] = $9 > 0 ? 100 * ($8 / tck) / $9 : 0
-	lost[s] += $5; sent[s] += $4 + $5
+	lost[s] += $5; sent[s] += $4 + $5; kin[s] += $13; done[s] += $4
 	o0 = $11 - $10; o1 = $12 - $6
 	oth0 += (o0 > 0 ? o0 : 0); oth1 += (o1 > 0 ? o1 : 0); othrt += $9
 }
 END {
-	printf "\n  %-24s %9s %17s %10s %11s %5s %6s %6s %14s\n", "server", "QPS med", "(min-max)",
-	       "q/CPU-s", "q/proc-s", "srv", "sirq0", "sirq1", "lost"
+	printf "\n  %-22s %8s %15s %8s %9s %4s %5s %5s %5s %13s\n", "server", "QPS med", "(min-max)",
+	       "q/CPU-s", "q/proc-s", "srv", "sirq0", "sirq1", "kUDP", "lost"
 	for (o = 1; o <= nserv; o++) {
 		s = order[o]
-		if (!(s in n)) { printf "  %-24s %s\n", disp[s], "not measured (see below)"; continue }
+		if (!(s in n)) { printf "  %-22s %s\n", disp[s], "not measured (see below)"; continue }
 		c = n[s]
 		for (i = 1; i <= c; i++) {
 			a[i] = qps[s, i]; b[i] = qc[s, i]; d[i] = qp[s, i]; e[i] = srv[s, i]; f[i] = s0[s, i]; g[i] = s1[s, i]
 		}
 		lo = 1e18; hi = 0
 		for (i = 1; i <= c; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i] }
-		mq[s] = med(a, c); mc[s] = med(b, c)
-		printf "  %-24s %9.0f %17s %10.0f %11.0f %4.0f%% %5.0f%% %5.0f%% %6d (%.2f%%)\n", disp[s], mq[s],
-		       sprintf("(%.0f-%.0f)", lo, hi), mc[s], med(d, c), med(e, c), med(f, c), med(g, c),
-		       lost[s], (sent[s] > 0 ? 100 * lost[s] / sent[s] : 0)
+		mq[s] = med(a, c); mc[s] = med(b, c); mp[s] = med(d, c)
+		printf "  %-22s %8.0f %15s %8.0f %9.0f %3.0f%% %4.0f%% %4.0f%% %4.0f%% %5d (%.2f%%)\n", disp[s], mq[s],
+		       sprintf("(%.0f-%.0f)", lo, hi), mc[s], mp[s], med(e, c), med(f, c), med(g, c),
+		       (done[s] > 0 ? 100 * kin[s] / done[s] : 0), lost[s], (sent[s] > 0 ? 100 * lost[s] / sent[s] : 0)
 	}
-	printf "\n"
-	np = split("knotxdp:nsd ours:nsd ours:knotxdp ours:knot knotxdp:knot xskprobe:ours", pairs, " ")
+	# First the ratios issue 18 asks for, then the rest.
+	printf "\n  %-40s %8s %9s %6s\n", "ratio (medians of this run)", "q/CPU-s", "q/proc-s", "QPS"
+	np = split("oursxdp nsd goal >= 1.5x|oursxdpg nsd|oursxdp knotxdp|oursxdpg knotxdp|" \
+		   "ours base|ours nsd (before --xdp, DESIGN 14.1: 1.07-1.09x)|oursxdp ours|oursxdpg ours|" \
+		   "oursxdp oursxdpg|ours knot|knotxdp nsd|knotxdp knot|xskprobe ours|oursxdp xskprobe", pairs, "|")
 	for (p = 1; p <= np; p++) {
-		split(pairs[p], xy, ":")
-		if ((xy[1] in mc) && (xy[2] in mc))
-			printf "  %-30s q/CPU-s %s, QPS %s\n", disp[xy[1]] " / " disp[xy[2]],
-			       ratio(mc[xy[1]], mc[xy[2]]), ratio(mq[xy[1]], mq[xy[2]])
+		# "x y note": the ratio x / y, the note after it.
+		split(pairs[p], xy, " ")
+		x = xy[1]; y = xy[2]
+		note = substr(pairs[p], length(x) + length(y) + 3)
+		if (!(x in disp) || !(y in disp)) continue
+		label = disp[x] " / " disp[y]
+		if ((x in mc) && (y in mc))
+			printf "  %-40s %8s %9s %6s  %s\n", label, ratio(mc[x], mc[y]), ratio(mp[x], mp[y]),
+			       ratio(mq[x], mq[y]), note
+		else if (x == "knotxdp" || y == "knotxdp")
+			printf "  %-40s %s\n", label, knote
+	}
+	for (o = 1; o <= nserv; o++) {
+		s = order[o]
+		if ((s in n) && s ~ /^oursxdp/ && kin[s] > done[s] / 100)
+			printf "  warning: %s: the kernel delivered %d of %d answered queries to a UDP socket\n",
+			       disp[s], kin[s], done[s]
 	}
 	if (othrt > 0) {
 		o0 = 100 * (oth0 / tck) / othrt; o1 = 100 * (oth1 / tck) / othrt
@@ -333,13 +422,18 @@ END {
 }' "$W/results"
 
 echo
+echo "XDP on $IF_S: ip -d link showed no program before each of the $((CLEAN_CHECKS - 1)) runs and after the last"
+for s in oursxdp oursxdpg; do
+	[ -n "${RING[$s]:-}" ] || continue
+	echo "  ${NAME[$s]}: $(grep -m1 "info: xdp: $IF_S: " "$W/$s.log" | sed 's/^.*info: xdp: //'); last run's worker: ${RING[$s]}"
+done
 case $XDP_STATE in
 native | emulated)
-	echo "XDP: Knot attached in $XDP_STATE mode: $(grep -m1 'initialized XDP interface' "$W/knotxdp.log" | sed 's/^.*info: //')"
+	echo "  Knot attached in $XDP_STATE mode: $(grep -m1 'initialized XDP interface' "$W/knotxdp.log" | sed 's/^.*info: //')"
 	;;
 *)
-	echo "XDP: Knot could not serve through XDP on $IF_S (veth, kernel $(uname -r), as root in $NS_S);"
-	echo "  its row is left out, the socket rows stand. What was tried and what Knot's log said:${XDP_TRIED}"
+	echo "  Knot could not serve through XDP on $IF_S (veth, kernel $(uname -r), as root in $NS_S);"
+	echo "  its row is left out, the others stand. What was tried and what Knot's log said:${XDP_TRIED}"
 	;;
 esac
 echo "Load average (1 5 15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"

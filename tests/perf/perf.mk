@@ -11,13 +11,15 @@
 #                        on the query core, perf/strace on a loaded worker
 #   make bench-rrl       the cost of a rate-limiting check (DESIGN §10):
 #                        a table per worker against one shared table
-#   make bench-xdp       the AF_XDP anchor (DESIGN §14, ~1 min): two network
+#   make bench-xdp       the AF_XDP mode (DESIGN §14, ~2 min): two network
 #                        namespaces joined by a veth pair, dnsperf in one,
-#                        the server in the other; us with sockets, Knot
-#                        with sockets and with its XDP mode on the veth,
-#                        NSD (PERF_ROUNDS rounds of PERF_XDP_SECONDS, 5 s;
-#                        servers on PERF_PORT+40..44 in their namespace);
-#                        PERF_XDP_PROBE=1 adds the bare XSK probe's row
+#                        the server in the other; us with sockets and with
+#                        --xdp (native and generic), Knot with sockets and
+#                        with its XDP mode on the veth, NSD (PERF_ROUNDS
+#                        rounds of PERF_XDP_SECONDS, 5 s; servers on
+#                        PERF_PORT+40..47 in their namespace);
+#                        PERF_XDP_PROBE=1 adds the bare XSK probe's row,
+#                        BASE=<git rev> that revision with sockets
 #   make xdp-probe       groundwork for the AF_XDP path (DESIGN §14.3):
 #                        tests/tools/xdp/ahd-xdp-probe loads an XDP
 #                        program and answers on an XSK socket across a
@@ -90,8 +92,13 @@ endif
 bench-peers: $(B)/a-healthy-dns $(PERF_B)/first_answer $(PERF_B)/republish $(PERF_BASE_BIN)
 	AHD_BIN_BASE=$(PERF_BASE_BIN) tests/perf/bench_peers.sh
 
-bench-xdp: $(B)/a-healthy-dns $(PERF_B)/first_answer
-	tests/perf/bench_xdp.sh
+# The build needs clang, libbpf-dev and libxdp-dev (the XDP program):
+# installed first on a fresh clone, then the build in a make that sees
+# them (pkg-config runs when a Makefile is read).
+bench-xdp:
+	scripts/deps.sh build
+	$(MAKE) $(B)/a-healthy-dns $(PERF_B)/first_answer $(PERF_BASE_BIN)
+	AHD_BIN_BASE=$(PERF_BASE_BIN) tests/perf/bench_xdp.sh
 
 # Not in `all`: needs libxdp-dev, libbpf-dev and clang, which the
 # script installs before it asks for these two.
