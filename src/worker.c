@@ -354,14 +354,21 @@ static void worker_serve_udp(struct worker *w, struct udp_batch *b, const int *f
 	}
 }
 
-/* Full batches from the AF_XDP ring, up to WORKER_ROUNDS of them, then
- * back to epoll so TCP is not starved. No pause: a batch costs no
- * system call unless the kernel asks for a wake-up. */
-static void worker_serve_xsk(struct worker *w)
+/* Batches from the AF_XDP ring, up to WORKER_ROUNDS of them, then back
+ * to epoll so TCP is not starved. A batch that shows load is followed
+ * by the --udp-pause, as over sockets: in copy mode every batch costs a
+ * sendto and, when the ring ran dry, an epoll wake-up, and bigger
+ * batches share them (DESIGN §14.5 measures it). */
+static void worker_serve_xsk(struct worker *w, unsigned pause_us)
 {
 	for (int r = 0; r < WORKER_ROUNDS && !worker_stop; r++) {
-		if (xdp_sock_serve(w->xsk, worker_handle, w, &w->dropped) < XDP_SOCK_BATCH)
+		int got = xdp_sock_serve(w->xsk, worker_handle, w, &w->dropped);
+
+		if (got >= XDP_SOCK_BATCH)
+			continue;
+		if (got < 2 || pause_us == 0)
 			break;
+		worker_pause(pause_us);
 	}
 }
 
@@ -472,7 +479,7 @@ static int worker_loop(struct worker *w, int epfd, struct udp_batch *b, const in
 		n_ready = 0;
 		for (int e = 0; e < n && !worker_stop; e++) {
 			if (evs[e].data.u64 == WORKER_XSK_TAG)
-				worker_serve_xsk(w);
+				worker_serve_xsk(w, pause_us);
 			else if (evs[e].data.u64 & TCP_EV_TAG)
 				tcp_server_event(w->tcp, evs[e].data.u64, evs[e].events, now);
 			else

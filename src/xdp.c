@@ -29,6 +29,14 @@
 #include "sock.h"
 #include "xdp_maps.h"
 
+/* Linux 6.17's uapi; Debian 12's headers predate it. */
+#ifndef XDP_MAX_TX_SKB_BUDGET
+#define XDP_MAX_TX_SKB_BUDGET 9
+#endif
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
+
 /* The program's object file, built by clang and put in .rodata by
  * src/xdp_obj.S: the binary carries it, nothing is read at run time. */
 extern const unsigned char ahd_xdp_obj[];
@@ -334,6 +342,14 @@ int xdp_socket_new(unsigned index, int *xsk_fd, int *umem_fd)
 		*xsk_ring_prod__fill_addr(&q->fill, fi + i) = (uint64_t)i * XDP_FRAME;
 	xsk_ring_prod__submit(&q->fill, XDP_FRAMES);
 	fd = xsk_socket__fd(q->xsk);
+	{
+		/* Copy mode: one sendto transmits the whole TX ring, not
+		 * the kernel's default 32 frames (DESIGN §14.5). Kernels
+		 * before 6.17 refuse; the worker then kicks again. */
+		unsigned budget = XDP_FRAMES;
+
+		(void)setsockopt(fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &budget, sizeof(budget));
+	}
 	if (bpf_map_update_elem(xdp.xsks, &key, &fd, BPF_ANY) < 0)
 		return xdp_queue_fail(q, index, "XSK map", errno);
 	*xsk_fd = fd;

@@ -206,6 +206,23 @@ static void xdp_sock_reclaim(struct xdp_sock *x)
 	}
 }
 
+/*
+ * Have the kernel transmit what the TX ring holds. In copy mode one
+ * sendto sends at most 32 frames (the kernel's TX_BATCH_SIZE, unless
+ * XDP_MAX_TX_SKB_BUDGET raised it) and says EAGAIN for the rest, which
+ * would otherwise wait in the ring until the next query wakes us: a
+ * stall, and lost answers when no query comes (DESIGN §14.5). EAGAIN
+ * also means a full completion ring, hence the reclaim between tries.
+ */
+static void xdp_sock_kick(struct xdp_sock *x, uint32_t sent)
+{
+	for (uint32_t tries = sent / 32 + 2; tries > 0; tries--) {
+		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0 || errno != EAGAIN)
+			return;
+		xdp_sock_reclaim(x);
+	}
+}
+
 /* The answer to the query in frame d, written over it; 0: none. */
 static uint32_t xdp_sock_answer(struct xdp_sock *x, const struct xdp_desc *d,
 				udp_handler handler, void *ctx, uint64_t *dropped)
@@ -265,7 +282,7 @@ int xdp_sock_serve(struct xdp_sock *x, udp_handler handler, void *ctx, uint64_t 
 	/* Copy mode (a veth, generic XDP) transmits only inside sendto;
 	 * a zero-copy driver says through the flag when it needs a kick. */
 	if (sent > 0 && (!x->zero_copy || xsk_ring_prod__needs_wakeup(&x->tx)))
-		(void)sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+		xdp_sock_kick(x, sent);
 	xdp_sock_reclaim(x);
 	return (int)n;
 }
