@@ -68,7 +68,7 @@ fi
 perf_install dnsperf nsd knot iproute2 util-linux procps time coreutils
 if [ "${PERF_XDP_PROBE:-0}" = 1 ]; then
 	perf_install clang libbpf-dev libxdp-dev
-	${MAKE:-make} -s "$XB/ahd-xdp-probe" "$XB/ahd_xdp_probe.bpf.o" >&2
+	${MAKE:-make} -s "$XB/ahd-xdp-probe" "$B/bpf/ahd_xdp.bpf.o" >&2
 	SERVERS="$SERVERS xskprobe"
 fi
 
@@ -130,7 +130,7 @@ set_cmd() {
 		;;
 	xskprobe)
 		# Answers until stopped (SIGTERM; the link goes with it).
-		CMD=("$XB/ahd-xdp-probe" "$XB/ahd_xdp_probe.bpf.o" "$IF_S" "$port" native 4000000000 86400)
+		CMD=("$XB/ahd-xdp-probe" "$B/bpf/ahd_xdp.bpf.o" "$IF_S" "$port" native 4000000000 86400)
 		;;
 	knot | knotxdp)
 		perf_knot_conf "$W" "$port" "$W/$PERF_ZONE.zone" "$s"

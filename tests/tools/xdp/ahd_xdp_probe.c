@@ -5,7 +5,8 @@
  *
  *   ahd-xdp-probe OBJ IFACE PORT native|generic COUNT TIMEOUT_S
  *
- * Loads OBJ (ahd_xdp_probe.bpf.o), attaches it to IFACE through a BPF
+ * Loads OBJ (build/bpf/ahd_xdp.bpf.o, the server's program, every
+ * destination address allowed), attaches it to IFACE through a BPF
  * link (so that the kernel detaches it when the last fd closes, kill -9
  * included), makes one UMEM and one XSK socket on queue 0, puts the
  * socket in the program's map, prints "ready MODE", then answers up to
@@ -36,6 +37,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/xsk.h>
+
+#include "xdp_maps.h"
 
 #define NFRAMES 4096
 #define FRAME 2048
@@ -219,6 +222,7 @@ static int load_attach(const char *path, int ifindex, uint32_t port, uint32_t fl
 {
 	struct bpf_object *obj = bpf_object__open_file(path, NULL);
 	struct bpf_program *prog;
+	struct ahd_xdp_cfg cfg = {.port = htons((uint16_t)port), .any4 = 1, .any6 = 1};
 	uint32_t key = 0;
 	int err, link;
 
@@ -230,7 +234,7 @@ static int load_attach(const char *path, int ifindex, uint32_t port, uint32_t fl
 	prog = bpf_object__find_program_by_name(obj, "ahd_xdp_dns");
 	if (!prog)
 		return fail("program ahd_xdp_dns", ENOENT);
-	err = bpf_map_update_elem(bpf_object__find_map_fd_by_name(obj, "cfg"), &key, &port, BPF_ANY);
+	err = bpf_map_update_elem(bpf_object__find_map_fd_by_name(obj, "cfg"), &key, &cfg, BPF_ANY);
 	if (err)
 		return fail("cfg map update", errno);
 	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = flags);

@@ -3,7 +3,7 @@
 # with Debian's libxdp, libbpf and clang, do what the AF_XDP path needs?
 # Across a veth pair between two namespaces of this run's own (the
 # helpers of tests/perf/lib.sh), for native and for generic mode:
-#   1. ahd-xdp-probe loads tests/tools/xdp/ahd_xdp_probe.bpf.c, attaches
+#   1. ahd-xdp-probe loads the server's program (src/bpf/ahd_xdp.bpf.c), attaches
 #      it through a BPF link and answers on queue 0's XSK socket;
 #   2. dig from the other namespace gets its answers (REFUSED, QR set:
 #      built in place in the UMEM frame, checksums by the probe, which
@@ -27,7 +27,7 @@ QPORT=$((PORT + 50)) # the probe's; our server on QPORT+1 beside it
 [ "$(id -u)" -eq 0 ] || perf_die "needs root: network namespaces, BPF, XDP"
 [ -x "$BIN" ] && [ -x "$FA" ] || perf_die "build first: make $BIN $FA"
 perf_install clang libbpf-dev libxdp-dev bind9-dnsutils iproute2
-${MAKE:-make} -s "$XB/ahd-xdp-probe" "$XB/ahd_xdp_probe.bpf.o" >&2
+${MAKE:-make} -s "$XB/ahd-xdp-probe" "$B/bpf/ahd_xdp.bpf.o" >&2
 
 TAG=$(($$ % 1000000))
 NS_C=ahdp-$TAG-client NS_S=ahdp-$TAG-server IF_C=ahp${TAG}c IF_S=ahp${TAG}s
@@ -78,7 +78,7 @@ start_ours() {
 }
 # probe MODE COUNT: the probe in the background until it prints "ready".
 probe() {
-	ip netns exec "$NS_S" "$XB/ahd-xdp-probe" "$XB/ahd_xdp_probe.bpf.o" "$IF_S" "$QPORT" "$1" "$2" 20 \
+	ip netns exec "$NS_S" "$XB/ahd-xdp-probe" "$B/bpf/ahd_xdp.bpf.o" "$IF_S" "$QPORT" "$1" "$2" 20 \
 		>"$W/probe-$1.out" 2>&1 &
 	PID[probe]=$!
 	local i
