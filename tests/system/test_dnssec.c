@@ -160,15 +160,16 @@ static void dt_anchor(const char *zone, int expect_alg, char *path, size_t cap)
 /* delv's stdout and stderr for name/type validated from zone's anchor. */
 static char *dt_delv(int zone, const char *name, const char *type)
 {
-	char port[8], root[80];
+	char at[64], port[8], root[80];
 	char *out = NULL, *err = NULL, *all;
-	const char *argv[] = { "delv", "@127.0.0.1", "-p", port, "-a", dt.anchors[zone], root,
+	const char *argv[] = { "delv", at, "-p", port, "-a", dt.anchors[zone], root,
 			       name, type, NULL };
 	size_t len;
 
+	snprintf(at, sizeof(at), "@%s", sys_addr());
 	snprintf(port, sizeof(port), "%u", (unsigned)dt.s.port);
 	snprintf(root, sizeof(root), "+root=%s", zone ? ALIAS : ZONE);
-	(void)sys_run(argv, 15000, &out, &err);
+	(void)sys_run_client(argv, 15000, &out, &err);
 	len = (out ? strlen(out) : 0) + (err ? strlen(err) : 0) + 2;
 	all = malloc(len);
 	cr_assert_not_null(all);
@@ -380,7 +381,7 @@ static ldns_pkt *dt_query_do(const char *name, ldns_rr_type type)
 	ldns_pkt_set_edns_udp_size(q, 4096);
 	ldns_pkt_set_edns_do(q, true);
 	cr_assert_eq(ldns_pkt2wire(&wire, q, &len), LDNS_STATUS_OK);
-	n = sys_exchange("127.0.0.1", dt.s.port, wire, len, resp, sizeof(resp), 5000);
+	n = sys_exchange(sys_addr(), dt.s.port, wire, len, resp, sizeof(resp), 5000);
 	cr_assert_gt(n, 0, "no reply to %s", name);
 	cr_assert_eq(ldns_wire2pkt(&a, resp, (size_t)n), LDNS_STATUS_OK);
 	free(wire);

@@ -11,6 +11,8 @@
  */
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +49,15 @@
 #define HUGE_SIZE 1486
 #define W20_SIZE 365
 
-/* The test's address from the server's side, as the cookie hash uses it. */
-static const uint8_t loopback[4] = {127, 0, 0, 1};
+/* The test's address from the server's side, as the cookie hash uses it
+ * (sys_client_addr: 127.0.0.1, or C's end of the veth in XDP mode). */
+static const uint8_t *client_ip(void)
+{
+	static uint8_t ip[4];
+
+	cr_assert_eq(inet_pton(AF_INET, sys_client_addr(), ip), 1);
+	return ip;
+}
 
 static char zone_json[8192];
 
@@ -114,14 +123,15 @@ static char *dig(uint16_t port, const char *const *args)
 static char *kdig(uint16_t port, const char *const *args)
 {
 	const char *argv[32];
-	char p[8];
+	char at[64], p[8];
 	char *out = NULL;
 	size_t n = 0;
 	int st;
 
+	snprintf(at, sizeof(at), "@%s", sys_addr());
 	snprintf(p, sizeof(p), "%u", port);
 	argv[n++] = "kdig";
-	argv[n++] = "@127.0.0.1";
+	argv[n++] = at;
 	argv[n++] = "-p";
 	argv[n++] = p;
 	argv[n++] = "+time=3";
@@ -129,7 +139,7 @@ static char *kdig(uint16_t port, const char *const *args)
 	for (size_t i = 0; args[i] != NULL && n < 30; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	st = sys_run(argv, 15000, &out, NULL);
+	st = sys_run_client(argv, 15000, &out, NULL);
 	cr_assert_eq(st, 0, "kdig failed (%d): %s", st, out ? out : "");
 	cr_assert_not_null(out);
 	return out;
@@ -207,7 +217,7 @@ static void rfc9018_hash(const char *secret_hex, const uint8_t client[8],
 }
 
 /* A full cookie (client | server) as the server with secret_hex would
- * issue it to 127.0.0.1 at time ts, in hex (49 bytes with the NUL). */
+ * issue it to sys_client_addr() at time ts, in hex (49 bytes with the NUL). */
 static void make_cookie(const char *secret_hex, const uint8_t client[8], uint32_t ts,
 			char out[49])
 {
@@ -220,7 +230,7 @@ static void make_cookie(const char *secret_hex, const uint8_t client[8], uint32_
 	c[13] = (uint8_t)(ts >> 16);
 	c[14] = (uint8_t)(ts >> 8);
 	c[15] = (uint8_t)ts;
-	rfc9018_hash(secret_hex, c, c + 8, loopback, sizeof(loopback), c + 16);
+	rfc9018_hash(secret_hex, c, c + 8, client_ip(), 4, c + 16);
 	hex_encode(c, sizeof(c), out);
 }
 
@@ -276,7 +286,7 @@ static void assert_server_cookie(const struct cookie *c, const char *secret_hex,
 	cr_assert(ts >= lo && ts <= hi, "timestamp %u outside [%u, %u]", ts, lo, hi);
 	if (secret_hex == NULL)
 		return;
-	rfc9018_hash(secret_hex, c->client, c->server, loopback, sizeof(loopback), want);
+	rfc9018_hash(secret_hex, c->client, c->server, client_ip(), 4, want);
 	cr_assert_arr_eq(c->server + 8, want, 8, "the hash is not SipHash-2-4 under the secret: %s",
 			 c->hex);
 }

@@ -35,8 +35,9 @@ static const char *const hostile_args[] = {
 	"--workers", "2",
 	"--user", "nobody",
 	/* Transfers allowed (no key), so the malformed transfer requests
-	 * below reach the request parser instead of the access check. */
-	"--transfer-allow", "[\"127.0.0.1/32\"]",
+	 * below reach the request parser instead of the access check; the
+	 * second prefix is sys_client_addr() in XDP mode. */
+	"--transfer-allow", "[\"127.0.0.1/32\", \"10.53.0.1/32\"]",
 	NULL,
 };
 
@@ -621,12 +622,9 @@ static int parse_resp(const uint8_t *p, size_t len, struct resp *r)
 
 static int open_socket(uint16_t port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = sys_connect(sys_addr(), port, SOCK_DGRAM);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_geq(fd, 0, "no client socket to %s port %u", sys_addr(), port);
 	return fd;
 }
 

@@ -1,7 +1,8 @@
 /*
  * Helpers for system tests: run the real binary (env AHD_BIN, default
  * build/a-healthy-dns), talk DNS to it over real sockets, run tools.
- * Only loopback traffic.
+ * Only loopback traffic, or a veth between namespaces of the test's own
+ * (XDP mode, below).
  *
  * Typical use:
  *	struct sys_server s;
@@ -45,8 +46,9 @@ uint16_t sys_free_port(void);
 
 /*
  * Start the binary with args (NULL-terminated) plus "--listen 127.0.0.1
- * --port <free port>" and wait until it answers a query on that port.
- * Returns 0, or -1 (it exited or never answered; it is then stopped).
+ * --port <free port>" (XDP mode: see below) and wait until it answers a
+ * query on that port. Returns 0, or -1 (it exited or never answered; it
+ * is then stopped); in XDP mode a kernel refusing XDP skips the test.
  * The server gets SIGTERM if the test process dies.
  */
 int sys_server_start(struct sys_server *s, const char *const *args);
@@ -78,6 +80,47 @@ int sys_server_wait_log(const struct sys_server *s, const char *needle,
  * and stderr (malloc'd, may be NULL to discard). Returns the exit status
  * as above, or -1 on timeout (the process is killed). */
 int sys_run(const char *const *argv, int timeout_ms, char **out, char **err);
+/* sys_run for a client tool (dig, kdig, delv): in XDP mode it runs in
+ * the client namespace C. */
+int sys_run_client(const char *const *argv, int timeout_ms, char **out, char **err);
+
+/*
+ * XDP mode (issue 18, DESIGN §14.2): env AHD_TEST_XDP=native|generic, or
+ * sys_xdp_use() before anything else ("auto" too). Unset: all as above.
+ * On first need (a server, a port, a target, a client socket) the test
+ * process unshares into a network namespace S of its own (lo up: the
+ * server, health targets, the control socket), a holder child into a
+ * second one, C (the clients), and a veth pair with two queues each way
+ * joins them: SYS_XDP_IFACE in S with 10.53.0.2/30 and fd00:53::2/64,
+ * its peer in C with 10.53.0.1/30 and fd00:53::1/64. sys_server_start
+ * then gives "--listen 10.53.0.2 --listen fd00:53::2 --xdp SYS_XDP_IFACE
+ * --xdp-mode MODE" (no loopback listener), and every client socket and
+ * client tool of these helpers lives in C. Nothing outlives the test
+ * process.
+ */
+#define SYS_XDP_IFACE "ahdx-s"
+/* The mode, or NULL when off. */
+const char *sys_xdp_mode(void);
+void sys_xdp_use(const char *mode);
+/* Make the namespaces now (no-op when off or done). 0 or -1 (why on
+ * stderr). */
+int sys_xdp_up(void);
+const char *sys_xdp_iface(void);
+/* The server's address for the clients: "127.0.0.1" or "10.53.0.2";
+ * IPv6: "::1" or "fd00:53::2". */
+const char *sys_addr(void);
+const char *sys_addr6(void);
+/* The clients' source address: "127.0.0.1" or "10.53.0.1". */
+const char *sys_client_addr(void);
+/* After a failed start, in XDP mode: when the server exited with its one
+ * line "--xdp SYS_XDP_IFACE: <reason>", stop it and cr_skip_test with
+ * that line; otherwise return. */
+void sys_xdp_skip_if_refused(struct sys_server *s, const char *log);
+/* socket(domain, type | SOCK_CLOEXEC) made in C in XDP mode. */
+int sys_client_socket(int domain, int type);
+/* A client socket of type connected to addr (IPv4 or IPv6 text):port,
+ * or -1. */
+int sys_connect(const char *addr, uint16_t port, int type);
 
 /* Whether systemd-analyze, which unit-syscalls.sh needs, is installed. */
 bool sys_have_systemd_analyze(void);
@@ -100,15 +143,15 @@ ssize_t sys_exchange(const char *addr, uint16_t port, const uint8_t *q,
 		     size_t qlen, uint8_t *resp, size_t cap, int timeout_ms);
 
 /* Build a query with ldns (random ID, RD as given) and return the parsed
- * reply from 127.0.0.1:port, or NULL (no reply / unparsable). */
+ * reply from sys_addr():port, or NULL (no reply / unparsable). */
 ldns_pkt *sys_query(uint16_t port, const char *name, ldns_rr_type type,
 		    ldns_rr_class cls, bool rd);
 
-/* Run "dig @127.0.0.1 -p port" plus args (NULL-terminated); returns its
- * stdout (malloc'd) or NULL if dig failed. */
+/* Run "dig @sys_addr() -p port" plus args (NULL-terminated) as a client;
+ * returns its stdout (malloc'd) or NULL if dig failed. */
 char *sys_dig(uint16_t port, const char *const *args);
 
-/* A blocking TCP connection to 127.0.0.1:port (SOCK_CLOEXEC); -1 if
+/* A blocking TCP connection to sys_addr():port (SOCK_CLOEXEC); -1 if
  * refused. */
 int sys_tcp_connect(uint16_t port);
 /* Write q[0..qlen) with its two-byte length prefix. 0 or -1. */
@@ -135,7 +178,7 @@ pid_t sys_find_child(pid_t server, const char *role);
 /* /proc/<pid>/cmdline with NULs as spaces, into buf. 0 or -1. */
 int sys_cmdline(pid_t pid, char *buf, size_t cap);
 
-/* The serial of zone's SOA at 127.0.0.1:port, or -1 without a reply
+/* The serial of zone's SOA at sys_addr():port, or -1 without a reply
  * holding exactly one answer. */
 int64_t sys_soa_serial(uint16_t port, const char *zone);
 
