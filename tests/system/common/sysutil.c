@@ -726,16 +726,16 @@ static int sys_client_ns(void)
 	return sys_xdp_up() == 0 ? sys_x.c_ns : -1;
 }
 
-int sys_client_socket(int domain, int type)
+int sys_client_socket(int domain, int type, int protocol)
 {
 	int fd, saved;
 
 	if (sys_xdp_mode() == NULL)
-		return socket(domain, type | SOCK_CLOEXEC, 0);
+		return socket(domain, type | SOCK_CLOEXEC, protocol);
 	/* A socket stays in the namespace it was made in. */
 	if (sys_xdp_up() < 0 || setns(sys_x.c_ns, CLONE_NEWNET) != 0)
 		return -1;
-	fd = socket(domain, type | SOCK_CLOEXEC, 0);
+	fd = socket(domain, type | SOCK_CLOEXEC, protocol);
 	saved = errno;
 	if (setns(sys_x.s_ns, CLONE_NEWNET) != 0)
 		abort(); /* the test would go on in the wrong namespace */
@@ -767,7 +767,7 @@ int sys_connect(const char *addr, uint16_t port, int type)
 			return -1;
 		sl = sizeof(*a);
 	}
-	fd = sys_client_socket(ss.ss_family, type);
+	fd = sys_client_socket(ss.ss_family, type, 0);
 	if (fd < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {

@@ -101,6 +101,7 @@ int sys_run_client(const char *const *argv, int timeout_ms, char **out, char **e
 #define SYS_XDP_IFACE "ahdx-s"
 /* The mode, or NULL when off. */
 const char *sys_xdp_mode(void);
+/* Between servers too: the next sys_server_start uses that mode. */
 void sys_xdp_use(const char *mode);
 /* Make the namespaces now (no-op when off or done). 0 or -1 (why on
  * stderr). */
@@ -116,8 +117,8 @@ const char *sys_client_addr(void);
  * line "--xdp SYS_XDP_IFACE: <reason>", stop it and cr_skip_test with
  * that line; otherwise return. */
 void sys_xdp_skip_if_refused(struct sys_server *s, const char *log);
-/* socket(domain, type | SOCK_CLOEXEC) made in C in XDP mode. */
-int sys_client_socket(int domain, int type);
+/* socket(domain, type | SOCK_CLOEXEC, protocol), made in C in XDP mode. */
+int sys_client_socket(int domain, int type, int protocol);
 /* A client socket of type connected to addr (IPv4 or IPv6 text):port,
  * or -1. */
 int sys_connect(const char *addr, uint16_t port, int type);
