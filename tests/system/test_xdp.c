@@ -650,7 +650,10 @@ static int procs_with(const char *needle)
 	return n;
 }
 
-Test(xdp, no_such_interface_is_one_line_and_no_server)
+/* Start the server with --xdp iface (and --xdp-mode mode unless NULL)
+ * and expect it to exit with an error and one line naming iface, having
+ * served nothing. */
+static void expect_refused(const char *iface, const char *mode)
 {
 	struct sys_server s;
 	uint16_t port = sys_free_port();
@@ -658,10 +661,10 @@ Test(xdp, no_such_interface_is_one_line_and_no_server)
 	const char *args[] = {
 		"--hosted-zone", ZONE, "--ns", "[\"ns1." ZONE "\", \"ns2." ZONE "\"]",
 		"--zone-resolutions", "{\"www\": [\"192.0.2.1\"]}", "--listen", sys_addr(),
-		"--port", ps, "--xdp", "nosuchif0", NULL,
+		"--port", ps, "--xdp", iface, mode ? "--xdp-mode" : NULL, mode, NULL,
 	};
 	struct sockaddr_in sa = {.sin_family = AF_INET};
-	char *log;
+	char needle[64], *log;
 	int st, fd;
 
 	cr_assert_neq(port, 0);
@@ -669,14 +672,14 @@ Test(xdp, no_such_interface_is_one_line_and_no_server)
 	cr_assert_eq(sys_server_start_raw(&s, args, port, NULL), 0);
 	st = sys_server_wait(&s, 10000);
 	log = sys_server_log(&s);
-	cr_expect(st > 0 && st < 128, "exit status %d, want an error exit; log:\n%s", st, log);
-	cr_expect_eq(sys_count_lines(log), 1, "want one line, got:\n%s", log);
-	cr_expect(log != NULL && strncmp(log, "--xdp nosuchif0: ", 17) == 0,
-		  "the line does not name nosuchif0: %s", log);
+	cr_expect(st > 0 && st < 128, "--xdp %s: exit status %d, want an error exit; log:\n%s",
+		  iface, st, log);
+	cr_expect_eq(sys_count_lines(log), 1, "--xdp %s: want one line, got:\n%s", iface, log);
+	cr_expect(log != NULL && strstr(log, "--xdp") != NULL && strstr(log, iface) != NULL,
+		  "the line does not name --xdp %s: %s", iface, log);
 	free(log);
 	s.exit_status = 0;
 	stop(&s);
-	cr_expect(!has_program(), "a program on the veth");
 	/* Nothing of it holds the port: it never served. */
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	sa.sin_port = htons(port);
@@ -684,7 +687,16 @@ Test(xdp, no_such_interface_is_one_line_and_no_server)
 	cr_expect_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
 		     "port %u still taken: %s", port, strerror(errno));
 	close(fd);
-	cr_expect_eq(procs_with("nosuchif0"), 0, "a process of the server is left");
+	snprintf(needle, sizeof(needle), "--port %s --xdp %s", ps, iface);
+	cr_expect_eq(procs_with(needle), 0, "a process of the server (%s) is left", needle);
+}
+
+Test(xdp, refused_xdp_is_one_line_and_no_server)
+{
+	expect_refused("nosuchif0", NULL);
+	/* The kernel refuses too: loopback has no native XDP driver. */
+	expect_refused("lo", "native");
+	cr_expect(!has_program(), "a program on the veth");
 }
 
 /* ---- (g) answers over the MTU come back truncated ------------------ */

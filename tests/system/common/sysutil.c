@@ -252,25 +252,35 @@ static int sys_server_launch(struct sys_server *s, const char *const *wrap,
 }
 
 /*
- * A server that exited with its one line "--xdp IFACE: <reason>" for our
- * veth could not attach XDP there: the kernel refused (DESIGN §14.1 has a
- * refusal of Knot's program). The test is skipped with that line, never
- * silently; anything else is the caller's failure.
+ * A server that exited with its one line "a-healthy-dns: --xdp IFACE:
+ * <reason>" for our veth could not attach XDP there: the kernel refused
+ * (DESIGN §14.1 has a refusal of Knot's program). The test is skipped
+ * with that line, never silently; anything else is the caller's failure.
  */
 void sys_xdp_skip_if_refused(struct sys_server *s, const char *log)
 {
 	char head[64], line[512];
-	const char *p;
-	size_t len;
+	const char *p = log;
 
 	if (sys_xdp_mode() == NULL || s->pid != 0 || s->exit_status == 0 || log == NULL)
 		return;
 	snprintf(head, sizeof(head), "--xdp %s: ", SYS_XDP_IFACE);
-	p = strncmp(log, head, strlen(head)) == 0 ? log : strstr(log, head);
-	if (p == NULL || (p != log && p[-1] != '\n'))
-		return;
-	len = strcspn(p, "\n");
-	snprintf(line, sizeof(line), "%.*s", (int)len, p);
+	for (;;) {
+		size_t len = strcspn(p, "\n");
+		const char *h = strstr(p, head);
+
+		if (h == NULL)
+			return;
+		/* At the line's start, or after the program's name. */
+		if (h < p + len && (h == p || (h - p >= 2 && h[-2] == ':' && h[-1] == ' ' &&
+					       memchr(p, ' ', (size_t)(h - p - 2)) == NULL))) {
+			snprintf(line, sizeof(line), "%.*s", (int)len, p);
+			break;
+		}
+		if (p[len] == '\0')
+			return;
+		p += len + 1;
+	}
 	sys_server_stop(s);
 	/* criterion prints skips only with --verbose: check.sh counts these. */
 	fprintf(stderr, "SKIP %s/%s: the kernel refuses XDP (%s mode): %s\n",
@@ -377,6 +387,15 @@ int sys_server_start(struct sys_server *s, const char *const *args)
 		argv[n++] = port;
 		argv[n] = NULL;
 		rc = sys_server_start_held(s, NULL, argv, p, sys_addr(), &hold, attempt < 2);
+		if (rc == 0 && sys_xdp_mode() != NULL &&
+		    sys_server_wait_log(s, "info: xdp: " SYS_XDP_IFACE ": ", 2000) < 0) {
+			/* It answered, but not over XDP: a test would pass
+			 * on the kernel's path alone. */
+			fprintf(stderr, "server on port %u answers but never attached XDP to %s\n",
+				p, SYS_XDP_IFACE);
+			sys_server_stop(s);
+			return -1;
+		}
 		if (rc != -2)
 			return rc;
 	}

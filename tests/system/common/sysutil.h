@@ -114,8 +114,8 @@ const char *sys_addr6(void);
 /* The clients' source address: "127.0.0.1" or "10.53.0.1". */
 const char *sys_client_addr(void);
 /* After a failed start, in XDP mode: when the server exited with its one
- * line "--xdp SYS_XDP_IFACE: <reason>", stop it and cr_skip_test with
- * that line; otherwise return. */
+ * line "a-healthy-dns: --xdp SYS_XDP_IFACE: <reason>", stop it and
+ * cr_skip_test with that line; otherwise return. */
 void sys_xdp_skip_if_refused(struct sys_server *s, const char *log);
 /* socket(domain, type | SOCK_CLOEXEC, protocol), made in C in XDP mode. */
 int sys_client_socket(int domain, int type, int protocol);
