@@ -25,6 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "sysutil.h"
 
 #define ZONE "xdp.test"
@@ -254,6 +256,29 @@ static bool www_ok(const char *addr, uint16_t port, ldns_rr_type t)
 	return ok;
 }
 
+/* The server's count key (e.g. "xdp_received") of worker i, or of the
+ * totals when i < 0, from status --json (stats, DESIGN §14.4). */
+static int64_t stat_of(uint16_t port, int i, const char *key)
+{
+	char why[512];
+	struct json_object *o = sys_status_json(port, why, sizeof(why));
+	struct json_object *part, *v;
+	int64_t n;
+
+	cr_assert_not_null(o, "%s", why);
+	if (i < 0)
+		cr_assert(json_object_object_get_ex(o, "totals", &part), "no totals");
+	else {
+		cr_assert(json_object_object_get_ex(o, "workers", &part), "no workers");
+		cr_assert_lt((size_t)i, json_object_array_length(part), "no worker %d", i);
+		part = json_object_array_get_idx(part, (size_t)i);
+	}
+	cr_assert(json_object_object_get_ex(part, key, &v), "no \"%s\" in status --json", key);
+	n = json_object_get_int64(v);
+	json_object_put(o);
+	return n;
+}
+
 /* ---- the interface ------------------------------------------------ */
 
 /* ip -d link show of the veth in S (malloc'd). */
@@ -321,6 +346,7 @@ Test(xdp, answers_a_and_aaaa_over_both_families_without_the_kernel)
 	struct sys_server s;
 	const char *mode = sys_xdp_mode();
 	long in4, in6;
+	int64_t answered;
 	int bad = 0;
 
 	start(&s, 2, NULL);
@@ -328,6 +354,7 @@ Test(xdp, answers_a_and_aaaa_over_both_families_without_the_kernel)
 	expect_attached_log(&s, strcmp(mode, "generic") == 0 ? "generic" : "native", 2, 2);
 	in4 = udp4_in();
 	in6 = udp6_in();
+	answered = stat_of(s.port, -1, "xdp_answered");
 	/* A fresh socket (source port) each: both queues get some. */
 	for (int i = 0; i < 200; i++) {
 		const char *addr = i % 2 ? sys_addr6() : sys_addr();
@@ -345,6 +372,12 @@ Test(xdp, answers_a_and_aaaa_over_both_families_without_the_kernel)
 		     udp4_in() - in4);
 	cr_expect_eq(udp6_in(), in6, "UDP datagrams reached the kernel's sockets (IPv6): %ld",
 		     udp6_in() - in6);
+	cr_expect_eq(stat_of(s.port, -1, "xdp_answered") - answered, 200,
+		     "the workers answered %lld frames over XDP, 200 queries were sent",
+		     (long long)(stat_of(s.port, -1, "xdp_answered") - answered));
+	/* The veth hashes flows over its two queues: both sockets work. */
+	for (int w = 0; w < 2; w++)
+		cr_expect_gt(stat_of(s.port, w, "xdp_received"), 0, "worker %d got no frame", w);
 	/* dig's own kernel checks our IPv4 header and UDP checksums. */
 	{
 		const char *args[] = {"+norec", "+tries=1", "+time=2", "www." ZONE, "A", NULL};
@@ -597,6 +630,7 @@ Test(xdp, a_killed_worker_gets_its_socket_back)
 	char line[64];
 	pid_t old = 0;
 	long in4;
+	int64_t answered;
 	int queue_lines;
 
 	start(&s, 2, NULL);
@@ -622,9 +656,12 @@ Test(xdp, a_killed_worker_gets_its_socket_back)
 	for (size_t i = 0; i < k.n_workers; i++)
 		cr_expect_neq(k.workers[i], old, "the killed worker is still there");
 	in4 = udp4_in();
+	answered = stat_of(s.port, -1, "xdp_answered");
 	for (int i = 0; i < 100; i++)
 		cr_expect(www_ok(sys_addr(), s.port, LDNS_RR_TYPE_A), "query %d after the restart", i);
 	cr_expect_eq(udp4_in(), in4, "queries after the restart went through the kernel");
+	cr_expect_eq(stat_of(s.port, -1, "xdp_answered") - answered, 100);
+	cr_expect_eq(stat_of(s.port, 0, "restarts"), 1);
 	cr_expect(kill(s.pid, 0) == 0, "the supervisor died");
 	stop(&s);
 }
