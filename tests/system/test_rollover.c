@@ -335,24 +335,13 @@ static unsigned rt_wait_state(const char *name, const char *state)
 	return 0;
 }
 
-/* How often needle is in the server's log. */
-static size_t rt_log_count(const char *needle)
-{
-	char *log = sys_server_log(&rt.s);
-	size_t n = 0;
-
-	for (const char *p = log; p != NULL && (p = strstr(p, needle)) != NULL; p++)
-		n++;
-	free(log);
-	return n;
-}
 
 /* SIGHUP, and wait for the new prober's first publish. */
 static void rt_hup(void)
 {
 	char *log;
-	size_t before = rt_log_count("SIGHUP: reloaded"), now;
-	size_t refused = rt_log_count("reload refused");
+	size_t before = sys_server_log_count(&rt.s, "SIGHUP: reloaded"), now;
+	size_t refused = sys_server_log_count(&rt.s, "reload refused");
 	int64_t end = sys_now_ms() + 20000;
 
 	cr_assert_eq(kill(rt.s.pid, SIGHUP), 0);
@@ -372,7 +361,7 @@ static void rt_hup(void)
 			return;
 		}
 		free(log);
-		cr_assert_eq(rt_log_count("reload refused"), refused, "reload refused");
+		cr_assert_eq(sys_server_log_count(&rt.s, "reload refused"), refused, "reload refused");
 	} while (sys_now_ms() < end);
 	cr_assert_fail("no publish after the SIGHUP");
 }
@@ -620,7 +609,7 @@ Test(rollover, zsk_then_ksk)
 	rt_config(keys0);
 	cr_assert_eq(kill(rt.s.pid, SIGHUP), 0);
 	cr_assert_eq(sys_server_wait_log(&rt.s, "SIGHUP: reload refused: key tag", 10000), 0);
-	cr_assert_eq(rt_log_count("SIGHUP: reloaded"), 0);
+	cr_assert_eq(sys_server_log_count(&rt.s, "SIGHUP: reloaded"), 0);
 	rt_check(tags, 1);
 
 	/* ZSK: the new one is published at once and signs only after the

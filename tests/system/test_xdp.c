@@ -1,5 +1,5 @@
 /*
- * The AF_XDP path (issue 18, DESIGN §14.2) across a veth between two
+ * The AF_XDP path (issue 18, DESIGN §14.2, §14.4) across a veth between two
  * network namespaces of each test's own (sysutil's XDP mode, whatever
  * AHD_TEST_XDP says: unset, native mode is used). What only XDP has:
  * queries answered without the kernel's UDP path (its counters stay
@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,7 +21,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -31,16 +29,16 @@
 
 #define ZONE "xdp.test"
 /* The supervisor's one line once attached, and a worker's once it has
- * its queue's socket (the lead's text on main, src/xdp*.c). */
+ * its queue's socket (src/xdp.c). */
 #define LOG_ATTACHED "info: xdp: " SYS_XDP_IFACE ": "
 #define LOG_WORKER "info: xdp: worker %d: queue %d"
 /* The veth's MTU (ip link's default) and what fits in it over UDP. */
 #define MTU 1500
 #define UDP4_MAX (MTU - 20 - 8)
 #define UDP6_MAX (MTU - 40 - 8)
-/* Names of N A records: an answer of 12 + 22 (question) + 16 N + 11
+/* Names of N A records: an answer of 12 + 18 (question) + 16 N + 11
  * (OPT) bytes. fit: 74 records, 1225 bytes <= 1232 (the default EDNS
- * size); over: 76, 1257 > 1232; big: 100, 1645 > the MTU. */
+ * size); over: 76, 1257 > 1232; big: 100, 1641 > the MTU. */
 #define FIT_N 74
 #define OVER_N 76
 #define BIG_N 100
@@ -103,18 +101,6 @@ static void stop(struct sys_server *s)
 	cr_expect_eq(sys_server_stop(s), 0, "the server did not stop cleanly");
 	/* A server killed by the test leaves its image behind. */
 	shm_unlink(s->shm_name);
-}
-
-/* How often needle is in the server's log. */
-static int log_count(const struct sys_server *s, const char *needle)
-{
-	char *log = sys_server_log(s);
-	int n = 0;
-
-	for (const char *p = log; p != NULL && (p = strstr(p, needle)) != NULL; p++)
-		n++;
-	free(log);
-	return n;
 }
 
 /* ---- the kernel's UDP counters in S ------------------------------- */
@@ -333,7 +319,8 @@ static void expect_attached_log(const struct sys_server *s, const char *mode, in
 
 	snprintf(want, sizeof(want), LOG_ATTACHED "%s mode, %d queues, %d sockets\n", mode, queues,
 		 sockets);
-	cr_expect_eq(log_count(s, LOG_ATTACHED), 1, "want one attach line; the log:\n%s", log);
+	cr_expect_eq(sys_server_log_count(s, LOG_ATTACHED), 1, "want one attach line; the log:\n%s",
+		     log);
 	cr_expect_not_null(strstr(log, want), "no \"%.*s\" in the log:\n%s", (int)strlen(want) - 1,
 			   want, log);
 	free(log);
@@ -406,7 +393,8 @@ Test(xdp, workers_beyond_the_queues_get_no_socket)
 		cr_expect_eq(sys_server_wait_log(&s, w, 5000), 0, "no \"%s\" in the log", w);
 	}
 	snprintf(w, sizeof(w), "info: xdp: worker 2:");
-	cr_expect_eq(log_count(&s, w), 0, "worker 2 got a socket of a queue that is not there");
+	cr_expect_eq(sys_server_log_count(&s, w), 0,
+		     "worker 2 got a socket of a queue that is not there");
 	cr_expect(www_ok(sys_addr(), s.port, LDNS_RR_TYPE_A));
 	stop(&s);
 }
@@ -616,6 +604,10 @@ Test(xdp, sigterm_detaches_the_program)
 	start(&s, 2, NULL);
 	port = s.port;
 	cr_assert(has_program(), "no program while the server runs");
+	cr_assert_eq(kill(s.pid, SIGTERM), 0);
+	cr_expect_eq(sys_server_wait(&s, 10000), 0, "no clean exit on SIGTERM");
+	/* The supervisor closes the link itself (DESIGN §14.4). */
+	cr_expect_eq(sys_server_log_count(&s, "info: xdp: " SYS_XDP_IFACE ": detached"), 1);
 	stop(&s);
 	cr_expect(!has_program(), "the veth still has an XDP program after a clean stop");
 	socket_server_answers(port);
@@ -631,7 +623,7 @@ Test(xdp, a_killed_worker_gets_its_socket_back)
 	pid_t old = 0;
 	long in4;
 	int64_t answered;
-	int queue_lines;
+	size_t queue_lines;
 
 	start(&s, 2, NULL);
 	for (int i = 0; i < 2; i++) {
@@ -645,13 +637,14 @@ Test(xdp, a_killed_worker_gets_its_socket_back)
 	}
 	cr_assert_gt(old, 0, "no worker 0");
 	snprintf(line, sizeof(line), LOG_WORKER, 0, 0);
-	queue_lines = log_count(&s, line);
+	queue_lines = sys_server_log_count(&s, line);
 	cr_assert_eq(kill(old, SIGKILL), 0);
 	/* The supervisor starts another worker 0, which logs its socket. */
 	for (int64_t end = sys_now_ms() + 10000;
-	     log_count(&s, line) <= queue_lines && sys_now_ms() < end;)
+	     sys_server_log_count(&s, line) <= queue_lines && sys_now_ms() < end;)
 		sys_sleep_ms(20);
-	cr_assert_gt(log_count(&s, line), queue_lines, "the new worker 0 logged no socket");
+	cr_assert_gt(sys_server_log_count(&s, line), queue_lines,
+		     "the new worker 0 logged no socket");
 	cr_assert_eq(sys_wait_kids(s.pid, &k, 2), 0, "not two workers after the restart");
 	for (size_t i = 0; i < k.n_workers; i++)
 		cr_expect_neq(k.workers[i], old, "the killed worker is still there");
@@ -774,7 +767,7 @@ Test(xdp, answers_fit_the_edns_size_and_the_mtu)
 	expect_udp(sys_addr6(), s.port, "over." ZONE, 4096, 1232, true, -1);
 	stop(&s);
 
-	/* EDNS 4096 on both sides: the 1645-byte answer would need IP
+	/* EDNS 4096 on both sides: the 1641-byte answer would need IP
 	 * fragments, which XDP does not make; it comes back truncated to
 	 * the MTU instead of lost. */
 	start(&s, 2, big_edns);

@@ -257,7 +257,7 @@ static int sys_server_launch(struct sys_server *s, const char *const *wrap,
  * (DESIGN §14.1 has a refusal of Knot's program). The test is skipped
  * with that line, never silently; anything else is the caller's failure.
  */
-void sys_xdp_skip_if_refused(struct sys_server *s, const char *log)
+static void sys_xdp_skip_if_refused(struct sys_server *s, const char *log)
 {
 	char head[64], line[512];
 	const char *p = log;
@@ -587,13 +587,23 @@ out:
 	return st;
 }
 
+size_t sys_server_log_count(const struct sys_server *s, const char *needle)
+{
+	char *log = sys_server_log(s);
+	size_t n = 0;
+
+	for (const char *p = log; p != NULL && (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	free(log);
+	return n;
+}
+
 int sys_run(const char *const *argv, int timeout_ms, char **out, char **err)
 {
 	return sys_run_ns(argv, timeout_ms, out, err, -1);
 }
 
 /* ---- XDP mode (issue 18, DESIGN §14.2) ------------------------------ */
-
 
 static struct {
 	bool read;      /* mode taken from the env or from sys_xdp_use */
@@ -618,11 +628,6 @@ void sys_xdp_use(const char *mode)
 {
 	sys_x.read = true;
 	sys_x.mode = mode;
-}
-
-const char *sys_xdp_iface(void)
-{
-	return SYS_XDP_IFACE;
 }
 
 const char *sys_addr(void)
@@ -667,7 +672,8 @@ static int sys_ip(int netns, const char *const *args)
  * health targets and loopback); a holder child sits in a second one, C
  * (the clients). A veth pair joins them, two queues each way so that two
  * workers get an XSK socket each. Everything goes away with the test
- * process: S with its last process, C with the holder, the veth with S.
+ * process: S with its last process, C with the holder and our fd of it,
+ * the veth with S.
  */
 int sys_xdp_up(void)
 {

@@ -73,6 +73,8 @@ char *sys_server_log(const struct sys_server *s);
 /* Wait until the server's stderr contains needle. 0 or -1 (timeout). */
 int sys_server_wait_log(const struct sys_server *s, const char *needle,
 			int timeout_ms);
+/* How often needle is in the server's stderr so far. */
+size_t sys_server_log_count(const struct sys_server *s, const char *needle);
 /* The supervisor's log line once every child reported ready. */
 #define SYS_READY_LOG "info: ready"
 
@@ -94,9 +96,12 @@ int sys_run_client(const char *const *argv, int timeout_ms, char **out, char **e
  * joins them: SYS_XDP_IFACE in S with 10.53.0.2/30 and fd00:53::2/64,
  * its peer in C with 10.53.0.1/30 and fd00:53::1/64. sys_server_start
  * then gives "--listen 10.53.0.2 --listen fd00:53::2 --xdp SYS_XDP_IFACE
- * --xdp-mode MODE" (no loopback listener), and every client socket and
- * client tool of these helpers lives in C. Nothing outlives the test
- * process.
+ * --xdp-mode MODE" (no loopback listener) and fails the start unless the
+ * server logs that it attached; a server that exits with the one line
+ * "a-healthy-dns: --xdp SYS_XDP_IFACE: <reason>" (the kernel refused)
+ * skips the test with that line, also printed as "SKIP suite/test: ..."
+ * for scripts/check.sh to count. Every client socket and client tool of
+ * these helpers lives in C. Nothing outlives the test process.
  */
 #define SYS_XDP_IFACE "ahdx-s"
 /* The mode, or NULL when off. */
@@ -106,17 +111,12 @@ void sys_xdp_use(const char *mode);
 /* Make the namespaces now (no-op when off or done). 0 or -1 (why on
  * stderr). */
 int sys_xdp_up(void);
-const char *sys_xdp_iface(void);
 /* The server's address for the clients: "127.0.0.1" or "10.53.0.2";
  * IPv6: "::1" or "fd00:53::2". */
 const char *sys_addr(void);
 const char *sys_addr6(void);
 /* The clients' source address: "127.0.0.1" or "10.53.0.1". */
 const char *sys_client_addr(void);
-/* After a failed start, in XDP mode: when the server exited with its one
- * line "a-healthy-dns: --xdp SYS_XDP_IFACE: <reason>", stop it and
- * cr_skip_test with that line; otherwise return. */
-void sys_xdp_skip_if_refused(struct sys_server *s, const char *log);
 /* socket(domain, type | SOCK_CLOEXEC, protocol), made in C in XDP mode. */
 int sys_client_socket(int domain, int type, int protocol);
 /* A client socket of type connected to addr (IPv4 or IPv6 text):port,
