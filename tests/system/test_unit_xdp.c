@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sysutil.h"
@@ -33,7 +35,9 @@
 #define CLIENT_ADDR "10.53.9.2"
 #define PORT "5353"
 
-static char client_ns[32];
+/* The client namespace's holder (0: none) and its netns path. */
+static pid_t holder;
+static char client_ns[48];
 static char list_path[64];
 static char unit_path[64];
 static char caps[512];
@@ -44,10 +48,10 @@ static void ux_fini(void)
 {
 	if (started)
 		sys_server_stop(&srv);
-	if (client_ns[0] != '\0') {
-		const char *del[] = { "ip", "netns", "del", client_ns, NULL };
-
-		sys_run(del, 10000, NULL, NULL);
+	if (holder > 0) {
+		kill(holder, SIGKILL);
+		waitpid(holder, NULL, 0);
+		holder = 0;
 	}
 	if (list_path[0] != '\0')
 		unlink(list_path);
@@ -66,26 +70,52 @@ static void ux_ip(const char *const *argv)
 	free(err);
 }
 
+/* The client's namespace: a child that unshares and waits, killed by
+ * ux_fini or with this process (PR_SET_PDEATHSIG), so the namespace and
+ * the veth go away whatever happens to the test. */
+static void ux_holder(void)
+{
+	int p[2];
+	char c;
+
+	cr_assert_eq(pipe(p), 0);
+	holder = fork();
+	cr_assert_geq(holder, 0);
+	if (holder == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		c = unshare(CLONE_NEWNET) == 0 ? 'R' : 'E';
+		(void)!write(p[1], &c, 1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	cr_assert_eq(read(p[0], &c, 1), 1);
+	close(p[0]);
+	cr_assert_eq(c, 'R', "the holder could not unshare its network namespace");
+	snprintf(client_ns, sizeof(client_ns), "--net=/proc/%d/ns/net", (int)holder);
+}
+
 /* This process in a network namespace of its own (gone with it), the
- * client's end of the veth in a named one (removed by ux_fini). */
+ * client's end of the veth in the holder's. */
 static void ux_veth(void)
 {
+	char pid[16];
+
 	if (geteuid() != 0)
 		cr_skip_test("needs root: network namespaces, a veth, XDP");
 	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
-	snprintf(client_ns, sizeof(client_ns), "ahd-ux-%d", (int)getpid());
+	ux_holder();
+	snprintf(pid, sizeof(pid), "%d", (int)holder);
 	const char *lo[] = { "ip", "link", "set", "lo", "up", NULL };
-	const char *add_ns[] = { "ip", "netns", "add", client_ns, NULL };
 	const char *veth[] = { "ip", "link", "add", IFACE, "type", "veth",
-			       "peer", "name", PEER, "netns", client_ns, NULL };
+			       "peer", "name", PEER, "netns", pid, NULL };
 	const char *addr[] = { "ip", "addr", "add", SERVER_ADDR "/30", "dev", IFACE, NULL };
 	const char *up[] = { "ip", "link", "set", IFACE, "up", NULL };
-	const char *paddr[] = { "ip", "-n", client_ns, "addr", "add", CLIENT_ADDR "/30",
+	const char *paddr[] = { "nsenter", client_ns, "ip", "addr", "add", CLIENT_ADDR "/30",
 				"dev", PEER, NULL };
-	const char *pup[] = { "ip", "-n", client_ns, "link", "set", PEER, "up", NULL };
+	const char *pup[] = { "nsenter", client_ns, "ip", "link", "set", PEER, "up", NULL };
 
 	ux_ip(lo);
-	ux_ip(add_ns);
 	ux_ip(veth);
 	ux_ip(addr);
 	ux_ip(up);
@@ -187,7 +217,7 @@ static bool ux_attached(void)
 
 Test(unit_xdp, answers_through_xdp_under_the_unit_and_its_dropin)
 {
-	const char *dig[] = { "ip", "netns", "exec", client_ns, "dig", "+short", "+time=2",
+	const char *dig[] = { "nsenter", client_ns, "dig", "+short", "+time=2",
 			      "+tries=2", "@" SERVER_ADDR, "-p", PORT, "www." ZONE, "A", NULL };
 	unsigned rx = 0, answered = 0;
 	char *out = NULL, *log;
