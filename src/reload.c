@@ -134,6 +134,9 @@ static bool reload_needs_restart(const struct config *cur, const struct config *
 	    memcmp(cur->metrics_listen.addr, next->metrics_listen.addr,
 		   sizeof(cur->metrics_listen.addr)) != 0)
 		reload_list_add(buf, cap, "metrics-listen");
+	/* The program is attached and the sockets made at start-up (§14.4). */
+	if (reload_str_differs(cur->xdp_iface, next->xdp_iface) || cur->xdp_mode != next->xdp_mode)
+		reload_list_add(buf, cap, "xdp");
 	return buf[0] != '\0';
 }
 
